@@ -1,0 +1,59 @@
+# Run `make help` for the targets. `make sync` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+export RUNTIME__DLTHUB_TELEMETRY := false
+
+.PHONY: help install sync test check lint format docs sandbox demo bench bench-quick clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install (quick when nothing changed)
+
+sync: install ## Extract → transform → push once (sandbox when no credentials are set)
+	$(BIN)/invoice-sync sync
+
+test: install ## Lint, then run the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+check: install ## Every gate CI runs: lint, format check, tests
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q
+
+lint: install ## ruff check
+	$(BIN)/ruff check .
+
+format: install ## ruff format + import sorting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+docs: install ## Build the dbt docs site (lineage Xero → HubSpot) and serve it on :8080
+	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . && ../$(BIN)/dbt docs serve --profiles-dir . --port 8080
+
+sandbox: install ## Start both emulators with demo data (Ctrl-C to stop)
+	$(BIN)/invoice-sync sandbox up
+
+demo: install ## Sync, simulate an hour of business, sync again
+	$(BIN)/python -m sandbox.demo
+
+bench: install ## Full benchmarks (≤30 min), writes benchmarks/results/latest.json
+	$(BIN)/python -m benchmarks.run
+
+bench-quick: install ## Benchmarks at small sizes (≤3 min)
+	$(BIN)/python -m benchmarks.run --quick
+
+clean: ## Remove the virtualenv, warehouse and dbt artefacts
+	rm -rf $(VENV) warehouse dbt_project/target dbt_project/logs

@@ -1,0 +1,87 @@
+from pathlib import Path
+
+import pytest
+
+from reverse_etl.errors import ConfigError
+from reverse_etl.settings import load_settings
+
+LIVE = {
+    "XERO_CLIENT_ID": "client-abc",
+    "XERO_CLIENT_SECRET": "very-secret-value",
+    "HUBSPOT_ACCESS_TOKEN": "pat-na1-0123456789",
+}
+
+
+def test_no_credentials_means_sandbox_mode():
+    settings = load_settings({}, dotenv_path=None)
+    assert settings.sandbox
+    assert settings.mode_line.startswith("Sandbox mode")
+    assert settings.xero.base_url == "http://127.0.0.1:18710"
+    assert settings.hubspot.object_name == "xero_invoice"
+    assert settings.warehouse_path == Path("warehouse/invoices.duckdb")
+
+
+def test_live_settings_and_defaults():
+    settings = load_settings(LIVE, dotenv_path=None)
+    assert not settings.sandbox
+    assert settings.xero.base_url == "https://api.xero.com"
+    assert settings.xero.identity_url == "https://identity.xero.com"
+    assert settings.hubspot.base_url == "https://api.hubapi.com"
+    assert settings.xero.grant_type == "client_credentials"
+
+
+def test_refresh_token_selects_standard_app_grant():
+    settings = load_settings({**LIVE, "XERO_REFRESH_TOKEN": "rt-1"}, dotenv_path=None)
+    assert settings.xero.grant_type == "refresh_token"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"XERO_CLIENT_ID": "x", "HUBSPOT_ACCESS_TOKEN": "t"}, "XERO_CLIENT_SECRET"),
+        ({"XERO_CLIENT_ID": "x", "XERO_CLIENT_SECRET": "y"}, "HUBSPOT_ACCESS_TOKEN"),
+        ({"HUBSPOT_ACCESS_TOKEN": "t"}, "XERO_CLIENT_ID"),
+        ({**LIVE, "XERO_BASE_URL": "api.xero.com"}, "XERO_BASE_URL"),
+        ({**LIVE, "HUBSPOT_BASE_URL": "ftp://x"}, "HUBSPOT_BASE_URL"),
+        ({**LIVE, "XERO_TENANT_ID": "not-a-uuid"}, "XERO_TENANT_ID"),
+        ({**LIVE, "HUBSPOT_OBJECT_NAME": "Bad Name"}, "HUBSPOT_OBJECT_NAME"),
+        ({**LIVE, "HUBSPOT_OBJECT_NAME": "invoice"}, "HUBSPOT_OBJECT_NAME"),
+        ({**LIVE, "HUBSPOT_REQUESTS_PER_10S": "fast"}, "HUBSPOT_REQUESTS_PER_10S"),
+        ({**LIVE, "XERO_PAGE_SIZE": "5000"}, "XERO_PAGE_SIZE"),
+    ],
+)
+def test_bad_configuration_names_the_variable(env, variable):
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env, dotenv_path=None)
+    assert variable in str(excinfo.value)
+
+
+def test_secrets_are_masked_in_describe():
+    settings = load_settings(
+        {**LIVE, "ALERT_URLS": "slack://T000/B000/XXXXSECRET json://hooks.example/x"},
+        dotenv_path=None,
+    )
+    shown = " ".join(value for _, value in settings.describe())
+    assert "very-secret-value" not in shown
+    assert "pat-na1-0123456789" not in shown
+    assert "XXXXSECRET" not in shown
+    assert "client-abc" in shown
+
+
+def test_dotenv_fills_gaps_but_environment_wins(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "XERO_CLIENT_ID=from-file\nXERO_CLIENT_SECRET=file-secret\n"
+        "HUBSPOT_ACCESS_TOKEN=file-token\nWAREHOUSE_PATH=/data/w.duckdb\n"
+    )
+    settings = load_settings({"XERO_CLIENT_ID": "from-env"}, dotenv_path=dotenv)
+    assert settings.xero.client_id == "from-env"
+    assert settings.xero.client_secret == "file-secret"
+    assert settings.warehouse_path == Path("/data/w.duckdb")
+
+
+def test_tenant_ids_are_split_on_commas_and_spaces():
+    a = "11111111-2222-3333-4444-555555555555"
+    b = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    settings = load_settings({**LIVE, "XERO_TENANT_ID": f"{a}, {b}"}, dotenv_path=None)
+    assert settings.xero.tenant_ids == (a, b)
