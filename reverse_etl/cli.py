@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -109,16 +109,25 @@ def extract(
             formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
         ),
     ] = None,
+    continue_on_error: Annotated[
+        bool,
+        typer.Option(
+            "--continue-on-error",
+            help="Write unparseable invoices to raw_xero.invoice_rejects instead of failing.",
+        ),
+    ] = False,
 ) -> None:
     """Load what changed in Xero, and HubSpot's current records, into the warehouse."""
     from pipelines.run import run_extract
-
     from reverse_etl.sandbox_mode import sandbox_if_needed
 
     def work(settings: Settings) -> None:
         with sandbox_if_needed(settings):
             report = run_extract(
-                settings, full_refresh=full_refresh, since=since.date() if since else None
+                settings,
+                full_refresh=full_refresh,
+                since=since.date() if since else None,
+                continue_on_error=continue_on_error,
             )
         console.print(report.summary(), highlight=False)
 
@@ -222,10 +231,6 @@ def webhooks_serve(
     from reverse_etl.webhooks import serve
 
     _run(lambda settings: serve(settings, host=host, port=port, console=console))
-
-
-def parse_date(value: str) -> date:
-    return date.fromisoformat(value)
 
 
 if __name__ == "__main__":
