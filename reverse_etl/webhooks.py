@@ -1,0 +1,217 @@
+"""Near-real-time mode: receive Xero webhooks and sync the invoices they name.
+
+Xero's contract (developer.xero.com, "Webhooks"; summarised in shared/API_FACTS.md): each POST
+carries ``{"events": [...], "firstEventSequence", "lastEventSequence", "entropy"}`` and the
+header ``x-xero-signature`` = base64(HMAC-SHA256(webhook key, raw body)). The receiver answers
+``200`` with an empty body for a valid signature and ``401`` for an invalid one, within five
+seconds; the "intent to receive" check sends one of each before Xero enables the subscription.
+Events say only *what* changed, so the receiver fetches those invoices itself.
+
+So the HTTP handler only checks the signature and queues the invoice ids; a worker thread
+collects events for a short debounce window, then runs extract (those ids only, via Xero's
+``IDs`` filter) → transform → push under the same warehouse lock as the hourly job. If the
+hourly job holds the lock, the batch is retried after it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from rich.console import Console
+
+from reverse_etl.errors import ConfigError, InvoiceSyncError, LockBusyError
+from reverse_etl.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/webhooks/xero"
+
+
+def sign(key: str, body: bytes) -> str:
+    """The signature Xero puts in ``x-xero-signature`` for ``body``."""
+    digest = hmac.new(key.encode(), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def verify_signature(key: str, body: bytes, signature: str | None) -> bool:
+    return signature is not None and hmac.compare_digest(sign(key, body), signature)
+
+
+def invoice_ids_from(payload: dict[str, object]) -> list[tuple[str, str]]:
+    """(tenant id, invoice id) for each INVOICE event; other categories are ignored."""
+    found: list[tuple[str, str]] = []
+    events = payload.get("events")
+    if not isinstance(events, list):
+        return found
+    for event in events:
+        if not isinstance(event, dict) or event.get("eventCategory") != "INVOICE":
+            continue
+        tenant, resource = event.get("tenantId"), event.get("resourceId")
+        if isinstance(tenant, str) and isinstance(resource, str):
+            found.append((tenant, resource))
+    return found
+
+
+SyncInvoices = Callable[[Settings, list[str]], None]
+
+
+def sync_invoices(settings: Settings, invoice_ids: list[str]) -> None:
+    """Extract the named invoices, rebuild the models, push: the hourly job, narrowed."""
+    from pipelines.run import run_xero_extract
+    from reverse_etl.lock import sync_lock
+    from reverse_etl.push import run_push
+    from reverse_etl.transform import run_transform
+
+    with sync_lock(settings.warehouse_path, purpose="webhook sync"):
+        run_xero_extract(settings, invoice_ids=invoice_ids)
+        run_transform(settings)
+        run_push(settings).raise_for_rejections()
+
+
+@dataclass
+class WebhookWorker:
+    """Collects invoice ids from verified events and syncs them in debounced batches."""
+
+    settings: Settings
+    sync: SyncInvoices = sync_invoices
+    debounce_seconds: float = 2.0
+    retry_seconds: float = 30.0
+    batches_done: int = 0
+    failures: list[str] = field(default_factory=list)
+    _queue: queue.Queue[tuple[str, str] | None] = field(default_factory=queue.Queue)
+    _outstanding: int = 0
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="webhook-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+
+    def submit(self, ids: list[tuple[str, str]]) -> None:
+        with self._changed:
+            self._outstanding += len(ids)
+        for item in ids:
+            self._queue.put(item)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once every submitted id has been synced (or has failed); for tests and demos."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._outstanding == 0, timeout)
+
+    def _done(self, count: int) -> None:
+        with self._changed:
+            self._outstanding -= count
+            self._changed.notify_all()
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            pending = {first[1]}
+            taken = 1
+            deadline = time.monotonic() + self.debounce_seconds
+            stopping = False
+            while (remaining := deadline - time.monotonic()) > 0:
+                try:
+                    item = self._queue.get(timeout=remaining)
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                pending.add(item[1])
+                taken += 1
+            self._run(sorted(pending))
+            self._done(taken)
+            if stopping:
+                return
+
+    def _run(self, invoice_ids: list[str]) -> None:
+        while True:
+            try:
+                self.sync(self.settings, invoice_ids)
+                self.batches_done += 1
+                log.info("Webhook batch synced: %d invoice(s).", len(invoice_ids))
+                return
+            except LockBusyError:
+                log.info(
+                    "Hourly sync holds the lock; retrying webhook batch in %ss.", self.retry_seconds
+                )
+                time.sleep(self.retry_seconds)
+            except InvoiceSyncError as exc:
+                message = f"{type(exc).__name__}: {exc}"
+                self.failures.append(message)
+                log.error(
+                    "Webhook batch of %d invoice(s) failed: %s (the hourly sync will pick them up)",
+                    len(invoice_ids),
+                    message,
+                )
+                return
+
+
+def build_app(settings: Settings, worker: WebhookWorker) -> web.Application:
+    key = settings.xero.webhook_key
+    if not key:
+        raise ConfigError(
+            "XERO_WEBHOOK_KEY is not set: copy the webhook key from your Xero app's Webhooks "
+            "page into it, so that deliveries can be verified."
+        )
+
+    async def receive(request: web.Request) -> web.Response:
+        body = await request.read()
+        if not verify_signature(key, body, request.headers.get("x-xero-signature")):
+            log.warning("Rejected a webhook with an invalid signature (401).")
+            return web.Response(status=401)
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            log.warning("Signed webhook body is not JSON; answered 200 and ignored it.")
+            return web.Response(status=200)
+        worker.submit(invoice_ids_from(payload))
+        return web.Response(status=200)
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.json_response(
+            {"batches_done": worker.batches_done, "failures": len(worker.failures)}
+        )
+
+    app = web.Application()
+    app.router.add_post(WEBHOOK_PATH, receive)
+    app.router.add_get("/healthz", health)
+    return app
+
+
+def serve(settings: Settings, *, host: str, port: int, console: Console) -> None:
+    """`invoice-sync webhooks serve`: until Ctrl-C."""
+    from reverse_etl.sandbox_mode import sandbox_if_needed
+    from sandbox.runner import start_in_thread
+
+    worker = WebhookWorker(settings)
+    app = build_app(settings, worker)
+    with sandbox_if_needed(settings):
+        worker.start()
+        server = start_in_thread(app, port, host=host)
+        console.print(f"Listening for Xero webhooks on {server.url}{WEBHOOK_PATH}", highlight=False)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+            worker.stop()

@@ -1,0 +1,102 @@
+"""Signature checks and batching of the webhook receiver, over real HTTP, sync stubbed."""
+
+import json
+import threading
+
+import pytest
+import requests
+
+from reverse_etl.errors import ConfigError, LockBusyError
+from reverse_etl.settings import load_settings
+from reverse_etl.webhooks import WEBHOOK_PATH, WebhookWorker, build_app, sign
+from sandbox.runner import start_in_thread
+
+KEY = "test-webhook-key"
+
+
+def event(invoice_id, category="INVOICE", tenant="t-1"):
+    return {
+        "resourceId": invoice_id,
+        "eventCategory": category,
+        "eventType": "UPDATE",
+        "tenantId": tenant,
+        "tenantType": "ORGANISATION",
+        "resourceUrl": f"https://api.xero.com/api.xro/2.0/Invoices/{invoice_id}",
+        "eventDateUtc": "2026-11-25T10:00:00.000",
+    }
+
+
+@pytest.fixture
+def receiver():
+    settings = load_settings({"XERO_WEBHOOK_KEY": KEY}, dotenv_path=None)
+    synced = []
+    lock = threading.Lock()
+
+    def fake_sync(_settings, ids):
+        with lock:
+            synced.append(ids)
+
+    worker = WebhookWorker(settings, sync=fake_sync, debounce_seconds=0.2)
+    worker.start()
+    server = start_in_thread(build_app(settings, worker))
+    yield server.url + WEBHOOK_PATH, worker, synced
+    server.stop()
+    worker.stop()
+
+
+def post(url, payload, key=KEY):
+    body = json.dumps(payload).encode()
+    return requests.post(url, data=body, headers={"x-xero-signature": sign(key, body)}, timeout=5)
+
+
+def test_intent_to_receive_valid_200_empty_invalid_401(receiver):
+    url, _, _ = receiver
+    empty = {"events": [], "firstEventSequence": 0, "lastEventSequence": 0, "entropy": "X"}
+    good = post(url, empty)
+    assert good.status_code == 200 and good.content == b""
+    bad = post(url, empty, key="wrong-key")
+    assert bad.status_code == 401 and bad.content == b""
+    unsigned = requests.post(url, data=b"{}", timeout=5)
+    assert unsigned.status_code == 401
+
+
+def test_events_are_debounced_into_one_batch_of_invoice_ids(receiver):
+    url, worker, synced = receiver
+    post(url, {"events": [event("inv-1"), event("contact-1", category="CONTACT")]})
+    post(url, {"events": [event("inv-2"), event("inv-1")]})
+    assert worker.wait_idle(10)
+    assert synced == [["inv-1", "inv-2"]]
+
+
+def test_forged_events_never_reach_the_sync(receiver):
+    url, worker, synced = receiver
+    assert post(url, {"events": [event("inv-9")]}, key="attacker").status_code == 401
+    assert worker.wait_idle(1)
+    assert synced == []
+
+
+def test_batch_waits_for_the_hourly_lock_and_then_runs():
+    settings = load_settings({"XERO_WEBHOOK_KEY": KEY}, dotenv_path=None)
+    calls = []
+
+    def busy_once(_settings, ids):
+        calls.append(ids)
+        if len(calls) == 1:
+            raise LockBusyError("held by the hourly sync")
+
+    worker = WebhookWorker(settings, sync=busy_once, debounce_seconds=0.05, retry_seconds=0.05)
+    worker.start()
+    worker.submit([("t", "inv-5")])
+    assert worker.wait_idle(5)
+    worker.stop()
+    assert calls == [["inv-5"], ["inv-5"]]
+    assert worker.batches_done == 1
+
+
+def test_receiver_requires_a_webhook_key():
+    settings = load_settings(
+        {"XERO_CLIENT_ID": "a", "XERO_CLIENT_SECRET": "b", "HUBSPOT_ACCESS_TOKEN": "c"},
+        dotenv_path=None,
+    )
+    with pytest.raises(ConfigError, match="XERO_WEBHOOK_KEY"):
+        build_app(settings, WebhookWorker(settings))
