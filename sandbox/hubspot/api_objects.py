@@ -1,0 +1,329 @@
+"""``/crm/v3/objects/{objectType}``: list, get, create, update, archive, batches and search.
+
+Batch answers (HubSpot CRM objects guide; ``hubspot-api-client`` 12 models
+``BatchResponseSimplePublicObject``/``...WithErrors``): ``{"status": "COMPLETE", "results",
+"startedAt", "completedAt"}`` with 201 (batch/create) or 200; when some inputs fail, 207 with
+``errors[]`` and ``numErrors`` — also when every input failed. At most 100 inputs (400 otherwise).
+Whole-batch 400s, as HubSpot answers them: the same id twice in one batch ("Duplicate IDs found
+in batch input", segmentio/action-destinations#3969 describes HubSpot rejecting such a batch),
+and an ``idProperty`` without ``hasUniqueValue`` ("Unable to perform update/upsert by non-unique
+... property", quoted in segmentio/action-destinations#3957). Upsert results carry ``new``
+(true when the record was created) — the SDK's ``SimplePublicUpsertObject`` requires it.
+batch/read groups unknown ids into one ``OBJECT_NOT_FOUND`` error with ``context.ids``.
+
+Write answers echo the properties of the input (in their stored form) plus ``hs_object_id``,
+``hs_createdate`` and ``hs_lastmodifieddate``. A write that changes nothing does not move
+``updatedAt``/``hs_lastmodifieddate``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from sandbox.hubspot import search as search_module
+from sandbox.hubspot.errors import HubSpotError, not_found, validation_error
+from sandbox.hubspot.store import DEFAULT_PROPERTIES, ObjectType, Record
+
+if TYPE_CHECKING:
+    from sandbox.hubspot.emulator import HubSpotEmulator
+
+MAX_BATCH = 100
+MAX_LIST_LIMIT = 100
+NOT_FOUND_MESSAGE = "Object not found.  objectId are usually numeric."
+
+
+def _names(request: web.Request) -> list[str] | None:
+    names = [n for raw in request.query.getall("properties", []) for n in raw.split(",") if n]
+    return names or None
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "false").lower() == "true"
+
+
+def _written(record: Record, keys: Any, trace: Any = None) -> dict[str, Any]:
+    names = list(dict.fromkeys([*(keys or []), *DEFAULT_PROPERTIES]))
+    body = record.to_api(names, DEFAULT_PROPERTIES)
+    if trace is not None:
+        body["objectWriteTraceId"] = str(trace)
+    return body
+
+
+def _inputs(body: Any) -> list[dict[str, Any]]:
+    if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
+        raise validation_error("The request body must be an object with an 'inputs' list.")
+    inputs = body["inputs"]
+    if len(inputs) > MAX_BATCH:
+        raise validation_error(
+            f"Batch input limit exceeded: {len(inputs)} inputs sent, at most {MAX_BATCH} are "
+            "allowed per request."
+        )
+    if not all(isinstance(i, dict) for i in inputs):
+        raise validation_error("Each input must be an object.")
+    return inputs
+
+
+def _reject_duplicates(ids: list[str]) -> None:
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    for value in ids:
+        if value in seen and value not in duplicates:
+            duplicates.append(value)
+        seen.add(value)
+    if duplicates:
+        raise validation_error(
+            f"Duplicate IDs found in batch input: [{', '.join(duplicates)}]. IDs must be unique"
+        )
+
+
+def _context(input_id: Any, trace: Any) -> dict[str, list[str]]:
+    context: dict[str, list[str]] = {}
+    if input_id is not None:
+        context["id"] = [str(input_id)]
+    if trace is not None:
+        context["objectWriteTraceId"] = [str(trace)]
+    return context
+
+
+def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
+    store = emu.store
+
+    def batch_answer(
+        results: list[dict[str, Any]], errors: list[dict[str, Any]], started: str, ok: int
+    ) -> web.Response:
+        body: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": started,
+            "completedAt": store.now_iso(),
+        }
+        if errors:
+            body["numErrors"] = len(errors)
+            body["errors"] = errors
+            return web.json_response(body, status=207)
+        return web.json_response(body, status=ok)
+
+    async def list_objects(request: web.Request) -> web.Response:
+        try:
+            limit = int(request.query.get("limit", "10"))
+            after = int(request.query.get("after", "0") or "0")
+        except ValueError:
+            raise validation_error("limit and after must be whole numbers.") from None
+        if not 0 < limit <= MAX_LIST_LIMIT:
+            raise validation_error(f"limit {limit} is out of range; use 1 to {MAX_LIST_LIMIT}.")
+        archived = _flag(request, "archived")
+        names = _names(request)
+        with emu.lock:
+            object_type = store.resolve(request.match_info["objectType"])
+            page: list[Record] = []
+            next_after: int | None = None
+            for record in object_type.iter_from(after):
+                if record.archived != archived:
+                    continue
+                if len(page) == limit:
+                    next_after = int(record.id)
+                    break
+                page.append(record)
+            results = [r.to_api(names, DEFAULT_PROPERTIES) for r in page]
+        body: dict[str, Any] = {"results": results}
+        if next_after is not None:
+            link = f"{request.url.with_query({**request.query, 'after': str(next_after)})}"
+            body["paging"] = {"next": {"after": str(next_after), "link": link}}
+        return web.json_response(body)
+
+    async def get_object(request: web.Request) -> web.Response:
+        with emu.lock:
+            object_type = store.resolve(request.match_info["objectType"])
+            record = store.find(
+                object_type,
+                request.match_info["objectId"],
+                request.query.get("idProperty"),
+                archived=_flag(request, "archived"),
+            )
+            if record is None:
+                raise not_found(NOT_FOUND_MESSAGE)
+            return web.json_response(record.to_api(_names(request), DEFAULT_PROPERTIES))
+
+    async def create_object(request: web.Request) -> web.Response:
+        body = await emu.read_json(request)
+        with emu.lock:
+            object_type = store.resolve(request.match_info["objectType"])
+            properties = body.get("properties") if isinstance(body, dict) else None
+            record = store.create(object_type, store.clean(object_type, properties))
+            return web.json_response(_written(record, properties), status=201)
+
+    async def update_object(request: web.Request) -> web.Response:
+        body = await emu.read_json(request)
+        with emu.lock:
+            object_type = store.resolve(request.match_info["objectType"])
+            record = store.find(
+                object_type, request.match_info["objectId"], request.query.get("idProperty")
+            )
+            if record is None:
+                raise not_found(NOT_FOUND_MESSAGE)
+            properties = body.get("properties") if isinstance(body, dict) else None
+            store.update(object_type, record, store.clean(object_type, properties))
+            return web.json_response(_written(record, properties))
+
+    async def archive_object(request: web.Request) -> web.Response:
+        with emu.lock:
+            object_type = store.resolve(request.match_info["objectType"])
+            record = store.find(
+                object_type, request.match_info["objectId"], request.query.get("idProperty")
+            )
+            if record is not None:
+                store.archive(object_type, record)
+        return web.Response(status=204)
+
+    async def batch_create(request: web.Request) -> web.Response:
+        inputs = _inputs(await emu.read_json(request))
+        started = store.now_iso()
+        results, errors = [], []
+        with emu.lock:
+            object_type = store.resolve(request.match_info["objectType"])
+            for item in inputs:
+                trace = item.get("objectWriteTraceId")
+                try:
+                    record = store.create(
+                        object_type, store.clean(object_type, item.get("properties"))
+                    )
+                except HubSpotError as error:
+                    errors.append(error.batch_error(_context(None, trace)))
+                    continue
+                results.append(_written(record, item.get("properties"), trace))
+        return batch_answer(results, errors, started, 201)
+
+    async def batch_update(request: web.Request) -> web.Response:
+        inputs = _inputs(await emu.read_json(request))
+        started = store.now_iso()
+        _reject_duplicates([str(i.get("id")) for i in inputs])
+        results, errors = [], []
+        with emu.lock:
+            object_type = store.resolve(request.match_info["objectType"])
+            for item in inputs:
+                trace = item.get("objectWriteTraceId")
+                key = str(item.get("id"))
+                try:
+                    record = store.find(object_type, key, item.get("idProperty"))
+                    if record is None:
+                        raise not_found(NOT_FOUND_MESSAGE)
+                    properties = item.get("properties")
+                    store.update(object_type, record, store.clean(object_type, properties))
+                except HubSpotError as error:
+                    if error.status == 400 and error.message.startswith("Unable to perform"):
+                        raise
+                    errors.append(error.batch_error(_context(key, trace)))
+                    continue
+                results.append(_written(record, properties, trace))
+        return batch_answer(results, errors, started, 200)
+
+    async def batch_upsert(request: web.Request) -> web.Response:
+        inputs = _inputs(await emu.read_json(request))
+        started = store.now_iso()
+        with emu.lock:
+            object_type = store.resolve(request.match_info["objectType"])
+            for item in inputs:
+                id_property = item.get("idProperty")
+                prop = object_type.properties.get(str(id_property))
+                if not id_property or prop is None or not prop.has_unique_value:
+                    raise validation_error(
+                        f"Unable to perform update/upsert by non-unique "
+                        f"{object_type.object_type_id} property {id_property} in portal ID "
+                        f"{store.portal_id}"
+                    )
+                if item.get("id") in (None, ""):
+                    raise validation_error(
+                        "Each upsert input needs an 'id' (the idProperty value)."
+                    )
+            _reject_duplicates([str(i["id"]) for i in inputs])
+            results, errors = [], []
+            for item in inputs:
+                trace = item.get("objectWriteTraceId")
+                key, id_property = str(item["id"]), str(item["idProperty"])
+                properties = dict(item.get("properties") or {})
+                try:
+                    clean = store.clean(object_type, {**properties, id_property: key})
+                    stored_key = clean.get(id_property) or key
+                    record = object_type.find_unique(id_property, stored_key)
+                    created = record is None
+                    if record is None:
+                        record = store.create(object_type, clean)
+                    else:
+                        store.update(object_type, record, clean)
+                except HubSpotError as error:
+                    errors.append(error.batch_error(_context(key, trace)))
+                    continue
+                written = _written(record, [*properties, id_property], trace)
+                written["new"] = created
+                results.append(written)
+        return batch_answer(results, errors, started, 200)
+
+    async def batch_read(request: web.Request) -> web.Response:
+        body = await emu.read_json(request)
+        inputs = _inputs(body)
+        started = store.now_iso()
+        names = body.get("properties") or None
+        id_property = body.get("idProperty")
+        archived = bool(body.get("archived", False))
+        results, missing = [], []
+        with emu.lock:
+            object_type = store.resolve(request.match_info["objectType"])
+            for item in inputs:
+                key = str(item.get("id"))
+                record = store.find(object_type, key, id_property, archived=archived)
+                if record is None:
+                    missing.append(key)
+                    continue
+                results.append(record.to_api(names, DEFAULT_PROPERTIES))
+        errors = []
+        if missing:
+            errors.append(
+                HubSpotError(
+                    404,
+                    "OBJECT_NOT_FOUND",
+                    f"Could not get some {object_type.name} objects, they may be deleted or "
+                    "not exist. Check that ids are valid.",
+                ).batch_error({"ids": missing})
+            )
+        return batch_answer(results, errors, started, 200)
+
+    async def batch_archive(request: web.Request) -> web.Response:
+        inputs = _inputs(await emu.read_json(request))
+        with emu.lock:
+            object_type = store.resolve(request.match_info["objectType"])
+            for item in inputs:
+                record = object_type.records.get(str(item.get("id")))
+                if record is not None:
+                    store.archive(object_type, record)
+        return web.Response(status=204)
+
+    async def search(request: web.Request) -> web.Response:
+        body = await emu.read_json(request)
+        if not isinstance(body, dict):
+            raise validation_error("The search request must be a JSON object.")
+        names = body.get("properties") or None
+        with emu.lock:
+            object_type: ObjectType = store.resolve(request.match_info["objectType"])
+            page, total, next_after = search_module.search(object_type, body)
+            results = [r.to_api(names, DEFAULT_PROPERTIES) for r in page]
+        answer: dict[str, Any] = {"total": total, "results": results}
+        if next_after is not None:
+            answer["paging"] = {"next": {"after": str(next_after)}}
+        return web.json_response(answer)
+
+    base = "/crm/v3/objects/{objectType}"
+    return [
+        web.get(base, list_objects),
+        web.post(base, create_object),
+        web.post(base + "/search", search),
+        web.post(base + "/batch/create", batch_create),
+        web.post(base + "/batch/update", batch_update),
+        web.post(base + "/batch/upsert", batch_upsert),
+        web.post(base + "/batch/read", batch_read),
+        web.post(base + "/batch/archive", batch_archive),
+        web.get(base + "/{objectId}", get_object),
+        web.patch(base + "/{objectId}", update_object),
+        web.delete(base + "/{objectId}", archive_object),
+    ]

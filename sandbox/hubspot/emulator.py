@@ -1,0 +1,229 @@
+"""The HubSpot CRM v3 emulator: state, auth, rate limits and faults behind one aiohttp app.
+
+Request pipeline (outermost first): ``sandbox.faults.middleware`` (latency, injected faults,
+counters) → authentication and scopes → rate limits → error rendering → route handler.
+Authentication answers like HubSpot for a private-app token (``Authorization: Bearer …``):
+401 ``INVALID_AUTHENTICATION`` without or with an unknown token, 403 ``MISSING_SCOPES`` naming the
+scope when the token lacks it (scopes per HubSpot's custom-objects guide:
+``crm.schemas.custom.read|write`` for schemas and properties, ``crm.objects.custom.read|write``
+for records; search and batch/read are reads).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from reverse_etl.settings import SANDBOX_HUBSPOT_TOKEN
+from sandbox import faults as faults_module
+from sandbox.hubspot import api_objects, api_schemas, control
+from sandbox.hubspot.errors import (
+    HubSpotError,
+    fault_response,
+    missing_scopes,
+    rate_limit_body,
+    unauthenticated,
+    validation_error,
+)
+from sandbox.hubspot.limits import HubSpotLimits, RateLimiter
+from sandbox.hubspot.store import DEFAULT_PROPERTIES, Store
+
+ALL_SCOPES = (
+    "crm.schemas.custom.read",
+    "crm.schemas.custom.write",
+    "crm.objects.custom.read",
+    "crm.objects.custom.write",
+)
+Handler = Callable[[web.Request], Any]
+
+
+def required_scope(method: str, path: str) -> str | None:
+    """The scope a request needs, by route (``None`` for paths outside the CRM API)."""
+    read = method in ("GET", "HEAD") or path.endswith(("/search", "/batch/read"))
+    if path.startswith(("/crm/v3/schemas", "/crm/v3/properties")):
+        return "crm.schemas.custom.read" if read else "crm.schemas.custom.write"
+    if path.startswith("/crm/v3/objects"):
+        return "crm.objects.custom.read" if read else "crm.objects.custom.write"
+    return None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class HubSpotEmulator:
+    """A stateful HubSpot portal. Python methods are safe to call while the server runs."""
+
+    def __init__(
+        self,
+        limits: HubSpotLimits | None = None,
+        clock: Callable[[], datetime] | None = None,
+        portal_id: int = 12345678,
+    ) -> None:
+        self._default_clock: Callable[[], datetime] = clock or _utc_now
+        self.clock: Callable[[], datetime] = self._default_clock
+        self.portal_id = portal_id
+        self.lock = threading.RLock()
+        self.store = Store(portal_id, self.now)
+        self.limiter = RateLimiter(limits or HubSpotLimits(), self.now)
+        self.faults = faults_module.Faults()
+        self.counters = faults_module.Counters()
+        self.tokens: dict[str, frozenset[str]] = {}
+        self.add_token(SANDBOX_HUBSPOT_TOKEN)
+
+    # -- Python interface -------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The emulator's current time (the injected clock, UTC)."""
+        return self.clock()
+
+    def set_clock(self, clock: Callable[[], datetime] | None) -> None:
+        """Swap the clock (``None``: back to the one given at construction); windows restart."""
+        self.clock = clock or self._default_clock
+        self.limiter.reset()
+
+    @property
+    def limits(self) -> HubSpotLimits:
+        return self.limiter.limits
+
+    @limits.setter
+    def limits(self, limits: HubSpotLimits) -> None:
+        self.limiter.reset(limits)
+
+    def reset(self) -> None:
+        """Clear schemas, records, rejections, faults, counters and extra tokens; default limits
+        and the clock given at construction."""
+        with self.lock:
+            self.clock = self._default_clock
+            self.store.clear()
+            self.tokens = {}
+            self.add_token(SANDBOX_HUBSPOT_TOKEN)
+        self.limiter.reset(HubSpotLimits())
+        self.faults.clear()
+        self.counters.reset()
+
+    def add_token(self, token: str, scopes: list[str] | tuple[str, ...] = ALL_SCOPES) -> None:
+        with self.lock:
+            self.tokens[token] = frozenset(scopes)
+
+    def records(self, object_type: str) -> list[dict[str, Any]]:
+        """Every record stored for the object (archived too), with all its properties."""
+        with self.lock:
+            resolved = self.store.resolve(object_type)
+            names = list(dict.fromkeys([*resolved.properties, *DEFAULT_PROPERTIES]))
+            out = []
+            for record in resolved.records.values():
+                body = record.to_api(names, DEFAULT_PROPERTIES)
+                body["properties"] = {k: v for k, v in body["properties"].items() if v is not None}
+                out.append(body)
+            return out
+
+    def edit_by_hand(
+        self, object_type: str, record_id: str, properties: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A person editing the record in HubSpot's UI: validated like the API, bumps updatedAt."""
+        with self.lock:
+            resolved = self.store.resolve(object_type)
+            record = resolved.records.get(str(record_id))
+            if record is None or record.archived:
+                raise KeyError(f"no {resolved.name} record {record_id}")
+            clean = self.store.clean(resolved, properties)
+            self.store.update(resolved, record, clean)
+            record.updated = max(record.updated, self.store.now_ms())
+            return record.to_api(list(properties), DEFAULT_PROPERTIES)
+
+    def reject_value(self, property_name: str, value: str, message: str | None = None) -> None:
+        """Any input setting ``property_name`` to ``value`` fails (a per-input error in a 207)."""
+        with self.lock:
+            self.store.rejections[(property_name, str(value))] = message or (
+                f"{value} was rejected for {property_name} by the sandbox."
+            )
+
+    def clear_rejections(self) -> None:
+        with self.lock:
+            self.store.rejections.clear()
+
+    def save(self, path: str | Path) -> None:
+        with self.lock:
+            self.store.save(Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path, **kwargs: Any) -> HubSpotEmulator:
+        emulator = cls(**kwargs)
+        emulator.load_state(path)
+        return emulator
+
+    def load_state(self, path: str | Path) -> None:
+        with self.lock:
+            self.store.load(Path(path))
+            self.portal_id = self.store.portal_id
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    async def read_json(self, request: web.Request) -> Any:
+        raw = await request.read()
+        try:
+            return json.loads(raw or b"{}")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise validation_error(f"Invalid input JSON: {exc}") from None
+
+    def app(self) -> web.Application:
+        app = web.Application(
+            middlewares=[
+                faults_module.middleware(self.faults, self.counters, fault_response),
+                self._auth_middleware,
+                self._limit_middleware,
+                self._error_middleware,
+            ],
+            client_max_size=32 * 1024 * 1024,
+        )
+        app.add_routes(api_schemas.routes(self))
+        app.add_routes(api_objects.routes(self))
+        app.add_routes(faults_module.control_routes(self.faults, self.counters))
+        app.add_routes(control.routes(self))
+        return app
+
+    @web.middleware
+    async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/_sandbox/"):
+            return await handler(request)
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        scopes = self.tokens.get(token)
+        if scopes is None:
+            return unauthenticated().response()
+        needed = required_scope(request.method, request.path)
+        if needed is not None and needed not in scopes:
+            return missing_scopes([needed]).response()
+        return await handler(request)
+
+    @web.middleware
+    async def _limit_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/_sandbox/"):
+            return await handler(request)
+        verdict = self.limiter.admit(search=request.path.endswith("/search"))
+        if verdict.policy is not None:
+            return web.json_response(
+                rate_limit_body(verdict.policy), status=429, headers=verdict.headers
+            )
+        response = await handler(request)
+        response.headers.update(verdict.headers)
+        return response
+
+    @web.middleware
+    async def _error_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except HubSpotError as error:
+            return error.response()
+        except web.HTTPException as exc:
+            if request.path.startswith("/_sandbox/") or exc.status < 400:
+                raise
+            category = "OBJECT_NOT_FOUND" if exc.status == 404 else "VALIDATION_ERROR"
+            return HubSpotError(exc.status, category, exc.reason or "error").response()

@@ -1,0 +1,425 @@
+"""The emulator's state: custom-object schemas, their properties and records, unique indexes.
+
+Not thread-safe by itself: :class:`sandbox.hubspot.emulator.HubSpotEmulator` holds one lock
+around every call. Unique-value properties are indexed (value → record id), and record ids are
+kept sorted, so a batch of 100 upserts or a page of a list never scans every record.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sandbox.hubspot.errors import (
+    HubSpotError,
+    PropertyProblem,
+    invalid_properties,
+    validation_error,
+)
+from sandbox.hubspot.values import READ_ONLY, PropertyDef, builtin_properties, iso_ms, normalise
+
+STATE_VERSION = 1
+FIRST_RECORD_ID = 30_000_000_001
+FIRST_TYPE_ID = 9_000_001
+
+
+class Record:
+    """One stored record. Timestamps are epoch milliseconds; ``props`` holds echoed values."""
+
+    __slots__ = ("archived", "archived_at", "created", "id", "props", "updated")
+
+    def __init__(
+        self,
+        id: str,
+        props: dict[str, str],
+        created: int,
+        updated: int,
+        archived: bool = False,
+        archived_at: int | None = None,
+    ) -> None:
+        self.id = id
+        self.props = props
+        self.created = created
+        self.updated = updated
+        self.archived = archived
+        self.archived_at = archived_at
+
+    def value(self, name: str) -> str | None:
+        if name == "hs_object_id":
+            return self.id
+        if name == "hs_createdate":
+            return iso_ms(self.created)
+        if name == "hs_lastmodifieddate":
+            return iso_ms(self.updated)
+        return self.props.get(name)
+
+    def to_api(self, names: list[str] | None, default: tuple[str, ...]) -> dict[str, Any]:
+        wanted = names if names else list(default)
+        body: dict[str, Any] = {
+            "id": self.id,
+            "properties": {name: self.value(name) for name in wanted},
+            "createdAt": iso_ms(self.created),
+            "updatedAt": iso_ms(self.updated),
+            "archived": self.archived,
+        }
+        if self.archived and self.archived_at is not None:
+            body["archivedAt"] = iso_ms(self.archived_at)
+        return body
+
+    def to_state(self) -> list[Any]:
+        return [self.id, self.props, self.created, self.updated, self.archived, self.archived_at]
+
+    @classmethod
+    def from_state(cls, state: list[Any]) -> Record:
+        return cls(*state)
+
+
+DEFAULT_PROPERTIES = ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")
+
+
+@dataclass
+class ObjectType:
+    """A custom object: its schema, properties and records."""
+
+    numeric_id: int
+    name: str
+    portal_id: int
+    labels: dict[str, str]
+    primary_display_property: str
+    secondary_display_properties: list[str]
+    searchable_properties: list[str]
+    required_properties: list[str]
+    description: str
+    created_at: str
+    updated_at: str
+    properties: dict[str, PropertyDef] = field(default_factory=dict)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    records: dict[str, Record] = field(default_factory=dict)
+    ids: list[int] = field(default_factory=list)
+    unique: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def object_type_id(self) -> str:
+        return f"2-{self.numeric_id}"
+
+    @property
+    def fully_qualified_name(self) -> str:
+        return f"p{self.portal_id}_{self.name}"
+
+    def schema_api(self) -> dict[str, Any]:
+        return {
+            "id": str(self.numeric_id),
+            "name": self.name,
+            "labels": self.labels,
+            "description": self.description,
+            "objectTypeId": self.object_type_id,
+            "fullyQualifiedName": self.fully_qualified_name,
+            "primaryDisplayProperty": self.primary_display_property,
+            "secondaryDisplayProperties": self.secondary_display_properties,
+            "searchableProperties": self.searchable_properties,
+            "requiredProperties": self.required_properties,
+            "properties": [p.to_api() for p in self.properties.values()],
+            "associations": [],
+            "archived": False,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+        }
+
+    def add_property(self, prop: PropertyDef) -> None:
+        self.properties[prop.name] = prop
+        if prop.has_unique_value:
+            index = self.unique.setdefault(prop.name, {})
+            for record in self.records.values():
+                value = record.props.get(prop.name)
+                if value is not None:
+                    index[value] = record.id
+
+    def insert(self, record: Record) -> None:
+        self.records[record.id] = record
+        number = int(record.id)
+        if not self.ids or number > self.ids[-1]:
+            self.ids.append(number)
+        else:
+            bisect.insort(self.ids, number)
+        for name, index in self.unique.items():
+            value = record.props.get(name)
+            if value is not None:
+                index[value] = record.id
+
+    def find_unique(self, prop: str, value: str) -> Record | None:
+        record_id = self.unique.get(prop, {}).get(value)
+        return self.records.get(record_id) if record_id is not None else None
+
+    def iter_from(self, after: int) -> Iterator[Record]:
+        """Records with id ≥ ``after`` in id order."""
+        ids = self.ids
+        for position in range(bisect.bisect_left(ids, after), len(ids)):
+            yield self.records[str(ids[position])]
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "numeric_id": self.numeric_id,
+            "name": self.name,
+            "labels": self.labels,
+            "primary_display_property": self.primary_display_property,
+            "secondary_display_properties": self.secondary_display_properties,
+            "searchable_properties": self.searchable_properties,
+            "required_properties": self.required_properties,
+            "description": self.description,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "properties": [p.to_state() for p in self.properties.values()],
+            "groups": list(self.groups.values()),
+            "records": [r.to_state() for r in self.records.values()],
+        }
+
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class Store:
+    """Schemas and records of one portal."""
+
+    def __init__(self, portal_id: int, clock: Callable[[], datetime]) -> None:
+        self.portal_id = portal_id
+        self._clock = clock
+        self.types: dict[str, ObjectType] = {}
+        self.aliases: dict[str, str] = {}
+        self.rejections: dict[tuple[str, str], str] = {}
+        self.next_type_id = FIRST_TYPE_ID
+        self.next_record_id = FIRST_RECORD_ID
+
+    def clear(self) -> None:
+        self.types.clear()
+        self.aliases.clear()
+        self.rejections.clear()
+        self.next_type_id = FIRST_TYPE_ID
+        self.next_record_id = FIRST_RECORD_ID
+
+    def now_ms(self) -> int:
+        return int(self._clock().timestamp() * 1000)
+
+    def now_iso(self) -> str:
+        return iso_ms(self.now_ms())
+
+    # -- object types -------------------------------------------------------------------------
+
+    def resolve(self, object_type: str) -> ObjectType:
+        """By objectTypeId (``2-N``), fullyQualifiedName (``p{portal}_{name}``) or name."""
+        key = self.aliases.get(object_type.lower())
+        if key is None:
+            raise validation_error(f"Unable to infer object type from: {object_type}")
+        return self.types[key]
+
+    def register(self, object_type: ObjectType) -> None:
+        key = object_type.object_type_id
+        self.types[key] = object_type
+        for alias in (key, object_type.name, object_type.fully_qualified_name):
+            self.aliases[alias.lower()] = key
+
+    def new_type(self, name: str, **schema: Any) -> ObjectType:
+        now = self.now_iso()
+        object_type = ObjectType(
+            numeric_id=self.next_type_id,
+            name=name,
+            portal_id=self.portal_id,
+            created_at=now,
+            updated_at=now,
+            **schema,
+        )
+        self.next_type_id += 1
+        group = f"{name}_information"
+        object_type.groups[group] = {
+            "name": group,
+            "label": f"{schema['labels'].get('singular', name)} information",
+            "displayOrder": -1,
+            "archived": False,
+        }
+        for prop in builtin_properties(name, now):
+            object_type.add_property(prop)
+        return object_type
+
+    # -- records ------------------------------------------------------------------------------
+
+    def clean(
+        self, object_type: ObjectType, properties: Any, *, allow_read_only: bool = False
+    ) -> dict[str, str | None]:
+        """Validated input values (``None`` = clear); raises the combined validation error."""
+        if properties is None:
+            return {}
+        if not isinstance(properties, dict):
+            raise validation_error("properties must be an object of property name to value.")
+        problems: list[PropertyProblem] = []
+        clean: dict[str, str | None] = {}
+        for name, raw in properties.items():
+            prop = object_type.properties.get(name)
+            if prop is None:
+                problems.append(
+                    PropertyProblem(
+                        name, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist'
+                    )
+                )
+                continue
+            if name in READ_ONLY and not allow_read_only:
+                problems.append(
+                    PropertyProblem(
+                        name, "READ_ONLY_VALUE",
+                        f"{name} is a read only property; its value cannot be set.",
+                    )
+                )  # fmt: skip
+                continue
+            value, problem = normalise(prop, raw)
+            if problem is not None:
+                problems.append(problem)
+                continue
+            rejected = self.rejections.get((name, "" if raw is None else str(raw)))
+            if rejected is None and value is not None:
+                rejected = self.rejections.get((name, value))
+            if rejected is not None:
+                problems.append(PropertyProblem(name, "INVALID_VALUE", rejected))
+                continue
+            clean[name] = value
+        if problems:
+            raise invalid_properties(problems)
+        return clean
+
+    def check_unique(
+        self, object_type: ObjectType, clean: dict[str, str | None], record_id: str | None
+    ) -> None:
+        for name in object_type.unique:
+            value = clean.get(name)
+            if value is None:
+                continue
+            holder = object_type.unique[name].get(value)
+            if holder is not None and holder != record_id:
+                raise HubSpotError(
+                    409,
+                    "CONFLICT",
+                    f"A {object_type.name} with {name} = {value} already exists. "
+                    f"Existing ID: {holder}",
+                    context={"id": [holder]},
+                )
+
+    def create(self, object_type: ObjectType, clean: dict[str, str | None]) -> Record:
+        self.check_unique(object_type, clean, None)
+        now = self.now_ms()
+        record_id = str(self.next_record_id)
+        self.next_record_id += 1
+        props = {k: v for k, v in clean.items() if v is not None}
+        record = Record(record_id, props, now, now)
+        object_type.insert(record)
+        return record
+
+    def update(self, object_type: ObjectType, record: Record, clean: dict[str, str | None]) -> bool:
+        """Apply values; bumps ``updatedAt`` only when a value actually changes."""
+        self.check_unique(object_type, clean, record.id)
+        changed = False
+        for name, value in clean.items():
+            old = record.props.get(name)
+            if old == value:
+                continue
+            changed = True
+            index = object_type.unique.get(name)
+            if index is not None:
+                if old is not None and index.get(old) == record.id:
+                    del index[old]
+                if value is not None:
+                    index[value] = record.id
+            if value is None:
+                record.props.pop(name, None)
+            else:
+                record.props[name] = value
+        if changed:
+            record.updated = max(self.now_ms(), record.updated)
+        return changed
+
+    def archive(self, object_type: ObjectType, record: Record) -> None:
+        if record.archived:
+            return
+        record.archived = True
+        record.archived_at = self.now_ms()
+        for name, index in object_type.unique.items():
+            value = record.props.get(name)
+            if value is not None and index.get(value) == record.id:
+                del index[value]
+
+    def find(
+        self, object_type: ObjectType, key: str, id_property: str | None, *, archived: bool = False
+    ) -> Record | None:
+        if id_property and id_property != "hs_object_id":
+            prop = object_type.properties.get(id_property)
+            if prop is None or not prop.has_unique_value:
+                raise non_unique_id_property(object_type, id_property, self.portal_id)
+            record = object_type.find_unique(id_property, key)
+        else:
+            record = object_type.records.get(key)
+        if record is None or record.archived != archived:
+            return None
+        return record
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        state = {
+            "version": STATE_VERSION,
+            "portal_id": self.portal_id,
+            "next_type_id": self.next_type_id,
+            "next_record_id": self.next_record_id,
+            "rejections": [[p, v, m] for (p, v), m in self.rejections.items()],
+            "types": [t.to_state() for t in self.types.values()],
+        }
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        with temporary.open("w", encoding="utf-8") as handle:
+            json.dump(state, handle, separators=(",", ":"))
+        os.replace(temporary, path)
+
+    def load(self, path: Path) -> None:
+        with Path(path).open(encoding="utf-8") as handle:
+            state = json.load(handle)
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"{path}: unsupported HubSpot sandbox state version")
+        self.portal_id = state["portal_id"]
+        self.next_type_id = state["next_type_id"]
+        self.next_record_id = state["next_record_id"]
+        self.rejections = {(p, v): m for p, v, m in state["rejections"]}
+        self.types.clear()
+        self.aliases.clear()
+        for saved in state["types"]:
+            records = saved.pop("records")
+            properties = saved.pop("properties")
+            groups = saved.pop("groups")
+            object_type = ObjectType(portal_id=self.portal_id, **saved)
+            object_type.groups = {g["name"]: g for g in groups}
+            for prop in properties:
+                object_type.add_property(PropertyDef.from_state(prop))
+            for raw in records:
+                record = Record.from_state(raw)
+                object_type.records[record.id] = record
+                if not record.archived:
+                    for name, index in object_type.unique.items():
+                        value = record.props.get(name)
+                        if value is not None:
+                            index[value] = record.id
+            object_type.ids = sorted(int(i) for i in object_type.records)
+            self.register(object_type)
+
+
+def non_unique_id_property(object_type: ObjectType, name: str, portal_id: int) -> HubSpotError:
+    """HubSpot's answer to ``idProperty`` naming a property without ``hasUniqueValue``."""
+    return validation_error(
+        f"Unable to perform update/upsert by non-unique {object_type.object_type_id} property "
+        f"{name} in portal ID {portal_id}"
+    )
+
+
+def valid_name(name: Any) -> bool:
+    return isinstance(name, str) and bool(_NAME.match(name)) and len(name) <= 100
