@@ -1,0 +1,180 @@
+"""Xero's identity server, emulated: client credentials, refresh-token rotation, access tokens.
+
+Behaviour relied on (Xero developer docs "Custom connections" and "Refreshing access tokens";
+``xero_python.api_client.oauth2``): ``POST /connect/token`` with the client id and secret as
+HTTP Basic; ``grant_type=client_credentials`` (custom connection, no refresh token) or
+``grant_type=refresh_token`` (standard app: the answer carries a *new* refresh token and the
+old one stops working). Errors are OAuth 2 JSON (``{"error": "invalid_client"}`` for bad
+credentials, ``invalid_grant`` for an unknown, used or expired refresh token), HTTP 400.
+Access tokens are JWT-shaped (clients may decode ``exp``) and live ``expires_in`` seconds
+(1800) on the emulator's clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+REFRESH_TOKEN_LIFETIME = timedelta(days=60)
+SCOPES_CLIENT_CREDENTIALS = "accounting.transactions.read accounting.contacts.read"
+SCOPES_STANDARD = "offline_access " + SCOPES_CLIENT_CREDENTIALS
+
+
+class AuthError(Exception):
+    def __init__(self, error: str, description: str = "") -> None:
+        super().__init__(error)
+        self.error = error
+        self.description = description
+
+
+@dataclass
+class Client:
+    client_id: str
+    client_secret: str
+    tenant_ids: list[str] | None  # None = every tenant
+
+
+@dataclass
+class AccessToken:
+    client_id: str
+    tenant_ids: list[str] | None
+    expires_at: datetime
+    auth_event_id: str
+
+
+@dataclass
+class RefreshToken:
+    client_id: str
+    tenant_ids: list[str] | None
+    expires_at: datetime
+    auth_event_id: str
+
+
+@dataclass
+class Identity:
+    """Registered clients and every token issued; all methods take the current time."""
+
+    access_token_seconds: int = 1800
+    clients: dict[str, Client] = field(default_factory=dict)
+    access_tokens: dict[str, AccessToken] = field(default_factory=dict)
+    refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
+    used_refresh_tokens: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add_client(self, client_id: str, secret: str, tenant_ids: list[str] | None) -> None:
+        with self.lock:
+            self.clients[client_id] = Client(client_id, secret, tenant_ids)
+
+    def forget_tokens(self) -> None:
+        with self.lock:
+            self.access_tokens.clear()
+            self.refresh_tokens.clear()
+            self.used_refresh_tokens.clear()
+
+    def authenticate(self, authorization: str | None) -> Client:
+        """The client named by an HTTP Basic header, or ``invalid_client``."""
+        if not authorization or not authorization.lower().startswith("basic "):
+            raise AuthError("invalid_client", "client authentication (HTTP Basic) is required")
+        try:
+            decoded = base64.b64decode(authorization[6:].strip()).decode()
+            client_id, _, secret = decoded.partition(":")
+        except (ValueError, UnicodeDecodeError):
+            raise AuthError("invalid_client") from None
+        client = self.clients.get(client_id)
+        if client is None or not secrets.compare_digest(client.client_secret, secret):
+            raise AuthError("invalid_client")
+        return client
+
+    def issue_refresh_token(self, client_id: str, now: datetime) -> str:
+        client = self.clients[client_id]
+        token = secrets.token_hex(32)
+        with self.lock:
+            self.refresh_tokens[token] = RefreshToken(
+                client_id, client.tenant_ids, now + REFRESH_TOKEN_LIFETIME, str(uuid.uuid4())
+            )
+        return token
+
+    def grant(self, client: Client, form: dict[str, str], now: datetime) -> dict[str, object]:
+        """The token endpoint's JSON answer for one grant request."""
+        grant_type = form.get("grant_type", "")
+        if grant_type == "client_credentials":
+            token = self._access_token(client.client_id, client.tenant_ids, str(uuid.uuid4()), now)
+            return self._answer(token, SCOPES_CLIENT_CREDENTIALS)
+        if grant_type == "refresh_token":
+            presented = form.get("refresh_token", "")
+            with self.lock:
+                stored = self.refresh_tokens.get(presented)
+                if stored is None or stored.client_id != client.client_id:
+                    raise AuthError("invalid_grant")
+                del self.refresh_tokens[presented]
+                self.used_refresh_tokens.add(presented)
+            if stored.expires_at <= now:
+                raise AuthError("invalid_grant")
+            token = self._access_token(
+                client.client_id, stored.tenant_ids, stored.auth_event_id, now
+            )
+            new_refresh = secrets.token_hex(32)
+            with self.lock:
+                self.refresh_tokens[new_refresh] = RefreshToken(
+                    client.client_id,
+                    stored.tenant_ids,
+                    now + REFRESH_TOKEN_LIFETIME,
+                    stored.auth_event_id,
+                )
+            answer = self._answer(token, SCOPES_STANDARD)
+            answer["refresh_token"] = new_refresh
+            return answer
+        raise AuthError("unsupported_grant_type")
+
+    def _access_token(
+        self, client_id: str, tenant_ids: list[str] | None, auth_event_id: str, now: datetime
+    ) -> str:
+        expires = now + timedelta(seconds=self.access_token_seconds)
+        token = _jwt(
+            {
+                "nbf": int(now.timestamp()),
+                "exp": int(expires.timestamp()),
+                "iss": "sandbox-identity",
+                "aud": "sandbox-identity/resources",
+                "client_id": client_id,
+                "authentication_event_id": auth_event_id,
+                "jti": secrets.token_hex(16),
+            }
+        )
+        with self.lock:
+            self.access_tokens[token] = AccessToken(client_id, tenant_ids, expires, auth_event_id)
+        return token
+
+    def _answer(self, token: str, scope: str) -> dict[str, object]:
+        return {
+            "access_token": token,
+            "expires_in": self.access_token_seconds,
+            "token_type": "Bearer",
+            "scope": scope,
+        }
+
+    def check(self, authorization: str | None, now: datetime) -> AccessToken:
+        """The access token of a ``Bearer`` header; AuthError("TokenExpired"/"Unauthorized")."""
+        if not authorization or not authorization.lower().startswith("bearer "):
+            raise AuthError("Unauthorized", "AuthenticationUnsuccessful")
+        token = self.access_tokens.get(authorization[7:].strip())
+        if token is None:
+            raise AuthError("Unauthorized", "AuthenticationUnsuccessful")
+        if token.expires_at <= now:
+            stamp = token.expires_at.strftime("%m/%d/%Y %H:%M:%S")
+            raise AuthError("TokenExpired", f"TokenExpired: token expired at {stamp}")
+        return token
+
+
+def _jwt(claims: dict[str, object]) -> str:
+    def part(data: dict[str, object]) -> str:
+        raw = json.dumps(data, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    signature = base64.urlsafe_b64encode(secrets.token_bytes(64)).rstrip(b"=").decode()
+    return f"{part({'alg': 'RS256', 'kid': 'sandbox', 'typ': 'JWT'})}.{part(claims)}.{signature}"

@@ -1,0 +1,302 @@
+"""`XeroEmulator`: the stateful Xero Accounting API sandbox other code and tests drive.
+
+The object owns the state (:mod:`store`), the identity server (:mod:`auth`), the rate limiter
+(:mod:`limits`), faults and counters (:mod:`sandbox.faults`) and webhooks (:mod:`webhooks`);
+:meth:`app` serves them over HTTP (:mod:`app`). Mutations (:mod:`mutations`) mirror what a
+person does in Xero and each bumps ``UpdatedDateUTC`` from the injected clock.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from reverse_etl.settings import SANDBOX_XERO_CLIENT_ID, SANDBOX_XERO_CLIENT_SECRET
+from sandbox.clock import utc_now
+from sandbox.faults import Counters, Faults
+from sandbox.xero.auth import AccessToken, Identity
+from sandbox.xero.generator import generate
+from sandbox.xero.limits import RateLimiter, XeroLimits
+from sandbox.xero.model import Invoice
+from sandbox.xero.query import (
+    QueryError,
+    matches,
+    parse_if_modified_since,
+    parse_order,
+    parse_where,
+    split_list,
+)
+from sandbox.xero.render import Renderer
+from sandbox.xero.store import Store
+from sandbox.xero.webhooks import Webhooks
+
+DEFAULT_PAGE_SIZE = 100
+_SAVE_FORMAT = "xero-sandbox/1"
+
+
+class XeroEmulator:
+    def __init__(
+        self, limits: XeroLimits | None = None, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self.clock = clock or utc_now
+        self.faults = Faults()
+        self.counters = Counters()
+        self.identity = Identity()
+        self.limiter = RateLimiter(limits or XeroLimits())
+        self.store = Store()
+        self.webhooks = Webhooks(self)
+        self._cache: OrderedDict[tuple[Any, ...], list[Invoice]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._install_defaults(limits)
+
+    # ----------------------------------------------------------------- set-up and state
+    def _install_defaults(self, limits: XeroLimits | None) -> None:
+        self.limits = limits or XeroLimits()
+        self.identity.add_client(SANDBOX_XERO_CLIENT_ID, SANDBOX_XERO_CLIENT_SECRET, None)
+        self.store.on_change = self.webhooks.record
+
+    @property
+    def limits(self) -> XeroLimits:
+        return self.limiter.limits
+
+    @limits.setter
+    def limits(self, value: XeroLimits) -> None:
+        self.limiter.limits = value
+        self.identity.access_token_seconds = value.access_token_seconds
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def app(self) -> web.Application:
+        from sandbox.xero.app import build_app
+
+        return build_app(self)
+
+    def reset(self) -> None:
+        """Empty state, no tokens or extra clients, no faults, zero counters, default limits."""
+        self.store = Store()
+        self.identity = Identity()
+        self.faults.clear()
+        self.counters.reset()
+        self.limiter.reset()
+        self.webhooks.reset()
+        self._clear_cache()
+        self._install_defaults(None)
+
+    def seed_demo(self, invoices: int, seed: int = 7, tenants: int = 1) -> list[str]:
+        """Add deterministic demo organisations and invoices (see :mod:`generator`)."""
+        with self.store.lock:
+            ids = generate(
+                self.store, invoices=invoices, seed=seed, tenants=tenants, now=self.now()
+            )
+        self._clear_cache()
+        return ids
+
+    @property
+    def tenant_ids(self) -> list[str]:
+        return [t.tenant_id for t in self.store.tenants]
+
+    def add_client(
+        self, client_id: str, client_secret: str, tenant_ids: list[str] | None = None
+    ) -> None:
+        self.identity.add_client(
+            client_id, client_secret, [t.lower() for t in tenant_ids] if tenant_ids else None
+        )
+
+    def issue_refresh_token(self, client_id: str) -> str:
+        """A refresh token as if a person had just authorised the standard app ``client_id``."""
+        return self.identity.issue_refresh_token(client_id, self.now())
+
+    def connections(self, token: AccessToken) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": t.connection_id,
+                "authEventId": token.auth_event_id,
+                "tenantId": t.tenant_id,
+                "tenantType": "ORGANISATION",
+                "tenantName": t.name,
+                "createdDateUtc": _iso_ms(t.created_ms),
+                "updatedDateUtc": _iso_ms(t.created_ms),
+            }
+            for t in self.store.tenants
+            if token.tenant_ids is None or t.tenant_id in token.tenant_ids
+        ]
+
+    # ----------------------------------------------------------------- reading
+    def renderer(self) -> Renderer:
+        return Renderer(
+            self.store.contacts,
+            [{"branding_theme_id": t.branding_theme_id} for t in self.store.tenants],
+        )
+
+    def invoice(self, invoice_id: str) -> dict[str, Any]:
+        """The invoice as the API returns it by id (full, with line items)."""
+        return self.renderer().invoice(self.store.get(invoice_id), line_items=True)
+
+    def _clear_cache(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+
+    def select(
+        self, tenant_id: str, query: Mapping[str, str], headers: Mapping[str, str]
+    ) -> list[Invoice]:
+        """The invoices a GET /Invoices query matches, in answer order (cached per state)."""
+        q = {k.lower(): v for k, v in query.items()}
+        ims = headers.get("If-Modified-Since")
+        after_ms = parse_if_modified_since(ims) if ims else None
+        key = (
+            self.store.sequence,
+            tenant_id,
+            after_ms,
+            q.get("statuses"),
+            q.get("ids"),
+            q.get("invoicenumbers"),
+            q.get("contactids"),
+            q.get("where"),
+            q.get("order"),
+            q.get("searchterm"),
+        )
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        statuses = {s.upper() for s in split_list(q.get("statuses"))}
+        ids = {i.lower() for i in split_list(q.get("ids"))}
+        numbers = set(split_list(q.get("invoicenumbers")))
+        contact_ids = {c.lower() for c in split_list(q.get("contactids"))}
+        where = parse_where(q["where"]) if q.get("where") else None
+        order = parse_order(q["order"]) if q.get("order") else None
+        term = (q.get("searchterm") or "").lower()
+        contacts = self.store.contacts
+        with self.store.lock:
+            tenant = self.store.tenant_index(tenant_id)
+            candidates = list(self.store.indexes[tenant].since(after_ms))
+        out = []
+        for inv in candidates:
+            if statuses and inv.status not in statuses:
+                continue
+            if ids and inv.invoice_id not in ids:
+                continue
+            if numbers and inv.number not in numbers:
+                continue
+            if contact_ids and contacts[inv.contact][0] not in contact_ids:
+                continue
+            if term and term not in inv.number.lower() and term not in inv.reference.lower():
+                continue
+            if where is not None and not matches(where, inv, contacts):
+                continue
+            out.append(inv)
+        if order is not None:
+            out = order.sort(out, contacts)
+        with self._cache_lock:
+            self._cache[key] = out
+            while len(self._cache) > 16:
+                self._cache.popitem(last=False)
+        return out
+
+    def list_invoices_body(
+        self, tenant_id: str, query: Mapping[str, str], headers: Mapping[str, str]
+    ) -> bytes:
+        """The JSON body of ``GET /Invoices`` (see :mod:`render` for the shapes)."""
+        q = {k.lower(): v for k, v in query.items()}
+        selected = self.select(tenant_id, query, headers)
+        summary = q.get("summaryonly", "").lower() == "true"
+        unitdp = _int(q.get("unitdp"), "unitdp", 2)
+        renderer = self.renderer()
+        pagination = None
+        if "page" in q:
+            page = max(1, _int(q.get("page"), "page", 1))
+            size = _int(q.get("pagesize"), "pageSize", DEFAULT_PAGE_SIZE)
+            if size < 1:
+                raise QueryError("pageSize must be a positive whole number")
+            size = min(size, self.limits.max_page_size)
+            rows = selected[(page - 1) * size : page * size]
+            pagination = {
+                "page": page,
+                "pageSize": size,
+                "pageCount": -(-len(selected) // size),
+                "itemCount": len(selected),
+            }
+            invoices = [
+                renderer.invoice(i, line_items=True, summary=summary, unitdp=unitdp) for i in rows
+            ]
+        else:
+            invoices = [
+                renderer.invoice(i, line_items=False, summary=summary, unitdp=unitdp)
+                for i in selected
+            ]
+        body = renderer.envelope(self.now(), invoices, pagination)
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def single_invoice_body(self, tenant_id: str, key: str, query: Mapping[str, str]) -> bytes:
+        """``GET /Invoices/{InvoiceID or InvoiceNumber}``: one invoice, full, in the envelope."""
+        q = {k.lower(): v for k, v in query.items()}
+        tenant = self.store.tenant_index(tenant_id)
+        inv = self.store.invoices.get(key.lower())
+        if inv is None:
+            inv = next(
+                (i for i in self.store.invoices.values() if i.tenant == tenant and i.number == key),
+                None,
+            )
+        if inv is None or inv.tenant != tenant:
+            raise KeyError(key)
+        renderer = self.renderer()
+        unitdp = _int(q.get("unitdp"), "unitdp", 2)
+        body = renderer.envelope(
+            self.now(), [renderer.invoice(inv, line_items=True, unitdp=unitdp)], None
+        )
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+    # ----------------------------------------------------------------- persistence
+    def save(self, path: str | Path) -> Path:
+        """Write organisations, contacts and invoices to ``path`` (a pickle: sandbox state only)."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(target.suffix + ".tmp")
+        with self.store.lock, tmp.open("wb") as handle:
+            pickle.dump(
+                {"format": _SAVE_FORMAT, "store": self.store},
+                handle,
+                protocol=pickle.HIGHEST_PROTOCOL,
+            )
+        tmp.replace(target)
+        return target
+
+    @classmethod
+    def load(cls, path: str | Path, **kwargs: Any) -> XeroEmulator:
+        """An emulator holding the state saved at ``path`` (``kwargs`` as for the constructor)."""
+        with Path(path).open("rb") as handle:
+            data = pickle.load(handle)
+        if not isinstance(data, dict) or data.get("format") != _SAVE_FORMAT:
+            raise ValueError(f"{path} is not a Xero sandbox state file")
+        emu = cls(**kwargs)
+        emu.store = data["store"]
+        emu.store.on_change = emu.webhooks.record
+        return emu
+
+
+def _iso_ms(ms: int) -> str:
+    """``/connections`` dates: naive UTC ISO with a fraction, as Xero writes them."""
+    return (
+        datetime.fromtimestamp(ms / 1000, UTC)
+        .replace(tzinfo=None)
+        .isoformat(timespec="microseconds")
+    )
+
+
+def _int(raw: str | None, name: str, default: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise QueryError(f"{name} must be a whole number, got {raw!r}") from None

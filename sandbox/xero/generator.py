@@ -1,0 +1,212 @@
+"""Deterministic demo data: organisations, contacts and invoices that look like a real ledger.
+
+``generate(store, invoices=N, seed=S, tenants=T, now=...)`` fills an empty :class:`Store`.
+Everything (ids, numbers, amounts, statuses) is a pure function of the seed; dates are placed
+relative to ``now`` (so "overdue" means overdue today) — with a fixed clock the output is
+identical byte for byte. Mix per organisation: ~85 % sales invoices (``ACCREC``), ~15 % bills
+(``ACCPAY``); every status (DRAFT, SUBMITTED, AUTHORISED incl. overdue and part-paid, PAID,
+VOIDED, DELETED); ~20 % in a foreign currency with a ``CurrencyRate`` ≠ 1; a few credit-note
+allocations; contacts with non-ASCII names. Line items are not stored (see ``model``), which
+keeps 100,000 invoices to a couple of seconds and a million within reach.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sandbox.xero.model import (
+    Credit,
+    Invoice,
+    Payment,
+    SplitMix,
+    compute_totals,
+    generated_lines,
+    round_div,
+    seeded_uuid,
+)
+from sandbox.xero.render import datetime_ms
+from sandbox.xero.store import Store, Tenant
+
+ORGANISATIONS = (
+    ("Kiwi Kitchen Supplies Ltd", "NZD", "!kQ7pR"),
+    ("Nordlicht Handel GmbH", "EUR", "!Nd4xL"),
+    ("Harbour & Co Pty Ltd", "AUD", "!Hb9sT"),
+    ("Thames Digital Ltd", "GBP", "!Tm2wV"),
+    ("Maple Ridge Consulting Inc", "USD", "!Mr5zQ"),
+)
+# units of the foreign currency per unit of the base currency, roughly
+FX = {"NZD": 1.0, "AUD": 0.91, "USD": 0.60, "EUR": 0.55, "GBP": 0.47, "JPY": 89.5, "DKK": 4.1}
+FIXED_CONTACTS = (
+    "Müller GmbH",
+    "Søren Ærø ApS",
+    "株式会社テスト",
+    "Café Olé Ltd",
+    "Zoë & Björn O'Connor",
+    "Ōtautahi Print Co",
+    "Łódź Logistics Sp. z o.o.",
+    "Acme Widgets Ltd",
+)
+FIRST = (
+    "Ridgeway",
+    "Blue Harbour",
+    "Pukeko",
+    "Summit",
+    "Ironbark",
+    "Lumen",
+    "Kauri",
+    "Atlas",
+    "Silver Fern",
+    "Northwind",
+    "Greenway",
+    "Tūī",
+    "Orbit",
+    "Cobalt",
+    "Riverbend",
+    "Juniper",
+)
+SECOND = (
+    "Traders",
+    "Consulting",
+    "Builders",
+    "Studio",
+    "Foods",
+    "Logistics",
+    "Media",
+    "Health",
+    "Engineering",
+    "Outfitters",
+    "Labs",
+    "Partners",
+    "Bakery",
+    "Motors",
+    "Gardens",
+)
+SUFFIX = ("Ltd", "Limited", "Pty Ltd", "GmbH", "Inc", "& Sons", "LLC", "Co")
+SOURCE_URLS = "https://shop.example.com/orders/{}"
+DAY_MS = 86_400_000
+
+
+def generate(store: Store, *, invoices: int, seed: int, tenants: int, now: datetime) -> list[str]:
+    """Add ``tenants`` organisations and ``invoices`` invoices (spread over them) to ``store``."""
+    rng = SplitMix(seed * 1_000_003 + 17)
+    now_ms = datetime_ms(now)
+    today = now.date().toordinal()
+    tenant_ids = []
+    for t in range(tenants):
+        name, currency, short = ORGANISATIONS[t % len(ORGANISATIONS)]
+        if t >= len(ORGANISATIONS):
+            name = f"{name} ({t // len(ORGANISATIONS) + 1})"
+        tenant = Tenant(
+            tenant_id=seeded_uuid(rng),
+            name=name,
+            base_currency=currency,
+            short_code=short,
+            created_ms=now_ms - 900 * DAY_MS,
+            branding_theme_id=seeded_uuid(rng),
+            connection_id=seeded_uuid(rng),
+            auth_event_id=seeded_uuid(rng),
+        )
+        index = store.add_tenant(tenant)
+        tenant_ids.append(tenant.tenant_id)
+        contact_count = max(len(FIXED_CONTACTS), min(2_000, invoices // max(tenants, 1) // 15))
+        for c in range(contact_count):
+            if c < len(FIXED_CONTACTS):
+                contact_name = FIXED_CONTACTS[c]
+            else:
+                contact_name = (
+                    f"{FIRST[rng.below(len(FIRST))]} {SECOND[rng.below(len(SECOND))]} "
+                    f"{SUFFIX[rng.below(len(SUFFIX))]} #{c}"
+                )
+            store.add_contact(index, seeded_uuid(rng), contact_name)
+
+    # Invoices are created oldest first so UpdatedDateUTC roughly follows the invoice date.
+    span_days = 730
+    records: list[Invoice] = []
+    for n in range(invoices):
+        tenant = n % tenants
+        records.append(_invoice(store, rng, tenant, n, invoices, today, now_ms, span_days))
+    records.sort(key=lambda inv: inv.updated_ms)
+    for inv in records:
+        store.insert(inv, event=None)
+    return tenant_ids
+
+
+def _invoice(
+    store: Store, rng: SplitMix, tenant: int, n: int, total: int, today: int, now_ms: int, span: int
+) -> Invoice:
+    org = store.tenants[tenant]
+    # position in time: older invoices first, the newest dated today
+    age = span - (n * span) // max(total, 1)
+    date = today - age
+    kind = "ACCPAY" if rng.chance(15) else "ACCREC"
+    contacts = store.tenant_contacts[tenant]
+    contact = contacts[rng.below(len(contacts))]
+    if rng.chance(80):
+        currency, rate = org.base_currency, 1_000_000
+    else:
+        currency = ("USD", "EUR", "GBP", "AUD", "JPY", "DKK")[rng.below(6)]
+        if currency == org.base_currency:
+            currency = "JPY"
+        drift = 0.97 + rng.below(600) / 10_000
+        rate = int(FX[currency] / FX.get(org.base_currency, 1.0) * drift * 1_000_000)
+    lat = ("Exclusive",) * 8 + ("Inclusive", "NoTax")
+    line_amount_types = lat[rng.below(len(lat))]
+    due = date + (7, 14, 20, 30, 30, 60)[rng.below(6)]
+    status = _status(rng, age)
+    line_seed = rng.next()
+    lines = generated_lines(line_seed, kind, line_amount_types)
+    totals = compute_totals(lines, line_amount_types, [], [])
+    number = store.take_number(tenant) if kind == "ACCREC" else f"SUP-{rng.below(90_000) + 10_000}"
+    # last change between the invoice date and now (never in the future)
+    created_ms = max(0, (date - 719_163) * DAY_MS + 9 * 3_600_000 + rng.below(8 * 3_600_000))
+    settle_days = min(age, rng.below(45) + 1)
+    updated_ms = min(now_ms - 1_000, created_ms + settle_days * DAY_MS + rng.below(DAY_MS))
+    inv = Invoice(
+        invoice_id=seeded_uuid(rng),
+        tenant=tenant,
+        type=kind,
+        number=number,
+        reference=f"PO-{rng.below(9_000) + 1_000}" if rng.chance(60) else "",
+        contact=contact,
+        date=date,
+        due_date=due,
+        status=status,
+        line_amount_types=line_amount_types,
+        currency=currency,
+        rate_micros=rate,
+        updated_ms=updated_ms,
+        line_seed=line_seed,
+        sent_to_contact=status not in ("DRAFT", "SUBMITTED") and kind == "ACCREC",
+        has_attachments=rng.chance(10),
+        url=SOURCE_URLS.format(n) if kind == "ACCREC" and rng.chance(25) else None,
+    )
+    paid_on = min(today, date + settle_days)
+    if status == "PAID":
+        if rng.chance(8) and totals.total > 100:
+            credit = round_div(totals.total * (10 + rng.below(40)), 100)
+            inv.credits.append(Credit(0, f"CN-{n:06d}", paid_on, credit))
+            inv.payments.append(Payment(1, paid_on, totals.total - credit, "Bank transfer"))
+        else:
+            inv.payments.append(Payment(1, paid_on, totals.total, "Bank transfer"))
+        inv.fully_paid_on = paid_on
+    elif status == "AUTHORISED":
+        if rng.chance(25) and totals.total > 100:
+            part = round_div(totals.total * (10 + rng.below(80)), 100)
+            inv.payments.append(Payment(1, paid_on, part, "Part payment"))
+        elif rng.chance(6) and totals.total > 100:
+            inv.credits.append(Credit(0, f"CN-{n:06d}", paid_on, round_div(totals.total, 4)))
+        if kind == "ACCREC" and rng.chance(30):
+            inv.expected_payment = max(due, today) + rng.below(14)
+    return inv
+
+
+def _status(rng: SplitMix, age_days: int) -> str:
+    roll = rng.below(100)
+    if age_days < 45:  # recent invoices are still open more often
+        table = ((8, "DRAFT"), (12, "SUBMITTED"), (62, "AUTHORISED"), (94, "PAID"), (97, "VOIDED"))
+    else:
+        table = ((2, "DRAFT"), (3, "SUBMITTED"), (15, "AUTHORISED"), (93, "PAID"), (97, "VOIDED"))
+    for limit, status in table:
+        if roll < limit:
+            return status
+    return "DELETED"

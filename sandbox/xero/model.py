@@ -1,0 +1,239 @@
+"""The emulator's compact invoice records and the arithmetic Xero applies to them.
+
+Money is held as integer cents (unit amounts and quantities as 1/10,000ths), never floats, so
+totals add up exactly: ``SubTotal = Σ LineAmount`` (``Exclusive``/``NoTax``), ``TotalTax =
+Σ TaxAmount``, ``Total = SubTotal + TotalTax``, ``AmountDue = Total − AmountPaid −
+AmountCredited``. For ``Inclusive`` invoices Xero's line amounts include tax and its
+``SubTotal`` is net of it (``SubTotal = Σ LineAmount − TotalTax``), which the model follows.
+
+Records are ``__slots__`` classes and generated invoices keep no line objects at all: their
+lines are re-derived on demand from ``line_seed`` (see :func:`generated_lines`), which is what
+lets one process hold a million invoices. Editing an invoice's lines stores them explicitly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED")
+TYPES = ("ACCREC", "ACCPAY")
+LINE_AMOUNT_TYPES = ("Exclusive", "Inclusive", "NoTax")
+
+# (TaxType, rate in basis points); the sandbox's tax rates are the same for every organisation.
+TAX_TYPES = {"OUTPUT2": 1500, "INPUT2": 1500, "OUTPUT": 2000, "NONE": 0, "EXEMPTOUTPUT": 0}
+SALES_ACCOUNTS = ("200", "260", "270")
+PURCHASE_ACCOUNTS = ("300", "310", "400", "429")
+DESCRIPTIONS = (
+    "Consulting services",
+    "Monthly subscription",
+    "Installation and set-up",
+    "Hardware: network switch",
+    "Training workshop (half day)",
+    "Support retainer",
+    "Travel expenses",
+    "Design work – revisions",
+    "Licence renewal",
+    "Café catering for 20 people",
+    "Wartung & Reparatur",
+    "Shipping and handling",
+)
+ITEM_CODES = (None, "CONS-01", "SUB-M", "SETUP", "HW-SW24", "TRAIN", None, None)
+
+
+class SplitMix:
+    """A tiny deterministic PRNG (splitmix64): cheaper to create than ``random.Random``."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, seed: int) -> None:
+        self.state = seed & 0xFFFFFFFFFFFFFFFF
+
+    def next(self) -> int:
+        self.state = (self.state + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+        return z ^ (z >> 31)
+
+    def below(self, n: int) -> int:
+        return self.next() % n
+
+    def chance(self, percent: float) -> bool:
+        return self.below(10_000) < percent * 100
+
+
+@dataclass(slots=True)
+class Line:
+    """A line item. ``quantity`` and ``unit_amount`` in 1/10,000ths; ``discount_bp`` in basis
+    points of a percent (``1000`` = 10.00 %); ``salt`` makes its stable ``LineItemID``."""
+
+    salt: int
+    description: str
+    quantity: int
+    unit_amount: int
+    account_code: str
+    tax_type: str
+    item_code: str | None = None
+    discount_bp: int = 0
+
+
+@dataclass(slots=True)
+class Payment:
+    salt: int
+    date: int  # proleptic ordinal of the payment date
+    amount: int  # cents
+    reference: str = ""
+
+
+@dataclass(slots=True)
+class Credit:
+    """A credit note allocated to the invoice (``AmountCredited`` and ``CreditNotes``)."""
+
+    salt: int
+    number: str
+    date: int
+    amount: int
+
+
+@dataclass(slots=True)
+class Invoice:
+    invoice_id: str
+    tenant: int
+    type: str
+    number: str
+    reference: str
+    contact: int
+    date: int
+    due_date: int
+    status: str
+    line_amount_types: str
+    currency: str
+    rate_micros: int  # CurrencyRate × 1,000,000 (1,000,000 = base currency)
+    updated_ms: int
+    line_seed: int
+    lines_: list[Line] | None = None
+    payments: list[Payment] = field(default_factory=list)
+    credits: list[Credit] = field(default_factory=list)
+    fully_paid_on: int | None = None
+    expected_payment: int | None = None
+    sent_to_contact: bool = False
+    has_attachments: bool = False
+    url: str | None = None
+    version: int = 0
+    next_salt: int = 8
+    corrupt: dict[str, Any] | None = None
+
+    @property
+    def lines(self) -> list[Line]:
+        if self.lines_ is not None:
+            return self.lines_
+        return generated_lines(self.line_seed, self.type, self.line_amount_types)
+
+    def totals(self) -> Totals:
+        return compute_totals(self.lines, self.line_amount_types, self.payments, self.credits)
+
+
+@dataclass(slots=True, frozen=True)
+class LineAmounts:
+    line_amount: int  # cents
+    tax_amount: int  # cents
+    discount: int  # cents
+
+
+@dataclass(slots=True, frozen=True)
+class Totals:
+    lines: list[LineAmounts]
+    sub_total: int
+    total_tax: int
+    total: int
+    total_discount: int
+    amount_paid: int
+    amount_credited: int
+
+    @property
+    def amount_due(self) -> int:
+        return self.total - self.amount_paid - self.amount_credited
+
+
+def round_div(numerator: int, denominator: int) -> int:
+    """Round half away from zero, as accounting systems do (not banker's rounding)."""
+    quotient, remainder = divmod(abs(numerator), denominator)
+    if remainder * 2 >= denominator:
+        quotient += 1
+    return quotient if numerator >= 0 else -quotient
+
+
+def line_amounts(line: Line, line_amount_types: str) -> LineAmounts:
+    gross = round_div(line.quantity * line.unit_amount, 1_000_000)  # cents before discount
+    discount = round_div(gross * line.discount_bp, 10_000)
+    amount = gross - discount
+    rate = 0 if line_amount_types == "NoTax" else TAX_TYPES.get(line.tax_type, 0)
+    if line_amount_types == "Inclusive":
+        tax = amount - round_div(amount * 10_000, 10_000 + rate)
+    else:
+        tax = round_div(amount * rate, 10_000)
+    return LineAmounts(amount, tax, discount)
+
+
+def compute_totals(
+    lines: list[Line], line_amount_types: str, payments: list[Payment], credits: list[Credit]
+) -> Totals:
+    amounts = [line_amounts(line, line_amount_types) for line in lines]
+    line_sum = sum(a.line_amount for a in amounts)
+    tax = sum(a.tax_amount for a in amounts)
+    sub_total = line_sum - tax if line_amount_types == "Inclusive" else line_sum
+    return Totals(
+        lines=amounts,
+        sub_total=sub_total,
+        total_tax=tax,
+        total=sub_total + tax,
+        total_discount=sum(a.discount for a in amounts),
+        amount_paid=sum(p.amount for p in payments),
+        amount_credited=sum(c.amount for c in credits),
+    )
+
+
+def generated_lines(seed: int, invoice_type: str, line_amount_types: str) -> list[Line]:
+    """The 1–5 lines of a generated invoice, a pure function of ``seed``."""
+    rng = SplitMix(seed)
+    count = 1 + rng.below(5)
+    accounts = SALES_ACCOUNTS if invoice_type == "ACCREC" else PURCHASE_ACCOUNTS
+    if line_amount_types == "NoTax":
+        tax_types: tuple[str, ...] = ("NONE",)
+    elif invoice_type == "ACCREC":
+        tax_types = ("OUTPUT2", "OUTPUT2", "OUTPUT2", "EXEMPTOUTPUT")
+    else:
+        tax_types = ("INPUT2",)
+    lines = []
+    for index in range(count):
+        quantity = (1 + rng.below(20)) * 10_000 if rng.chance(80) else (1 + rng.below(400)) * 250
+        lines.append(
+            Line(
+                salt=index,
+                description=DESCRIPTIONS[rng.below(len(DESCRIPTIONS))],
+                quantity=quantity,
+                unit_amount=(500 + rng.below(250_000)) * 100
+                + (rng.below(100) if rng.chance(10) else 0),
+                account_code=accounts[rng.below(len(accounts))],
+                tax_type=tax_types[rng.below(len(tax_types))],
+                item_code=ITEM_CODES[rng.below(len(ITEM_CODES))],
+                discount_bp=(500 * (1 + rng.below(4))) if rng.chance(8) else 0,
+            )
+        )
+    return lines
+
+
+_NAMESPACE = uuid.UUID("6f1d4c1e-0b7a-4f5e-9a53-58e0c2b1a7d4")
+
+
+def derived_id(parent_id: str, kind: str, salt: int) -> str:
+    """A stable UUID for a child record (line item, payment, credit note) of ``parent_id``."""
+    digest = hashlib.md5(f"{parent_id}/{kind}/{salt}".encode(), usedforsecurity=False).digest()
+    return str(uuid.UUID(bytes=digest, version=4))
+
+
+def seeded_uuid(rng: SplitMix) -> str:
+    return str(uuid.UUID(int=(rng.next() << 64) | rng.next(), version=4))

@@ -1,0 +1,1 @@
+"""Changes a person makes in Xero (filled in below)."""

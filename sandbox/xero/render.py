@@ -1,0 +1,194 @@
+"""Invoices as Xero's JSON: Microsoft dates, amounts as numbers, the list/page/summary shapes.
+
+What the real API does, and so what this module imitates:
+- Dates are ``"/Date(<ms since epoch>+0000)/"``; ``DateString``/``DueDateString`` are local
+  ISO datetimes at midnight (``"2018-10-20T00:00:00"``); the envelope's ``DateTimeUTC`` has no
+  offset part. (Xero's published GetInvoices example; the ``xero-python`` deserializer's
+  ``MS_DATETIME_RE`` accepts both forms.)
+- Amounts are JSON numbers (``"SubTotal": 40.0``). The emulator holds exact cents and writes
+  ``cents / 100``, whose shortest float repr is exactly the two-decimal value, so a client
+  parsing with ``parse_float=Decimal`` gets the exact amount.
+- ``UnitAmount`` is rounded to 2 decimals unless the request says ``unitdp=4``.
+- Listing without ``page`` returns no line items ("only a summary of the contact is returned
+  and no line details"); with ``page`` — or for a single invoice — line items are included.
+  (Xero developer FAQ "retrieving data": "use pagination to retrieve line item details for 100
+  items at a time".)
+- ``summaryOnly=true`` returns lightweight fields only: no ``LineItems``, ``Payments``,
+  ``CreditNotes``, ``Prepayments``, ``Overpayments`` and a Contact with ``ContactID``/``Name``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sandbox.xero.model import Invoice, derived_id, round_div
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+MS_PER_DAY = 86_400_000
+
+
+def ms_date(ms: int) -> str:
+    return f"/Date({ms}+0000)/"
+
+
+def ordinal_ms(ordinal: int) -> int:
+    return (ordinal - _EPOCH_ORDINAL) * MS_PER_DAY
+
+
+def ordinal_ms_date(ordinal: int) -> str:
+    return ms_date(ordinal_ms(ordinal))
+
+
+def ordinal_iso(ordinal: int) -> str:
+    return date.fromordinal(ordinal).isoformat() + "T00:00:00"
+
+
+def datetime_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def ms_datetime(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def money(cents: int) -> float:
+    return cents / 100
+
+
+def unit(amount: int, unitdp: int) -> float:
+    """``amount`` in 1/10,000ths, rounded to ``unitdp`` (2 or 4) decimals."""
+    if unitdp >= 4:
+        return amount / 10_000
+    return round_div(amount, 100) / 100
+
+
+class Renderer:
+    """Turns :class:`Invoice` records into Xero JSON dicts for one emulator's reference data."""
+
+    def __init__(self, contacts: list[tuple[str, str]], tenants: list[dict[str, Any]]) -> None:
+        self.contacts = contacts  # index → (ContactID, Name)
+        self.tenants = tenants
+
+    def contact(self, index: int, full: bool) -> dict[str, Any]:
+        contact_id, name = self.contacts[index]
+        if not full:
+            return {"ContactID": contact_id, "Name": name}
+        return {
+            "ContactID": contact_id,
+            "ContactStatus": "ACTIVE",
+            "Name": name,
+            "Addresses": [],
+            "Phones": [],
+            "ContactGroups": [],
+            "ContactPersons": [],
+            "HasValidationErrors": False,
+        }
+
+    def invoice(
+        self, inv: Invoice, *, line_items: bool, summary: bool = False, unitdp: int = 2
+    ) -> dict[str, Any]:
+        totals = inv.totals()
+        rate = inv.rate_micros / 1_000_000
+        out: dict[str, Any] = {"Type": inv.type, "InvoiceID": inv.invoice_id}
+        out["InvoiceNumber"] = inv.number
+        out["Reference"] = inv.reference
+        if not summary:
+            out["Payments"] = [
+                {
+                    "PaymentID": derived_id(inv.invoice_id, "payment", p.salt),
+                    "Date": ordinal_ms_date(p.date),
+                    "Amount": money(p.amount),
+                    "Reference": p.reference,
+                    "CurrencyRate": rate,
+                    "HasAccount": False,
+                    "HasValidationErrors": False,
+                }
+                for p in inv.payments
+            ]
+            out["CreditNotes"] = [
+                {
+                    "CreditNoteID": derived_id(inv.invoice_id, "credit", c.salt),
+                    "CreditNoteNumber": c.number,
+                    "ID": derived_id(inv.invoice_id, "allocation", c.salt),
+                    "AppliedAmount": money(c.amount),
+                    "DateString": ordinal_iso(c.date),
+                    "Date": ordinal_ms_date(c.date),
+                    "LineItems": [],
+                    "Total": money(c.amount),
+                }
+                for c in inv.credits
+            ]
+            out["Prepayments"] = []
+            out["Overpayments"] = []
+        out["AmountDue"] = money(totals.amount_due)
+        out["AmountPaid"] = money(totals.amount_paid)
+        out["AmountCredited"] = money(totals.amount_credited)
+        out["CurrencyRate"] = rate
+        out["IsDiscounted"] = totals.total_discount > 0
+        out["HasAttachments"] = inv.has_attachments
+        out["HasErrors"] = False
+        out["Contact"] = self.contact(inv.contact, full=not summary)
+        out["DateString"] = ordinal_iso(inv.date)
+        out["Date"] = ordinal_ms_date(inv.date)
+        out["DueDateString"] = ordinal_iso(inv.due_date)
+        out["DueDate"] = ordinal_ms_date(inv.due_date)
+        out["BrandingThemeID"] = self.tenants[inv.tenant]["branding_theme_id"]
+        out["Status"] = inv.status
+        out["LineAmountTypes"] = inv.line_amount_types
+        if line_items and not summary:
+            out["LineItems"] = [
+                {
+                    "ItemCode": line.item_code,
+                    "Description": line.description,
+                    "UnitAmount": unit(line.unit_amount, unitdp),
+                    "TaxType": line.tax_type,
+                    "TaxAmount": money(amounts.tax_amount),
+                    "LineAmount": money(amounts.line_amount),
+                    "AccountCode": line.account_code,
+                    "Tracking": [],
+                    "Quantity": line.quantity / 10_000,
+                    "DiscountRate": line.discount_bp / 100 if line.discount_bp else None,
+                    "LineItemID": derived_id(inv.invoice_id, "line", line.salt),
+                }
+                for line, amounts in zip(inv.lines, totals.lines, strict=True)
+            ]
+            for item in out["LineItems"]:
+                if item["ItemCode"] is None:
+                    del item["ItemCode"]
+                if item["DiscountRate"] is None:
+                    del item["DiscountRate"]
+        out["SubTotal"] = money(totals.sub_total)
+        out["TotalTax"] = money(totals.total_tax)
+        out["Total"] = money(totals.total)
+        if totals.total_discount:
+            out["TotalDiscount"] = money(totals.total_discount)
+        out["UpdatedDateUTC"] = ms_date(inv.updated_ms)
+        out["CurrencyCode"] = inv.currency
+        if inv.fully_paid_on is not None:
+            out["FullyPaidOnDate"] = ordinal_ms_date(inv.fully_paid_on)
+        if inv.expected_payment is not None:
+            key = "ExpectedPaymentDate" if inv.type == "ACCREC" else "PlannedPaymentDate"
+            out[key] = ordinal_ms_date(inv.expected_payment)
+        out["SentToContact"] = inv.sent_to_contact
+        if inv.url:
+            out["Url"] = inv.url
+        if inv.corrupt:
+            out.update(inv.corrupt)
+        return out
+
+    def envelope(
+        self, now: datetime, invoices: list[dict[str, Any]], pagination: dict[str, int] | None
+    ) -> dict[str, Any]:
+        import uuid
+
+        body: dict[str, Any] = {
+            "Id": str(uuid.uuid4()),
+            "Status": "OK",
+            "ProviderName": "invoice-sync sandbox",
+            "DateTimeUTC": f"/Date({datetime_ms(now)})/",
+        }
+        if pagination is not None:
+            body["pagination"] = pagination
+        body["Invoices"] = invoices
+        return body

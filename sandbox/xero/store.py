@@ -1,0 +1,166 @@
+"""The emulator's state: organisations, contacts, invoices, and the UpdatedDateUTC index.
+
+Invoices are kept per tenant in an append-only index ordered by ``UpdatedDateUTC`` (then by
+mutation sequence), so ``If-Modified-Since`` is a binary search and the default listing order
+is free. A mutation appends the invoice again and leaves a stale entry behind, skipped on read
+and compacted when stale entries outnumber live ones.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.xero.model import Invoice
+
+
+class XeroValidationError(Exception):
+    """A mutation Xero itself would refuse (e.g. deleting an AUTHORISED invoice)."""
+
+
+@dataclass
+class Tenant:
+    tenant_id: str
+    name: str
+    base_currency: str
+    short_code: str
+    created_ms: int
+    branding_theme_id: str
+    connection_id: str
+    auth_event_id: str
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "tenant_id": self.tenant_id,
+            "branding_theme_id": self.branding_theme_id,
+            "name": self.name,
+            "base_currency": self.base_currency,
+        }
+
+
+class UpdatedIndex:
+    """One tenant's invoices in ``(updated_ms, sequence)`` order."""
+
+    __slots__ = ("entries", "keys", "live")
+
+    def __init__(self) -> None:
+        self.keys: list[int] = []  # updated_ms, parallel to entries
+        self.entries: list[tuple[int, Invoice]] = []  # (version at insertion, invoice)
+        self.live = 0
+
+    def add(self, inv: Invoice, replacing: bool) -> None:
+        if not replacing:
+            self.live += 1
+        if not self.keys or inv.updated_ms >= self.keys[-1]:
+            self.keys.append(inv.updated_ms)
+            self.entries.append((inv.version, inv))
+        else:  # a clock that went backwards: keep the order anyway
+            at = bisect.bisect_right(self.keys, inv.updated_ms)
+            self.keys.insert(at, inv.updated_ms)
+            self.entries.insert(at, (inv.version, inv))
+        if len(self.entries) > 1024 and len(self.entries) > 2 * self.live:
+            self.compact()
+
+    def compact(self) -> None:
+        pairs = [
+            (k, e) for k, e in zip(self.keys, self.entries, strict=True) if e[0] == e[1].version
+        ]
+        self.keys = [k for k, _ in pairs]
+        self.entries = [e for _, e in pairs]
+        self.live = len(pairs)
+
+    def since(self, after_ms: int | None) -> Iterator[Invoice]:
+        """Live invoices with ``updated_ms > after_ms`` (all when None), oldest change first."""
+        start = 0 if after_ms is None else bisect.bisect_right(self.keys, after_ms)
+        for version, inv in self.entries[start:]:
+            if version == inv.version:
+                yield inv
+
+
+@dataclass
+class Store:
+    tenants: list[Tenant] = field(default_factory=list)
+    contacts: list[tuple[str, str]] = field(default_factory=list)  # (ContactID, Name)
+    tenant_contacts: list[list[int]] = field(default_factory=list)  # per tenant: contact indexes
+    invoices: dict[str, Invoice] = field(default_factory=dict)
+    indexes: list[UpdatedIndex] = field(default_factory=list)
+    next_number: list[int] = field(default_factory=list)  # per tenant: next ACCREC number
+    sequence: int = 0  # bumped on every mutation; also the store's cache key
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    on_change: Callable[[Invoice, str], None] | None = field(default=None, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("lock")
+        state.pop("on_change")
+        state.pop("indexes")
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.lock = threading.RLock()
+        self.on_change = None
+        self.rebuild_indexes()
+
+    def rebuild_indexes(self) -> None:
+        self.indexes = [UpdatedIndex() for _ in self.tenants]
+        for inv in sorted(self.invoices.values(), key=lambda i: (i.updated_ms, i.version)):
+            self.indexes[inv.tenant].add(inv, replacing=False)
+
+    def tenant_index(self, tenant_id: str) -> int:
+        for index, tenant in enumerate(self.tenants):
+            if tenant.tenant_id == tenant_id:
+                return index
+        raise KeyError(tenant_id)
+
+    def add_tenant(self, tenant: Tenant) -> int:
+        self.tenants.append(tenant)
+        self.tenant_contacts.append([])
+        self.indexes.append(UpdatedIndex())
+        self.next_number.append(1)
+        return len(self.tenants) - 1
+
+    def add_contact(self, tenant: int, contact_id: str, name: str) -> int:
+        self.contacts.append((contact_id, name))
+        self.tenant_contacts[tenant].append(len(self.contacts) - 1)
+        return len(self.contacts) - 1
+
+    def find_contact(self, tenant: int, name: str) -> int | None:
+        for index in self.tenant_contacts[tenant]:
+            if self.contacts[index][1] == name:
+                return index
+        return None
+
+    def insert(self, inv: Invoice, *, event: str | None = "CREATE") -> None:
+        """Add a new invoice (its ``updated_ms`` already set)."""
+        with self.lock:
+            self.sequence += 1
+            inv.version = self.sequence
+            self.invoices[inv.invoice_id] = inv
+            self.indexes[inv.tenant].add(inv, replacing=False)
+        if event and self.on_change:
+            self.on_change(inv, event)
+
+    def touch(self, inv: Invoice, updated_ms: int) -> None:
+        """Record a mutation of ``inv``: new UpdatedDateUTC, re-indexed, webhook queued."""
+        with self.lock:
+            self.sequence += 1
+            inv.version = self.sequence
+            inv.updated_ms = updated_ms
+            self.indexes[inv.tenant].add(inv, replacing=True)
+        if self.on_change:
+            self.on_change(inv, "UPDATE")
+
+    def get(self, invoice_id: str) -> Invoice:
+        inv = self.invoices.get(invoice_id.lower())
+        if inv is None:
+            raise KeyError(invoice_id)
+        return inv
+
+    def take_number(self, tenant: int) -> str:
+        number = self.next_number[tenant]
+        self.next_number[tenant] += 1
+        return f"INV-{number:06d}"
