@@ -1,0 +1,185 @@
+"""One message per push to ``ALERT_URLS``: invoices created/updated and payment-status changes.
+
+Which changes: the rows of ``reverse_etl.invoice_status_changes`` (invoices whose Xero status
+differs from what HubSpot holds), read by the push *before* it writes. Reading before is the
+safe order whatever the model's materialisation: the push updates ``raw_hubspot`` after each
+batch, and if the model were a view those rows would vanish from it once written. (As a dbt
+table it only changes on the next transform, so reading after would work too — but nothing
+forces it to stay a table.) Only changes whose invoice was actually written in this run are
+alerted: a rejected record keeps its change in the model and is alerted when a later run
+writes it. ``sync_log.alerted_status_changes`` (key: invoice, new status, xero_updated_at)
+makes sure the same change is never alerted twice. Changes of records new to HubSpot
+(``previous_status`` null) are counted as "created", not listed as changes.
+
+Delivery: Apprise, one ``Apprise`` object per target so a failure is reported per target —
+as a warning naming the target's scheme only (URLs embed secrets) — and never fails the
+sync. Apprise's ``json://`` posts ``{"version", "title", "message", "attachments", "type"}``.
+Without ``ALERT_URLS`` the same text goes to the log. A run that created, updated and
+changed nothing sends nothing. A change is marked alerted when it was delivered to at least
+one target (or logged when no target is configured); if every target failed, it is not
+marked, but it is not re-sent later either, since the written record leaves the model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import duckdb
+
+from reverse_etl.settings import Settings, mask_url
+
+log = logging.getLogger(__name__)
+
+STATUS_CHANGES_TABLE = "reverse_etl.invoice_status_changes"
+MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    xero_invoice_id: str
+    invoice_number: str | None
+    contact_name: str | None
+    currency_code: str | None
+    total: Any
+    previous_status: str | None
+    new_status: str
+    xero_updated_at: str | None
+
+    @property
+    def key(self) -> tuple[str, str, str | None]:
+        return (self.xero_invoice_id, self.new_status, self.xero_updated_at)
+
+    def line(self) -> str:
+        amount = _amount(self.total)
+        money = f"{amount} {self.currency_code}".strip() if amount else ""
+        who = self.contact_name or "unknown customer"
+        number = self.invoice_number or self.xero_invoice_id
+        return (
+            f"{number} ({who}, {money}): {self.previous_status} → {self.new_status}"
+            if money
+            else f"{number} ({who}): {self.previous_status} → {self.new_status}"
+        )
+
+
+@dataclass
+class AlertOutcome:
+    message_sent: bool = False
+    targets_failed: int = 0
+    changes_alerted: int = 0
+
+
+Notify = Callable[[str, str, str], bool]  # (url, title, body) -> delivered
+
+
+def read_status_changes(con: duckdb.DuckDBPyConnection) -> list[StatusChange]:
+    """The model's status changes not alerted before (empty when the model does not exist)."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'reverse_etl' and table_name = 'invoice_status_changes'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return []
+    rows = con.execute(
+        f"""
+        select c.xero_invoice_id, c.invoice_number, c.contact_name, c.currency_code,
+               cast(c.total as varchar), c.previous_status, c.new_status,
+               cast(c.xero_updated_at as varchar)
+        from {STATUS_CHANGES_TABLE} as c
+        where c.new_status is not null
+          and not exists (
+              select 1 from sync_log.alerted_status_changes as a
+              where a.xero_invoice_id = c.xero_invoice_id
+                and a.new_status = c.new_status
+                and a.xero_updated_at is not distinct from cast(c.xero_updated_at as varchar)
+          )
+        order by c.invoice_number, c.xero_invoice_id
+        """
+    ).fetchall()
+    return [StatusChange(*row) for row in rows]
+
+
+def compose(inserted: int, updated: int, changes: Sequence[StatusChange]) -> tuple[str, str] | None:
+    """(title, body) of the run's message, or None when there is nothing to say."""
+    listed = [c for c in changes if c.previous_status]
+    if not inserted and not updated and not listed:
+        return None
+    title = f"Xero → HubSpot: {inserted} invoice(s) created, {updated} updated"
+    lines = [f"{inserted} invoice(s) created and {updated} updated in HubSpot."]
+    if listed:
+        lines.append(f"Status changes ({len(listed)}):")
+        lines += [f"- {change.line()}" for change in listed[:MAX_LISTED]]
+        if len(listed) > MAX_LISTED:
+            lines.append(f"… and {len(listed) - MAX_LISTED} more")
+    return title, "\n".join(lines)
+
+
+def send_push_alerts(
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    inserted: int,
+    updated: int,
+    changes: Iterable[StatusChange],
+    written_ids: set[str],
+    notify: Notify | None = None,
+) -> AlertOutcome:
+    """Send the run's message; record the changes alerted. Never raises for a bad target."""
+    outcome = AlertOutcome()
+    alertable = [c for c in changes if c.xero_invoice_id in written_ids]
+    message = compose(inserted, updated, alertable)
+    if message is None:
+        return outcome
+    title, body = message
+    delivered = False
+    if not settings.alert_urls:
+        log.info("%s\n%s", title, body)
+        delivered = True
+    for url in settings.alert_urls:
+        try:
+            ok = (notify or _apprise_notify)(url, title, body)
+        except Exception as exc:  # a broken plugin must not fail the sync
+            log.warning("Alert to %s failed: %s", mask_url(url), type(exc).__name__)
+            ok = False
+        if ok:
+            delivered = True
+        else:
+            outcome.targets_failed += 1
+            log.warning("Alert to %s was not delivered (the sync is unaffected).", mask_url(url))
+    outcome.message_sent = delivered
+    if delivered:
+        _mark_alerted(con, [c for c in alertable if c.previous_status])
+        outcome.changes_alerted = sum(1 for c in alertable if c.previous_status)
+    return outcome
+
+
+def _mark_alerted(con: duckdb.DuckDBPyConnection, changes: Sequence[StatusChange]) -> None:
+    if not changes:
+        return
+    con.executemany(
+        "insert into sync_log.alerted_status_changes "
+        "(xero_invoice_id, new_status, xero_updated_at, alerted_at) values (?, ?, ?, now())",
+        [[c.xero_invoice_id, c.new_status, c.xero_updated_at] for c in changes],
+    )
+
+
+def _apprise_notify(url: str, title: str, body: str) -> bool:
+    import apprise
+
+    target = apprise.Apprise()
+    if not target.add(url):
+        log.warning("ALERT_URLS entry %s is not a valid Apprise URL.", mask_url(url))
+        return False
+    return bool(target.notify(title=title, body=body))
+
+
+def _amount(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    try:
+        return f"{Decimal(str(value)):,.2f}"
+    except (InvalidOperation, ValueError):
+        return str(value)

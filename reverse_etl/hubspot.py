@@ -1,0 +1,455 @@
+"""HubSpot HTTP concerns, in one place: client factory, shared rate limiter, retries, errors.
+
+Every HubSpot call of the tool goes through :meth:`HubSpot.call`, built on the official
+``hubspot-api-client`` (12.x) pointed at ``settings.hubspot.base_url`` with
+``hubspot.Client.create(access_token=..., host=...)``.
+
+One retry mechanism, ours, not urllib3's. The SDK can take a ``urllib3.util.Retry``, but it
+retries POST only with ``allowed_methods=None``, raises ``MaxRetryError`` once exhausted unless
+``raise_on_status=False``, and its retries are invisible to us: they bypass the rate limiter
+and the call counter, and a 429 storm would be hammered by every worker at once. So the SDK
+is built with ``retry=False`` (urllib3 then raises the underlying connection error at once,
+see ``urllib3.util.Retry.from_int``) and :meth:`HubSpot.call` owns the loop:
+
+- every attempt first takes a slot from the shared :class:`RateLimiter` and is counted;
+- ``429``: wait as HubSpot says — ``Retry-After`` if sent, else until our oldest request
+  leaves the ``X-HubSpot-RateLimit-Interval-Milliseconds`` window, else exponential backoff —
+  and hold *all* workers for that long. ``policyName: DAILY`` is not retried (HubSpot's daily
+  cap resets at midnight; retrying only burns calls);
+- ``5xx`` and dropped connections / timeouts: exponential backoff with jitter, bounded
+  attempts. Safe for our POSTs because the writes are batch *upserts* keyed on a unique
+  property (HubSpot CRM API v3, ``POST /crm/v3/objects/{objectType}/batch/upsert``);
+- ``401`` → :class:`HubSpotAuthError` naming ``HUBSPOT_ACCESS_TOKEN``; ``403`` →
+  :class:`HubSpotAuthError` naming the missing scope from HubSpot's ``MISSING_SCOPES`` body
+  (``errors[].context.requiredScopes`` / ``requiredGranularScopes``), falling back to the
+  scope the call needs;
+- other ``4xx`` → :class:`HubSpotRequestError` with HubSpot's ``category`` and ``message``.
+
+SDK facts relied on (read from hubspot-api-client 12.0.0): each sub-package
+(``hubspot.crm.objects``, ``.schemas``, ``.properties``) has its own ``ApiException`` (check
+``.status``, ``.headers``, ``.body``); ``client.crm.objects.batch_api`` builds a new
+``ApiClient`` (and connection pool) on *every* attribute access, so :class:`HubSpot` keeps one
+reference per API; ``*_with_http_info`` returns ``(data, status, headers)``; a 207 does not
+raise (the model has ``.errors`` and ``.num_errors``); dict bodies are sent as-is.
+
+Rate limits (HubSpot "API usage guidelines"): private apps get 100 (Free/Starter) or 190
+(Professional/Enterprise) requests per rolling 10 s; responses carry
+``X-HubSpot-RateLimit-Max``, ``-Remaining`` and ``-Interval-Milliseconds`` (changelog
+2018-11-06 and "Rate limit headers will now appear for OAuth authenticated calls"); a 429
+body has ``policyName`` ``TEN_SECONDLY_ROLLING`` or ``DAILY``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import hubspot
+import urllib3
+from hubspot.crm.objects import exceptions as objects_exceptions
+from hubspot.crm.properties import exceptions as properties_exceptions
+from hubspot.crm.schemas import exceptions as schemas_exceptions
+
+from reverse_etl.errors import HubSpotAuthError, HubSpotError
+from reverse_etl.settings import HubSpotSettings
+
+log = logging.getLogger(__name__)
+
+SDK_ERRORS: tuple[type[Exception], ...] = (
+    objects_exceptions.ApiException,
+    schemas_exceptions.ApiException,
+    properties_exceptions.ApiException,
+)
+WINDOW_SECONDS = 10.0
+_SCOPE = re.compile(r"\bcrm\.[a-z_]+\.[a-z_.]+\b")
+
+
+class HubSpotRequestError(HubSpotError):
+    """HubSpot refused a request (4xx other than 401/403/429): not retried."""
+
+    def __init__(self, what: str, status: int, category: str, message: str) -> None:
+        self.status = status
+        self.category = category
+        self.message = message
+        super().__init__(f"HubSpot refused {what} ({status} {category}): {message}")
+
+
+class HubSpotRateLimitError(HubSpotError):
+    """HubSpot's daily limit is spent, or 429s did not stop within the retry budget."""
+
+
+@dataclass(frozen=True)
+class ApiResult:
+    """One successful SDK call: the deserialised model, the HTTP status and the headers."""
+
+    data: Any
+    status: int
+    headers: Mapping[str, str]
+
+
+class RateLimiter:
+    """A thread-safe rolling-window limiter shared by every worker talking to one portal.
+
+    ``acquire`` blocks until fewer than ``limit`` requests were sent in the last window. Our
+    window starts when we *send* and HubSpot's when the request *arrives*, so entries are
+    kept for ``window + slack`` where slack follows the slowest recent round trip: we then
+    never run ahead of HubSpot's own count. ``observe`` adapts to HubSpot's headers: a lower
+    ``X-HubSpot-RateLimit-Max`` (and its interval) replaces the configured limit, and when
+    ``Max - Remaining`` exceeds what we sent ourselves (another app shares the portal's
+    limit) the difference is booked as if we had sent it. ``hold`` pauses everyone after a 429.
+    """
+
+    def __init__(
+        self,
+        requests_per_10s: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.configured_limit = requests_per_10s
+        self.limit = requests_per_10s
+        self.window = WINDOW_SECONDS
+        self.slack = 0.05
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._sent: deque[float] = deque()
+        self._hold_until = 0.0
+        self.waited_seconds = 0.0
+
+    def _expire(self, now: float) -> None:
+        horizon = now - self.window - self.slack
+        while self._sent and self._sent[0] <= horizon:
+            self._sent.popleft()
+
+    def acquire(self) -> None:
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._expire(now)
+                if now < self._hold_until:
+                    wait = self._hold_until - now
+                elif len(self._sent) < self.limit:
+                    self._sent.append(now)
+                    return
+                else:
+                    wait = self._sent[0] + self.window + self.slack - now
+                wait = max(wait, 0.001)
+                self.waited_seconds += wait
+            self._sleep(wait)
+
+    def observe(self, headers: Mapping[str, str] | None, round_trip: float | None = None) -> None:
+        """Adapt to HubSpot's rate-limit headers (absent headers change nothing)."""
+        with self._lock:
+            if round_trip is not None:
+                self.slack = min(2.0, max(round_trip, self.slack * 0.9, 0.05))
+            if not headers:
+                return
+            maximum = _int_header(headers, "X-HubSpot-RateLimit-Max")
+            remaining = _int_header(headers, "X-HubSpot-RateLimit-Remaining")
+            interval = _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
+            if maximum is None:
+                return
+            if maximum > 0:
+                self.limit = min(self.configured_limit, maximum)
+            if interval:
+                self.window = interval / 1000.0
+            if remaining is not None:
+                now = self._clock()
+                self._expire(now)
+                deficit = (maximum - remaining) - len(self._sent)
+                for _ in range(min(deficit, self.limit)):
+                    self._sent.append(now)
+
+    def hold(self, seconds: float) -> None:
+        """Nobody sends for ``seconds`` (HubSpot said so with a 429)."""
+        with self._lock:
+            self._hold_until = max(self._hold_until, self._clock() + seconds)
+
+    def seconds_until_slot(self) -> float:
+        """How long until the oldest request we sent leaves the window (0 when none)."""
+        with self._lock:
+            if not self._sent:
+                return 0.0
+            return max(0.0, self._sent[0] + self.window + self.slack - self._clock())
+
+
+_SHARED: dict[tuple[str, int, str], RateLimiter] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_limiter(settings: HubSpotSettings) -> RateLimiter:
+    """The process-wide limiter for this portal (HubSpot limits per app and portal, so every
+    client of the same token shares one budget: setup, push and webhook batches alike)."""
+    token = hashlib.sha256(settings.access_token.encode()).hexdigest()[:16]
+    key = (settings.base_url, settings.requests_per_10s, token)
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = RateLimiter(settings.requests_per_10s)
+        return _SHARED[key]
+
+
+class HubSpot:
+    """The official SDK behind one retrying, rate-limited, counted :meth:`call`.
+
+    Thread-safe: the push's workers share one instance (urllib3's pool is thread-safe and
+    sized to ``max_in_flight``).
+    """
+
+    def __init__(
+        self,
+        settings: HubSpotSettings,
+        *,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        max_attempts: int = 6,
+        max_rate_limited: int = 50,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        timeout: tuple[float, float] = (10.0, 120.0),
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.settings = settings
+        self.limiter = limiter or shared_limiter(settings)
+        self._sleep = sleep
+        self._clock = clock
+        self.max_attempts = max_attempts
+        self.max_rate_limited = max_rate_limited
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.timeout = timeout
+        self._rng = rng
+        self._count_lock = threading.Lock()
+        self.calls = 0
+        self.rate_limited = 0
+        self.retried = 0
+        self.sdk = hubspot.Client.create(
+            access_token=settings.access_token,
+            host=settings.base_url,
+            retry=False,
+            connection_pool_maxsize=max(4, settings.max_in_flight + 2),
+        )
+        # Each of these attribute accesses builds a new ApiClient: keep one of each.
+        self.batch_api = self.sdk.crm.objects.batch_api
+        self.basic_api = self.sdk.crm.objects.basic_api
+        self.schemas_api = self.sdk.crm.schemas.core_api
+        self.properties_api = self.sdk.crm.properties.core_api
+
+    # -- the one loop -------------------------------------------------------------------
+
+    def call(
+        self, what: str, method: Callable[..., Any], *args: Any, scope: str, **kwargs: Any
+    ) -> ApiResult:
+        """Call an SDK ``*_with_http_info`` method with limits, retries and HubSpot's errors.
+
+        ``what`` names the call in errors and logs; ``scope`` is the private-app scope it
+        needs, named in the error when HubSpot answers 403 without saying which.
+        """
+        failures = 0
+        rate_limited = 0
+        last_problem = ""
+        while True:
+            self.limiter.acquire()
+            with self._count_lock:
+                self.calls += 1
+            started = self._clock()
+            try:
+                data, status, headers = method(*args, _request_timeout=self.timeout, **kwargs)
+            except SDK_ERRORS as exc:
+                status = int(getattr(exc, "status", 0) or 0)
+                headers = _headers(getattr(exc, "headers", None))
+                body = _json(getattr(exc, "body", None))
+                self.limiter.observe(headers, self._clock() - started)
+                if status == 401:
+                    raise HubSpotAuthError(
+                        "HubSpot rejected the access token (401 Unauthorized). Check "
+                        "HUBSPOT_ACCESS_TOKEN: it must be the private app's current access "
+                        "token."
+                    ) from None
+                if status == 403:
+                    raise HubSpotAuthError(_forbidden_message(what, body, scope)) from None
+                if status == 429:
+                    rate_limited += 1
+                    with self._count_lock:
+                        self.rate_limited += 1
+                    if str(body.get("policyName", "")).upper() == "DAILY":
+                        raise HubSpotRateLimitError(
+                            "HubSpot's daily API limit for this portal is spent (429, policy "
+                            "DAILY); it resets at midnight in the portal's time zone. Rerun "
+                            "then; nothing already written is lost."
+                        ) from None
+                    if rate_limited > self.max_rate_limited:
+                        raise HubSpotRateLimitError(
+                            f"HubSpot kept answering 429 to {what} ({rate_limited} times); "
+                            "another app may be using this portal's limit. Lower "
+                            "HUBSPOT_REQUESTS_PER_10S or rerun later."
+                        ) from None
+                    delay = self._rate_limit_delay(headers, rate_limited)
+                    log.info("HubSpot 429 on %s: waiting %.2fs as instructed.", what, delay)
+                    self.limiter.hold(delay)
+                    continue
+                if status >= 500:
+                    last_problem = f"{status} {_message(body) or getattr(exc, 'reason', '')}"
+                else:
+                    raise HubSpotRequestError(
+                        what,
+                        status,
+                        str(body.get("category") or getattr(exc, "reason", "") or "ERROR"),
+                        _message(body) or str(getattr(exc, "reason", "")),
+                    ) from None
+            except urllib3.exceptions.HTTPError as exc:
+                last_problem = f"connection problem: {type(exc).__name__}"
+            except ValueError as exc:  # the SDK could not read the answer into its model
+                raise HubSpotError(f"HubSpot's answer to {what} was not understood: {exc}") from exc
+            else:
+                self.limiter.observe(_headers(headers), self._clock() - started)
+                return ApiResult(data, int(status), _headers(headers))
+
+            failures += 1
+            if failures >= self.max_attempts:
+                raise HubSpotError(
+                    f"HubSpot did not answer {what} after {failures} attempts "
+                    f"(last: {last_problem}). Check HUBSPOT_BASE_URL and HubSpot's status page; "
+                    "rerunning is safe."
+                )
+            with self._count_lock:
+                self.retried += 1
+            delay = self._backoff(failures)
+            log.info("HubSpot %s on %s: retry %d in %.2fs.", last_problem, what, failures, delay)
+            self._sleep(delay)
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with "equal jitter": half fixed, half random."""
+        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        return ceiling / 2 + self._rng() * ceiling / 2
+
+    def _rate_limit_delay(self, headers: Mapping[str, str], attempt: int) -> float:
+        retry_after = headers.get("retry-after")
+        if retry_after is not None:
+            try:
+                return max(0.0, float(retry_after))
+            except ValueError:
+                pass
+        if _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds"):
+            return max(0.1, self.limiter.seconds_until_slot())
+        return self._backoff(attempt)
+
+    # -- the calls the tool makes --------------------------------------------------------
+
+    def list_schemas(self) -> list[Any]:
+        result = self.call(
+            "GET /crm-object-schemas/v3/schemas",
+            self.schemas_api.get_all_with_http_info,
+            scope="crm.schemas.custom.read",
+        )
+        return list(result.data.results or []) if result.data is not None else []
+
+    def create_schema(self, body: dict[str, Any]) -> Any:
+        return self.call(
+            "POST /crm-object-schemas/v3/schemas (create the custom object)",
+            self.schemas_api.create_with_http_info,
+            body,
+            scope="crm.schemas.custom.write",
+        ).data
+
+    def list_properties(self, object_type: str) -> list[Any]:
+        result = self.call(
+            f"GET /crm/v3/properties/{object_type}",
+            self.properties_api.get_all_with_http_info,
+            object_type,
+            scope="crm.schemas.custom.read",
+        )
+        return list(result.data.results or []) if result.data is not None else []
+
+    def create_property(self, object_type: str, body: dict[str, Any]) -> Any:
+        return self.call(
+            f"POST /crm/v3/properties/{object_type} ({body.get('name')})",
+            self.properties_api.create_with_http_info,
+            object_type,
+            body,
+            scope="crm.schemas.custom.write",
+        ).data
+
+    def update_property(self, object_type: str, name: str, body: dict[str, Any]) -> Any:
+        return self.call(
+            f"PATCH /crm/v3/properties/{object_type}/{name}",
+            self.properties_api.update_with_http_info,
+            object_type,
+            name,
+            body,
+            scope="crm.schemas.custom.write",
+        ).data
+
+    def batch_upsert(self, object_type: str, inputs: list[dict[str, Any]]) -> ApiResult:
+        """``POST /crm/v3/objects/{objectType}/batch/upsert``: 200 all written, 207 some not."""
+        return self.call(
+            f"POST /crm/v3/objects/{object_type}/batch/upsert",
+            self.batch_api.upsert_with_http_info,
+            object_type,
+            {"inputs": inputs},
+            scope="crm.objects.custom.write",
+        )
+
+
+def _headers(raw: Any) -> dict[str, str]:
+    """Case-insensitive view of the headers as a plain dict with lower-case keys."""
+    if not raw:
+        return {}
+    items = raw.items() if hasattr(raw, "items") else raw
+    return {str(k).lower(): str(v) for k, v in items}
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name.lower())
+    if value is None:
+        return None
+    try:
+        return int(float(value))
+    except ValueError:
+        return None
+
+
+def _json(body: Any) -> dict[str, Any]:
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if not isinstance(body, str) or not body.strip():
+        return {}
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return {"message": body[:300]}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _message(body: Mapping[str, Any]) -> str:
+    return str(body.get("message") or "")
+
+
+def _forbidden_message(what: str, body: Mapping[str, Any], scope: str) -> str:
+    """Name the missing scope: HubSpot's MISSING_SCOPES body lists it in ``errors[].context``."""
+    scopes: list[str] = []
+    for error in body.get("errors") or []:
+        context = error.get("context") if isinstance(error, dict) else None
+        if isinstance(context, dict):
+            for key in ("requiredGranularScopes", "requiredScopes", "missingScopes"):
+                for value in context.get(key) or []:
+                    if str(value) not in scopes:
+                        scopes.append(str(value))
+    if not scopes:
+        scopes = sorted(set(_SCOPE.findall(json.dumps(body)))) or [scope]
+    detail = _message(body) or "forbidden"
+    return (
+        f"HubSpot refused {what} (403: {detail}). The private app behind "
+        f"HUBSPOT_ACCESS_TOKEN lacks the scope {' / '.join(scopes)}: add it in HubSpot under "
+        "Settings → Integrations → Private apps → Scopes, then rerun."
+    )

@@ -1,0 +1,513 @@
+"""`invoice-sync push`: write ``reverse_etl.hubspot_invoice_actions`` to HubSpot.
+
+Flow: read the action table (INSERT/UPDATE rows, see ``docs/contracts.md``) → log a ``running``
+row in ``sync_log.runs`` → find the object (remembered objectTypeId, else :func:`ensure_schema`)
+→ batches of ≤100 inputs to ``POST /crm/v3/objects/{objectType}/batch/upsert`` keyed on
+``idProperty=xero_invoice_id``, several batches in flight (``HUBSPOT_MAX_IN_FLIGHT`` worker
+threads under the one shared rate limiter, so throughput reaches HubSpot's limit rather than
+the round-trip time) → each answer recorded by the main thread in one DuckDB transaction
+(:mod:`reverse_etl.sync_log`) → run row finished → alerts (:mod:`reverse_etl.alerts`).
+
+What is sent: for INSERT every non-null property; for UPDATE only ``changed_properties``,
+a null sent as ``""`` (HubSpot clears a property given an empty string). ``xero_invoice_id``
+is always in ``properties`` too, so HubSpot echoes it and each result maps back to its input
+(batch results are not guaranteed to be in input order). Upsert makes a retried or re-run
+batch harmless: an INSERT whose record already exists becomes an update, never a duplicate.
+Inputs are de-duplicated on ``xero_invoice_id`` (HubSpot rejects a batch naming an id twice).
+
+Failures per record: a ``207 Multi-Status`` answer applies the valid inputs and lists the
+others in ``errors[]`` (``category``, ``message``, ``context``); each error is mapped back to
+its input through ``context`` values or the message, and inputs with neither a result nor an
+attributed error are rejected with every unattributed message — all errors are reported, not
+only the first. A whole-batch ``400`` (HubSpot validates some values for the batch as a whole)
+is bisected until the bad inputs stand alone, so the good ones land. Rejected records go to
+``sync_log.record_results`` with HubSpot's words, the run ends ``partial`` and
+:meth:`PushReport.raise_for_rejections` exits 2; they stay in the action table, so the next
+run retries them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from reverse_etl import alerts, sync_log
+from reverse_etl.errors import HubSpotSchemaError, InvoiceSyncError, RejectedRecordsError
+from reverse_etl.hubspot import HubSpot, HubSpotRequestError
+from reverse_etl.properties import PROPERTY_NAMES, UPSERT_KEY
+from reverse_etl.schema import forget_object_type_id, resolve_object_type_id
+from reverse_etl.settings import Settings
+from reverse_etl.sync_log import BatchOutcome, RejectedRecord, WrittenRecord
+
+log = logging.getLogger(__name__)
+
+ACTIONS_TABLE = "reverse_etl.hubspot_invoice_actions"
+BATCH_SIZE = 100
+DRY_RUN_SAMPLE = 10
+
+
+class ActionTableMissingError(InvoiceSyncError):
+    """The warehouse has no action table yet: transform has not run."""
+
+
+@dataclass(frozen=True)
+class Action:
+    xero_invoice_id: str
+    action: str
+    hs_object_id: str | None
+    changed_properties: tuple[str, ...]
+    values: dict[str, str | None]
+
+    def payload(self) -> dict[str, Any]:
+        """The batch-upsert input for this record (see the module docstring for what is sent)."""
+        if self.action == "UPDATE" and self.changed_properties:
+            names = [n for n in self.changed_properties if n in self.values]
+            properties = {n: self.values[n] if self.values[n] is not None else "" for n in names}
+        else:
+            properties = {n: v for n, v in self.values.items() if v is not None}
+        properties[UPSERT_KEY] = self.xero_invoice_id
+        return {"idProperty": UPSERT_KEY, "id": self.xero_invoice_id, "properties": properties}
+
+
+@dataclass
+class PushReport:
+    run_id: str
+    dry_run: bool = False
+    status: str = "running"
+    planned: dict[str, int] = field(default_factory=dict)
+    inserted: int = 0
+    updated: int = 0
+    rejected_records: list[RejectedRecord] = field(default_factory=list)
+    hubspot_calls: int = 0
+    rate_limited: int = 0
+    seconds: float = 0.0
+    alerts_failed: int = 0
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejected_records)
+
+    @property
+    def records_per_second(self) -> float:
+        return (self.inserted + self.updated) / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        if self.dry_run:
+            plan = ", ".join(f"{n} {a}" for a, n in sorted(self.planned.items())) or "nothing"
+            return f"Dry run: would write {plan}; nothing was sent to HubSpot."
+        text = (
+            f"Pushed to HubSpot: {self.inserted} created, {self.updated} updated, "
+            f"{self.rejected} rejected in {self.seconds:.1f}s ({self.hubspot_calls} HubSpot calls"
+            + (f", {self.rate_limited} rate-limited" if self.rate_limited else "")
+            + ")."
+        )
+        if self.rejected:
+            text += " Rejected: " + _name_rejected(self.rejected_records) + "."
+        return text
+
+    def raise_for_rejections(self) -> None:
+        if self.rejected:
+            raise RejectedRecordsError(
+                f"HubSpot rejected {self.rejected} invoice(s): "
+                f"{_name_rejected(self.rejected_records)}. The others were written; see "
+                "sync_log.record_results, fix the data in Xero, and the next run retries them."
+            )
+
+
+def run_push(
+    settings: Settings,
+    *,
+    dry_run: bool = False,
+    console: Console | None = None,
+    client: HubSpot | None = None,
+    notify: alerts.Notify | None = None,
+) -> PushReport:
+    """Push the action table to HubSpot (or print the plan); see the module docstring."""
+    started = time.monotonic()
+    report = PushReport(run_id=str(uuid.uuid4()), dry_run=dry_run)
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        sync_log.ensure_tables(con)
+        actions = read_actions(con)
+        report.planned = _count_by_action(actions)
+        sync_log.start_run(con, report.run_id, sync_log.now())
+        if dry_run:
+            _print_plan(actions, console)
+            report.status = "dry_run"
+            _finish(con, report, started)
+            return report
+        hub = client or HubSpot(settings.hubspot)
+        calls_before = hub.calls
+        try:
+            changes = alerts.read_status_changes(con)
+            written_ids = _push(settings, con, hub, actions, report, console) if actions else set()
+        except BaseException as exc:
+            report.hubspot_calls = hub.calls - calls_before
+            report.status = "failed"
+            _finish(con, report, started, error=f"{type(exc).__name__}: {exc}")
+            raise
+        report.hubspot_calls = hub.calls - calls_before
+        report.rate_limited = hub.rate_limited
+        report.status = "partial" if report.rejected else "success"
+        _finish(con, report, started)
+        try:
+            outcome = alerts.send_push_alerts(
+                settings,
+                con,
+                inserted=report.inserted,
+                updated=report.updated,
+                changes=changes,
+                written_ids=written_ids,
+                notify=notify,
+            )
+            report.alerts_failed = outcome.targets_failed
+        except Exception as exc:  # alerts never fail the sync
+            log.warning("Alerts could not be sent: %s: %s", type(exc).__name__, exc)
+        if console is not None:
+            console.print(_summary_table(report))
+        log.info(report.summary())
+        return report
+    finally:
+        con.close()
+
+
+def read_actions(con: duckdb.DuckDBPyConnection) -> list[Action]:
+    """The action table's rows, de-duplicated on ``xero_invoice_id`` (first row wins)."""
+    try:
+        cursor = con.execute(f"select * from {ACTIONS_TABLE} order by action, xero_invoice_id")
+    except duckdb.CatalogException:
+        raise ActionTableMissingError(
+            f"{ACTIONS_TABLE} does not exist in {con_path(con)}: run `invoice-sync transform` "
+            "(or `invoice-sync sync`) first."
+        ) from None
+    columns = [d[0] for d in cursor.description]
+    actions: dict[str, Action] = {}
+    duplicates = 0
+    for row in cursor.fetchall():
+        record = dict(zip(columns, row, strict=True))
+        key = str(record["xero_invoice_id"])
+        if key in actions:
+            duplicates += 1
+            continue
+        actions[key] = Action(
+            xero_invoice_id=key,
+            action=str(record["action"]).upper(),
+            hs_object_id=_text(record.get("hs_object_id")),
+            changed_properties=tuple(record.get("changed_properties") or ()),
+            values={n: _text(record.get(n)) for n in PROPERTY_NAMES if n in record},
+        )
+    if duplicates:
+        log.warning("%s named %d invoice(s) twice; each is sent once.", ACTIONS_TABLE, duplicates)
+    return list(actions.values())
+
+
+def con_path(con: duckdb.DuckDBPyConnection) -> str:
+    row = con.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchone()
+    return str(row[0]) if row else "the warehouse"
+
+
+def _push(
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    hub: HubSpot,
+    actions: Sequence[Action],
+    report: PushReport,
+    console: Console | None,
+) -> set[str]:
+    """Send every batch, at most ``max_in_flight`` at a time; record each as it returns."""
+    object_type = resolve_object_type_id(settings, hub)
+    columns = sync_log.snapshot_columns(con)
+    batches = list(_chunks(actions, BATCH_SIZE))
+    by_id = {a.xero_invoice_id: a for a in actions}
+    written_ids: set[str] = set()
+    workers = settings.hubspot.max_in_flight
+    progress = _Progress(console, total=len(actions))
+    fatal: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubspot-push") as pool:
+        pending: set[Future[BatchOutcome]] = set()
+        queue = iter(batches)
+        while True:
+            while fatal is None and len(pending) < workers:
+                batch = next(queue, None)
+                if batch is None:
+                    break
+                pending.add(pool.submit(upsert_isolating_rejects, hub, object_type, batch))
+            if not pending:
+                break
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                try:
+                    outcome = future.result()
+                except BaseException as exc:  # stop sending; still record what landed
+                    fatal = fatal or exc
+                    continue
+                outcome.rejected = [
+                    replace(r, invoice_number=by_id[r.xero_invoice_id].values.get("invoice_number"))
+                    for r in outcome.rejected
+                ]
+                sync_log.record_batch(con, report.run_id, outcome, columns)
+                for written in outcome.written:
+                    written_ids.add(written.xero_invoice_id)
+                    if written.new:
+                        report.inserted += 1
+                    else:
+                        report.updated += 1
+                report.rejected_records.extend(outcome.rejected)
+                progress.advance(len(outcome.written) + len(outcome.rejected), report)
+    progress.close()
+    if fatal is not None:
+        if isinstance(fatal, HubSpotRequestError) and fatal.status == 404:
+            forget_object_type_id(settings)
+            raise HubSpotSchemaError(
+                f"HubSpot has no object {object_type} any more ({fatal.message}). Run "
+                "`invoice-sync setup` to create it again, then push."
+            ) from fatal
+        raise fatal
+    return written_ids
+
+
+def upsert_isolating_rejects(
+    hub: HubSpot, object_type: str, batch: Sequence[Action]
+) -> BatchOutcome:
+    """Worker: HTTP only. Upsert ``batch``; bisect a whole-batch 400/409 to isolate bad inputs."""
+    try:
+        result = hub.batch_upsert(object_type, [a.payload() for a in batch])
+    except HubSpotRequestError as exc:
+        if exc.status not in (400, 409):
+            raise
+        if len(batch) == 1:
+            only = batch[0]
+            return BatchOutcome(
+                rejected=[
+                    RejectedRecord(
+                        only.xero_invoice_id,
+                        only.action,
+                        exc.category,
+                        exc.message,
+                        only.hs_object_id,
+                    )
+                ]
+            )
+        middle = len(batch) // 2
+        outcome = upsert_isolating_rejects(hub, object_type, batch[:middle])
+        outcome.extend(upsert_isolating_rejects(hub, object_type, batch[middle:]))
+        return outcome
+    return _read_batch_answer(batch, result.data)
+
+
+def _read_batch_answer(batch: Sequence[Action], data: Any) -> BatchOutcome:
+    """Map a 200/207 answer back onto the inputs: results by echoed id, errors by context."""
+    by_id = {a.xero_invoice_id: a for a in batch}
+    outcome = BatchOutcome()
+    results = list(getattr(data, "results", None) or [])
+    unmatched_results = []
+    for result in results:
+        props = dict(result.properties or {})
+        key = props.get(UPSERT_KEY)
+        action = by_id.pop(key, None) if key is not None else None
+        if action is None:
+            unmatched_results.append(result)
+            continue
+        outcome.written.append(_written(action, result))
+    errors = list(getattr(data, "errors", None) or [])
+    unattributed: list[Any] = []
+    for error in errors:
+        names = _error_mentions(error, by_id)
+        if not names:
+            unattributed.append(error)
+        for key in names:
+            action = by_id.pop(key)
+            outcome.rejected.append(
+                RejectedRecord(
+                    key, action.action, str(error.category), str(error.message), action.hs_object_id
+                )
+            )
+    if unmatched_results and by_id and not errors and len(unmatched_results) == len(by_id):
+        for action, result in zip(list(by_id.values()), unmatched_results, strict=True):
+            outcome.written.append(_written(action, result))
+        by_id.clear()
+    for action in by_id.values():  # neither a result nor an error naming it
+        category = " / ".join(sorted({str(e.category) for e in unattributed})) or "NO_RESULT"
+        message = " | ".join(str(e.message) for e in unattributed) or (
+            "HubSpot returned no result for this input"
+        )
+        outcome.rejected.append(
+            RejectedRecord(
+                action.xero_invoice_id, action.action, category, message, action.hs_object_id
+            )
+        )
+    if unattributed and not by_id:
+        for error in unattributed:
+            log.warning("HubSpot reported an error naming no input: %s", error.message)
+    return outcome
+
+
+def _error_mentions(error: Any, candidates: dict[str, Action]) -> list[str]:
+    """The inputs an error names: in its ``context`` values, its details, or its message."""
+    texts: list[str] = []
+    for values in (getattr(error, "context", None) or {}).values():
+        texts += [str(v) for v in (values if isinstance(values, list) else [values])]
+    exact = [t for t in texts if t in candidates]
+    if exact:
+        return list(dict.fromkeys(exact))
+    message = str(getattr(error, "message", "") or "")
+    return [key for key in candidates if key in message]
+
+
+def _written(action: Action, result: Any) -> WrittenRecord:
+    echoed = dict(result.properties or {})
+    values: dict[str, str | None] = dict(action.values)
+    values.update({k: v for k, v in echoed.items() if k in values or k in PROPERTY_NAMES})
+    return WrittenRecord(
+        xero_invoice_id=action.xero_invoice_id,
+        hs_object_id=str(result.id),
+        action=action.action,
+        properties=values,
+        created_at=getattr(result, "created_at", None),
+        updated_at=getattr(result, "updated_at", None),
+        new=bool(getattr(result, "new", action.action == "INSERT")),
+    )
+
+
+# -- small helpers -------------------------------------------------------------------------
+
+
+def _finish(
+    con: duckdb.DuckDBPyConnection, report: PushReport, started: float, error: str | None = None
+) -> None:
+    report.seconds = time.monotonic() - started
+    sync_log.finish_run(
+        con,
+        report.run_id,
+        status=report.status,
+        inserted=report.inserted,
+        updated=report.updated,
+        rejected=report.rejected,
+        hubspot_calls=report.hubspot_calls,
+        error=error,
+    )
+
+
+def _chunks(items: Sequence[Action], size: int) -> Iterator[list[Action]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _count_by_action(actions: Sequence[Action]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for action in actions:
+        counts[action.action] = counts.get(action.action, 0) + 1
+    return counts
+
+
+def _text(value: Any) -> str | None:
+    """A warehouse value as HubSpot wants it: strings as-is, exact decimals, ISO dates."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Decimal):
+        return (
+            format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
+        )
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _name_rejected(records: Sequence[RejectedRecord], limit: int = 10) -> str:
+    names = [
+        f"{r.invoice_number or r.xero_invoice_id} ({r.xero_invoice_id}: {r.category})"
+        if r.invoice_number
+        else f"{r.xero_invoice_id} ({r.category})"
+        for r in records[:limit]
+    ]
+    more = f" and {len(records) - limit} more" if len(records) > limit else ""
+    return ", ".join(names) + more
+
+
+def _print_plan(actions: Sequence[Action], console: Console | None) -> None:
+    counts = _count_by_action(actions)
+    lines = [
+        f"Dry run: {len(actions)} invoice(s) to write: "
+        + (", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "none")
+    ]
+    for action in actions[:DRY_RUN_SAMPLE]:
+        props = action.payload()["properties"]
+        shown = ", ".join(f"{k}={v!r}" for k, v in list(props.items())[:6] if k != UPSERT_KEY)
+        more = " …" if len(props) > 7 else ""
+        number = action.values.get("invoice_number") or action.xero_invoice_id
+        lines.append(f"  {action.action} {number}: {shown}{more}")
+    if len(actions) > DRY_RUN_SAMPLE:
+        lines.append(f"  … and {len(actions) - DRY_RUN_SAMPLE} more")
+    for line in lines:
+        if console is not None:
+            console.print(line, highlight=False, markup=False)
+        else:
+            log.info(line)
+
+
+def _summary_table(report: PushReport) -> Table:
+    table = Table(
+        "run", "status", "created", "updated", "rejected", "HubSpot calls", "seconds", title="Push"
+    )
+    table.add_row(
+        report.run_id[:8],
+        report.status,
+        str(report.inserted),
+        str(report.updated),
+        str(report.rejected),
+        str(report.hubspot_calls),
+        f"{report.seconds:.1f}",
+    )
+    return table
+
+
+class _Progress:
+    """A rich progress bar on a terminal; a log line per ~10% otherwise."""
+
+    def __init__(self, console: Console | None, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self._next_log = max(1, total // 10)
+        self._bar: Progress | None = None
+        if console is not None and console.is_terminal and total:
+            self._bar = Progress(console=console, transient=False)
+            self._bar.start()
+            self._task = self._bar.add_task("Pushing to HubSpot", total=total)
+
+    def advance(self, n: int, report: PushReport) -> None:
+        self.done += n
+        if self._bar is not None:
+            self._bar.update(self._task, advance=n)
+        elif self.done >= self._next_log or self.done == self.total:
+            log.info(
+                "Pushed %d/%d (%d created, %d updated, %d rejected).",
+                self.done,
+                self.total,
+                report.inserted,
+                report.updated,
+                report.rejected,
+            )
+            self._next_log = self.done + max(1, self.total // 10)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()

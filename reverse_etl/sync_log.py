@@ -1,0 +1,259 @@
+"""The push's tables in the warehouse: ``sync_log.*`` and its updates to ``raw_hubspot``.
+
+One DuckDB connection, owned by the push's main thread, writes all of them. Each HubSpot batch
+that came back is recorded in ONE transaction: the records written are upserted into
+``raw_hubspot.invoice_records`` (so the next transform sees what HubSpot now holds even if the
+process dies before the next snapshot: no duplicate INSERT, no lost UPDATE) and every record's
+outcome is appended to ``sync_log.record_results``. A crash between HubSpot's answer and the
+commit loses only the log of the batches in flight; their rows stay in the action table and
+the next run re-sends them, harmlessly, as upserts keyed on ``xero_invoice_id``.
+
+Schemas (``docs/contracts.md``)::
+
+    sync_log.runs(run_id PK, started_at, finished_at, status, inserted, updated, rejected,
+                  hubspot_calls, error)
+      status: running | success | partial | failed | dry_run
+    sync_log.record_results(run_id, xero_invoice_id, hs_object_id, action, outcome,
+                            error_category, error_message, recorded_at)
+      outcome: written | rejected
+    sync_log.alerted_status_changes(xero_invoice_id, new_status, xero_updated_at, alerted_at)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from reverse_etl.properties import PROPERTY_NAMES
+
+DDL = """
+create schema if not exists sync_log;
+create table if not exists sync_log.runs (
+    run_id varchar primary key,
+    started_at timestamptz not null,
+    finished_at timestamptz,
+    status varchar not null,
+    inserted integer not null default 0,
+    updated integer not null default 0,
+    rejected integer not null default 0,
+    hubspot_calls integer not null default 0,
+    error varchar
+);
+create table if not exists sync_log.record_results (
+    run_id varchar not null,
+    xero_invoice_id varchar not null,
+    hs_object_id varchar,
+    action varchar not null,
+    outcome varchar not null,
+    error_category varchar,
+    error_message varchar,
+    recorded_at timestamptz not null
+);
+create table if not exists sync_log.alerted_status_changes (
+    xero_invoice_id varchar not null,
+    new_status varchar not null,
+    xero_updated_at varchar,
+    alerted_at timestamptz not null
+);
+"""
+
+SNAPSHOT_TABLE = "raw_hubspot.invoice_records"
+SNAPSHOT_DDL = (
+    "create schema if not exists raw_hubspot;\n"
+    f"create table if not exists {SNAPSHOT_TABLE} (\n"
+    "    hs_object_id varchar not null,\n"
+    + "".join(f"    {name} varchar,\n" for name in PROPERTY_NAMES)
+    + "    hs_createdate timestamptz,\n"
+    "    hs_lastmodifieddate timestamptz,\n"
+    "    archived boolean,\n"
+    "    _dlt_load_id varchar not null,\n"
+    "    _dlt_id varchar not null\n"
+    ");"
+)
+
+
+@dataclass(frozen=True)
+class WrittenRecord:
+    """A record HubSpot confirmed, with the values it echoed (``properties``) or we sent."""
+
+    xero_invoice_id: str
+    hs_object_id: str
+    action: str
+    properties: dict[str, str | None]
+    created_at: datetime | None
+    updated_at: datetime | None
+    new: bool
+
+
+@dataclass(frozen=True)
+class RejectedRecord:
+    """A record HubSpot refused, with its category and message (as HubSpot worded them)."""
+
+    xero_invoice_id: str
+    action: str
+    category: str
+    message: str
+    hs_object_id: str | None = None
+    invoice_number: str | None = None
+
+
+@dataclass
+class BatchOutcome:
+    written: list[WrittenRecord] = field(default_factory=list)
+    rejected: list[RejectedRecord] = field(default_factory=list)
+
+    def extend(self, other: BatchOutcome) -> None:
+        self.written.extend(other.written)
+        self.rejected.extend(other.rejected)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(DDL)
+
+
+def start_run(con: duckdb.DuckDBPyConnection, run_id: str, started_at: datetime) -> None:
+    con.execute(
+        "insert into sync_log.runs (run_id, started_at, status) values (?, ?, 'running')",
+        [run_id, started_at],
+    )
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    *,
+    status: str,
+    inserted: int,
+    updated: int,
+    rejected: int,
+    hubspot_calls: int,
+    error: str | None = None,
+) -> None:
+    con.execute(
+        "update sync_log.runs set finished_at = ?, status = ?, inserted = ?, updated = ?, "
+        "rejected = ?, hubspot_calls = ?, error = ? where run_id = ?",
+        [now(), status, inserted, updated, rejected, hubspot_calls, error, run_id],
+    )
+
+
+def snapshot_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The snapshot table's columns, creating it per the contract when the extract has not."""
+    con.execute(SNAPSHOT_DDL)
+    rows = con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = 'raw_hubspot' and table_name = 'invoice_records' "
+        "order by ordinal_position"
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def record_batch(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    outcome: BatchOutcome,
+    columns: Sequence[str],
+) -> None:
+    """One transaction: snapshot upsert of the written records + their outcome rows."""
+    recorded_at = now()
+    con.execute("begin transaction")
+    try:
+        if outcome.written:
+            _upsert_snapshot(con, run_id, outcome.written, columns)
+        rows: list[list[Any]] = [
+            [run_id, w.xero_invoice_id, w.hs_object_id, w.action, "written", None, None]
+            for w in outcome.written
+        ]
+        rows += [
+            [run_id, r.xero_invoice_id, r.hs_object_id, r.action, "rejected", r.category, r.message]
+            for r in outcome.rejected
+        ]
+        if rows:
+            _insert_values(
+                con,
+                "sync_log.record_results (run_id, xero_invoice_id, hs_object_id, action, "
+                "outcome, error_category, error_message, recorded_at)",
+                [[*row, recorded_at] for row in rows],
+            )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def _upsert_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    written: Iterable[WrittenRecord],
+    columns: Sequence[str],
+) -> None:
+    """Update the rows HubSpot holds (keeping columns we do not know), insert the new ones.
+
+    Values are what HubSpot echoed, else what we sent; an empty string (a cleared value) is
+    stored as null, as the snapshot stores an unset property. ``_dlt_load_id``/``_dlt_id``
+    (NOT NULL in dlt's table) get ``push:<run_id>`` and a fresh uuid.
+    """
+    props = [name for name in PROPERTY_NAMES if name in columns]
+    extra = [c for c in ("hs_createdate", "hs_lastmodifieddate", "archived") if c in columns]
+    dlt = [c for c in ("_dlt_load_id", "_dlt_id") if c in columns]
+    staged = ["hs_object_id", *props, *extra, *dlt]
+    con.execute(
+        "create or replace temp table _push_written ("
+        + ", ".join(f"{c} {_staging_type(c)}" for c in staged)
+        + ")"
+    )
+    rows: list[list[Any]] = []
+    for record in written:
+        row: list[Any] = [record.hs_object_id]
+        row += [record.properties.get(name) or None for name in props]
+        for column in extra:
+            if column == "hs_createdate":
+                row.append(record.created_at)
+            elif column == "hs_lastmodifieddate":
+                row.append(record.updated_at)
+            else:
+                row.append(False)
+        for column in dlt:
+            row.append(f"push:{run_id}" if column == "_dlt_load_id" else str(uuid.uuid4()))
+        rows.append(row)
+    _insert_values(con, "_push_written", rows)
+    updated = [c for c in staged if c not in ("hs_object_id", "hs_createdate", *dlt)]
+    con.execute(
+        f"update {SNAPSHOT_TABLE} as t set "
+        + ", ".join(f"{c} = p.{c}" for c in updated)
+        + " from _push_written as p where t.hs_object_id = p.hs_object_id"
+    )
+    con.execute(
+        f"insert into {SNAPSHOT_TABLE} ({', '.join(staged)}) "
+        f"select {', '.join('p.' + c for c in staged)} from _push_written as p "
+        f"where not exists (select 1 from {SNAPSHOT_TABLE} as t "
+        "where t.hs_object_id = p.hs_object_id)"
+    )
+
+
+def _staging_type(column: str) -> str:
+    if column in ("hs_createdate", "hs_lastmodifieddate"):
+        return "timestamptz"
+    if column == "archived":
+        return "boolean"
+    return "varchar"
+
+
+def _insert_values(con: duckdb.DuckDBPyConnection, target: str, rows: list[list[Any]]) -> None:
+    """Multi-row ``insert ... values``: one statement per 200 rows instead of one per row."""
+    if not rows:
+        return
+    width = len(rows[0])
+    placeholder = "(" + ", ".join("?" * width) + ")"
+    for start in range(0, len(rows), 200):
+        chunk = rows[start : start + 200]
+        sql = f"insert into {target} values " + ", ".join([placeholder] * len(chunk))
+        con.execute(sql, [value for row in chunk for value in row])
