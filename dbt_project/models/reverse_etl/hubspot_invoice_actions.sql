@@ -1,0 +1,88 @@
+{#
+    The writes that bring HubSpot in step with Xero: INSERT when no live HubSpot record carries
+    the invoice's xero_invoice_id, UPDATE when any property differs, no row when nothing does.
+
+    Both sides are parsed with the same macro before the comparison (numbers as decimals, dates
+    as dates, datetimes as instants, '' as null) and compared with `is distinct from`, so the
+    spelling HubSpot echoes ("100" vs "100.00", epoch ms vs YYYY-MM-DD) never causes a write,
+    while a value edited by hand in HubSpot always does (Xero is the source of truth).
+#}
+{%- set properties = hubspot_invoice_properties() -%}
+
+with
+
+desired as (
+
+    select * from {{ ref('hubspot_invoices_desired') }}
+
+),
+
+hubspot_records as (
+
+    select * from {{ ref('stg_hubspot__invoice_records') }}
+
+),
+
+compared as (
+
+    select
+        desired.*,
+        hubspot_records.hs_object_id,
+        list_filter(
+            [
+                {%- for property in properties %}
+                case
+                    when {{ parse_hubspot_value('desired.' ~ property.name, property.type) }}
+                        is distinct from hubspot_records.{{ property.name }}
+                        then '{{ property.name }}'
+                end{{ "," if not loop.last }}
+                {%- endfor %}
+            ],
+            lambda property_name: property_name is not null
+        ) as differing_properties,
+        list_filter(
+            [
+                {%- for property in properties %}
+                case when desired.{{ property.name }} is not null then '{{ property.name }}' end
+                {{- "," if not loop.last }}
+                {%- endfor %}
+            ],
+            lambda property_name: property_name is not null
+        ) as set_properties
+    from desired
+    left join hubspot_records
+        on desired.xero_invoice_id = hubspot_records.xero_invoice_id
+
+),
+
+actions as (
+
+    select
+        *,
+        case
+            when hs_object_id is null then 'INSERT'
+            when len(differing_properties) > 0 then 'UPDATE'
+        end as action
+    from compared
+
+),
+
+final as (
+
+    select
+        xero_invoice_id,
+        action,
+        hs_object_id,
+        cast(
+            case action when 'INSERT' then set_properties else differing_properties end
+            as varchar[]
+        ) as changed_properties,
+        {%- for property in properties if property.name != 'xero_invoice_id' %}
+        {{ property.name }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from actions
+    where action is not null
+
+)
+
+select * from final

@@ -1,0 +1,89 @@
+{#
+    What HubSpot should hold: one row per invoice to mirror, one varchar column per HubSpot
+    property (reverse_etl.properties.PROPERTY_NAMES), each in the format HubSpot accepts
+    (macros/hubspot_formats.sql).
+
+    Which invoices: those of the types in var('hubspot_invoice_types'), without drafts
+    (DRAFT, SUBMITTED) unless var('hubspot_include_drafts'), and without VOIDED / DELETED
+    unless var('hubspot_include_voided_and_deleted'). An invoice that already has a HubSpot
+    record is always mirrored, so a voided or deleted invoice gets its new status in HubSpot
+    rather than silently keeping its old one.
+#}
+{%- set invoice_types = var('hubspot_invoice_types') -%}
+{%- if invoice_types is string -%}
+    {%- set invoice_types = [invoice_types] -%}
+{%- endif -%}
+{%- if invoice_types | length == 0 -%}
+    {{ exceptions.raise_compiler_error(
+        "var('hubspot_invoice_types') is empty: list at least one Xero invoice Type (ACCREC, ACCPAY)."
+    ) }}
+{%- endif -%}
+
+with
+
+invoices as (
+
+    select * from {{ ref('fct_invoices') }}
+
+),
+
+hubspot_records as (
+
+    select xero_invoice_id from {{ ref('stg_hubspot__invoice_records') }}
+
+),
+
+mirrored as (
+
+    select invoices.*
+    from invoices
+    left join hubspot_records
+        on invoices.invoice_id = hubspot_records.xero_invoice_id
+    where
+        hubspot_records.xero_invoice_id is not null
+        or (
+            invoices.invoice_type in (
+                {%- for invoice_type in invoice_types %}
+                '{{ invoice_type }}'{{ "," if not loop.last }}
+                {%- endfor %}
+            )
+            {%- if not var('hubspot_include_drafts') %}
+            and invoices.status not in ('DRAFT', 'SUBMITTED')
+            {%- endif %}
+            {%- if not var('hubspot_include_voided_and_deleted') %}
+            and invoices.status not in ('VOIDED', 'DELETED')
+            {%- endif %}
+        )
+
+),
+
+final as (
+
+    select
+        invoice_id as xero_invoice_id,
+        invoice_number,
+        invoice_type,
+        status,
+        contact_name,
+        contact_id as xero_contact_id,
+        reference,
+        currency_code,
+        {{ to_hubspot_number('currency_rate') }} as currency_rate,
+        {{ to_hubspot_number('sub_total') }} as sub_total,
+        {{ to_hubspot_number('total_tax') }} as total_tax,
+        {{ to_hubspot_number('total') }} as total,
+        {{ to_hubspot_number('amount_due') }} as amount_due,
+        {{ to_hubspot_number('amount_paid') }} as amount_paid,
+        {{ to_hubspot_number('amount_credited') }} as amount_credited,
+        {{ to_hubspot_date('invoice_date') }} as invoice_date,
+        {{ to_hubspot_date('due_date') }} as due_date,
+        {{ to_hubspot_date('fully_paid_on_date') }} as fully_paid_on_date,
+        {{ to_hubspot_datetime('updated_at') }} as xero_updated_at,
+        tenant_id as xero_tenant_id,
+        xero_url
+
+    from mirrored
+
+)
+
+select * from final

@@ -1,0 +1,175 @@
+"""The transform stage: `dbt build` of `dbt_project/` on the warehouse, in-process.
+
+dbt runs through its programmatic entry point ``dbt.cli.main.dbtRunner`` (dbt-core 1.5+:
+"programmatic invocations"), with the project and profiles directories of this repository,
+resolved from this file so the command works from any working directory. The warehouse is the
+settings' DuckDB file, passed as the absolute path in the ``warehouse_path`` var, which
+``dbt_project/profiles.yml`` reads (profiles may use ``var()`` for ``--vars``:
+https://docs.getdbt.com/reference/dbt-jinja-functions/profiles-yml-context). dbt's artefacts
+and logs go to ``dbt_project/target`` and ``dbt_project/logs`` (git-ignored).
+
+dbt-duckdb keeps its DuckDB instance in a class-level environment that outlives the
+invocation; while it lives, the same process cannot open the file with another configuration
+(the push stage's ``duckdb.connect``). :func:`run_transform` therefore closes it when dbt is
+done (``DuckDBConnectionManager`` in dbt-duckdb 1.11's ``connections.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reverse_etl.errors import TransformError
+from reverse_etl.settings import Settings
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+
+_FAILED = {"error", "fail", "runtime error"}
+
+
+@dataclass(frozen=True)
+class NodeFailure:
+    """One model, test or unit test that failed, as dbt reported it."""
+
+    resource_type: str  # model | test | unit_test | seed | snapshot
+    name: str
+    status: str
+    message: str
+
+    def describe(self) -> str:
+        kind = "unit test" if self.resource_type == "unit_test" else self.resource_type
+        return f"{kind} {self.name} {self.status}: {self.message}"
+
+
+@dataclass(frozen=True)
+class TransformReport:
+    """What `dbt build` did; ``summary()`` is the line the CLI prints."""
+
+    models: int
+    tests: int
+    unit_tests: int
+    warnings: int
+    skipped: int
+    seconds: float
+    warehouse_path: Path
+    warned: tuple[str, ...] = field(default_factory=tuple)
+
+    def summary(self) -> str:
+        line = (
+            f"dbt build: {self.models} models built, {self.tests} data tests and "
+            f"{self.unit_tests} unit tests passed in {self.seconds:.1f} s ({self.warehouse_path})"
+        )
+        if self.warnings:
+            line += f"; {self.warnings} warnings: {', '.join(self.warned)}"
+        return line
+
+
+def run_transform(
+    settings: Settings,
+    *,
+    dbt_vars: Mapping[str, Any] | None = None,
+    select: str | None = None,
+) -> TransformReport:
+    """Run `dbt build` (models, data tests, unit tests) on ``settings.warehouse_path``.
+
+    ``dbt_vars`` overrides project vars, e.g. ``{"hubspot_include_drafts": True}``;
+    ``select`` narrows the build (dbt selection syntax). Raises :class:`TransformError`
+    naming each failed model or test with dbt's message.
+    """
+    from dbt.cli.main import dbtRunner
+
+    warehouse = settings.warehouse_path.expanduser().resolve()
+    if not warehouse.is_file():
+        raise TransformError(
+            f"The warehouse {warehouse} does not exist: run `invoice-sync extract` first "
+            "(or check WAREHOUSE_PATH)."
+        )
+    args = [
+        "build",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(DBT_PROJECT_DIR / "target"),
+        "--log-path",
+        str(DBT_PROJECT_DIR / "logs"),
+        "--vars",
+        json.dumps({**(dbt_vars or {}), "warehouse_path": str(warehouse)}),
+        "--log-level",
+        "none",
+        "--no-use-colors",
+    ]
+    if select:
+        args += ["--select", select]
+
+    started = time.perf_counter()
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        _release_duckdb()
+    seconds = time.perf_counter() - started
+
+    if result.exception is not None and result.result is None:
+        raise TransformError(
+            f"dbt build could not run: {result.exception}. "
+            f"See {DBT_PROJECT_DIR / 'logs' / 'dbt.log'}."
+        )
+    node_results = list(getattr(result.result, "results", None) or [])
+    failures = [_failure(r) for r in node_results if str(r.status) in _FAILED]
+    if failures or not result.success:
+        skipped = sum(1 for r in node_results if str(r.status) == "skipped")
+        details = "; ".join(f.describe() for f in failures) or str(result.exception)
+        raise TransformError(
+            f"dbt build failed ({len(failures)} failed, {skipped} skipped downstream): {details}"
+        )
+
+    def count(resource_type: str, statuses: set[str]) -> int:
+        return sum(
+            1
+            for r in node_results
+            if r.node.resource_type == resource_type and str(r.status) in statuses
+        )
+
+    warned = tuple(r.node.name for r in node_results if str(r.status) == "warn")
+    return TransformReport(
+        models=count("model", {"success"}),
+        tests=count("test", {"pass", "warn"}),
+        unit_tests=count("unit_test", {"pass", "success"}),
+        warnings=len(warned),
+        skipped=sum(1 for r in node_results if str(r.status) == "skipped"),
+        seconds=seconds,
+        warehouse_path=warehouse,
+        warned=warned,
+    )
+
+
+def _failure(node_result: Any) -> NodeFailure:
+    node = node_result.node
+    message = " ".join(str(node_result.message or "").split())
+    failures = getattr(node_result, "failures", None)
+    if node.resource_type == "test" and failures:
+        message = f"{failures} failing rows ({message})" if message else f"{failures} rows"
+    return NodeFailure(
+        resource_type=str(node.resource_type),
+        name=node.name,
+        status=str(node_result.status),
+        message=message[:1000],
+    )
+
+
+def _release_duckdb() -> None:
+    """Close dbt-duckdb's process-wide DuckDB instance so the file can be reopened."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
+        return
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+        if environment is not None:
+            environment.close()
