@@ -9,11 +9,11 @@ person does in Xero and each bumps ``UpdatedDateUTC`` from the injected clock.
 from __future__ import annotations
 
 import json
-import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,13 @@ from aiohttp import web
 from reverse_etl.settings import SANDBOX_XERO_CLIENT_ID, SANDBOX_XERO_CLIENT_SECRET
 from sandbox.clock import utc_now
 from sandbox.faults import Counters, Faults
+from sandbox.xero import mutations
+from sandbox.xero.activity import simulate
 from sandbox.xero.auth import AccessToken, Identity
 from sandbox.xero.generator import generate
 from sandbox.xero.limits import RateLimiter, XeroLimits
 from sandbox.xero.model import Invoice
+from sandbox.xero.persistence import load_store, save_store
 from sandbox.xero.query import (
     QueryError,
     matches,
@@ -36,10 +39,9 @@ from sandbox.xero.query import (
 )
 from sandbox.xero.render import Renderer
 from sandbox.xero.store import Store
-from sandbox.xero.webhooks import Webhooks
+from sandbox.xero.webhooks import Delivery, Webhooks
 
 DEFAULT_PAGE_SIZE = 100
-_SAVE_FORMAT = "xero-sandbox/1"
 
 
 class XeroEmulator:
@@ -53,6 +55,7 @@ class XeroEmulator:
         self.limiter = RateLimiter(limits or XeroLimits())
         self.store = Store()
         self.webhooks = Webhooks(self)
+        self.state_path: Path | None = None
         self._cache: OrderedDict[tuple[Any, ...], list[Invoice]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._install_defaults(limits)
@@ -256,31 +259,89 @@ class XeroEmulator:
         )
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
+    # ----------------------------------------------------------------- changing Xero
+    def create_invoice(self, tenant_id: str | None = None, **fields: Any) -> dict[str, Any]:
+        """Create an invoice (Xero field names or snake_case: ``contact_name``, ``line_items``
+        with ``Description``/``Quantity``/``UnitAmount``, ``status`` DRAFT|SUBMITTED|AUTHORISED,
+        ``type``, ``currency_code``, ``currency_rate``, ``date``, ``due_date``, ``reference``)."""
+        tenant_id = tenant_id or self.tenant_ids[0]
+        with self.store.lock:
+            inv = mutations.create(
+                self.store, self.store.tenant_index(tenant_id.lower()), self.now(), fields
+            )
+        return self.invoice(inv.invoice_id)
+
+    def _mutate(self, action: Callable[..., None], invoice_id: str, *args: Any) -> dict[str, Any]:
+        with self.store.lock:
+            action(self.store, self.store.get(invoice_id), self.now(), *args)
+        return self.invoice(invoice_id)
+
+    def authorise(self, invoice_id: str) -> dict[str, Any]:
+        return self._mutate(mutations.authorise, invoice_id)
+
+    def submit(self, invoice_id: str) -> dict[str, Any]:
+        return self._mutate(mutations.submit, invoice_id)
+
+    def pay(self, invoice_id: str, amount: Decimal | None = None) -> dict[str, Any]:
+        """Record a payment (the whole amount due when ``amount`` is None)."""
+        return self._mutate(mutations.pay, invoice_id, amount)
+
+    def credit(self, invoice_id: str, amount: Decimal) -> dict[str, Any]:
+        """Allocate a credit note of ``amount`` to the invoice."""
+        return self._mutate(mutations.credit, invoice_id, amount)
+
+    def remove_payments(self, invoice_id: str) -> dict[str, Any]:
+        return self._mutate(mutations.remove_payments, invoice_id)
+
+    def void(self, invoice_id: str) -> dict[str, Any]:
+        return self._mutate(mutations.void, invoice_id)
+
+    def delete(self, invoice_id: str) -> dict[str, Any]:
+        return self._mutate(mutations.delete, invoice_id)
+
+    def edit(self, invoice_id: str, **fields: Any) -> dict[str, Any]:
+        return self._mutate(mutations.edit, invoice_id, fields)
+
+    def corrupt_invoice(self, invoice_id: str, field: str, value: Any) -> dict[str, Any]:
+        """Serve ``value`` as the invoice's ``field`` from now on (e.g. ``"Date", "/Date(x)/"``
+        or ``"Total", "12,50"``), for tests of a client's bad-input handling."""
+        return self._mutate(mutations.corrupt, invoice_id, field, value)
+
+    def activity(self, hours: float = 1.0, seed: int | None = None) -> dict[str, int]:
+        """Simulate ``hours`` of business (see :mod:`activity`); returns counts by kind."""
+        with self.store.lock:
+            return simulate(self.store, self.now(), hours, seed)
+
+    # ----------------------------------------------------------------- webhooks
+    def configure_webhooks(self, url: str, key: str) -> None:
+        """Send signed events for every later change to ``url`` (on :meth:`flush_webhooks`)."""
+        self.webhooks.configure(url, key)
+
+    def flush_webhooks(self) -> list[Delivery]:
+        return self.webhooks.flush()
+
+    def send_intent_to_receive(self) -> tuple[int, int]:
+        """Xero's subscription check: statuses for a correctly and an incorrectly signed post."""
+        return self.webhooks.intent_to_receive()
+
     # ----------------------------------------------------------------- persistence
     def save(self, path: str | Path) -> Path:
-        """Write organisations, contacts and invoices to ``path`` (a pickle: sandbox state only)."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".tmp")
-        with self.store.lock, tmp.open("wb") as handle:
-            pickle.dump(
-                {"format": _SAVE_FORMAT, "store": self.store},
-                handle,
-                protocol=pickle.HIGHEST_PROTOCOL,
-            )
-        tmp.replace(target)
-        return target
+        """Write organisations, contacts and invoices to ``path`` (JSON; gzip if ``.gz``)."""
+        with self.store.lock:
+            saved = save_store(self.store, Path(path))
+        self.state_path = saved
+        return saved
 
     @classmethod
     def load(cls, path: str | Path, **kwargs: Any) -> XeroEmulator:
-        """An emulator holding the state saved at ``path`` (``kwargs`` as for the constructor)."""
-        with Path(path).open("rb") as handle:
-            data = pickle.load(handle)
-        if not isinstance(data, dict) or data.get("format") != _SAVE_FORMAT:
-            raise ValueError(f"{path} is not a Xero sandbox state file")
+        """An emulator holding the state saved at ``path`` (``kwargs`` as for the constructor).
+
+        Tokens, faults, counters and webhooks are not part of the state: a loaded emulator
+        starts with none, like a restarted server."""
         emu = cls(**kwargs)
-        emu.store = data["store"]
+        emu.store = load_store(Path(path))
         emu.store.on_change = emu.webhooks.record
+        emu.state_path = Path(path)
         return emu
 
 

@@ -1,1 +1,268 @@
-"""Changes a person makes in Xero (filled in below)."""
+"""What a person does in Xero, applied to the emulator's records with Xero's own rules.
+
+Rules imitated (Xero developer docs, Invoices and Payments pages; API_FACTS.md):
+- only DRAFT/SUBMITTED invoices can be deleted; AUTHORISED ones must be voided instead;
+- an invoice with payments or credit allocations cannot be voided or have its lines changed
+  until those are removed; removing the payments of a PAID invoice makes it AUTHORISED again;
+- payments and credit allocations apply to AUTHORISED invoices and may not exceed the amount
+  due; when nothing is left due the invoice becomes PAID with ``FullyPaidOnDate``;
+- VOIDED and DELETED are final.
+Every successful change bumps ``UpdatedDateUTC`` (store.touch), so it shows up in the next
+``If-Modified-Since`` read, and queues a webhook event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sandbox.xero.model import TAX_TYPES, Credit, Invoice, Line, Payment
+from sandbox.xero.render import datetime_ms
+from sandbox.xero.store import Store, XeroValidationError
+
+FINAL = ("VOIDED", "DELETED")
+
+
+def _cents(amount: Decimal | float | str | int) -> int:
+    value = Decimal(str(amount))
+    if value != value.quantize(Decimal("0.01")):
+        raise XeroValidationError(f"Amount {amount} has more than two decimal places")
+    return int(value * 100)
+
+
+def _ordinal(value: date | datetime | str | None, default: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, datetime):
+        return value.date().toordinal()
+    if isinstance(value, date):
+        return value.toordinal()
+    return date.fromisoformat(str(value)[:10]).toordinal()
+
+
+def _line(spec: dict[str, Any], salt: int, invoice_type: str) -> Line:
+    spec = {k.lower().replace("_", ""): v for k, v in spec.items()}
+    tax_type = spec.get("taxtype") or ("OUTPUT2" if invoice_type == "ACCREC" else "INPUT2")
+    if tax_type not in TAX_TYPES:
+        raise XeroValidationError(f"TaxType '{tax_type}' is not valid (use {sorted(TAX_TYPES)})")
+    unit_amount = Decimal(str(spec.get("unitamount", "0")))
+    quantity = Decimal(str(spec.get("quantity", "1")))
+    discount = Decimal(str(spec.get("discountrate", "0") or "0"))
+    if not spec.get("description"):
+        raise XeroValidationError("Description is required for a line item")
+    return Line(
+        salt=salt,
+        description=str(spec["description"]),
+        quantity=int(quantity * 10_000),
+        unit_amount=int(unit_amount * 10_000),
+        account_code=str(spec.get("accountcode") or ("200" if invoice_type == "ACCREC" else "400")),
+        tax_type=tax_type,
+        item_code=spec.get("itemcode"),
+        discount_bp=int(discount * 100),
+    )
+
+
+def set_lines(inv: Invoice, specs: list[dict[str, Any]]) -> None:
+    if not specs:
+        raise XeroValidationError("An invoice needs at least one line item")
+    lines = []
+    for spec in specs:
+        lines.append(_line(spec, inv.next_salt, inv.type))
+        inv.next_salt += 1
+    inv.lines_ = lines
+
+
+def create(store: Store, tenant: int, now: datetime, fields: dict[str, Any]) -> Invoice:
+    f = {k.lower().replace("_", ""): v for k, v in fields.items()}
+    kind = str(f.get("type", "ACCREC")).upper()
+    if kind not in ("ACCREC", "ACCPAY"):
+        raise XeroValidationError(f"Type '{kind}' is not valid (ACCREC or ACCPAY)")
+    status = str(f.get("status", "AUTHORISED")).upper()
+    if status not in ("DRAFT", "SUBMITTED", "AUTHORISED"):
+        raise XeroValidationError(f"An invoice cannot be created with status {status}")
+    name = str(f.get("contactname") or (f.get("contact") or {}).get("Name") or "Walk-in Customer")
+    contact = store.find_contact(tenant, name)
+    if contact is None:
+        contact = store.add_contact(tenant, str(uuid.uuid4()), name)
+    today = now.date().toordinal()
+    org = store.tenants[tenant]
+    currency = str(f.get("currencycode", org.base_currency)).upper()
+    rate = Decimal(str(f.get("currencyrate", "1" if currency == org.base_currency else "0.75")))
+    number = f.get("invoicenumber") or (store.take_number(tenant) if kind == "ACCREC" else "")
+    inv = Invoice(
+        invoice_id=str(uuid.uuid4()),
+        tenant=tenant,
+        type=kind,
+        number=str(number),
+        reference=str(f.get("reference", "")),
+        contact=contact,
+        date=_ordinal(f.get("date"), today),
+        due_date=_ordinal(f.get("duedate"), today + 30),
+        status=status,
+        line_amount_types=str(f.get("lineamounttypes", "Exclusive")),
+        currency=currency,
+        rate_micros=int(rate * 1_000_000),
+        updated_ms=datetime_ms(now),
+        line_seed=0,
+        url=f.get("url"),
+    )
+    set_lines(
+        inv,
+        f.get("lineitems")
+        or [{"Description": "Consulting services", "Quantity": 1, "UnitAmount": "100.00"}],
+    )
+    store.insert(inv)
+    return inv
+
+
+def authorise(store: Store, inv: Invoice, now: datetime) -> None:
+    if inv.status not in ("DRAFT", "SUBMITTED"):
+        raise XeroValidationError(
+            f"Only DRAFT or SUBMITTED invoices can be approved ({inv.status})"
+        )
+    inv.status = "AUTHORISED"
+    store.touch(inv, datetime_ms(now))
+
+
+def submit(store: Store, inv: Invoice, now: datetime) -> None:
+    if inv.status != "DRAFT":
+        raise XeroValidationError(f"Only DRAFT invoices can be submitted ({inv.status})")
+    inv.status = "SUBMITTED"
+    store.touch(inv, datetime_ms(now))
+
+
+def pay(store: Store, inv: Invoice, now: datetime, amount: Decimal | None = None) -> None:
+    if inv.status != "AUTHORISED":
+        raise XeroValidationError(
+            f"Payments can only be made against AUTHORISED invoices (this one is {inv.status})"
+        )
+    due = inv.totals().amount_due
+    cents = due if amount is None else _cents(amount)
+    if cents <= 0:
+        raise XeroValidationError("Payment amount must be greater than zero")
+    if cents > due:
+        raise XeroValidationError("Payment amount exceeds the amount outstanding on this document")
+    today = now.date().toordinal()
+    inv.payments.append(Payment(inv.next_salt, today, cents, "Sandbox payment"))
+    inv.next_salt += 1
+    _settle(inv, today)
+    store.touch(inv, datetime_ms(now))
+
+
+def credit(store: Store, inv: Invoice, now: datetime, amount: Decimal) -> None:
+    if inv.status != "AUTHORISED":
+        raise XeroValidationError(
+            f"Credit can only be allocated to AUTHORISED invoices ({inv.status})"
+        )
+    cents = _cents(amount)
+    if cents <= 0 or cents > inv.totals().amount_due:
+        raise XeroValidationError(
+            "The amount to allocate must be positive and not exceed the amount due"
+        )
+    today = now.date().toordinal()
+    inv.credits.append(Credit(inv.next_salt, f"CN-S{inv.next_salt:05d}", today, cents))
+    inv.next_salt += 1
+    _settle(inv, today)
+    store.touch(inv, datetime_ms(now))
+
+
+def _settle(inv: Invoice, today: int) -> None:
+    if inv.totals().amount_due == 0:
+        inv.status = "PAID"
+        inv.fully_paid_on = today
+
+
+def remove_payments(store: Store, inv: Invoice, now: datetime) -> None:
+    if not inv.payments:
+        raise XeroValidationError("This invoice has no payments to remove")
+    inv.payments = []
+    if inv.status == "PAID":
+        inv.status = "AUTHORISED"
+        inv.fully_paid_on = None
+    store.touch(inv, datetime_ms(now))
+
+
+def void(store: Store, inv: Invoice, now: datetime) -> None:
+    if inv.status != "AUTHORISED":
+        raise XeroValidationError(
+            f"Only AUTHORISED invoices can be voided (this one is {inv.status}; "
+            "delete drafts instead)"
+        )
+    if inv.payments or inv.credits:
+        raise XeroValidationError(
+            "This document cannot be edited as it has a payment or credit note allocated to it."
+        )
+    inv.status = "VOIDED"
+    store.touch(inv, datetime_ms(now))
+
+
+def delete(store: Store, inv: Invoice, now: datetime) -> None:
+    if inv.status not in ("DRAFT", "SUBMITTED"):
+        raise XeroValidationError(
+            f"Only DRAFT or SUBMITTED invoices can be deleted (this one is {inv.status}; "
+            "void it instead)"
+        )
+    inv.status = "DELETED"
+    store.touch(inv, datetime_ms(now))
+
+
+EDITABLE = {
+    "reference",
+    "duedate",
+    "date",
+    "expectedpaymentdate",
+    "invoicenumber",
+    "senttocontact",
+    "url",
+    "lineitems",
+    "contactname",
+    "hasattachments",
+}
+ALWAYS_EDITABLE = {"reference", "expectedpaymentdate", "senttocontact", "url", "hasattachments"}
+
+
+def edit(store: Store, inv: Invoice, now: datetime, fields: dict[str, Any]) -> None:
+    f = {k.lower().replace("_", ""): v for k, v in fields.items()}
+    unknown = set(f) - EDITABLE
+    if unknown:
+        raise XeroValidationError(f"Cannot edit {sorted(unknown)}; editable: {sorted(EDITABLE)}")
+    if inv.status in FINAL:
+        raise XeroValidationError(f"A {inv.status} invoice cannot be edited")
+    locked = set(f) - ALWAYS_EDITABLE
+    if locked and (inv.payments or inv.credits):
+        raise XeroValidationError(
+            "This document cannot be edited as it has a payment or credit note allocated to it."
+        )
+    if "reference" in f:
+        inv.reference = str(f["reference"])
+    if "invoicenumber" in f:
+        inv.number = str(f["invoicenumber"])
+    if "date" in f:
+        inv.date = _ordinal(f["date"], inv.date)
+    if "duedate" in f:
+        inv.due_date = _ordinal(f["duedate"], inv.due_date)
+    if "expectedpaymentdate" in f:
+        inv.expected_payment = _ordinal(f["expectedpaymentdate"], inv.date)
+    if "senttocontact" in f:
+        inv.sent_to_contact = bool(f["senttocontact"])
+    if "hasattachments" in f:
+        inv.has_attachments = bool(f["hasattachments"])
+    if "url" in f:
+        inv.url = f["url"] or None
+    if "contactname" in f:
+        name = str(f["contactname"])
+        found = store.find_contact(inv.tenant, name)
+        inv.contact = (
+            found if found is not None else store.add_contact(inv.tenant, str(uuid.uuid4()), name)
+        )
+    if "lineitems" in f:
+        set_lines(inv, list(f["lineitems"]))
+    store.touch(inv, datetime_ms(now))
+
+
+def corrupt(store: Store, inv: Invoice, now: datetime, field: str, value: Any) -> None:
+    """Make the API serve ``value`` for ``field`` of this invoice (bad-input tests)."""
+    inv.corrupt = {**(inv.corrupt or {}), field: value}
+    store.touch(inv, datetime_ms(now))

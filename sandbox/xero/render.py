@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sandbox.xero.model import Invoice, derived_id, round_div
+from sandbox.xero.model import Invoice, compute_totals, derived_id, round_div
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 MS_PER_DAY = 86_400_000
@@ -88,7 +88,8 @@ class Renderer:
     def invoice(
         self, inv: Invoice, *, line_items: bool, summary: bool = False, unitdp: int = 2
     ) -> dict[str, Any]:
-        totals = inv.totals()
+        lines = inv.lines
+        totals = compute_totals(lines, inv.line_amount_types, inv.payments, inv.credits)
         rate = inv.rate_micros / 1_000_000
         out: dict[str, Any] = {"Type": inv.type, "InvoiceID": inv.invoice_id}
         out["InvoiceNumber"] = inv.number
@@ -151,7 +152,7 @@ class Renderer:
                     "DiscountRate": line.discount_bp / 100 if line.discount_bp else None,
                     "LineItemID": derived_id(inv.invoice_id, "line", line.salt),
                 }
-                for line, amounts in zip(inv.lines, totals.lines, strict=True)
+                for line, amounts in zip(lines, totals.lines, strict=True)
             ]
             for item in out["LineItems"]:
                 if item["ItemCode"] is None:

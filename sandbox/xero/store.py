@@ -92,19 +92,6 @@ class Store:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     on_change: Callable[[Invoice, str], None] | None = field(default=None, repr=False)
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.pop("lock")
-        state.pop("on_change")
-        state.pop("indexes")
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self.lock = threading.RLock()
-        self.on_change = None
-        self.rebuild_indexes()
-
     def rebuild_indexes(self) -> None:
         self.indexes = [UpdatedIndex() for _ in self.tenants]
         for inv in sorted(self.invoices.values(), key=lambda i: (i.updated_ms, i.version)):
