@@ -1,0 +1,511 @@
+"""The Xero HTTP client: OAuth2 tokens, tenants, invoice pages, rate limits and retries.
+
+This is the one place for Xero's retry and rate-limit logic; nothing else talks HTTP to Xero.
+
+Xero behaviour relied on (Xero developer docs: OAuth 2.0 custom connections and standard
+auth flow, Accounting API Invoices, API rate limits; see also ``/work/shared/API_FACTS.md``):
+
+- Token endpoint ``POST {identity}/connect/token`` with the client id/secret as HTTP Basic.
+  ``client_credentials`` (custom connection) returns only an access token; ``refresh_token``
+  (standard app) returns a *new* refresh token and invalidates the one sent (rotation), so the
+  new one is written to the token file (temp file, fsync, rename, mode 0600) *before* the access
+  token is used: if the process dies after that, the next run still holds the only valid token.
+  Errors are OAuth2 JSON (``{"error": "invalid_client" | "invalid_grant"}``, 400/401).
+- Access tokens live ``expires_in`` seconds (1800); an expired one gets ``401`` with
+  ``Detail: "TokenExpired: ..."``; we refresh proactively 60 s early and once more on a 401.
+- ``GET /connections`` lists the tenants; every API call carries ``xero-tenant-id``.
+- Limits per organisation: 60 calls per rolling minute, 5,000 per day; over a limit ``429`` with
+  ``Retry-After`` (seconds) and ``X-Rate-Limit-Problem: minute | day | concurrent | appminute``;
+  successful responses carry ``X-MinLimit-Remaining`` / ``X-DayLimit-Remaining``.
+- Paging: ``page`` (1-based) and ``pageSize``; a ``pagination`` object (``pageCount``) in recent
+  API versions. Listing *without* ``page`` omits line items, so ``page`` is always sent.
+
+The token file is preferred over ``XERO_REFRESH_TOKEN`` when it exists because after the first
+refresh the variable holds a token Xero has already invalidated; the file records a hash of the
+variable it started from, so setting a *new* ``XERO_REFRESH_TOKEN`` (after re-authorising) wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from pipelines.xero.dates import if_modified_since_header, parse_datetime
+from reverse_etl.errors import XeroAuthError, XeroError, XeroRateLimitError
+from reverse_etl.settings import XeroSettings
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api.xro/2.0"
+TOKEN_SKEW_SECONDS = 60.0
+MAX_RETRY_AFTER_SECONDS = 300.0
+XERO_DEFAULT_PAGE_SIZE = 100
+IDS_PER_CALL = 40
+
+
+@dataclass
+class CallCounts:
+    """HTTP requests sent to Xero, by kind (retries included: each one costs quota)."""
+
+    api: int = 0
+    token: int = 0
+    connections: int = 0
+    retries: int = 0
+    waited_seconds: float = 0.0
+    api_by_tenant: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class InvoicePage:
+    invoices: list[dict[str, Any]]
+    page: int
+    server_time: datetime | None
+
+
+class RateLimiter:
+    """Keeps each tenant under ``calls_per_minute`` in any rolling minute, and obeys Xero's
+    remaining-calls headers: ``X-MinLimit-Remaining: 0`` waits out the minute,
+    ``X-DayLimit-Remaining: 0`` stops the run with :class:`XeroRateLimitError`."""
+
+    def __init__(
+        self,
+        calls_per_minute: int,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        counts: CallCounts,
+    ) -> None:
+        self.calls_per_minute = calls_per_minute
+        self._clock = clock
+        self._sleep = sleep
+        self._counts = counts
+        self._calls: dict[str, deque[float]] = {}
+        self._minute_spent: dict[str, bool] = {}
+        self._day_spent: dict[str, bool] = {}
+
+    def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self._counts.waited_seconds += seconds
+            self._sleep(seconds)
+
+    def acquire(self, tenant_id: str) -> None:
+        if self._day_spent.get(tenant_id):
+            raise XeroRateLimitError(
+                f"Xero's daily call limit for organisation {tenant_id} is spent "
+                "(X-DayLimit-Remaining: 0). Run again after the daily reset; the next run "
+                "continues from the saved cursor."
+            )
+        calls = self._calls.setdefault(tenant_id, deque())
+        now = self._clock()
+        while calls and calls[0] <= now - 60.0:
+            calls.popleft()
+        if self._minute_spent.pop(tenant_id, False):
+            self._wait((calls[0] + 60.0 - now) if calls else 60.0)
+        elif len(calls) >= self.calls_per_minute:
+            self._wait(calls[0] + 60.0 - now)
+        now = self._clock()
+        while calls and calls[0] <= now - 60.0:
+            calls.popleft()
+        calls.append(now)
+
+    def observe(self, tenant_id: str, headers: Mapping[str, str]) -> None:
+        if headers.get("X-MinLimit-Remaining") == "0":
+            self._minute_spent[tenant_id] = True
+        if headers.get("X-DayLimit-Remaining") == "0":
+            self._day_spent[tenant_id] = True
+
+
+def _seed_hash(token: str | None) -> str | None:
+    return hashlib.sha256(token.encode()).hexdigest() if token else None
+
+
+def write_token_file(path: Path, refresh_token: str, seed_hash: str | None) -> None:
+    """Atomically replace the token file (temp file in the same directory, fsync, rename),
+    readable by the owner only: a crash leaves either the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = json.dumps(
+        {
+            "refresh_token": refresh_token,
+            "seed_sha256": seed_hash,
+            "saved_at": datetime.now(UTC).isoformat(),
+        }
+    ).encode()
+    fd, tmp = tempfile.mkstemp(prefix=".xero_token.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def read_token_file(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise XeroAuthError(
+            f"The Xero token file {path} is unreadable or corrupt. Delete it and set "
+            "XERO_REFRESH_TOKEN to a freshly authorised refresh token."
+        ) from None
+    return data if isinstance(data, dict) and data.get("refresh_token") else None
+
+
+class XeroClient:
+    """Authenticated, rate-limited, retrying access to the Xero endpoints the extract needs.
+
+    ``clock`` (monotonic seconds), ``sleep`` and ``jitter`` are injectable so tests never wait.
+    """
+
+    def __init__(
+        self,
+        settings: XeroSettings,
+        *,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+        max_retries: int = 5,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        max_retry_after: float = MAX_RETRY_AFTER_SECONDS,
+        timeout: float = 60.0,
+    ) -> None:
+        self.settings = settings
+        self.counts = CallCounts()
+        self._session = session or requests.Session()
+        self._clock = clock
+        self._sleep = sleep
+        self._jitter = jitter
+        self._max_retries = max_retries
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._max_retry_after = max_retry_after
+        self._timeout = timeout
+        self._limiter = RateLimiter(settings.calls_per_minute, clock, sleep, self.counts)
+        self._access_token: str | None = None
+        self._expires_at = 0.0
+
+    # -- auth -----------------------------------------------------------------------------
+
+    def _current_refresh_token(self) -> str:
+        env_token = self.settings.refresh_token
+        saved = read_token_file(self.settings.token_file)
+        if saved and (env_token is None or saved.get("seed_sha256") == _seed_hash(env_token)):
+            return str(saved["refresh_token"])
+        if env_token is None:
+            raise XeroAuthError("XERO_REFRESH_TOKEN is not set and no saved token file exists.")
+        return env_token
+
+    def authenticate(self) -> None:
+        """Get a new access token (and, for a standard app, persist the rotated refresh token)."""
+        data = {"grant_type": self.settings.grant_type}
+        if self.settings.grant_type == "refresh_token":
+            data["refresh_token"] = self._current_refresh_token()
+        response = self._send(
+            "POST",
+            f"{self.settings.identity_url}/connect/token",
+            kind="token",
+            data=data,
+            auth=(self.settings.client_id, self.settings.client_secret),
+        )
+        if response.status_code != 200:
+            raise self._token_error(response)
+        body = response.json()
+        new_refresh = body.get("refresh_token")
+        if self.settings.grant_type == "refresh_token":
+            if not new_refresh:
+                raise XeroAuthError("Xero's token endpoint returned no refresh token.")
+            write_token_file(
+                self.settings.token_file, new_refresh, _seed_hash(self.settings.refresh_token)
+            )
+        self._access_token = body["access_token"]
+        expires_in = float(body.get("expires_in", 1800))
+        self._expires_at = self._clock() + max(expires_in - TOKEN_SKEW_SECONDS, expires_in / 2)
+
+    def _token_error(self, response: requests.Response) -> XeroError:
+        try:
+            error = str(response.json().get("error", ""))
+        except ValueError:
+            error = ""
+        status = response.status_code
+        if error == "invalid_grant":
+            return XeroAuthError(
+                f"Xero refused the refresh token (invalid_grant, {status}): it was already used "
+                "(Xero rotates it on every refresh) or has expired (unused for 60 days). "
+                "Re-authorise the app and set XERO_REFRESH_TOKEN to the new refresh token "
+                f"(the saved token file is {self.settings.token_file})."
+            )
+        if error in ("invalid_client", "unauthorized_client") or status in (400, 401, 403):
+            return XeroAuthError(
+                f"Xero rejected the client credentials ({error or status}). "
+                "Check XERO_CLIENT_ID / XERO_CLIENT_SECRET."
+            )
+        return XeroError(f"Xero's token endpoint answered {status}; try again later.")
+
+    def _bearer(self) -> dict[str, str]:
+        if self._access_token is None or self._clock() >= self._expires_at:
+            self.authenticate()
+        return {"Authorization": f"Bearer {self._access_token}"}
+
+    # -- endpoints ------------------------------------------------------------------------
+
+    def tenant_ids(self) -> list[str]:
+        """``XERO_TENANT_ID`` when set, else every organisation ``/connections`` lists."""
+        if self.settings.tenant_ids:
+            return list(self.settings.tenant_ids)
+        response = self._authorised("GET", "/connections", kind="connections", tenant_id=None)
+        tenants = [
+            str(c["tenantId"])
+            for c in response.json()
+            if c.get("tenantType", "ORGANISATION") == "ORGANISATION" and c.get("tenantId")
+        ]
+        if not tenants:
+            raise XeroAuthError(
+                "The Xero connection reaches no organisation (/connections is empty). "
+                "Connect an organisation to the app, or set XERO_TENANT_ID."
+            )
+        return tenants
+
+    def invoice_pages(
+        self,
+        tenant_id: str,
+        *,
+        modified_since: datetime | None = None,
+        invoice_ids: Sequence[str] | None = None,
+    ) -> Iterator[InvoicePage]:
+        """Pages of ``GET /Invoices`` until a short or empty page (or ``pageCount`` is reached).
+
+        Works whether or not the server honours ``pageSize`` or sends ``pagination``: without
+        ``pagination`` a page is "full" when it holds at least ``min(pageSize, 100)`` rows (100
+        is Xero's default page size), so a server ignoring ``pageSize`` is still read to the end.
+        Ordered by ``InvoiceID`` (an immutable key), so an invoice modified while we page cannot
+        shift an unread invoice onto a page already read (it can only appear twice).
+        """
+        if invoice_ids is not None:
+            ids = list(dict.fromkeys(invoice_ids))
+            for start in range(0, len(ids), IDS_PER_CALL):
+                chunk = ids[start : start + IDS_PER_CALL]
+                yield from self._pages(tenant_id, None, {"IDs": ",".join(chunk)})
+            return
+        yield from self._pages(tenant_id, modified_since, {})
+
+    def _pages(
+        self, tenant_id: str, modified_since: datetime | None, extra: dict[str, str]
+    ) -> Iterator[InvoicePage]:
+        page_size = self.settings.page_size
+        headers = {}
+        if modified_since is not None:
+            headers["If-Modified-Since"] = if_modified_since_header(modified_since)
+        page = 1
+        while True:
+            params = {"page": str(page), "pageSize": str(page_size), "order": "InvoiceID", **extra}
+            response = self._authorised(
+                "GET",
+                f"{API_PREFIX}/Invoices",
+                kind="api",
+                tenant_id=tenant_id,
+                params=params,
+                headers=headers,
+            )
+            if response.status_code == 304:
+                return
+            body = json.loads(response.content, parse_float=Decimal)
+            invoices = body.get("Invoices") or []
+            server_time = _server_time(body)
+            yield InvoicePage(invoices, page, server_time)
+            if not invoices:
+                return
+            pagination = body.get("pagination")
+            if isinstance(pagination, dict) and pagination.get("pageCount") is not None:
+                if page >= int(pagination["pageCount"]):
+                    return
+                if len(invoices) < int(pagination.get("pageSize") or page_size):
+                    return
+            elif len(invoices) < min(page_size, XERO_DEFAULT_PAGE_SIZE):
+                return
+            page += 1
+
+    # -- transport: the one retry loop ----------------------------------------------------
+
+    def _authorised(
+        self,
+        method: str,
+        path: str,
+        *,
+        kind: str,
+        tenant_id: str | None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """An API call with a valid bearer token; one re-authentication on 401."""
+        for attempt in (1, 2):
+            all_headers = {"Accept": "application/json", **self._bearer(), **(headers or {})}
+            if tenant_id is not None:
+                all_headers["xero-tenant-id"] = tenant_id
+            response = self._send(
+                method,
+                f"{self.settings.base_url}{path}",
+                kind=kind,
+                tenant_id=tenant_id,
+                params=params,
+                headers=all_headers,
+            )
+            if response.status_code == 401 and attempt == 1:
+                log.info("Xero answered 401 (%s); refreshing the access token", _detail(response))
+                self._access_token = None
+                continue
+            if response.status_code == 401:
+                raise XeroAuthError(
+                    f"Xero rejected a fresh access token (401: {_detail(response)}). Check "
+                    "XERO_CLIENT_ID / XERO_CLIENT_SECRET and the app's scopes "
+                    "(accounting.transactions.read)."
+                )
+            if response.status_code == 403:
+                raise XeroAuthError(
+                    f"Xero refused access to organisation {tenant_id} (403: {_detail(response)})."
+                    " Check XERO_TENANT_ID and that the app is connected to it with the scope "
+                    "accounting.transactions.read."
+                )
+            if response.status_code >= 400:
+                raise XeroError(
+                    f"Xero answered {response.status_code} to {method} {path}: {_detail(response)}"
+                )
+            return response
+        raise AssertionError("unreachable")
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        kind: str,
+        tenant_id: str | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send with bounded retries: 429 waits ``Retry-After``; 5xx and dropped connections back
+        off exponentially with jitter. A day-limit 429 (or a wait over ``max_retry_after``) fails
+        at once with :class:`XeroRateLimitError` rather than sleeping for hours."""
+        failures = 0
+        limited = 0
+        while True:
+            if tenant_id is not None:
+                self._limiter.acquire(tenant_id)
+            self._count(kind, tenant_id)
+            try:
+                response = self._session.request(method, url, timeout=self._timeout, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                failures += 1
+                if failures > self._max_retries:
+                    raise XeroError(
+                        f"Xero did not answer {method} {_path(url)} after {failures} attempts "
+                        f"({type(exc).__name__}). Check XERO_BASE_URL / XERO_IDENTITY_URL and "
+                        "the network, then run again."
+                    ) from None
+                self._backoff(failures, f"{type(exc).__name__} on {_path(url)}")
+                continue
+            if tenant_id is not None:
+                self._limiter.observe(tenant_id, response.headers)
+            if response.status_code == 429:
+                limited += 1
+                wait = _retry_after(response.headers)
+                problem = response.headers.get("X-Rate-Limit-Problem", "minute")
+                if problem.lower() == "day" or wait > self._max_retry_after:
+                    raise XeroRateLimitError(
+                        f"Xero's {problem} rate limit is spent (429, Retry-After {wait:.0f}s) "
+                        f"for organisation {tenant_id}. Run again after the limit resets; the "
+                        "next run continues from the saved cursor."
+                    )
+                if limited > self._max_retries:
+                    raise XeroRateLimitError(
+                        f"Xero kept answering 429 ({problem} limit) after {limited} waits; "
+                        "lower XERO_CALLS_PER_MINUTE or run again later."
+                    )
+                log.info("Xero 429 (%s limit): waiting %.1fs", problem, wait)
+                self.counts.retries += 1
+                self.counts.waited_seconds += wait
+                self._sleep(wait)
+                continue
+            if response.status_code >= 500:
+                failures += 1
+                if failures > self._max_retries:
+                    raise XeroError(
+                        f"Xero answered {response.status_code} to {method} {_path(url)} "
+                        f"{failures} times; Xero may be degraded, run again later."
+                    )
+                self._backoff(failures, f"{response.status_code} on {_path(url)}")
+                continue
+            return response
+
+    def _backoff(self, failures: int, why: str) -> None:
+        delay = min(self._backoff_cap, self._backoff_base * 2 ** (failures - 1))
+        delay = delay / 2 + self._jitter() * delay / 2
+        log.info("Xero: %s; retry %d in %.2fs", why, failures, delay)
+        self.counts.retries += 1
+        self.counts.waited_seconds += delay
+        self._sleep(delay)
+
+    def _count(self, kind: str, tenant_id: str | None) -> None:
+        if kind == "api":
+            self.counts.api += 1
+            if tenant_id is not None:
+                by_tenant = self.counts.api_by_tenant
+                by_tenant[tenant_id] = by_tenant.get(tenant_id, 0) + 1
+        elif kind == "token":
+            self.counts.token += 1
+        else:
+            self.counts.connections += 1
+
+
+def _retry_after(headers: Mapping[str, str]) -> float:
+    try:
+        return max(0.0, float(headers.get("Retry-After", "60")))
+    except ValueError:
+        return 60.0
+
+
+def _path(url: str) -> str:
+    return "/" + url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
+
+
+def _detail(response: requests.Response) -> str:
+    """Xero's problem text (``Detail``/``Message``/``Title``), short; never request headers."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason or str(response.status_code)
+    if isinstance(body, dict):
+        for key in ("Detail", "detail", "Message", "message", "Title", "title", "error"):
+            if body.get(key):
+                return str(body[key])[:300]
+    return response.reason or str(response.status_code)
+
+
+def _server_time(body: Mapping[str, Any]) -> datetime | None:
+    try:
+        return parse_datetime(body.get("DateTimeUTC"))
+    except ValueError:
+        return None
