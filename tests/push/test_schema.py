@@ -1,0 +1,116 @@
+"""`invoice-sync setup` against the emulator: create, idempotent rerun, repair, conflicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reverse_etl.errors import HubSpotSchemaError
+from reverse_etl.properties import INVOICE_PROPERTIES, PROPERTIES_BY_NAME
+from reverse_etl.schema import ensure_schema, remembered_object_type_id, schema_body
+from reverse_etl.settings import Settings
+from tests.fixtures.hubspot import HubSpotSandbox
+from tests.push.conftest import make_client
+
+OBJECT = "xero_invoice"
+
+
+def _writes(sandbox: HubSpotSandbox) -> int:
+    counts = sandbox.emulator.counters.snapshot()["by_route"]
+    return sum(n for route, n in counts.items() if not route.startswith("GET "))
+
+
+def test_setup_creates_the_object_with_every_property_typed(
+    hubspot_sandbox: HubSpotSandbox, settings: Settings
+) -> None:
+    report = ensure_schema(settings, client=make_client(settings))
+
+    assert report.created_object and report.object_type_id.startswith("2-")
+    assert remembered_object_type_id(settings) == report.object_type_id
+    schemas = hubspot_sandbox.emulator.store
+    with hubspot_sandbox.emulator.lock:
+        object_type = schemas.resolve(report.object_type_id)
+        props = dict(object_type.properties)
+        assert object_type.name == OBJECT
+    for spec in INVOICE_PROPERTIES:
+        prop = props[spec.name]
+        assert (prop.type, prop.field_type) == (spec.type, spec.field_type), spec.name
+        assert prop.has_unique_value == spec.unique
+        assert prop.option_values >= set(spec.options)
+    assert props["xero_invoice_id"].has_unique_value
+    assert "Created the HubSpot custom object" in report.summary()
+
+
+def test_second_setup_changes_nothing(hubspot_sandbox: HubSpotSandbox, settings: Settings) -> None:
+    ensure_schema(settings, client=make_client(settings))
+    hubspot_sandbox.emulator.counters.reset()
+
+    report = ensure_schema(settings, client=make_client(settings))
+
+    assert not report.changed
+    assert _writes(hubspot_sandbox) == 0
+    assert report.hubspot_calls == 2  # list schemas, list properties
+    assert "Nothing to change" in report.summary()
+
+
+def test_a_missing_property_is_added(
+    hubspot_sandbox: HubSpotSandbox, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = schema_body(OBJECT)
+    body["properties"] = [p for p in body["properties"] if p["name"] != "amount_credited"]
+    client = make_client(settings)
+    client.create_schema(body)
+
+    report = ensure_schema(settings, client=client)
+
+    assert not report.created_object
+    assert report.added_properties == ["amount_credited"]
+    with hubspot_sandbox.emulator.lock:
+        prop = hubspot_sandbox.emulator.store.resolve(OBJECT).properties["amount_credited"]
+    assert (prop.type, prop.field_type) == ("number", "number")
+
+
+def test_a_conflicting_property_type_is_reported_with_the_fix_and_left_alone(
+    hubspot_sandbox: HubSpotSandbox, settings: Settings
+) -> None:
+    body = schema_body(OBJECT)
+    for prop in body["properties"]:
+        if prop["name"] == "total":
+            prop.update(type="string", fieldType="text")
+    client = make_client(settings)
+    client.create_schema(body)
+
+    with pytest.raises(HubSpotSchemaError) as caught:
+        ensure_schema(settings, client=client)
+
+    message = str(caught.value)
+    assert "total is string/text in HubSpot but must be number/number" in message
+    assert "archive it" in message and "invoice-sync setup" in message
+    with hubspot_sandbox.emulator.lock:
+        prop = hubspot_sandbox.emulator.store.resolve(OBJECT).properties["total"]
+    assert (prop.type, prop.field_type) == ("string", "text")  # not changed
+    assert PROPERTIES_BY_NAME["total"].type == "number"
+
+
+def test_missing_enumeration_options_are_added(
+    hubspot_sandbox: HubSpotSandbox, settings: Settings
+) -> None:
+    body = schema_body(OBJECT)
+    for prop in body["properties"]:
+        if prop["name"] == "status":
+            prop["options"] = [o for o in prop["options"] if o["value"] != "VOIDED"]
+    client = make_client(settings)
+    client.create_schema(body)
+
+    report = ensure_schema(settings, client=client)
+
+    assert report.added_options == {"status": ["VOIDED"]}
+    with hubspot_sandbox.emulator.lock:
+        prop = hubspot_sandbox.emulator.store.resolve(OBJECT).properties["status"]
+    assert "VOIDED" in prop.option_values
+
+
+def test_state_lives_under_the_state_dir(settings: Settings, tmp_path: Path) -> None:
+    ensure_schema(settings, client=make_client(settings))
+    assert (settings.state_dir / "hubspot_schema.json").is_file()
