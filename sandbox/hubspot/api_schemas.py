@@ -28,6 +28,8 @@ from sandbox.hubspot.values import FIELD_TYPES, PropertyDef
 if TYPE_CHECKING:
     from sandbox.hubspot.emulator import HubSpotEmulator
 
+# HubSpot serves schemas at both; hubspot-api-client 12 calls the second.
+SCHEMA_PREFIXES = ("/crm/v3/schemas", "/crm-object-schemas/v3/schemas")
 STANDARD_OBJECT_NAMES = frozenset(
     {
         "contact", "contacts", "company", "companies", "deal", "deals", "ticket", "tickets",
@@ -240,10 +242,17 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
             object_type.groups[name] = group
             return web.json_response(group, status=201)
 
+    schema_routes = [
+        route
+        for prefix in SCHEMA_PREFIXES
+        for route in (
+            web.get(prefix, list_schemas),
+            web.post(prefix, create_schema),
+            web.get(prefix + "/{objectType}", get_schema),
+        )
+    ]
     return [
-        web.get("/crm/v3/schemas", list_schemas),
-        web.post("/crm/v3/schemas", create_schema),
-        web.get("/crm/v3/schemas/{objectType}", get_schema),
+        *schema_routes,
         web.get("/crm/v3/properties/{objectType}", list_properties),
         web.post("/crm/v3/properties/{objectType}", create_property),
         web.get("/crm/v3/properties/{objectType}/groups", list_groups),

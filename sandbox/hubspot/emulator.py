@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from aiohttp import web
 
 from reverse_etl.settings import SANDBOX_HUBSPOT_TOKEN
 from sandbox import faults as faults_module
+from sandbox.clock import utc_now
 from sandbox.hubspot import api_objects, api_schemas, control
 from sandbox.hubspot.errors import (
     HubSpotError,
@@ -46,15 +47,11 @@ Handler = Callable[[web.Request], Any]
 def required_scope(method: str, path: str) -> str | None:
     """The scope a request needs, by route (``None`` for paths outside the CRM API)."""
     read = method in ("GET", "HEAD") or path.endswith(("/search", "/batch/read"))
-    if path.startswith(("/crm/v3/schemas", "/crm/v3/properties")):
+    if path.startswith(("/crm/v3/schemas", "/crm-object-schemas/", "/crm/v3/properties")):
         return "crm.schemas.custom.read" if read else "crm.schemas.custom.write"
     if path.startswith("/crm/v3/objects"):
         return "crm.objects.custom.read" if read else "crm.objects.custom.write"
     return None
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class HubSpotEmulator:
@@ -66,7 +63,7 @@ class HubSpotEmulator:
         clock: Callable[[], datetime] | None = None,
         portal_id: int = 12345678,
     ) -> None:
-        self._default_clock: Callable[[], datetime] = clock or _utc_now
+        self._default_clock: Callable[[], datetime] = clock or utc_now
         self.clock: Callable[[], datetime] = self._default_clock
         self.portal_id = portal_id
         self.lock = threading.RLock()
@@ -123,6 +120,13 @@ class HubSpotEmulator:
                 body["properties"] = {k: v for k, v in body["properties"].items() if v is not None}
                 out.append(body)
             return out
+
+    def seed(self, object_type: str, rows: list[dict[str, Any]]) -> list[str]:
+        """Create records directly (validated like the API, no HTTP, no limits): demo data and
+        large test sets. Returns the new record ids."""
+        with self.lock:
+            resolved = self.store.resolve(object_type)
+            return [self.store.create(resolved, self.store.clean(resolved, row)).id for row in rows]
 
     def edit_by_hand(
         self, object_type: str, record_id: str, properties: dict[str, Any]

@@ -23,7 +23,8 @@ class Api:
         self.session.headers.update(sandbox.headers)
 
     def __call__(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return self.session.request(method, self.url + path, timeout=10, **kwargs)
+        kwargs.setdefault("timeout", 10)
+        return self.session.request(method, self.url + path, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self("GET", path, **kwargs)

@@ -1,0 +1,180 @@
+"""The official ``hubspot-api-client`` SDK works against the emulator and parses its answers."""
+
+from __future__ import annotations
+
+import pytest
+from hubspot import Client
+from hubspot.crm.objects import (
+    BatchInputSimplePublicObjectBatchInputUpsert,
+    BatchReadInputSimplePublicObjectId,
+    Filter,
+    FilterGroup,
+    PublicObjectSearchRequest,
+    SimplePublicObjectBatchInputUpsert,
+    SimplePublicObjectId,
+)
+from hubspot.crm.objects.exceptions import ApiException as ObjectsApiException
+from hubspot.crm.properties import OptionInput, PropertyCreate
+from hubspot.crm.schemas import (
+    ObjectSchemaEgg,
+    ObjectTypeDefinitionLabels,
+    ObjectTypePropertyCreate,
+)
+from hubspot.crm.schemas.exceptions import ApiException as SchemasApiException
+
+from tests.fixtures.hubspot import HubSpotSandbox
+
+
+@pytest.fixture
+def client(hubspot_sandbox: HubSpotSandbox) -> Client:
+    return Client.create(access_token=hubspot_sandbox.token, host=hubspot_sandbox.url)
+
+
+def _schema_egg() -> ObjectSchemaEgg:
+    return ObjectSchemaEgg(
+        name="xero_invoice",
+        labels=ObjectTypeDefinitionLabels(singular="Invoice", plural="Invoices"),
+        primary_display_property="invoice_number",
+        secondary_display_properties=[],
+        searchable_properties=["invoice_number"],
+        required_properties=["xero_invoice_id"],
+        associated_objects=[],
+        properties=[
+            ObjectTypePropertyCreate(
+                name="xero_invoice_id",
+                label="Xero invoice ID",
+                type="string",
+                field_type="text",
+                has_unique_value=True,
+            ),
+            ObjectTypePropertyCreate(
+                name="invoice_number", label="Invoice number", type="string", field_type="text"
+            ),
+            ObjectTypePropertyCreate(
+                name="total", label="Total", type="number", field_type="number"
+            ),
+            ObjectTypePropertyCreate(name="due_date", label="Due", type="date", field_type="date"),
+        ],
+    )
+
+
+def _upsert(rows: list[dict[str, str]]) -> BatchInputSimplePublicObjectBatchInputUpsert:
+    return BatchInputSimplePublicObjectBatchInputUpsert(
+        inputs=[
+            SimplePublicObjectBatchInputUpsert(
+                id_property="xero_invoice_id", id=row["xero_invoice_id"], properties=row
+            )
+            for row in rows
+        ]
+    )
+
+
+def test_sdk_schema_property_upsert_read_search(client: Client) -> None:
+    schema = client.crm.schemas.core_api.create(object_schema_egg=_schema_egg())
+    assert schema.object_type_id.startswith("2-")
+    assert schema.fully_qualified_name == "p12345678_xero_invoice"
+    assert {p.name for p in schema.properties} >= {"xero_invoice_id", "hs_object_id"}
+
+    listed = client.crm.schemas.core_api.get_all()
+    assert [s.name for s in listed.results] == ["xero_invoice"]
+    assert client.crm.schemas.core_api.get_by_id("xero_invoice").object_type_id == (
+        schema.object_type_id
+    )
+
+    status = client.crm.properties.core_api.create(
+        object_type=schema.object_type_id,
+        property_create=PropertyCreate(
+            name="status",
+            label="Status",
+            type="enumeration",
+            field_type="select",
+            group_name="xero_invoice_information",
+            options=[
+                OptionInput(label="Paid", value="PAID", display_order=0, hidden=False),
+                OptionInput(label="Open", value="AUTHORISED", display_order=1, hidden=False),
+            ],
+        ),
+    )
+    assert status.name == "status" and [o.value for o in status.options] == ["PAID", "AUTHORISED"]
+
+    batch_api = client.crm.objects.batch_api
+    rows = [
+        {
+            "xero_invoice_id": f"inv-{n}",
+            "invoice_number": f"INV-{n}",
+            "total": f"{n}.50",
+            "due_date": "2026-01-31",
+            "status": "AUTHORISED",
+        }
+        for n in range(1, 4)
+    ]
+    result = batch_api.upsert(
+        object_type="xero_invoice",
+        batch_input_simple_public_object_batch_input_upsert=_upsert(rows),
+    )
+    assert result.status == "COMPLETE"
+    assert [r.new for r in result.results] == [True, True, True]
+    assert result.results[0].properties["total"] == "1.5"
+    assert result.results[0].created_at.tzinfo is not None
+
+    read = batch_api.read(
+        object_type=schema.fully_qualified_name,
+        batch_read_input_simple_public_object_id=BatchReadInputSimplePublicObjectId(
+            id_property="xero_invoice_id",
+            inputs=[SimplePublicObjectId(id="inv-2")],
+            properties=["invoice_number", "due_date"],
+            properties_with_history=[],
+        ),
+    )
+    assert read.results[0].properties["invoice_number"] == "INV-2"
+    assert read.results[0].properties["due_date"] == "2026-01-31"
+
+    found = client.crm.objects.search_api.do_search(
+        object_type="xero_invoice",
+        public_object_search_request=PublicObjectSearchRequest(
+            filter_groups=[
+                FilterGroup(filters=[Filter(property_name="total", operator="GT", value="1.5")])
+            ],
+            sorts=[{"propertyName": "total", "direction": "DESCENDING"}],
+            properties=["invoice_number"],
+            limit=1,
+            after="0",
+        ),
+    )
+    assert found.total == 2
+    assert found.results[0].properties["invoice_number"] == "INV-3"
+    assert found.paging.next.after == "1"
+
+
+def test_sdk_parses_a_207_partial_failure(client: Client) -> None:
+    client.crm.schemas.core_api.create(object_schema_egg=_schema_egg())
+    rows = [
+        {"xero_invoice_id": "good", "due_date": "2026-01-31"},
+        {"xero_invoice_id": "bad", "due_date": "2026-01-31T10:00:00Z"},
+    ]
+    result = client.crm.objects.batch_api.upsert(
+        object_type="xero_invoice",
+        batch_input_simple_public_object_batch_input_upsert=_upsert(rows),
+    )
+    assert result.num_errors == 1
+    assert [r.properties["xero_invoice_id"] for r in result.results] == ["good"]
+    error = result.errors[0]
+    assert error.category == "VALIDATION_ERROR"
+    assert error.context == {"id": ["bad"]}
+    assert "INVALID_DATE" in error.message and "not midnight" in error.message
+    assert error.errors[0].code == "INVALID_DATE"
+
+
+def test_sdk_raises_on_conflict_and_bad_token(
+    client: Client, hubspot_sandbox: HubSpotSandbox
+) -> None:
+    client.crm.schemas.core_api.create(object_schema_egg=_schema_egg())
+    with pytest.raises(SchemasApiException) as conflict:
+        client.crm.schemas.core_api.create(object_schema_egg=_schema_egg())
+    assert conflict.value.status == 409
+
+    stranger = Client.create(access_token="pat-na1-wrong", host=hubspot_sandbox.url)
+    with pytest.raises(ObjectsApiException) as denied:
+        stranger.crm.objects.basic_api.get_page(object_type="xero_invoice")
+    assert denied.value.status == 401
+    assert '"category": "INVALID_AUTHENTICATION"' in denied.value.body
