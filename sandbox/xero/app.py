@@ -93,6 +93,10 @@ def build_app(emu: XeroEmulator) -> web.Application:
             web.get("/connections", partial(_connections, emu)),
             web.get(API_PREFIX + "Invoices", partial(_invoices, emu)),
             web.get(API_PREFIX + "Invoices/{invoice_id}", partial(_invoice, emu)),
+            # Xero's paths are case-insensitive; the official SDK asks for /Connections.
+            web.get("/Connections", partial(_connections, emu)),
+            web.get(API_PREFIX + "invoices", partial(_invoices, emu)),
+            web.get(API_PREFIX + "invoices/{invoice_id}", partial(_invoice, emu)),
         ]
     )
     app.add_routes(control_routes(emu.faults, emu.counters))
@@ -106,7 +110,7 @@ def _gate(emu: XeroEmulator) -> Any:
     @web.middleware
     async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
-        if not (path.startswith(API_PREFIX) or path == "/connections"):
+        if not (path.startswith(API_PREFIX) or path.lower() == "/connections"):
             return await handler(request)
         now = emu.now()
         try:
@@ -156,7 +160,7 @@ def _refuse(emu: XeroEmulator, request: web.Request, response: web.Response) -> 
 async def _token(emu: XeroEmulator, request: web.Request) -> web.Response:
     form = {k: str(v) for k, v in (await request.post()).items()}
     try:
-        client = emu.identity.authenticate(request.headers.get("Authorization"))
+        client = emu.identity.authenticate(request.headers.get("Authorization"), form)
         answer = emu.identity.grant(client, form, emu.now())
     except AuthError as exc:
         body = {"error": exc.error}

@@ -2,7 +2,8 @@
 
 Behaviour relied on (Xero developer docs "Custom connections" and "Refreshing access tokens";
 ``xero_python.api_client.oauth2``): ``POST /connect/token`` with the client id and secret as
-HTTP Basic; ``grant_type=client_credentials`` (custom connection, no refresh token) or
+HTTP Basic (or as form fields, which the official SDK sends);
+``grant_type=client_credentials`` (custom connection, no refresh token) or
 ``grant_type=refresh_token`` (standard app: the answer carries a *new* refresh token and the
 old one stops working). Errors are OAuth 2 JSON (``{"error": "invalid_client"}`` for bad
 credentials, ``invalid_grant`` for an unknown, used or expired refresh token), HTTP 400.
@@ -76,15 +77,20 @@ class Identity:
             self.refresh_tokens.clear()
             self.used_refresh_tokens.clear()
 
-    def authenticate(self, authorization: str | None) -> Client:
-        """The client named by an HTTP Basic header, or ``invalid_client``."""
-        if not authorization or not authorization.lower().startswith("basic "):
-            raise AuthError("invalid_client", "client authentication (HTTP Basic) is required")
-        try:
-            decoded = base64.b64decode(authorization[6:].strip()).decode()
+    def authenticate(self, authorization: str | None, form: dict[str, str]) -> Client:
+        """The client named by HTTP Basic or, failing that, ``client_id``/``client_secret`` in
+        the form (the official ``xero-python`` SDK posts them in the body: its
+        ``oauth2.TokenApi.get_client_credentials_token``), else ``invalid_client``."""
+        if authorization and authorization.lower().startswith("basic "):
+            try:
+                decoded = base64.b64decode(authorization[6:].strip()).decode()
+            except (ValueError, UnicodeDecodeError):
+                raise AuthError("invalid_client") from None
             client_id, _, secret = decoded.partition(":")
-        except (ValueError, UnicodeDecodeError):
-            raise AuthError("invalid_client") from None
+        elif form.get("client_id"):
+            client_id, secret = form["client_id"], form.get("client_secret", "")
+        else:
+            raise AuthError("invalid_client", "client authentication (HTTP Basic) is required")
         client = self.clients.get(client_id)
         if client is None or not secrets.compare_digest(client.client_secret, secret):
             raise AuthError("invalid_client")
