@@ -25,8 +25,8 @@ _SCALARS = (
 )  # fmt: skip
 
 
-def _open(path: Path, mode: str) -> IO[Any]:
-    if path.suffix == ".gz":
+def _open(path: Path, mode: str, gz: bool) -> IO[Any]:
+    if gz:
         return gzip.open(path, mode + "t", encoding="utf-8", compresslevel=3)
     return path.open(mode, encoding="utf-8")
 
@@ -50,14 +50,14 @@ def save_store(store: Store, path: Path) -> Path:
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with _open(tmp, "w") as handle:
+    with _open(tmp, "w", path.suffix == ".gz") as handle:
         json.dump(data, handle, ensure_ascii=False, separators=(",", ":"))
     os.replace(tmp, path)
     return path
 
 
 def load_store(path: Path) -> Store:
-    with _open(path, "r") as handle:
+    with _open(path, "r", path.suffix == ".gz") as handle:
         data = json.load(handle)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"{path} is not a Xero sandbox state file ({FORMAT})")
