@@ -1,0 +1,165 @@
+"""Show a run's results: a rich table, a Markdown table for the README, the scaling plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+# Per benchmark, the metrics worth a line in the README (others stay in the JSON).
+HEADLINES: dict[str, tuple[str, ...]] = {
+    "emulators": (
+        "xero_requests_per_second",
+        "hubspot_requests_per_second",
+        "xero_invoices_served_per_second",
+    ),
+    "backfill": ("invoices_per_second", "seconds", "peak_rss_mb", "xero_calls"),
+    "transform": ("seconds", "peak_rss_mb"),
+    "push": (
+        "insert_records_per_second",
+        "insert_fraction_of_ceiling",
+        "insert_calls_per_record",
+        "insert_429s",
+        "update_records_per_second",
+        "update_fraction_of_ceiling",
+        "update_429s",
+    ),
+    "hourly": (
+        "changed_seconds",
+        "changed_xero_calls",
+        "changed_hubspot_calls",
+        "unchanged_seconds",
+        "unchanged_xero_invoice_calls_per_tenant",
+        "unchanged_hubspot_writes",
+    ),
+    "naive": (
+        "create_records_per_second",
+        "update_calls_per_record",
+        "hourly_calls_extrapolated",
+        "hourly_run_hours_extrapolated",
+    ),
+    "reexport": ("hourly_hubspot_calls", "seconds"),
+    "tap-xero": ("invoices_per_second", "xero_calls", "peak_rss_mb"),
+}
+
+
+def fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if unit == "ratio":
+        return f"{value:.0%}"
+    if abs(value) >= 100:
+        text = f"{value:,.0f}"
+    elif abs(value) >= 10:
+        text = f"{value:,.1f}"
+    else:
+        text = f"{value:,.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.0f}"
+    return f"{text} {unit}".strip() if unit not in ("", "ratio") else text
+
+
+def _rows(doc: dict[str, Any], headline_only: bool) -> list[tuple[str, str, str, str, str]]:
+    rows = []
+    for name, bench in doc["benchmarks"].items():
+        if bench["status"] != "ok":
+            rows.append((bench["title"], bench["status"], "", bench.get("reason", "")[:160], ""))
+            continue
+        keys = list(bench["metrics"])
+        if headline_only and name in HEADLINES:
+            keys = [k for k in HEADLINES[name] if k in bench["metrics"]]
+        for key in keys:
+            metric = bench["metrics"][key]
+            runs = ", ".join(fmt(v) for v in metric["runs"]) if len(metric["runs"]) > 1 else ""
+            ok = {True: "yes", False: "NO", None: ""}[metric.get("meets_target")]
+            target = metric.get("target", "")
+            rows.append(
+                (
+                    bench["title"],
+                    metric["label"],
+                    fmt(metric["median"], metric["unit"]),
+                    runs,
+                    f"{target} {ok}".strip(),
+                )
+            )
+    return rows
+
+
+def print_table(doc: dict[str, Any], console: Console) -> None:
+    table = Table(title=f"Benchmarks ({doc['mode']}, {doc['date']})", show_lines=False)
+    for column in ("Benchmark", "Metric", "Median", "Runs", "Target"):
+        table.add_column(column, overflow="fold")
+    last = None
+    for bench, metric, value, runs, target in _rows(doc, headline_only=False):
+        table.add_row(bench if bench != last else "", metric, value, runs, target)
+        last = bench
+    console.print(table)
+    for line in comparison_lines(doc):
+        console.print(line, highlight=False)
+
+
+def comparison_lines(doc: dict[str, Any]) -> list[str]:
+    return [
+        f"- {c['label']}: **{fmt(c['value'])}×**" for c in doc["comparisons"].values() if c["value"]
+    ]
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    m = doc["machine"]
+    suffix = "-quick" if doc["mode"] == "quick" else ""
+    lines = [
+        f"Measured {doc['date'][:10]} with `make bench{suffix}` "
+        f"on {m['cores']} cores ({m['cpu_model']}), {m.get('memory_gb')} GB, Python {m['python']}; "
+        f"{doc['sizes']['invoices']:,} invoices; medians of {doc['sizes']['runs']} run(s). "
+        "Emulators run in their own processes on the same machine.",
+        "",
+        "| Benchmark | Metric | Median | Target |",
+        "|---|---|---:|---|",
+    ]
+    last = None
+    for bench, metric, value, _runs, target in _rows(doc, headline_only=True):
+        lines.append(f"| {bench if bench != last else ''} | {metric} | {value} | {target} |")
+        last = bench
+    comparisons = comparison_lines(doc)
+    if comparisons:
+        lines += ["", "Side by side, same emulators and data, same run:", "", *comparisons]
+    return "\n".join(lines) + "\n"
+
+
+def plot_scaling(doc: dict[str, Any], path: Path) -> Path | None:
+    """Seconds and peak RSS per stage against invoices (log-log), as a PNG."""
+    scaling = doc["benchmarks"].get("scaling", {})
+    points = scaling.get("details", {}).get("points") if scaling.get("status") == "ok" else None
+    if not points:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = sorted(points, key=lambda p: p["invoices"])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for stage in ("extract", "transform", "push"):
+        xs = [p["invoices"] for p in points if stage in p["stages"]]
+        if not xs:
+            continue
+        seconds = [p["stages"][stage]["seconds"] for p in points if stage in p["stages"]]
+        memory = [p["stages"][stage]["peak_rss_mb"] for p in points if stage in p["stages"]]
+        left.plot(xs, seconds, marker="o", label=stage)
+        right.plot(xs, memory, marker="o", label=stage)
+    for axis, ylabel in ((left, "seconds (median)"), (right, "peak RSS, MB")):
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("invoices")
+        axis.set_ylabel(ylabel)
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend()
+    left.set_title("Time per stage")
+    right.set_title("Peak memory per stage (stage process)")
+    fig.suptitle(
+        f"invoice-sync scaling ({doc['mode']}, {doc['date'][:10]}, {doc['machine']['cores']} cores)"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,313 @@
+"""Our tool's benchmarks: emulator headroom, backfill extract, transform, push, hourly sync.
+
+They share one Xero emulator seeded with ``sizes.invoices`` (:class:`Shared`), because the
+warehouses they build hold cursors into that emulator's data. Each backfill run gets its own
+HubSpot emulator and warehouse, which the push run of the same index then writes from.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.emulators import REPO, EmulatorProcess, calls, split_hubspot, status_count
+from benchmarks.harness import Harness, error_text
+from benchmarks.results import BenchResult
+
+XERO_INVOICES_ROUTE = "GET /api.xro/2.0/Invoices"
+
+
+@dataclass
+class World:
+    """A warehouse and the HubSpot emulator it is synced (or about to be synced) with."""
+
+    workdir: Path
+    hubspot: EmulatorProcess
+    env: dict[str, str]
+
+
+@dataclass
+class Shared:
+    """State that benchmarks build on: the Xero emulator and the backfilled worlds."""
+
+    xero: EmulatorProcess | None = None
+    backfilled: list[World] = field(default_factory=list)
+    synced: World | None = None
+    results: dict[str, BenchResult] = field(default_factory=dict)
+
+    def ensure_xero(self, harness: Harness) -> EmulatorProcess:
+        if self.xero is None:
+            self.xero = harness.xero(harness.sizes.invoices)
+        return self.xero
+
+
+def new_world(harness: Harness, shared: Shared, label: str, **env: str) -> World:
+    """A fresh warehouse and HubSpot emulator with the custom object set up (untimed)."""
+    xero = shared.ensure_xero(harness)
+    hubspot = harness.hubspot()
+    workdir = harness.workdir(label)
+    world = World(workdir, hubspot, harness.env(xero, hubspot, workdir, **env))
+    harness.stage("setup", world.env)
+    return world
+
+
+# -- emulators' own throughput ---------------------------------------------------------------
+def bench_emulators(harness: Harness, shared: Shared) -> BenchResult:
+    result = BenchResult("emulators", "Emulator raw throughput (limits off)")
+    xero = harness.xero(min(harness.sizes.invoices, 2_000))
+    hubspot = harness.hubspot(unlimited=True)
+    try:
+        for api, emulator in (("xero", xero), ("hubspot", hubspot)):
+            proc = subprocess.run(
+                [
+                    *(sys.executable, "-m", "benchmarks.loadgen", api, emulator.url),
+                    *("--seconds", str(harness.sizes.loadgen_seconds)),
+                ],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            if proc.returncode != 0:
+                raise RuntimeError(proc.stderr[-800:])
+            out = _json_line(proc.stdout)
+            target = (">=", 1000.0)
+            label = "GET /connections" if api == "xero" else "GET /crm/v3/schemas"
+            result.add(
+                f"{api}_requests_per_second",
+                out["simple"]["per_second"],
+                f"{'Xero' if api == 'xero' else 'HubSpot'} emulator, {label}, 16 concurrent",
+                "req/s",
+                target=target,
+            )
+            if "invoice_pages" in out:
+                result.add(
+                    "xero_invoices_served_per_second",
+                    out["invoice_pages"]["invoices_per_second"],
+                    "Xero emulator, 1,000-invoice pages",
+                    "invoices/s",
+                )
+            result.details[api] = out
+        result.runs = 1
+        result.notes.append(
+            "Load generator (aiohttp, own process) and emulator share the 2 cores: a floor."
+        )
+    finally:
+        harness.stop(xero)
+        harness.stop(hubspot)
+    return result
+
+
+def _json_line(text: str) -> dict[str, Any]:
+    import json
+
+    return json.loads([line for line in text.splitlines() if line.startswith("{")][-1])
+
+
+# -- 1 + 2: backfill extract and transform -------------------------------------------------
+def bench_backfill(harness: Harness, shared: Shared) -> tuple[BenchResult, BenchResult]:
+    sizes = harness.sizes
+    backfill = BenchResult("backfill", f"Backfill extract, {sizes.invoices:,} invoices")
+    transform = BenchResult("transform", f"Transform (dbt build), {sizes.invoices:,} invoices")
+    xero = shared.ensure_xero(harness)
+    xero.set_limits(unlimited=True)
+    backfill.details["xero_emulator_seed_seconds"] = round(xero.start_seconds, 2)
+    for run in range(sizes.runs):
+        harness.log(f"  backfill run {run + 1}/{sizes.runs}")
+        world = new_world(harness, shared, f"backfill{run}", XERO_CALLS_PER_MINUTE="10000")
+        xero.reset_counters()
+        world.hubspot.reset_counters()
+        out = harness.stage("extract", world.env, timeout=1800)
+        counters = xero.counters()
+        report = out["report"]
+        loaded = report.get("invoices_loaded") or sizes.invoices
+        backfill.add(
+            "invoices_per_second",
+            loaded / out["seconds"],
+            "Invoices extracted per second",
+            "invoices/s",
+            target=(">=", 2000.0),
+        )
+        backfill.add("seconds", out["seconds"], "Extract wall time", "s")
+        backfill.add("peak_rss_mb", out["peak_rss_mb"], "Extract peak RSS", "MB")
+        backfill.add("xero_calls", calls(counters), "Xero calls (all routes)", "calls")
+        backfill.add(
+            "xero_invoice_calls",
+            calls(counters, XERO_INVOICES_ROUTE),
+            "Xero Invoices calls",
+            "calls",
+        )
+        backfill.add("invoices_loaded", loaded, "Invoices loaded", "invoices")
+        backfill.details.setdefault("reports", []).append(report)
+        backfill.details.setdefault("xero_counters", []).append(counters)
+        backfill.runs += 1
+
+        out = harness.stage("transform", world.env, timeout=1800)
+        transform.add("seconds", out["seconds"], "dbt build wall time", "s", target=("<", 15.0))
+        transform.add("peak_rss_mb", out["peak_rss_mb"], "Transform peak RSS", "MB")
+        transform.details.setdefault("reports", []).append(out["report"])
+        transform.runs += 1
+        shared.backfilled.append(world)
+    backfill.notes.append(
+        "Xero emulator limits off; the tool's own XERO_CALLS_PER_MINUTE raised to 10000 so "
+        "only the extract's speed is measured (real Xero allows 60 calls/min per organisation)."
+    )
+    return backfill, transform
+
+
+# -- 3: push -------------------------------------------------------------------------------
+def bench_push(harness: Harness, shared: Shared) -> BenchResult:
+    sizes = harness.sizes
+    ceiling = sizes.ceiling_records_per_second
+    result = BenchResult("push", f"Push {sizes.invoices:,} INSERTs then {sizes.updates:,} UPDATEs")
+    xero = shared.ensure_xero(harness)
+    if len(shared.backfilled) < sizes.runs:
+        _backfill_untimed(harness, shared, sizes.runs - len(shared.backfilled))
+    for run, world in enumerate(shared.backfilled[: sizes.runs]):
+        harness.log(f"  push run {run + 1}/{sizes.runs}")
+        world.hubspot.reset_counters()
+        out = harness.stage("push", world.env, timeout=3600)
+        _push_metrics(result, "insert", out, world.hubspot.counters(), ceiling)
+        # UPDATEs: edit the reference of `updates` invoices in Xero, re-extract, transform.
+        touched = xero.control("POST", "/_sandbox/bench/xero/touch", {"count": sizes.updates})
+        harness.stage("extract", world.env, timeout=1800)
+        harness.stage("transform", world.env, timeout=1800)
+        world.hubspot.reset_counters()
+        out = harness.stage("push", world.env, timeout=3600)
+        _push_metrics(result, "update", out, world.hubspot.counters(), ceiling)
+        result.details.setdefault("touched_in_xero", []).append(touched.get("touched"))
+        result.runs += 1
+        shared.synced = world
+    for world in shared.backfilled:
+        if world is not shared.synced:
+            harness.stop(world.hubspot)
+    shared.backfilled = []
+    result.notes.append(
+        f"HubSpot emulator at {sizes.hubspot_limit} requests/10 s with "
+        f"{sizes.hubspot_latency_ms} ms latency; HUBSPOT_REQUESTS_PER_10S={sizes.hubspot_limit} "
+        f"for the tool. Ceiling = {ceiling:,.0f} records/s (limit × 100 per batch)."
+    )
+    return result
+
+
+def _push_metrics(
+    result: BenchResult, kind: str, out: dict[str, Any], counters: dict[str, Any], ceiling: float
+) -> None:
+    report = out["report"]
+    written = int(report.get("inserted" if kind == "insert" else "updated") or 0)
+    hub = split_hubspot(counters)
+    rate = written / out["seconds"] if out["seconds"] else None
+    upper = kind.upper() + "s"
+    result.add(f"{kind}_records_per_second", rate, f"{upper}: records/s", "records/s")
+    result.add(
+        f"{kind}_fraction_of_ceiling",
+        rate / ceiling if rate is not None else None,
+        f"{upper}: fraction of the rate-limit ceiling",
+        "ratio",
+        target=(">=", 0.9),
+    )
+    result.add(f"{kind}_seconds", out["seconds"], f"{upper}: push wall time", "s")
+    result.add(f"{kind}_records", written, f"{upper}: records written", "records")
+    result.add(
+        f"{kind}_calls_per_record",
+        hub["total"] / written if written else None,
+        f"{upper}: HubSpot calls per record",
+        "calls",
+    )
+    result.add(f"{kind}_429s", hub["429"], f"{upper}: 429s received", "responses")
+    result.add(f"{kind}_peak_rss_mb", out["peak_rss_mb"], f"{upper}: push peak RSS", "MB")
+    result.details.setdefault(f"{kind}_reports", []).append(report)
+    result.details.setdefault(f"{kind}_hubspot_calls", []).append(hub)
+
+
+def _backfill_untimed(harness: Harness, shared: Shared, count: int) -> None:
+    for n in range(count):
+        world = new_world(harness, shared, f"base{n}", XERO_CALLS_PER_MINUTE="10000")
+        harness.stage("extract", world.env, timeout=1800)
+        harness.stage("transform", world.env, timeout=1800)
+        shared.backfilled.append(world)
+
+
+def ensure_synced(harness: Harness, shared: Shared) -> World:
+    """A warehouse whose records are all in its HubSpot emulator (from the push benchmark)."""
+    if shared.synced is None:
+        if not shared.backfilled:
+            _backfill_untimed(harness, shared, 1)
+        world = shared.backfilled[0]
+        harness.stage("push", world.env, timeout=3600)
+        shared.synced = world
+    return shared.synced
+
+
+# -- 4: hourly steady state ------------------------------------------------------------------
+def bench_hourly(harness: Harness, shared: Shared) -> BenchResult:
+    sizes = harness.sizes
+    result = BenchResult(
+        "hourly", f"Hourly sync on {sizes.invoices:,} invoices after an hour of activity"
+    )
+    world = ensure_synced(harness, shared)
+    xero = shared.ensure_xero(harness)
+    xero.set_limits(default=True)  # Xero's real limits for a steady-state run
+    env = {k: v for k, v in world.env.items() if k != "XERO_CALLS_PER_MINUTE"}
+    try:
+        for run in range(sizes.runs):
+            harness.log(f"  hourly run {run + 1}/{sizes.runs}")
+            activity = xero.control(
+                "POST", "/_sandbox/activity", {"hours": sizes.hourly_activity_hours}
+            )
+            result.details.setdefault("activity", []).append(activity)
+            for kind in ("changed", "unchanged"):
+                xero.reset_counters()
+                world.hubspot.reset_counters()
+                out = harness.stage("sync", env, timeout=1800)
+                xc, hc = xero.counters(), split_hubspot(world.hubspot.counters())
+                label = "after an hour" if kind == "changed" else "no changes"
+                result.add(f"{kind}_seconds", out["seconds"], f"Sync, {label}: wall time", "s")
+                result.add(
+                    f"{kind}_xero_calls", calls(xc), f"Sync, {label}: Xero calls (all)", "calls"
+                )
+                result.add(
+                    f"{kind}_xero_invoice_calls_per_tenant",
+                    calls(xc, XERO_INVOICES_ROUTE) / sizes.tenants,
+                    f"Sync, {label}: Xero Invoices calls per organisation",
+                    "calls",
+                    target=("<=", 1.0) if kind == "unchanged" else None,
+                )
+                result.add(
+                    f"{kind}_hubspot_calls", hc["total"], f"Sync, {label}: HubSpot calls", "calls"
+                )
+                result.add(
+                    f"{kind}_hubspot_writes",
+                    hc["writes"],
+                    f"Sync, {label}: HubSpot write calls",
+                    "calls",
+                    target=("==", 0.0) if kind == "unchanged" else None,
+                )
+                result.add(
+                    f"{kind}_peak_rss_mb", out["peak_rss_mb"], f"Sync, {label}: peak RSS", "MB"
+                )
+                result.details.setdefault(f"{kind}_reports", []).append(out["report"])
+                result.details.setdefault(f"{kind}_xero_counters", []).append(xc)
+                result.details.setdefault(f"{kind}_hubspot_calls", []).append(hc)
+                result.details.setdefault(f"{kind}_429s", []).append(
+                    status_count(world.hubspot.counters(), 429)
+                )
+            result.runs += 1
+    finally:
+        xero.set_limits(unlimited=True)
+    result.notes.append(
+        "Xero emulator at its real limits (60/min, 5/concurrent per organisation) and the tool "
+        "at its defaults; HubSpot as for the push benchmark."
+    )
+    return result
+
+
+def run_safely(name: str, title: str, work: Any, *args: Any) -> Any:
+    """Call a benchmark; a failure becomes a 'failed' result naming the error."""
+    try:
+        return work(*args)
+    except Exception as exc:
+        return BenchResult(name, title, status="failed", reason=error_text(exc))
