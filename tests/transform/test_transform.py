@@ -156,7 +156,7 @@ def _actions(path: Path) -> dict[str, dict[str, Any]]:
 def test_report_counts_models_and_tests(built: tuple[Path, TransformReport]) -> None:
     _, report = built
     assert report.models == 10
-    assert report.tests > 50 and report.unit_tests >= 4
+    assert report.tests > 50 and report.unit_tests >= 5
     assert report.warnings == 0
     assert re.match(
         r"dbt build: 10 models built, \d+ data tests and \d+ unit tests", report.summary()
@@ -354,8 +354,14 @@ def test_what_a_customer_owed_on_a_date(built: tuple[Path, TransformReport]) -> 
 def test_warehouse_reopens_read_write_in_the_same_process(
     built: tuple[Path, TransformReport],
 ) -> None:
-    """The push stage opens the file with duckdb.connect right after run_transform."""
+    """The push stage opens the file with duckdb.connect right after run_transform.
+
+    Without closing dbt-duckdb's process-wide instance, a read-only connect fails here with
+    "Can't open a connection to same database file with a different configuration".
+    """
     path, _ = built
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("select count(*) from reverse_etl.invoice_status_changes").fetchone()
     with duckdb.connect(str(path)) as con:
         con.execute("create schema if not exists sync_log")
         con.execute("create or replace table sync_log.probe as select 1 as ok")
