@@ -14,8 +14,9 @@ lets one process hold a million invoices. Editing an invoice's lines stores them
 from __future__ import annotations
 
 import hashlib
+import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED")
@@ -41,28 +42,6 @@ DESCRIPTIONS = (
     "Shipping and handling",
 )
 ITEM_CODES = (None, "CONS-01", "SUB-M", "SETUP", "HW-SW24", "TRAIN", None, None)
-
-
-class SplitMix:
-    """A tiny deterministic PRNG (splitmix64): cheaper to create than ``random.Random``."""
-
-    __slots__ = ("state",)
-
-    def __init__(self, seed: int) -> None:
-        self.state = seed & 0xFFFFFFFFFFFFFFFF
-
-    def next(self) -> int:
-        self.state = (self.state + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
-        z = self.state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
-        return z ^ (z >> 31)
-
-    def below(self, n: int) -> int:
-        return self.next() % n
-
-    def chance(self, percent: float) -> bool:
-        return self.below(10_000) < percent * 100
 
 
 @dataclass(slots=True)
@@ -115,8 +94,8 @@ class Invoice:
     updated_ms: int
     line_seed: int
     lines_: list[Line] | None = None
-    payments: list[Payment] = field(default_factory=list)
-    credits: list[Credit] = field(default_factory=list)
+    payments: tuple[Payment, ...] = ()  # tuples: the shared empty tuple costs no memory
+    credits: tuple[Credit, ...] = ()
     fully_paid_on: int | None = None
     expected_payment: int | None = None
     sent_to_contact: bool = False
@@ -160,10 +139,9 @@ class Totals:
 
 def round_div(numerator: int, denominator: int) -> int:
     """Round half away from zero, as accounting systems do (not banker's rounding)."""
-    quotient, remainder = divmod(abs(numerator), denominator)
-    if remainder * 2 >= denominator:
-        quotient += 1
-    return quotient if numerator >= 0 else -quotient
+    if numerator >= 0:
+        return (2 * numerator + denominator) // (2 * denominator)
+    return -((-2 * numerator + denominator) // (2 * denominator))
 
 
 def line_amounts(line: Line, line_amount_types: str) -> LineAmounts:
@@ -179,7 +157,10 @@ def line_amounts(line: Line, line_amount_types: str) -> LineAmounts:
 
 
 def compute_totals(
-    lines: list[Line], line_amount_types: str, payments: list[Payment], credits: list[Credit]
+    lines: list[Line],
+    line_amount_types: str,
+    payments: tuple[Payment, ...],
+    credits: tuple[Credit, ...],
 ) -> Totals:
     amounts = [line_amounts(line, line_amount_types) for line in lines]
     line_sum = sum(a.line_amount for a in amounts)
@@ -197,9 +178,12 @@ def compute_totals(
 
 
 def generated_lines(seed: int, invoice_type: str, line_amount_types: str) -> list[Line]:
-    """The 1–5 lines of a generated invoice, a pure function of ``seed``."""
-    rng = SplitMix(seed)
-    count = 1 + rng.below(5)
+    """The 1–5 lines of a generated invoice, a pure function of ``seed``.
+
+    Uses ``random.Random(seed)``, whose sequence for an integer seed is stable across Python
+    versions, so saved state renders the same lines after an upgrade."""
+    rng = random.Random(seed)
+    draw = rng.random
     accounts = SALES_ACCOUNTS if invoice_type == "ACCREC" else PURCHASE_ACCOUNTS
     if line_amount_types == "NoTax":
         tax_types: tuple[str, ...] = ("NONE",)
@@ -208,19 +192,21 @@ def generated_lines(seed: int, invoice_type: str, line_amount_types: str) -> lis
     else:
         tax_types = ("INPUT2",)
     lines = []
-    for index in range(count):
-        quantity = (1 + rng.below(20)) * 10_000 if rng.chance(80) else (1 + rng.below(400)) * 250
+    for index in range(1 + int(draw() * 5)):
+        quantity = (1 + int(draw() * 20)) * 10000 if draw() < 0.8 else (1 + int(draw() * 400)) * 250
+        unit_amount = (500 + int(draw() * 250_000)) * 100
+        if draw() < 0.1:
+            unit_amount += int(draw() * 100)  # a four-decimal unit price
         lines.append(
             Line(
                 salt=index,
-                description=DESCRIPTIONS[rng.below(len(DESCRIPTIONS))],
+                description=DESCRIPTIONS[int(draw() * len(DESCRIPTIONS))],
                 quantity=quantity,
-                unit_amount=(500 + rng.below(250_000)) * 100
-                + (rng.below(100) if rng.chance(10) else 0),
-                account_code=accounts[rng.below(len(accounts))],
-                tax_type=tax_types[rng.below(len(tax_types))],
-                item_code=ITEM_CODES[rng.below(len(ITEM_CODES))],
-                discount_bp=(500 * (1 + rng.below(4))) if rng.chance(8) else 0,
+                unit_amount=unit_amount,
+                account_code=accounts[int(draw() * len(accounts))],
+                tax_type=tax_types[int(draw() * len(tax_types))],
+                item_code=ITEM_CODES[int(draw() * len(ITEM_CODES))],
+                discount_bp=500 * (1 + int(draw() * 4)) if draw() < 0.08 else 0,
             )
         )
     return lines
@@ -235,5 +221,5 @@ def derived_id(parent_id: str, kind: str, salt: int) -> str:
     return str(uuid.UUID(bytes=digest, version=4))
 
 
-def seeded_uuid(rng: SplitMix) -> str:
-    return str(uuid.UUID(int=(rng.next() << 64) | rng.next(), version=4))
+def seeded_uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))

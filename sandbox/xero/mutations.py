@@ -145,7 +145,7 @@ def pay(store: Store, inv: Invoice, now: datetime, amount: Decimal | None = None
     if cents > due:
         raise XeroValidationError("Payment amount exceeds the amount outstanding on this document")
     today = now.date().toordinal()
-    inv.payments.append(Payment(inv.next_salt, today, cents, "Sandbox payment"))
+    inv.payments = (*inv.payments, Payment(inv.next_salt, today, cents, "Sandbox payment"))
     inv.next_salt += 1
     _settle(inv, today)
     store.touch(inv, datetime_ms(now))
@@ -162,7 +162,10 @@ def credit(store: Store, inv: Invoice, now: datetime, amount: Decimal) -> None:
             "The amount to allocate must be positive and not exceed the amount due"
         )
     today = now.date().toordinal()
-    inv.credits.append(Credit(inv.next_salt, f"CN-S{inv.next_salt:05d}", today, cents))
+    inv.credits = (
+        *inv.credits,
+        Credit(inv.next_salt, f"CN-S{inv.next_salt:05d}", today, cents),
+    )
     inv.next_salt += 1
     _settle(inv, today)
     store.touch(inv, datetime_ms(now))
@@ -177,7 +180,7 @@ def _settle(inv: Invoice, today: int) -> None:
 def remove_payments(store: Store, inv: Invoice, now: datetime) -> None:
     if not inv.payments:
         raise XeroValidationError("This invoice has no payments to remove")
-    inv.payments = []
+    inv.payments = ()
     if inv.status == "PAID":
         inv.status = "AUTHORISED"
         inv.fully_paid_on = None

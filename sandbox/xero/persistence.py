@@ -74,8 +74,8 @@ def load_store(path: Path) -> Store:
         lines, payments, credits = row[count:]
         if lines is not None:
             inv.lines_ = [Line(*line) for line in lines]
-        inv.payments = [Payment(*p) for p in payments]
-        inv.credits = [Credit(*c) for c in credits]
+        inv.payments = tuple(Payment(*p) for p in payments)
+        inv.credits = tuple(Credit(*c) for c in credits)
         store.invoices[inv.invoice_id] = inv
     store.rebuild_indexes()
     return store

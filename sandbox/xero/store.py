@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,13 +43,18 @@ class Tenant:
 
 
 class UpdatedIndex:
-    """One tenant's invoices in ``(updated_ms, sequence)`` order."""
+    """One tenant's invoices in ``(updated_ms, sequence)`` order.
 
-    __slots__ = ("entries", "keys", "live")
+    Three parallel sequences (two machine-integer arrays and a list of references) take about
+    24 bytes per entry, against ~120 for a list of tuples: it matters at a million invoices.
+    """
+
+    __slots__ = ("invoices", "keys", "live", "versions")
 
     def __init__(self) -> None:
-        self.keys: list[int] = []  # updated_ms, parallel to entries
-        self.entries: list[tuple[int, Invoice]] = []  # (version at insertion, invoice)
+        self.keys = array("q")  # updated_ms
+        self.versions = array("q")  # the invoice's version when this entry was added
+        self.invoices: list[Invoice] = []
         self.live = 0
 
     def add(self, inv: Invoice, replacing: bool) -> None:
@@ -56,27 +62,30 @@ class UpdatedIndex:
             self.live += 1
         if not self.keys or inv.updated_ms >= self.keys[-1]:
             self.keys.append(inv.updated_ms)
-            self.entries.append((inv.version, inv))
+            self.versions.append(inv.version)
+            self.invoices.append(inv)
         else:  # a clock that went backwards: keep the order anyway
             at = bisect.bisect_right(self.keys, inv.updated_ms)
             self.keys.insert(at, inv.updated_ms)
-            self.entries.insert(at, (inv.version, inv))
-        if len(self.entries) > 1024 and len(self.entries) > 2 * self.live:
+            self.versions.insert(at, inv.version)
+            self.invoices.insert(at, inv)
+        if len(self.invoices) > 1024 and len(self.invoices) > 2 * self.live:
             self.compact()
 
     def compact(self) -> None:
-        pairs = [
-            (k, e) for k, e in zip(self.keys, self.entries, strict=True) if e[0] == e[1].version
-        ]
-        self.keys = [k for k, _ in pairs]
-        self.entries = [e for _, e in pairs]
-        self.live = len(pairs)
+        keep = [i for i, inv in enumerate(self.invoices) if self.versions[i] == inv.version]
+        self.keys = array("q", (self.keys[i] for i in keep))
+        self.versions = array("q", (self.versions[i] for i in keep))
+        self.invoices = [self.invoices[i] for i in keep]
+        self.live = len(keep)
 
     def since(self, after_ms: int | None) -> Iterator[Invoice]:
         """Live invoices with ``updated_ms > after_ms`` (all when None), oldest change first."""
         start = 0 if after_ms is None else bisect.bisect_right(self.keys, after_ms)
-        for version, inv in self.entries[start:]:
-            if version == inv.version:
+        versions, invoices = self.versions, self.invoices
+        for i in range(start, len(invoices)):
+            inv = invoices[i]
+            if versions[i] == inv.version:
                 yield inv
 
 
