@@ -14,8 +14,9 @@ makes sure the same change is never alerted twice. Changes of records new to Hub
 Delivery: Apprise, one ``Apprise`` object per target so a failure is reported per target —
 as a warning naming the target's scheme only (URLs embed secrets) — and never fails the
 sync. Apprise's ``json://`` posts ``{"version", "title", "message", "attachments", "type"}``.
-Without ``ALERT_URLS`` the same text goes to the log. A run that created, updated and
-changed nothing sends nothing. A change is marked alerted when it was delivered to at least
+Without ``ALERT_URLS`` the same text goes to the log. Users asked to hear about new invoices
+and status changes, so a run that created none and changed no status sends nothing (its
+updated count is mentioned when there is a message). A change is marked alerted when it was delivered to at least
 one target (or logged when no target is configured); if every target failed, it is not
 marked, but it is not re-sent later either, since the written record leaves the model.
 """
@@ -105,7 +106,7 @@ def read_status_changes(con: duckdb.DuckDBPyConnection) -> list[StatusChange]:
 def compose(inserted: int, updated: int, changes: Sequence[StatusChange]) -> tuple[str, str] | None:
     """(title, body) of the run's message, or None when there is nothing to say."""
     listed = [c for c in changes if c.previous_status]
-    if not inserted and not updated and not listed:
+    if not inserted and not listed:  # updates alone (amounts, hand edits put back) are routine
         return None
     title = f"Xero → HubSpot: {inserted} invoice(s) created, {updated} updated"
     lines = [f"{inserted} invoice(s) created and {updated} updated in HubSpot."]

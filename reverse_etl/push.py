@@ -250,25 +250,25 @@ def _push(
             if not pending:
                 break
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            arrived = BatchOutcome()
             for future in done:
                 try:
-                    outcome = future.result()
+                    arrived.extend(future.result())
                 except BaseException as exc:  # stop sending; still record what landed
                     fatal = fatal or exc
-                    continue
-                outcome.rejected = [
-                    replace(r, invoice_number=by_id[r.xero_invoice_id].values.get("invoice_number"))
-                    for r in outcome.rejected
-                ]
-                sync_log.record_batch(con, report.run_id, outcome, columns)
-                for written in outcome.written:
-                    written_ids.add(written.xero_invoice_id)
-                    if written.new:
-                        report.inserted += 1
-                    else:
-                        report.updated += 1
-                report.rejected_records.extend(outcome.rejected)
-                progress.advance(len(outcome.written) + len(outcome.rejected), report)
+            arrived.rejected = [
+                replace(r, invoice_number=by_id[r.xero_invoice_id].values.get("invoice_number"))
+                for r in arrived.rejected
+            ]
+            sync_log.record_batch(con, report.run_id, arrived, columns)
+            for written in arrived.written:
+                written_ids.add(written.xero_invoice_id)
+                if written.new:
+                    report.inserted += 1
+                else:
+                    report.updated += 1
+            report.rejected_records.extend(arrived.rejected)
+            progress.advance(len(arrived.written) + len(arrived.rejected), report)
     progress.close()
     if fatal is not None:
         if isinstance(fatal, HubSpotRequestError) and fatal.status == 404:

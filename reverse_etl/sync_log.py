@@ -162,7 +162,10 @@ def record_batch(
     outcome: BatchOutcome,
     columns: Sequence[str],
 ) -> None:
-    """One transaction: snapshot upsert of the written records + their outcome rows."""
+    """One transaction: snapshot upsert of the written records + their outcome rows.
+
+    The push passes every batch that came back since its last look, merged into one outcome:
+    still all-or-nothing per batch, with one commit instead of several."""
     recorded_at = now()
     con.execute("begin transaction")
     try:
@@ -195,21 +198,17 @@ def _upsert_snapshot(
     written: Iterable[WrittenRecord],
     columns: Sequence[str],
 ) -> None:
-    """Update the rows HubSpot holds (keeping columns we do not know), insert the new ones.
+    """``merge`` the written records into the snapshot: update the rows HubSpot already held
+    (keeping ``hs_createdate``, dlt's ids and any column we do not know), insert the new ones.
 
     Values are what HubSpot echoed, else what we sent; an empty string (a cleared value) is
     stored as null, as the snapshot stores an unset property. ``_dlt_load_id``/``_dlt_id``
-    (NOT NULL in dlt's table) get ``push:<run_id>`` and a fresh uuid.
+    (NOT NULL in dlt's table) get ``push:<run_id>`` and a fresh uuid on insert.
     """
     props = [name for name in PROPERTY_NAMES if name in columns]
     extra = [c for c in ("hs_createdate", "hs_lastmodifieddate", "archived") if c in columns]
     dlt = [c for c in ("_dlt_load_id", "_dlt_id") if c in columns]
     staged = ["hs_object_id", *props, *extra, *dlt]
-    con.execute(
-        "create or replace temp table _push_written ("
-        + ", ".join(f"{c} {_staging_type(c)}" for c in staged)
-        + ")"
-    )
     rows: list[list[Any]] = []
     for record in written:
         row: list[Any] = [record.hs_object_id]
@@ -224,18 +223,18 @@ def _upsert_snapshot(
         for column in dlt:
             row.append(f"push:{run_id}" if column == "_dlt_load_id" else str(uuid.uuid4()))
         rows.append(row)
-    _insert_values(con, "_push_written", rows)
+    params = {f"p{i}": [row[i] for row in rows] for i in range(len(staged))}
+    source = ", ".join(
+        f"cast(unnest($p{i}) as {_staging_type(c)}) as {c}" for i, c in enumerate(staged)
+    )
     updated = [c for c in staged if c not in ("hs_object_id", "hs_createdate", *dlt)]
     con.execute(
-        f"update {SNAPSHOT_TABLE} as t set "
-        + ", ".join(f"{c} = p.{c}" for c in updated)
-        + " from _push_written as p where t.hs_object_id = p.hs_object_id"
-    )
-    con.execute(
-        f"insert into {SNAPSHOT_TABLE} ({', '.join(staged)}) "
-        f"select {', '.join('p.' + c for c in staged)} from _push_written as p "
-        f"where not exists (select 1 from {SNAPSHOT_TABLE} as t "
-        "where t.hs_object_id = p.hs_object_id)"
+        f"merge into {SNAPSHOT_TABLE} as t using (select {source}) as p "
+        "on t.hs_object_id = p.hs_object_id "
+        "when matched then update set " + ", ".join(f"{c} = p.{c}" for c in updated) + " "
+        f"when not matched then insert ({', '.join(staged)}) "
+        f"values ({', '.join('p.' + c for c in staged)})",
+        params,
     )
 
 
