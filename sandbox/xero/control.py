@@ -11,7 +11,8 @@ authorise, submit, remove_payments, corrupt (``pay``: ``{"amount": "10.00"}`` op
 ``corrupt``: ``{"field", "value"}``);
 ``GET|POST /_sandbox/limits`` (partial updates; ``{"unlimited": true}``; ``{"default": true}``);
 ``POST /_sandbox/save {"path": …}`` (defaults to the file the state was loaded from);
-``POST /_sandbox/webhooks {"url", "key"}``, ``POST /_sandbox/webhooks/flush``,
+``POST /_sandbox/webhooks {"url", "key", "deliver_every": null}``,
+``POST /_sandbox/webhooks/flush``,
 ``POST /_sandbox/webhooks/intent``; ``POST /_sandbox/clients {"client_id", "client_secret",
 "tenant_ids"}``; ``POST /_sandbox/refresh-tokens {"client_id"}`` → ``{"refresh_token"}``.
 Refused mutations answer 400 with Xero's ``ValidationException`` body; unknown ids 404.
@@ -140,7 +141,8 @@ def control_routes(emu: XeroEmulator) -> list[web.RouteDef]:
         return {"saved": str(emu.save(path))}
 
     def webhooks(_r: web.Request, body: dict[str, Any]) -> dict[str, bool]:
-        emu.configure_webhooks(str(body["url"]), str(body["key"]))
+        every = body.get("deliver_every")
+        emu.configure_webhooks(str(body["url"]), str(body["key"]), float(every) if every else None)
         return {"configured": True}
 
     def flush(_r: web.Request, _body: dict[str, Any]) -> dict[str, Any]:

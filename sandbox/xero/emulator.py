@@ -142,7 +142,8 @@ class XeroEmulator:
 
     def invoice(self, invoice_id: str) -> dict[str, Any]:
         """The invoice as the API returns it by id (full, with line items)."""
-        return self.renderer().invoice(self.store.get(invoice_id), line_items=True)
+        with self.store.lock:
+            return self.renderer().invoice(self.store.get(invoice_id), line_items=True)
 
     def _clear_cache(self) -> None:
         with self._cache_lock:
@@ -209,7 +210,15 @@ class XeroEmulator:
     def list_invoices_body(
         self, tenant_id: str, query: Mapping[str, str], headers: Mapping[str, str]
     ) -> bytes:
-        """The JSON body of ``GET /Invoices`` (see :mod:`render` for the shapes)."""
+        """The JSON body of ``GET /Invoices`` (see :mod:`render` for the shapes).
+
+        Selected and rendered under the store's lock, so a page never shows half a mutation."""
+        with self.store.lock:
+            return self._list_invoices_body(tenant_id, query, headers)
+
+    def _list_invoices_body(
+        self, tenant_id: str, query: Mapping[str, str], headers: Mapping[str, str]
+    ) -> bytes:
         q = {k.lower(): v for k, v in query.items()}
         selected = self.select(tenant_id, query, headers)
         summary = q.get("summaryonly", "").lower() == "true"
@@ -254,9 +263,9 @@ class XeroEmulator:
             raise KeyError(key)
         renderer = self.renderer()
         unitdp = _int(q.get("unitdp"), "unitdp", 2)
-        body = renderer.envelope(
-            self.now(), [renderer.invoice(inv, line_items=True, unitdp=unitdp)], None
-        )
+        with self.store.lock:
+            rendered = renderer.invoice(inv, line_items=True, unitdp=unitdp)
+        body = renderer.envelope(self.now(), [rendered], None)
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
     # ----------------------------------------------------------------- changing Xero
@@ -313,9 +322,10 @@ class XeroEmulator:
             return simulate(self.store, self.now(), hours, seed)
 
     # ----------------------------------------------------------------- webhooks
-    def configure_webhooks(self, url: str, key: str) -> None:
-        """Send signed events for every later change to ``url`` (on :meth:`flush_webhooks`)."""
-        self.webhooks.configure(url, key)
+    def configure_webhooks(self, url: str, key: str, deliver_every: float | None = None) -> None:
+        """Send signed events for every later change to ``url``: on :meth:`flush_webhooks`, or
+        every ``deliver_every`` seconds from a background thread (demos)."""
+        self.webhooks.configure(url, key, deliver_every)
 
     def flush_webhooks(self) -> list[Delivery]:
         return self.webhooks.flush()

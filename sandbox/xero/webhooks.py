@@ -49,17 +49,36 @@ class Webhooks:
         self.pending: list[dict[str, Any]] = []
         self.deliveries: list[Delivery] = []
         self.sequence = 0
+        self._stop: threading.Event | None = None
 
     def reset(self) -> None:
+        self.stop_auto_delivery()
         with self._lock:
             self.url = self.key = None
             self.pending.clear()
             self.deliveries.clear()
             self.sequence = 0
 
-    def configure(self, url: str, key: str) -> None:
+    def configure(self, url: str, key: str, deliver_every: float | None = None) -> None:
+        """Deliver to ``url`` signed with ``key``; with ``deliver_every`` (seconds) a background
+        thread flushes pending events on that period, as Xero batches and sends them."""
+        self.stop_auto_delivery()
         with self._lock:
             self.url, self.key = url, key
+        if deliver_every:
+            stop = threading.Event()
+            self._stop = stop
+
+            def deliver() -> None:
+                while not stop.wait(deliver_every):
+                    self.flush()
+
+            threading.Thread(target=deliver, name="xero-webhooks", daemon=True).start()
+
+    def stop_auto_delivery(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+            self._stop = None
 
     def record(self, inv: Invoice, event_type: str) -> None:
         """Queue an event for a mutation (a no-op until webhooks are configured)."""

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -122,3 +123,21 @@ def test_intent_to_receive(xero_sandbox: XeroSandbox, receiver) -> None:  # type
     assert json.loads(received[0][0])["events"] == []
     answer = requests.post(f"{xero_sandbox.url}/_sandbox/webhooks/intent").json()
     assert answer == {"correctly_signed": 200, "incorrectly_signed": 401}
+
+
+def test_webhooks_can_deliver_by_themselves(xero_sandbox: XeroSandbox, receiver) -> None:  # type: ignore[no-untyped-def]
+    url, received = receiver
+    emu = xero_sandbox.emulator
+    emu.seed_demo(5)
+    answer = requests.post(
+        f"{xero_sandbox.url}/_sandbox/webhooks",
+        json={"url": url, "key": KEY, "deliver_every": 0.05},
+    )
+    assert answer.status_code == 200
+    emu.create_invoice()
+    deadline = time.monotonic() + 5
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert json.loads(received[0][0])["events"][0]["eventType"] == "CREATE"
+    emu.reset()  # stops the delivery thread
+    assert emu.webhooks.url is None
