@@ -271,11 +271,11 @@ def _push(
             progress.advance(len(arrived.written) + len(arrived.rejected), report)
     progress.close()
     if fatal is not None:
-        if isinstance(fatal, HubSpotRequestError) and fatal.status == 404:
+        if _object_missing(fatal):
             forget_object_type_id(settings)
             raise HubSpotSchemaError(
-                f"HubSpot has no object {object_type} any more ({fatal.message}). Run "
-                "`invoice-sync setup` to create it again, then push."
+                f"HubSpot has no object {object_type} any more ({fatal.message}). The next "
+                "push (or `invoice-sync setup`) creates it again."
             ) from fatal
         raise fatal
     return written_ids
@@ -288,7 +288,7 @@ def upsert_isolating_rejects(
     try:
         result = hub.batch_upsert(object_type, [a.payload() for a in batch])
     except HubSpotRequestError as exc:
-        if exc.status not in (400, 409):
+        if exc.status not in (400, 409) or _about_the_batch(exc):
             raise
         if len(batch) == 1:
             only = batch[0]
@@ -308,6 +308,21 @@ def upsert_isolating_rejects(
         outcome.extend(upsert_isolating_rejects(hub, object_type, batch[middle:]))
         return outcome
     return _read_batch_answer(batch, result.data)
+
+
+# 400s about the request as a whole, which bisecting cannot cure (HubSpot's wording; the
+# first is its answer for an unknown objectType, the others concern the idProperty / inputs).
+BATCH_LEVEL_MESSAGES = ("Unable to infer object type", "non-unique", "Duplicate IDs")
+
+
+def _about_the_batch(exc: HubSpotRequestError) -> bool:
+    return any(marker in exc.message for marker in BATCH_LEVEL_MESSAGES)
+
+
+def _object_missing(exc: BaseException) -> bool:
+    return isinstance(exc, HubSpotRequestError) and (
+        exc.status == 404 or "Unable to infer object type" in exc.message
+    )
 
 
 def _read_batch_answer(batch: Sequence[Action], data: Any) -> BatchOutcome:

@@ -302,3 +302,75 @@ def test_no_actions_makes_no_hubspot_call(
     report = run_push(settings, client=make_client(settings))
     assert report.status == "success" and report.hubspot_calls == 0
     assert hubspot_sandbox.emulator.counters.total() == 0
+
+
+def test_a_vanished_object_is_recreated_by_the_next_push(
+    hubspot_sandbox: HubSpotSandbox, settings: Settings
+) -> None:
+    from reverse_etl.errors import HubSpotSchemaError
+
+    ensure_schema(settings, client=make_client(settings))
+    hubspot_sandbox.emulator.reset()  # someone deleted the object in HubSpot
+    write_actions(settings.warehouse_path, inserts(range(1, 151)))
+
+    with pytest.raises(HubSpotSchemaError, match="creates it again"):
+        run_push(settings, client=make_client(settings))
+    assert _upserts(hubspot_sandbox) <= settings.hubspot.max_in_flight  # no bisecting
+
+    report = run_push(settings, client=make_client(settings))
+    assert report.inserted == 150 and len(_records(hubspot_sandbox)) == 150
+
+
+def test_a_push_that_dies_midway_keeps_what_landed_and_a_rerun_duplicates_nothing(
+    hubspot_sandbox: HubSpotSandbox, settings: Settings, sim_clock: SimClock
+) -> None:
+    from reverse_etl.errors import HubSpotError
+
+    settings = replace(settings, hubspot=replace(settings.hubspot, max_in_flight=1))
+    ensure_schema(settings, client=make_client(settings))
+    write_actions(settings.warehouse_path, inserts(range(1, 501)))
+    client = make_client(settings, sim_clock, max_attempts=3)
+    original = client.batch_upsert
+    batches = []
+
+    def then_hubspot_goes_down(object_type: str, inputs: list[dict[str, Any]]) -> Any:
+        batches.append(len(inputs))
+        if len(batches) == 3:  # from the third batch on: down for longer than the retries
+            hubspot_sandbox.emulator.faults.add(
+                "status", status=502, path_prefix="/crm/v3/objects", times=None
+            )
+        return original(object_type, inputs)
+
+    client.batch_upsert = then_hubspot_goes_down  # type: ignore[method-assign]
+
+    with pytest.raises(HubSpotError, match="did not answer"):
+        run_push(settings, client=client)
+
+    assert len(_records(hubspot_sandbox)) == 200
+    assert query(settings.warehouse_path, "select count(*) from raw_hubspot.invoice_records") == [
+        (200,)
+    ]
+    assert query(settings.warehouse_path, "select status, inserted from sync_log.runs") == [
+        ("failed", 200)
+    ]
+    hubspot_sandbox.emulator.faults.clear()
+
+    rerun = run_push(settings, client=make_client(settings))
+
+    assert (rerun.inserted, rerun.updated) == (300, 200)  # the 200 again, as harmless updates
+    assert len(_records(hubspot_sandbox)) == 500
+
+
+def test_daily_limit_stops_without_retrying(
+    hubspot_sandbox: HubSpotSandbox, settings: Settings
+) -> None:
+    from reverse_etl.hubspot import HubSpotRateLimitError
+    from sandbox.hubspot.limits import HubSpotLimits
+
+    ensure_schema(settings, client=make_client(settings))
+    hubspot_sandbox.emulator.limits = HubSpotLimits(daily=1)
+    write_actions(settings.warehouse_path, inserts(range(1, 301)))
+
+    with pytest.raises(HubSpotRateLimitError, match="daily"):
+        run_push(settings, client=make_client(settings))
+    assert len(_records(hubspot_sandbox)) == 100
