@@ -31,8 +31,10 @@ import hashlib
 import json
 import logging
 import os
+import queue
 import random
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -178,6 +180,9 @@ class XeroClient:
     """Authenticated, rate-limited, retrying access to the Xero endpoints the extract needs.
 
     ``clock`` (monotonic seconds), ``sleep`` and ``jitter`` are injectable so tests never wait.
+    With ``prefetch`` the next invoices page is requested (in one background thread, strictly
+    one request at a time, so limits and token refresh behave as without it) while the caller
+    processes the current one: the round trip overlaps parsing and loading.
     """
 
     def __init__(
@@ -193,8 +198,10 @@ class XeroClient:
         backoff_cap: float = 30.0,
         max_retry_after: float = MAX_RETRY_AFTER_SECONDS,
         timeout: float = 60.0,
+        prefetch: bool = True,
     ) -> None:
         self.settings = settings
+        self._prefetch = prefetch
         self.counts = CallCounts()
         self._session = session or requests.Session()
         self._clock = clock
@@ -311,7 +318,10 @@ class XeroClient:
                 chunk = ids[start : start + IDS_PER_CALL]
                 yield from self._pages(tenant_id, None, {"IDs": ",".join(chunk)})
             return
-        yield from self._pages(tenant_id, modified_since, {})
+        if self._prefetch:
+            yield from prefetched(self._pages(tenant_id, modified_since, {}))
+        else:
+            yield from self._pages(tenant_id, modified_since, {})
 
     def _pages(
         self, tenant_id: str, modified_since: datetime | None, extra: dict[str, str]
@@ -478,6 +488,51 @@ class XeroClient:
             self.counts.token += 1
         else:
             self.counts.connections += 1
+
+
+_DONE = object()
+
+
+def prefetched(pages: Iterator[InvoicePage], depth: int = 2) -> Iterator[InvoicePage]:
+    """Run ``pages`` in a worker thread, ``depth`` pages ahead; errors re-raise in the caller.
+
+    Closing the consumer (an error while loading) stops the worker before its next request.
+    """
+    items: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        items.put(page, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            items.put(exc)
+
+    worker = threading.Thread(target=work, name="xero-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = items.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                items.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.1)
 
 
 def _retry_after(headers: Mapping[str, str]) -> float:

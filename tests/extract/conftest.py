@@ -1,0 +1,123 @@
+"""Helpers for the extract tests: settings pointing at the sandboxes, clients on a test clock.
+
+Xero's emulator runs on a :class:`~sandbox.clock.ManualClock`; the clients under test get a
+``sleep`` that records each wait and moves that clock forward instead of sleeping, so rate
+limits, ``Retry-After`` and backoff cost no real time and stay consistent with the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import requests
+
+from pipelines.hubspot_snapshot.client import HubSpotReader
+from pipelines.xero.client import XeroClient
+from reverse_etl.properties import INVOICE_PROPERTIES
+from reverse_etl.settings import Settings, load_settings
+from tests.fixtures.hubspot import HubSpotSandbox
+from tests.fixtures.xero import XeroSandbox
+
+
+@dataclass
+class ExtractEnv:
+    xero: XeroSandbox
+    hubspot: HubSpotSandbox
+    root: Path
+    sleeps: list[float] = field(default_factory=list)
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.root / "warehouse" / "invoices.duckdb"
+
+    def settings(self, **env: str) -> Settings:
+        values = {
+            **self.xero.env(),
+            **self.hubspot.env(),
+            "WAREHOUSE_PATH": str(self.warehouse_path),
+            "INVOICE_SYNC_STATE_DIR": str(self.root / "state"),
+            "XERO_CALLS_PER_MINUTE": "60",
+        }
+        values.update(env)
+        return load_settings(values, dotenv_path=None)
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.xero.clock.advance(seconds)
+
+    def monotonic(self) -> float:
+        return self.xero.clock().timestamp()
+
+    def xero_client(self, settings: Settings, **options: Any) -> XeroClient:
+        options.setdefault("clock", self.monotonic)
+        options.setdefault("sleep", self.sleep)
+        options.setdefault("jitter", lambda: 0.5)
+        return XeroClient(settings.xero, **options)
+
+    def hubspot_reader(self, settings: Settings, **options: Any) -> HubSpotReader:
+        fake_now = [0.0]
+
+        def clock() -> float:
+            return fake_now[0]
+
+        def sleep(seconds: float) -> None:
+            self.sleeps.append(seconds)
+            fake_now[0] += seconds
+
+        options.setdefault("clock", clock)
+        options.setdefault("sleep", sleep)
+        options.setdefault("jitter", lambda: 0.5)
+        return HubSpotReader(settings.hubspot, **options)
+
+    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        con = duckdb.connect(str(self.warehouse_path), read_only=True)
+        try:
+            return con.execute(sql, list(params)).fetchall()
+        finally:
+            con.close()
+
+    def scalar(self, sql: str, *params: Any) -> Any:
+        return self.query(sql, *params)[0][0]
+
+    def tables(self) -> set[str]:
+        if not self.warehouse_path.exists():
+            return set()
+        return {
+            f"{schema}.{name}"
+            for schema, name in self.query(
+                "select table_schema, table_name from information_schema.tables"
+            )
+        }
+
+    def invoice_calls(self) -> int:
+        return self.xero.emulator.counters.total("GET /api.xro/2.0/Invoices")
+
+    def create_hubspot_object(self) -> str:
+        """The custom object, as ``invoice-sync setup`` creates it; returns its objectTypeId."""
+        body = {
+            "name": "xero_invoice",
+            "labels": {"singular": "Invoice", "plural": "Invoices"},
+            "primaryDisplayProperty": "invoice_number",
+            "requiredProperties": ["xero_invoice_id"],
+            "properties": [spec.to_hubspot() for spec in INVOICE_PROPERTIES],
+        }
+        response = requests.post(
+            f"{self.hubspot.url}/crm/v3/schemas",
+            json=body,
+            headers=self.hubspot.headers,
+            timeout=30,
+        )
+        response.raise_for_status()
+        return str(response.json()["objectTypeId"])
+
+
+@pytest.fixture
+def extract_env(
+    xero_sandbox: XeroSandbox, hubspot_sandbox: HubSpotSandbox, tmp_path: Path
+) -> Iterator[ExtractEnv]:
+    yield ExtractEnv(xero_sandbox, hubspot_sandbox, tmp_path)
