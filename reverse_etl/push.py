@@ -28,6 +28,7 @@ run retries them.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -448,14 +449,24 @@ def _text(value: Any) -> str | None:
 
 
 def _name_rejected(records: Sequence[RejectedRecord], limit: int = 10) -> str:
-    names = [
-        f"{r.invoice_number or r.xero_invoice_id} ({r.xero_invoice_id}: {r.category})"
-        if r.invoice_number
-        else f"{r.xero_invoice_id} ({r.category})"
-        for r in records[:limit]
-    ]
+    names = [f"{r.invoice_number or r.xero_invoice_id} ({_reason(r)})" for r in records[:limit]]
     more = f" and {len(records) - limit} more" if len(records) > limit else ""
     return ", ".join(names) + more
+
+
+def _reason(record: RejectedRecord) -> str:
+    """HubSpot's reason, short: ``due_date: 2026-13-45 is not a valid date`` for the
+    ``Property values were not valid: [{...}]`` form, else the category and message."""
+    _, _, listed = record.message.partition("Property values were not valid: ")
+    try:
+        problems = json.loads(listed) if listed else None
+    except ValueError:
+        problems = None
+    if isinstance(problems, list) and problems:
+        return "; ".join(
+            f"{p.get('name')}: {p.get('message')}" for p in problems if isinstance(p, dict)
+        )
+    return f"{record.category}: {record.message[:160]}"
 
 
 def _print_plan(actions: Sequence[Action], console: Console | None) -> None:
