@@ -120,12 +120,13 @@ def run_transform(
             f"See {DBT_PROJECT_DIR / 'logs' / 'dbt.log'}."
         )
     node_results = list(getattr(result.result, "results", None) or [])
-    failures = [_failure(r) for r in node_results if str(r.status) in _FAILED]
+    failures = [_failure(r, warehouse) for r in node_results if str(r.status) in _FAILED]
     if failures or not result.success:
         skipped = sum(1 for r in node_results if str(r.status) == "skipped")
         details = "; ".join(f.describe() for f in failures) or str(result.exception)
         raise TransformError(
-            f"dbt build failed ({len(failures)} failed, {skipped} skipped downstream): {details}"
+            f"dbt build failed ({len(failures)} failed, {skipped} skipped downstream): "
+            f"{details}. Details in {DBT_PROJECT_DIR / 'logs' / 'dbt.log'}."
         )
 
     def count(resource_type: str, statuses: set[str]) -> int:
@@ -148,18 +149,39 @@ def run_transform(
     )
 
 
-def _failure(node_result: Any) -> NodeFailure:
+def _failure(node_result: Any, warehouse: Path) -> NodeFailure:
     node = node_result.node
     message = " ".join(str(node_result.message or "").split())
     failures = getattr(node_result, "failures", None)
     if node.resource_type == "test" and failures:
-        message = f"{failures} failing rows ({message})" if message else f"{failures} rows"
+        message = f"{failures} failing row{'s' if failures != 1 else ''}"
+        relation = getattr(node, "relation_name", None)
+        if relation:
+            message += f", e.g. {_sample_rows(warehouse, relation)} (all in {relation})"
     return NodeFailure(
         resource_type=str(node.resource_type),
         name=node.name,
         status=str(node_result.status),
         message=message[:1000],
     )
+
+
+def _sample_rows(warehouse: Path, relation: str, limit: int = 3) -> str:
+    """The first failing rows of a test (dbt stores them: ``store_failures_as: view``)."""
+    import duckdb
+
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            cursor = con.execute(f"select * from {relation} limit {limit}")
+            names = [column[0] for column in cursor.description]
+            rows = cursor.fetchall()
+    except duckdb.Error:
+        return "(failing rows unavailable)"
+    shown = [
+        "{" + ", ".join(f"{name}={value}" for name, value in zip(names, row, strict=True)) + "}"
+        for row in rows
+    ]
+    return "; ".join(shown)[:600]
 
 
 def _release_duckdb() -> None:

@@ -386,7 +386,7 @@ def test_failing_dbt_test_names_the_test(tmp_path: Path) -> None:
         run_transform(_settings(path))
     message = str(raised.value)
     assert "assert_amount_due_is_total_less_paid_and_credited" in message
-    assert "1 failing rows" in message
+    assert "1 failing row, e.g. {invoice_id=" + UNCHANGED in message
     # dbt skipped the models downstream of the failing test: nothing was built to push.
     with duckdb.connect(str(path)) as con:
         tables = con.execute(

@@ -7,7 +7,8 @@
     (DRAFT, SUBMITTED) unless var('hubspot_include_drafts'), and without VOIDED / DELETED
     unless var('hubspot_include_voided_and_deleted'). An invoice that already has a HubSpot
     record is always mirrored, so a voided or deleted invoice gets its new status in HubSpot
-    rather than silently keeping its old one.
+    rather than silently keeping its old one. Empty strings become null: HubSpot treats
+    both as "no value".
 #}
 {%- set invoice_types = var('hubspot_invoice_types') -%}
 {%- if invoice_types is string -%}
@@ -61,13 +62,13 @@ final as (
 
     select
         invoice_id as xero_invoice_id,
-        invoice_number,
+        nullif(invoice_number, '') as invoice_number,
         invoice_type,
         status,
-        contact_name,
-        contact_id as xero_contact_id,
-        reference,
-        currency_code,
+        nullif(contact_name, '') as contact_name,
+        nullif(contact_id, '') as xero_contact_id,
+        nullif(reference, '') as reference,
+        nullif(currency_code, '') as currency_code,
         {{ to_hubspot_number('currency_rate') }} as currency_rate,
         {{ to_hubspot_number('sub_total') }} as sub_total,
         {{ to_hubspot_number('total_tax') }} as total_tax,
