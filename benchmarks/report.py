@@ -46,24 +46,26 @@ HEADLINES: dict[str, tuple[str, ...]] = {
 
 
 def fmt(value: float | None, unit: str = "") -> str:
+    """A number for people: thousands separated, 3 significant figures or so, unit after."""
     if value is None:
         return "—"
     if unit == "ratio":
         return f"{value:.0%}"
-    if abs(value) >= 100:
+    if value == int(value) or abs(value) >= 100:
         text = f"{value:,.0f}"
     elif abs(value) >= 10:
         text = f"{value:,.1f}"
     else:
-        text = f"{value:,.2f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.0f}"
-    return f"{text} {unit}".strip() if unit not in ("", "ratio") else text
+        text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{text} {unit}".strip() if unit else text
 
 
 def _rows(doc: dict[str, Any], headline_only: bool) -> list[tuple[str, str, str, str, str]]:
     rows = []
     for name, bench in doc["benchmarks"].items():
         if bench["status"] != "ok":
-            rows.append((bench["title"], bench["status"], "", bench.get("reason", "")[:160], ""))
+            reason = bench.get("reason", "")[:300].replace("|", "/")
+            rows.append((bench["title"], bench["status"], reason, "", ""))
             continue
         keys = list(bench["metrics"])
         if headline_only and name in HEADLINES:

@@ -115,7 +115,7 @@ def bench_backfill(harness: Harness, shared: Shared) -> tuple[BenchResult, Bench
     xero = shared.ensure_xero(harness)
     xero.set_limits(unlimited=True)
     backfill.details["xero_emulator_seed_seconds"] = round(xero.start_seconds, 2)
-    for run in range(sizes.runs):
+    for run in harness.runs("backfill"):
         harness.log(f"  backfill run {run + 1}/{sizes.runs}")
         world = new_world(harness, shared, f"backfill{run}", XERO_CALLS_PER_MINUTE="10000")
         xero.reset_counters()
@@ -164,9 +164,13 @@ def bench_push(harness: Harness, shared: Shared) -> BenchResult:
     ceiling = sizes.ceiling_records_per_second
     result = BenchResult("push", f"Push {sizes.invoices:,} INSERTs then {sizes.updates:,} UPDATEs")
     xero = shared.ensure_xero(harness)
-    if len(shared.backfilled) < sizes.runs:
-        _backfill_untimed(harness, shared, sizes.runs - len(shared.backfilled))
-    for run, world in enumerate(shared.backfilled[: sizes.runs]):
+    available = len(shared.backfilled)  # worlds the backfill benchmark left (none: build)
+    for run in harness.runs("push"):
+        if run >= len(shared.backfilled):
+            if available:
+                break
+            _backfill_untimed(harness, shared, 1)
+        world = shared.backfilled[run]
         harness.log(f"  push run {run + 1}/{sizes.runs}")
         world.hubspot.reset_counters()
         out = harness.stage("push", world.env, timeout=3600)
@@ -253,7 +257,7 @@ def bench_hourly(harness: Harness, shared: Shared) -> BenchResult:
     xero.set_limits(default=True)  # Xero's real limits for a steady-state run
     env = {k: v for k, v in world.env.items() if k != "XERO_CALLS_PER_MINUTE"}
     try:
-        for run in range(sizes.runs):
+        for run in harness.runs("hourly"):
             harness.log(f"  hourly run {run + 1}/{sizes.runs}")
             activity = xero.control(
                 "POST", "/_sandbox/activity", {"hours": sizes.hourly_activity_hours}

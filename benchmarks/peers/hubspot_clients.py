@@ -97,7 +97,7 @@ def naive_push(
 
 
 def full_reexport(
-    base_url: str, token: str, object_name: str, warehouse: Path, workers: int = 8
+    base_url: str, token: str, object_name: str, warehouse: Path, workers: int = 2
 ) -> dict[str, Any]:
     """Batch-upsert every desired row (100 a call), as an hourly full re-export does."""
     retry = Retry(
