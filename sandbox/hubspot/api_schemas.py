@@ -217,6 +217,38 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
             object_type.properties[prop.name] = updated
             return web.json_response(updated.to_api())
 
+    async def archive_property(request: web.Request) -> web.Response:
+        with emu.lock:
+            object_type = store.resolve(request.match_info["objectType"])
+            name = request.match_info["propertyName"]
+            prop = object_type.properties.get(name)
+            if prop is None:
+                raise not_found(f"Unable to find property {name}")
+            if prop.hubspot_defined or name in (
+                object_type.primary_display_property,
+                *object_type.required_properties,
+            ):
+                raise validation_error(
+                    f"{name} cannot be archived: it is HubSpot-defined, the primary display "
+                    "property or a required property."
+                )
+            del object_type.properties[name]
+            object_type.unique.pop(name, None)
+            object_type.version += 1
+        return web.Response(status=204)
+
+    async def delete_schema(request: web.Request) -> web.Response:
+        with emu.lock:
+            object_type = _resolve_or_404(emu, request.match_info["objectType"])
+            live = sum(1 for r in object_type.records.values() if not r.archived)
+            if live:
+                raise validation_error(
+                    f"Cannot delete {object_type.name}: it still has {live} records. Archive "
+                    "them first."
+                )
+            store.unregister(object_type)
+        return web.Response(status=204)
+
     async def list_groups(request: web.Request) -> web.Response:
         with emu.lock:
             object_type = store.resolve(request.match_info["objectType"])
@@ -249,6 +281,7 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
             web.get(prefix, list_schemas),
             web.post(prefix, create_schema),
             web.get(prefix + "/{objectType}", get_schema),
+            web.delete(prefix + "/{objectType}", delete_schema),
         )
     ]
     return [
@@ -259,6 +292,7 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
         web.post("/crm/v3/properties/{objectType}/groups", create_group),
         web.get("/crm/v3/properties/{objectType}/{propertyName}", get_property),
         web.patch("/crm/v3/properties/{objectType}/{propertyName}", update_property),
+        web.delete("/crm/v3/properties/{objectType}/{propertyName}", archive_property),
     ]
 
 

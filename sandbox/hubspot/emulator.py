@@ -33,6 +33,7 @@ from sandbox.hubspot.errors import (
     validation_error,
 )
 from sandbox.hubspot.limits import HubSpotLimits, RateLimiter
+from sandbox.hubspot.persistence import load_store, save_store
 from sandbox.hubspot.store import DEFAULT_PROPERTIES, Store
 
 ALL_SCOPES = (
@@ -140,6 +141,7 @@ class HubSpotEmulator:
             clean = self.store.clean(resolved, properties)
             self.store.update(resolved, record, clean)
             record.updated = max(record.updated, self.store.now_ms())
+            resolved.version += 1
             return record.to_api(list(properties), DEFAULT_PROPERTIES)
 
     def reject_value(self, property_name: str, value: str, message: str | None = None) -> None:
@@ -155,7 +157,7 @@ class HubSpotEmulator:
 
     def save(self, path: str | Path) -> None:
         with self.lock:
-            self.store.save(Path(path))
+            save_store(self.store, Path(path))
 
     @classmethod
     def load(cls, path: str | Path, **kwargs: Any) -> HubSpotEmulator:
@@ -165,7 +167,7 @@ class HubSpotEmulator:
 
     def load_state(self, path: str | Path) -> None:
         with self.lock:
-            self.store.load(Path(path))
+            load_store(self.store, Path(path))
             self.portal_id = self.store.portal_id
 
     # -- HTTP ------------------------------------------------------------------------------

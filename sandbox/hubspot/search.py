@@ -18,6 +18,7 @@ Comparisons follow the property's type: numbers numerically, ``date``/``datetime
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
@@ -64,14 +65,15 @@ def _key(prop: PropertyDef, raw: Any) -> Any:
 
 
 def _stored_key(prop: PropertyDef, record: Record) -> Any:
-    value = record.value(prop.name)
-    if value is None:
-        return None
-    if prop.name == "hs_createdate":
-        return record.created
-    if prop.name == "hs_lastmodifieddate":
+    name = prop.name
+    if name == "hs_lastmodifieddate":
         return record.updated
-    return _key(prop, value)
+    if name == "hs_createdate":
+        return record.created
+    if name == "hs_object_id":
+        return Decimal(record.id)
+    value = record.props.get(name)
+    return None if value is None else _key(prop, value)
 
 
 def _tokens(text: str) -> list[str]:
@@ -220,6 +222,24 @@ def sort_key(object_type: ObjectType, body: dict[str, Any]) -> tuple[Callable[[R
     return key, descending
 
 
+def _matching(object_type: ObjectType, body: dict[str, Any]) -> list[Record]:
+    """Sorted matches; cached until the next write so paging does not rescan every record."""
+    fingerprint = json.dumps(
+        [body.get("filterGroups"), body.get("sorts"), body.get("query")], sort_keys=True
+    )
+    cached = object_type.search_cache.get(fingerprint)
+    if cached is not None and cached[0] == object_type.version:
+        return cached[1]
+    matches = compile_query(object_type, body)
+    key, descending = sort_key(object_type, body)
+    found = [r for r in object_type.records.values() if matches(r)]
+    found.sort(key=key, reverse=descending)
+    if len(object_type.search_cache) >= 16:
+        object_type.search_cache.clear()
+    object_type.search_cache[fingerprint] = (object_type.version, found)
+    return found
+
+
 def search(object_type: ObjectType, body: dict[str, Any]) -> tuple[list[Record], int, int | None]:
     """(page of records, total matches, next offset or None)."""
     limit = body.get("limit", 10)
@@ -245,10 +265,7 @@ def search(object_type: ObjectType, body: dict[str, Any]) -> tuple[list[Record],
             f"{MAX_RESULTS} per query; 'after' {after} is past that limit. Narrow the query "
             "(for example, by hs_lastmodifieddate) to read further.",
         )
-    matches = compile_query(object_type, body)
-    key, descending = sort_key(object_type, body)
-    found = [r for r in object_type.records.values() if matches(r)]
-    found.sort(key=key, reverse=descending)
+    found = _matching(object_type, body)
     end = min(after + limit, MAX_RESULTS)
     page = found[after:end]
     next_after = end if end < len(found) else None

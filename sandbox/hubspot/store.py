@@ -8,13 +8,10 @@ kept sorted, so a batch of 100 upserts or a page of a list never scans every rec
 from __future__ import annotations
 
 import bisect
-import json
-import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sandbox.hubspot.errors import (
@@ -104,6 +101,8 @@ class ObjectType:
     records: dict[str, Record] = field(default_factory=dict)
     ids: list[int] = field(default_factory=list)
     unique: dict[str, dict[str, str]] = field(default_factory=dict)
+    version: int = 0  # bumped by every write; keys the search cache
+    search_cache: dict[str, tuple[int, list[Record]]] = field(default_factory=dict)
 
     @property
     def object_type_id(self) -> str:
@@ -133,6 +132,7 @@ class ObjectType:
         }
 
     def add_property(self, prop: PropertyDef) -> None:
+        self.version += 1
         self.properties[prop.name] = prop
         if prop.has_unique_value:
             index = self.unique.setdefault(prop.name, {})
@@ -142,6 +142,7 @@ class ObjectType:
                     index[value] = record.id
 
     def insert(self, record: Record) -> None:
+        self.version += 1
         self.records[record.id] = record
         number = int(record.id)
         if not self.ids or number > self.ids[-1]:
@@ -224,6 +225,12 @@ class Store:
         for alias in (key, object_type.name, object_type.fully_qualified_name):
             self.aliases[alias.lower()] = key
 
+    def unregister(self, object_type: ObjectType) -> None:
+        key = object_type.object_type_id
+        self.types.pop(key, None)
+        for alias in [a for a, k in self.aliases.items() if k == key]:
+            del self.aliases[alias]
+
     def new_type(self, name: str, **schema: Any) -> ObjectType:
         now = self.now_iso()
         object_type = ObjectType(
@@ -279,12 +286,13 @@ class Store:
             if problem is not None:
                 problems.append(problem)
                 continue
-            rejected = self.rejections.get((name, "" if raw is None else str(raw)))
-            if rejected is None and value is not None:
-                rejected = self.rejections.get((name, value))
-            if rejected is not None:
-                problems.append(PropertyProblem(name, "INVALID_VALUE", rejected))
-                continue
+            if self.rejections:
+                rejected = self.rejections.get((name, "" if raw is None else str(raw)))
+                if rejected is None and value is not None:
+                    rejected = self.rejections.get((name, value))
+                if rejected is not None:
+                    problems.append(PropertyProblem(name, "INVALID_VALUE", rejected))
+                    continue
             clean[name] = value
         if problems:
             raise invalid_properties(problems)
@@ -338,6 +346,7 @@ class Store:
                 record.props[name] = value
         if changed:
             record.updated = max(self.now_ms(), record.updated)
+            object_type.version += 1
         return changed
 
     def archive(self, object_type: ObjectType, record: Record) -> None:
@@ -345,6 +354,7 @@ class Store:
             return
         record.archived = True
         record.archived_at = self.now_ms()
+        object_type.version += 1
         for name, index in object_type.unique.items():
             value = record.props.get(name)
             if value is not None and index.get(value) == record.id:
@@ -363,54 +373,6 @@ class Store:
         if record is None or record.archived != archived:
             return None
         return record
-
-    # -- persistence --------------------------------------------------------------------------
-
-    def save(self, path: Path) -> None:
-        state = {
-            "version": STATE_VERSION,
-            "portal_id": self.portal_id,
-            "next_type_id": self.next_type_id,
-            "next_record_id": self.next_record_id,
-            "rejections": [[p, v, m] for (p, v), m in self.rejections.items()],
-            "types": [t.to_state() for t in self.types.values()],
-        }
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        with temporary.open("w", encoding="utf-8") as handle:
-            json.dump(state, handle, separators=(",", ":"))
-        os.replace(temporary, path)
-
-    def load(self, path: Path) -> None:
-        with Path(path).open(encoding="utf-8") as handle:
-            state = json.load(handle)
-        if state.get("version") != STATE_VERSION:
-            raise ValueError(f"{path}: unsupported HubSpot sandbox state version")
-        self.portal_id = state["portal_id"]
-        self.next_type_id = state["next_type_id"]
-        self.next_record_id = state["next_record_id"]
-        self.rejections = {(p, v): m for p, v, m in state["rejections"]}
-        self.types.clear()
-        self.aliases.clear()
-        for saved in state["types"]:
-            records = saved.pop("records")
-            properties = saved.pop("properties")
-            groups = saved.pop("groups")
-            object_type = ObjectType(portal_id=self.portal_id, **saved)
-            object_type.groups = {g["name"]: g for g in groups}
-            for prop in properties:
-                object_type.add_property(PropertyDef.from_state(prop))
-            for raw in records:
-                record = Record.from_state(raw)
-                object_type.records[record.id] = record
-                if not record.archived:
-                    for name, index in object_type.unique.items():
-                        value = record.props.get(name)
-                        if value is not None:
-                            index[value] = record.id
-            object_type.ids = sorted(int(i) for i in object_type.records)
-            self.register(object_type)
 
 
 def non_unique_id_property(object_type: ObjectType, name: str, portal_id: int) -> HubSpotError:

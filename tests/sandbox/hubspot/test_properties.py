@@ -112,3 +112,19 @@ def test_patch_adds_an_option(api: Api, schema: dict[str, Any]) -> None:
     assert updated.status_code == 200, updated.text
     assert updated.json()["options"][-1]["value"] == "ARCHIVED"
     assert api.patch(f"{BASE}/hs_object_id", {"label": "x"}).status_code == 400
+
+
+def test_archive_property_and_delete_schema(api: Api, schema: dict[str, Any]) -> None:
+    assert api.post(BASE, _prop("temp", hasUniqueValue=True)).status_code == 201
+    assert api("DELETE", f"{BASE}/temp").status_code == 204
+    assert api.get(f"{BASE}/temp").status_code == 404
+    assert api("DELETE", f"{BASE}/invoice_number").status_code == 400  # primary display
+    assert api("DELETE", f"{BASE}/hs_object_id").status_code == 400
+    assert api.post(BASE, _prop("temp", type="number", fieldType="number")).status_code == 201
+
+    record = api.post(f"/crm/v3/objects/{OBJECT}", {"properties": {"xero_invoice_id": "a"}})
+    refused = api("DELETE", f"/crm/v3/schemas/{OBJECT}")
+    assert refused.status_code == 400 and "1 records" in refused.json()["message"]
+    api("DELETE", f"/crm/v3/objects/{OBJECT}/{record.json()['id']}")
+    assert api("DELETE", f"/crm/v3/schemas/{OBJECT}").status_code == 204
+    assert api.get(f"/crm/v3/schemas/{OBJECT}").status_code == 404
