@@ -16,9 +16,9 @@ as a warning naming the target's scheme only (URLs embed secrets) — and never 
 sync. Apprise's ``json://`` posts ``{"version", "title", "message", "attachments", "type"}``.
 Without ``ALERT_URLS`` the same text goes to the log. Users asked to hear about new invoices
 and status changes, so a run that created none and changed no status sends nothing (its
-updated count is mentioned when there is a message). A change is marked alerted when it was delivered to at least
-one target (or logged when no target is configured); if every target failed, it is not
-marked, but it is not re-sent later either, since the written record leaves the model.
+updated count is mentioned when there is a message). A change is marked alerted when it was
+delivered to at least one target (or logged when no target is configured); if every target
+failed it is not marked, but not re-sent later either: the written record leaves the model.
 """
 
 from __future__ import annotations
@@ -170,6 +170,11 @@ def _mark_alerted(con: duckdb.DuckDBPyConnection, changes: Sequence[StatusChange
 def _apprise_notify(url: str, title: str, body: str) -> bool:
     import apprise
 
+    # Apprise logs the full target URL (tokens included) at DEBUG: keep it at INFO or above
+    # even under `--verbose`, since secrets never go to the log.
+    apprise_log = logging.getLogger("apprise")
+    if apprise_log.getEffectiveLevel() < logging.INFO:
+        apprise_log.setLevel(logging.INFO)
     target = apprise.Apprise()
     if not target.add(url):
         log.warning("ALERT_URLS entry %s is not a valid Apprise URL.", mask_url(url))
