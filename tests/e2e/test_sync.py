@@ -70,7 +70,7 @@ def test_first_sync_mirrors_every_sales_invoice_and_a_second_writes_nothing(worl
         str(world.xero.emulator.invoice(foreign[0])["CurrencyRate"])
     )
 
-    assert world.hubspot_writes() >= 2  # the check below is not vacuous
+    assert world.hubspot_writes() >= 1  # the check below is not vacuous
     world.hubspot.emulator.counters.reset()
     world.xero.emulator.counters.reset()
     code, output = sync()
