@@ -89,6 +89,15 @@ def invoices_resource(
     continue_on_error: bool = False,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> DltResource:
+    # Each kind of row goes to its table through its own hints variant; the resource itself
+    # carries none, since dlt starts every variant from the resource's hints.
+    invoices_hints = dlt.mark.make_hints(
+        table_name="invoices",
+        write_disposition="merge",
+        primary_key="invoice_id",
+        columns=_named(INVOICE_COLUMNS),
+        nested_hints={"line_items": {"columns": _named(LINE_ITEM_COLUMNS)}},
+    )
     versions_hints = dlt.mark.make_hints(
         table_name="invoice_versions",
         write_disposition="merge",
@@ -99,13 +108,7 @@ def invoices_resource(
         table_name="invoice_rejects", write_disposition="append", columns=_named(REJECT_COLUMNS)
     )
 
-    @dlt.resource(
-        name="invoices",
-        write_disposition="merge",
-        primary_key="invoice_id",
-        columns=INVOICE_COLUMNS,
-        nested_hints={"line_items": {"columns": _named(LINE_ITEM_COLUMNS)}},
-    )
+    @dlt.resource(name="xero_invoices")
     def invoices() -> Iterator[Any]:
         cursors: dict[str, str] = dlt.current.resource_state().setdefault("cursors", {})
         for tenant_id in tenant_ids:
@@ -137,7 +140,7 @@ def invoices_resource(
                     stats.add(stats.rejected, tenant_id, len(rejects))
                     yield dlt.mark.with_hints(rejects, rejects_hints, create_table_variant=True)
                 if rows:
-                    yield rows
+                    yield dlt.mark.with_hints(rows, invoices_hints, create_table_variant=True)
                     yield dlt.mark.with_hints(
                         [version_row(r) for r in rows], versions_hints, create_table_variant=True
                     )

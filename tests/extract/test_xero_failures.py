@@ -1,0 +1,237 @@
+"""What goes wrong with Xero, and what the user sees: tokens, limits, faults, bad payloads."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import pytest
+
+import pipelines.xero.client as xero_client
+from pipelines.run import run_xero_extract
+from reverse_etl.errors import RecordParseError, XeroAuthError, XeroError, XeroRateLimitError
+from sandbox.xero.limits import XeroLimits
+from tests.extract.conftest import ExtractEnv
+
+INVOICES = "/api.xro/2.0/Invoices"
+
+
+def _snapshot(env: ExtractEnv) -> list[tuple[object, ...]]:
+    return env.query(
+        "select invoice_id, status, reference, updated_date_utc from raw_xero.invoices "
+        "order by invoice_id"
+    )
+
+
+def test_access_token_expiring_mid_run_is_refreshed(extract_env: ExtractEnv) -> None:
+    env = extract_env
+    env.xero.emulator.seed_demo(500)
+    settings = env.settings(XERO_PAGE_SIZE="100")
+    client = env.xero_client(settings, clock=lambda: 0.0)  # our clock says the token is fresh
+    real_pages = client._pages
+
+    def pages_with_time_passing(*args, **kwargs):  # 20 minutes pass per page on Xero's side
+        for page in real_pages(*args, **kwargs):
+            env.xero.clock.advance(minutes=20)
+            yield page
+
+    client._pages = pages_with_time_passing  # type: ignore[method-assign]
+    report = run_xero_extract(settings, client=client)
+
+    assert report.invoices_loaded == 500
+    assert report.token_calls >= 3  # initial + one refresh per 401 TokenExpired
+    assert env.xero.emulator.counters.by_status[401] >= 2
+
+
+def test_token_refreshed_proactively_from_expires_in(extract_env: ExtractEnv) -> None:
+    env = extract_env
+    env.xero.emulator.seed_demo(300)
+    env.xero.emulator.limits = XeroLimits(access_token_seconds=120)
+    settings = env.settings(XERO_PAGE_SIZE="100", XERO_CALLS_PER_MINUTE="1")
+    report = run_xero_extract(settings, client=env.xero_client(settings))
+    # 1 call per minute: waits of ~60 s between pages; the 120 s token is renewed before use
+    assert report.invoices_loaded == 300
+    assert report.token_calls >= 2
+    assert env.xero.emulator.counters.by_status[401] == 0
+    assert max(env.sleeps) == pytest.approx(60.0)
+
+
+def test_refresh_token_rotation_survives_a_crash(
+    extract_env: ExtractEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = extract_env
+    env.xero.emulator.seed_demo(50)
+    env.xero.emulator.add_client("standard-app", "standard-secret")
+    first_token = env.xero.emulator.issue_refresh_token("standard-app")
+    settings = env.settings(
+        XERO_CLIENT_ID="standard-app",
+        XERO_CLIENT_SECRET="standard-secret",
+        XERO_REFRESH_TOKEN=first_token,
+    )
+    token_file = settings.xero.token_file
+    real_write = xero_client.write_token_file
+
+    def write_then_crash(*args, **kwargs):
+        real_write(*args, **kwargs)
+        raise KeyboardInterrupt("simulated crash right after persisting the rotated token")
+
+    monkeypatch.setattr(xero_client, "write_token_file", write_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        run_xero_extract(settings, client=env.xero_client(settings))
+    monkeypatch.undo()
+
+    saved = json.loads(token_file.read_text())
+    assert saved["refresh_token"] != first_token
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert not env.warehouse_path.exists()
+
+    report = run_xero_extract(settings, client=env.xero_client(settings))  # uses the file
+    assert report.invoices_loaded == 50
+    assert json.loads(token_file.read_text())["refresh_token"] not in (
+        first_token,
+        saved["refresh_token"],
+    )
+
+    # The first token was spent by the crashed run: Xero refuses it, with a useful message.
+    stale = env.settings(
+        XERO_CLIENT_ID="standard-app",
+        XERO_CLIENT_SECRET="standard-secret",
+        XERO_REFRESH_TOKEN=first_token,
+        XERO_TOKEN_FILE=str(env.root / "elsewhere" / "token.json"),
+    )
+    with pytest.raises(XeroAuthError) as refused:
+        run_xero_extract(stale, client=env.xero_client(stale))
+    message = str(refused.value)
+    assert "invalid_grant" in message and "XERO_REFRESH_TOKEN" in message
+    assert "already used" in message and first_token not in message
+
+    # A newly authorised token in XERO_REFRESH_TOKEN wins over the file's older chain.
+    fresh = env.xero.emulator.issue_refresh_token("standard-app")
+    renewed = env.settings(
+        XERO_CLIENT_ID="standard-app", XERO_CLIENT_SECRET="standard-secret",
+        XERO_REFRESH_TOKEN=fresh,
+    )  # fmt: skip
+    assert run_xero_extract(renewed, client=env.xero_client(renewed)).invoices_loaded == 0
+
+
+def test_wrong_credentials_leave_the_warehouse_unchanged(extract_env: ExtractEnv) -> None:
+    env = extract_env
+    env.xero.emulator.seed_demo(30)
+    settings = env.settings()
+    run_xero_extract(settings, client=env.xero_client(settings))
+    before = _snapshot(env)
+    env.xero.clock.advance(minutes=1)
+    env.xero.emulator.edit(before[0][0], reference="changed")
+
+    wrong = env.settings(XERO_CLIENT_SECRET="not-the-secret")
+    with pytest.raises(XeroAuthError) as error:
+        run_xero_extract(wrong, client=env.xero_client(wrong))
+    assert "XERO_CLIENT_ID / XERO_CLIENT_SECRET" in str(error.value)
+    assert "not-the-secret" not in str(error.value)
+    assert _snapshot(env) == before
+    assert env.invoice_calls() == 1  # the first run's only call
+
+
+def test_429_waits_retry_after(extract_env: ExtractEnv) -> None:
+    env = extract_env
+    env.xero.emulator.seed_demo(250)
+    env.xero.emulator.faults.add("status", status=429, path_prefix=INVOICES, retry_after=1, times=2)
+    settings = env.settings(XERO_PAGE_SIZE="100")
+    report = run_xero_extract(settings, client=env.xero_client(settings))
+    assert report.invoices_loaded == 250
+    assert env.sleeps.count(1.0) == 2
+    assert report.xero_calls == 3 + 2  # three pages, two refused attempts
+
+
+def test_day_limit_fails_fast_instead_of_sleeping(extract_env: ExtractEnv) -> None:
+    env = extract_env
+    env.xero.emulator.seed_demo(300)
+    env.xero.emulator.limits = XeroLimits(per_day=2)
+    settings = env.settings(XERO_PAGE_SIZE="100")
+    with pytest.raises(XeroRateLimitError) as error:
+        run_xero_extract(settings, client=env.xero_client(settings))
+    assert "daily call limit" in str(error.value)  # from X-DayLimit-Remaining: 0
+    assert env.sleeps == []
+    assert "raw_xero.invoices" not in env.tables()
+
+
+def test_429_with_an_hours_long_retry_after_fails_fast(extract_env: ExtractEnv) -> None:
+    env = extract_env
+    env.xero.emulator.seed_demo(30)
+    faults = env.xero.emulator.faults
+    faults.add("status", status=429, path_prefix=INVOICES, retry_after=7200, times=1)
+    settings = env.settings()
+    with pytest.raises(XeroRateLimitError, match="Retry-After 7200s"):
+        run_xero_extract(settings, client=env.xero_client(settings))
+    assert env.sleeps == []
+
+
+def test_5xx_and_dropped_connections_are_retried(extract_env: ExtractEnv) -> None:
+    env = extract_env
+    env.xero.emulator.seed_demo(250)
+    faults = env.xero.emulator.faults
+    faults.add("status", status=503, path_prefix=INVOICES, times=2)
+    faults.add("drop", path_prefix=INVOICES, times=1)
+    settings = env.settings(XERO_PAGE_SIZE="100")
+    report = run_xero_extract(settings, client=env.xero_client(settings))
+    assert report.invoices_loaded == 250
+    assert report.retries == 3
+    assert env.sleeps == [0.375, 0.75, 1.5]  # exponential (0.5 s base, doubling), fixed jitter
+
+
+def test_persistent_5xx_fails_with_a_clear_error(extract_env: ExtractEnv) -> None:
+    env = extract_env
+    env.xero.emulator.seed_demo(30)
+    env.xero.emulator.faults.add("status", status=500, path_prefix=INVOICES, times=None)
+    settings = env.settings()
+    with pytest.raises(XeroError, match="500"):
+        run_xero_extract(settings, client=env.xero_client(settings, max_retries=3))
+    assert len(env.sleeps) == 3
+    assert "raw_xero.invoices" not in env.tables()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("Total", "12,50", "Total"),
+        ("DueDate", "/Date(yesterday)/", "DueDate"),
+        ("InvoiceID", None, "InvoiceID"),
+    ],
+)
+def test_malformed_invoice_fails_the_run_and_changes_nothing(
+    extract_env: ExtractEnv, field: str, value: object, named: str
+) -> None:
+    env = extract_env
+    env.xero.emulator.seed_demo(120)
+    settings = env.settings(XERO_PAGE_SIZE="50")
+    run_xero_extract(settings, client=env.xero_client(settings))
+    before = _snapshot(env)
+
+    env.xero.clock.advance(minutes=1)
+    good, bad = before[0][0], before[1][0]
+    env.xero.emulator.edit(good, reference="edited")
+    env.xero.emulator.corrupt_invoice(bad, field, value)
+    with pytest.raises(RecordParseError) as error:
+        run_xero_extract(settings, client=env.xero_client(settings))
+    message = str(error.value)
+    assert named in message and "--continue-on-error" in message
+    if field != "InvoiceID":
+        assert bad in message
+    assert _snapshot(env) == before  # not even the good edit: no partial load
+
+    # With continue_on_error the good change loads and the bad payload is kept for inspection.
+    report = run_xero_extract(settings, continue_on_error=True, client=env.xero_client(settings))
+    assert report.rejected == 1 and report.invoices_loaded == 1
+    assert (
+        "reference"
+        in env.query(
+            "select 'reference' from raw_xero.invoices where invoice_id = ? and reference = 'edited'",
+            good,
+        )[0]
+    )
+    reject = env.query("select invoice_id, field, error, payload from raw_xero.invoice_rejects")
+    assert len(reject) == 1
+    invoice_id, reject_field, reject_error, payload = reject[0]
+    assert reject_field == named and reject_error
+    assert invoice_id == (None if field == "InvoiceID" else bad)
+    assert json.loads(payload)["InvoiceNumber"]
