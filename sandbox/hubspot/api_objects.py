@@ -306,7 +306,7 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
         names = body.get("properties") or None
         with emu.lock:
             object_type: ObjectType = store.resolve(request.match_info["objectType"])
-            page, total, next_after = search_module.search(object_type, body)
+            page, total, next_after = search_module.search(object_type, body, store)
             results = [r.to_api(names, DEFAULT_PROPERTIES) for r in page]
         answer: dict[str, Any] = {"total": total, "results": results}
         if next_after is not None:

@@ -6,6 +6,7 @@
 - ``GET /_sandbox/limits``; ``POST /_sandbox/limits`` with any ``HubSpotLimits`` fields, or
   ``{"unlimited": true}`` (windows restart).
 - ``POST /_sandbox/tokens`` with ``{"token", "scopes"?}``.
+- ``POST /_sandbox/search_lag`` with ``{"seconds"}``: writes reach search only that much later.
 - ``POST /_sandbox/save`` / ``POST /_sandbox/load`` with ``{"path"}``; ``POST /_sandbox/reset``.
 - ``/_sandbox/faults`` and ``/_sandbox/counters`` come from :mod:`sandbox.faults`.
 """
@@ -82,6 +83,14 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
         emu.limits = limits
         return web.json_response(limits.to_dict())
 
+    async def post_search_lag(request: web.Request) -> web.Response:
+        body = await body_of(request)
+        try:
+            emu.search_lag_seconds = float(body["seconds"])
+        except (KeyError, TypeError, ValueError):
+            return _bad("send {'seconds': number}")
+        return web.json_response({"search_lag_seconds": emu.search_lag_seconds})
+
     async def post_token(request: web.Request) -> web.Response:
         body = await body_of(request)
         if not body.get("token"):
@@ -119,6 +128,7 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
         web.get("/_sandbox/limits", get_limits),
         web.post("/_sandbox/limits", post_limits),
         web.post("/_sandbox/tokens", post_token),
+        web.post("/_sandbox/search_lag", post_search_lag),
         web.post("/_sandbox/save", post_save),
         web.post("/_sandbox/load", post_load),
         web.post("/_sandbox/reset", post_reset),

@@ -87,6 +87,16 @@ class HubSpotEmulator:
         self.limiter.reset()
 
     @property
+    def search_lag_seconds(self) -> float:
+        """How long a write stays invisible to search (HubSpot: "a few seconds"); default 0."""
+        return self.store.search_lag_ms / 1000
+
+    @search_lag_seconds.setter
+    def search_lag_seconds(self, seconds: float) -> None:
+        with self.lock:
+            self.store.search_lag_ms = int(seconds * 1000)
+
+    @property
     def limits(self) -> HubSpotLimits:
         return self.limiter.limits
 
@@ -95,8 +105,8 @@ class HubSpotEmulator:
         self.limiter.reset(limits)
 
     def reset(self) -> None:
-        """Clear schemas, records, rejections, faults, counters and extra tokens; default limits
-        and the clock given at construction."""
+        """Clear schemas, records, rejections, faults, counters and extra tokens; default limits,
+        no search lag and the clock given at construction."""
         with self.lock:
             self.clock = self._default_clock
             self.store.clear()
@@ -139,6 +149,8 @@ class HubSpotEmulator:
             if record is None or record.archived:
                 raise KeyError(f"no {resolved.name} record {record_id}")
             clean = self.store.clean(resolved, properties)
+            if self.store.search_lag_ms:
+                self.store.before_write(record)
             self.store.update(resolved, record, clean)
             record.updated = max(record.updated, self.store.now_ms())
             resolved.version += 1

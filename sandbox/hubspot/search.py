@@ -25,7 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sandbox.hubspot.errors import HubSpotError, validation_error
-from sandbox.hubspot.store import ObjectType, Record
+from sandbox.hubspot.store import ObjectType, Record, Store
 from sandbox.hubspot.values import PropertyDef, to_epoch_ms
 
 MAX_GROUPS = 5
@@ -222,8 +222,20 @@ def sort_key(object_type: ObjectType, body: dict[str, Any]) -> tuple[Callable[[R
     return key, descending
 
 
-def _matching(object_type: ObjectType, body: dict[str, Any]) -> list[Record]:
-    """Sorted matches; cached until the next write so paging does not rescan every record."""
+def _matching(object_type: ObjectType, body: dict[str, Any], store: Store) -> list[Record]:
+    """Sorted matches; cached until the next write so paging does not rescan every record.
+
+    With ``store.search_lag_ms`` set, each record is seen as it was before writes younger than
+    the lag (new records not at all), like HubSpot's asynchronously updated search index.
+    """
+    if store.search_lag_ms:
+        now = store.now_ms()
+        matches = compile_query(object_type, body)
+        key, descending = sort_key(object_type, body)
+        views = (store.search_view(r, now) for r in object_type.records.values())
+        lagging = [v for v in views if v is not None and matches(v)]
+        lagging.sort(key=key, reverse=descending)
+        return lagging
     fingerprint = json.dumps(
         [body.get("filterGroups"), body.get("sorts"), body.get("query")], sort_keys=True
     )
@@ -240,7 +252,9 @@ def _matching(object_type: ObjectType, body: dict[str, Any]) -> list[Record]:
     return found
 
 
-def search(object_type: ObjectType, body: dict[str, Any]) -> tuple[list[Record], int, int | None]:
+def search(
+    object_type: ObjectType, body: dict[str, Any], store: Store
+) -> tuple[list[Record], int, int | None]:
     """(page of records, total matches, next offset or None)."""
     limit = body.get("limit", 10)
     try:
@@ -265,7 +279,7 @@ def search(object_type: ObjectType, body: dict[str, Any]) -> tuple[list[Record],
             f"{MAX_RESULTS} per query; 'after' {after} is past that limit. Narrow the query "
             "(for example, by hs_lastmodifieddate) to read further.",
         )
-    found = _matching(object_type, body)
+    found = _matching(object_type, body, store)
     end = min(after + limit, MAX_RESULTS)
     page = found[after:end]
     next_after = end if end < len(found) else None

@@ -30,7 +30,7 @@ FIRST_TYPE_ID = 9_000_001
 class Record:
     """One stored record. Timestamps are epoch milliseconds; ``props`` holds echoed values."""
 
-    __slots__ = ("archived", "archived_at", "created", "id", "props", "updated")
+    __slots__ = ("archived", "archived_at", "created", "id", "props", "shadow", "updated")
 
     def __init__(
         self,
@@ -47,6 +47,19 @@ class Record:
         self.updated = updated
         self.archived = archived
         self.archived_at = archived_at
+        # what search still sees while a write is not yet indexed (see Store.search_lag_ms)
+        self.shadow: Record | None = None
+
+    @property
+    def last_write(self) -> int:
+        if self.archived and self.archived_at is not None:
+            return max(self.updated, self.archived_at)
+        return self.updated
+
+    def snapshot(self) -> Record:
+        return Record(
+            self.id, dict(self.props), self.created, self.updated, self.archived, self.archived_at
+        )
 
     def value(self, name: str) -> str | None:
         if name == "hs_object_id":
@@ -79,6 +92,7 @@ class Record:
 
 
 DEFAULT_PROPERTIES = ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")
+NOT_INDEXED = Record("0", {}, 0, 0)  # shadow of a record created too recently for search
 
 
 @dataclass
@@ -194,10 +208,12 @@ class Store:
         self.types: dict[str, ObjectType] = {}
         self.aliases: dict[str, str] = {}
         self.rejections: dict[tuple[str, str], str] = {}
+        self.search_lag_ms = 0
         self.next_type_id = FIRST_TYPE_ID
         self.next_record_id = FIRST_RECORD_ID
 
     def clear(self) -> None:
+        self.search_lag_ms = 0
         self.types.clear()
         self.aliases.clear()
         self.rejections.clear()
@@ -322,12 +338,16 @@ class Store:
         self.next_record_id += 1
         props = {k: v for k, v in clean.items() if v is not None}
         record = Record(record_id, props, now, now)
+        if self.search_lag_ms:
+            record.shadow = NOT_INDEXED
         object_type.insert(record)
         return record
 
     def update(self, object_type: ObjectType, record: Record, clean: dict[str, str | None]) -> bool:
         """Apply values; bumps ``updatedAt`` only when a value actually changes."""
         self.check_unique(object_type, clean, record.id)
+        if self.search_lag_ms and any(record.props.get(k) != v for k, v in clean.items()):
+            self.before_write(record)
         changed = False
         for name, value in clean.items():
             old = record.props.get(name)
@@ -352,6 +372,8 @@ class Store:
     def archive(self, object_type: ObjectType, record: Record) -> None:
         if record.archived:
             return
+        if self.search_lag_ms:
+            self.before_write(record)
         record.archived = True
         record.archived_at = self.now_ms()
         object_type.version += 1
@@ -359,6 +381,17 @@ class Store:
             value = record.props.get(name)
             if value is not None and index.get(value) == record.id:
                 del index[value]
+
+    def before_write(self, record: Record) -> None:
+        """Keep the indexed version for search unless an earlier write is still pending."""
+        if record.shadow is None or self.now_ms() - record.last_write >= self.search_lag_ms:
+            record.shadow = record.snapshot()
+
+    def search_view(self, record: Record, now_ms: int) -> Record | None:
+        """The version of ``record`` search sees now (``None``: not indexed yet)."""
+        if record.shadow is None or now_ms - record.last_write >= self.search_lag_ms:
+            return record
+        return None if record.shadow is NOT_INDEXED else record.shadow
 
     def find(
         self, object_type: ObjectType, key: str, id_property: str | None, *, archived: bool = False

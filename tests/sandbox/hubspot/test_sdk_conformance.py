@@ -178,3 +178,100 @@ def test_sdk_raises_on_conflict_and_bad_token(
         stranger.crm.objects.basic_api.get_page(object_type="xero_invoice")
     assert denied.value.status == 401
     assert '"category": "INVALID_AUTHENTICATION"' in denied.value.body
+
+
+def test_sdk_basic_batch_property_and_group_calls(client: Client) -> None:
+    from hubspot.crm.objects import (
+        BatchInputSimplePublicObjectBatchInput,
+        BatchInputSimplePublicObjectBatchInputForCreate,
+        BatchInputSimplePublicObjectId,
+        SimplePublicObjectBatchInput,
+        SimplePublicObjectBatchInputForCreate,
+        SimplePublicObjectInput,
+        SimplePublicObjectInputForCreate,
+    )
+    from hubspot.crm.properties import PropertyGroupCreate, PropertyUpdate
+
+    schema = client.crm.schemas.core_api.create(object_schema_egg=_schema_egg())
+    object_type = schema.object_type_id
+    basic = client.crm.objects.basic_api
+    batch = client.crm.objects.batch_api
+
+    created = basic.create(
+        object_type=object_type,
+        simple_public_object_input_for_create=SimplePublicObjectInputForCreate(
+            properties={"xero_invoice_id": "a", "total": "3.10"}, associations=[]
+        ),
+    )
+    assert created.properties["total"] == "3.1"
+    updated = basic.update(
+        object_type=object_type,
+        object_id="a",
+        id_property="xero_invoice_id",
+        simple_public_object_input=SimplePublicObjectInput(properties={"total": "4"}),
+    )
+    assert updated.id == created.id and updated.properties["total"] == "4"
+    page = basic.get_page(object_type=object_type, limit=10, properties=["total"])
+    assert [r.properties["total"] for r in page.results] == ["4"] and page.paging is None
+    got = basic.get_by_id(object_type=object_type, object_id=created.id, properties=["total"])
+    assert got.properties == {"total": "4"}
+
+    made = batch.create(
+        object_type=object_type,
+        batch_input_simple_public_object_batch_input_for_create=(
+            BatchInputSimplePublicObjectBatchInputForCreate(
+                inputs=[
+                    SimplePublicObjectBatchInputForCreate(
+                        properties={"xero_invoice_id": f"b{n}"}, associations=[]
+                    )
+                    for n in range(3)
+                ]
+            )
+        ),
+    )
+    assert made.status == "COMPLETE" and len(made.results) == 3
+    changed = batch.update(
+        object_type=object_type,
+        batch_input_simple_public_object_batch_input=BatchInputSimplePublicObjectBatchInput(
+            inputs=[
+                SimplePublicObjectBatchInput(id=made.results[0].id, properties={"total": "1"}),
+                SimplePublicObjectBatchInput(id="404", properties={"total": "1"}),
+            ]
+        ),
+    )
+    assert changed.num_errors == 1 and changed.errors[0].category == "OBJECT_NOT_FOUND"
+    batch.archive(
+        object_type=object_type,
+        batch_input_simple_public_object_id=BatchInputSimplePublicObjectId(
+            inputs=[SimplePublicObjectId(id=r.id) for r in made.results]
+        ),
+    )
+    basic.archive(object_type=object_type, object_id=created.id)
+    assert basic.get_page(object_type=object_type).results == []
+    assert len(basic.get_page(object_type=object_type, archived=True).results) == 4
+
+    properties = client.crm.properties
+    properties.groups_api.create(
+        object_type=object_type,
+        property_group_create=PropertyGroupCreate(name="extra", label="Extra", display_order=1),
+    )
+    assert [g.name for g in properties.groups_api.get_all(object_type=object_type).results] == [
+        "xero_invoice_information",
+        "extra",
+    ]
+    names = [p.name for p in properties.core_api.get_all(object_type=object_type).results]
+    assert "hs_lastmodifieddate" in names and "total" in names
+    due = properties.core_api.get_by_name(object_type=object_type, property_name="due_date")
+    assert (due.type, due.field_type) == ("date", "date")
+    renamed = properties.core_api.update(
+        object_type=object_type,
+        property_name="total",
+        property_update=PropertyUpdate(label="Invoice total"),
+    )
+    assert renamed.label == "Invoice total" and renamed.type == "number"
+    properties.core_api.archive(object_type=object_type, property_name="total")
+    assert "total" not in [
+        p.name for p in properties.core_api.get_all(object_type=object_type).results
+    ]
+    client.crm.schemas.core_api.archive(object_type=object_type)
+    assert client.crm.schemas.core_api.get_all().results == []

@@ -186,3 +186,39 @@ def test_archived_records_are_not_found(api: Api, schema: Any) -> None:
     record_id = api.upsert([invoice(1)]).json()["results"][0]["id"]
     api("DELETE", f"/crm/v3/objects/{OBJECT}/{record_id}")
     assert api.post(SEARCH, {}).json()["total"] == 0
+
+
+def test_search_can_lag_writes_like_hubspots_index(
+    api: Api, schema: Any, hubspot_sandbox: HubSpotSandbox
+) -> None:
+    clock = ManualClock()
+    emulator = hubspot_sandbox.emulator
+    emulator.set_clock(clock)
+    lag = __import__("requests").post(
+        f"{hubspot_sandbox.url}/_sandbox/search_lag", json={"seconds": 3}
+    )
+    assert lag.json() == {"search_lag_seconds": 3.0}
+    paid = _f("status", "EQ", "PAID")
+
+    api.upsert([invoice(1)])
+    assert _ids(api) == []  # created, not yet indexed
+    clock.advance(seconds=3)
+    assert _ids(api) == ["inv-000001"]
+
+    api.upsert([invoice(1, status="PAID")])
+    clock.advance(seconds=1)
+    api.upsert([invoice(1, status="VOIDED")])
+    assert _ids(api, paid) == []  # search still sees the indexed AUTHORISED version
+    assert _ids(api, _f("status", "EQ", "AUTHORISED")) == ["inv-000001"]
+    clock.advance(seconds=3)
+    assert _ids(api, _f("status", "EQ", "VOIDED")) == ["inv-000001"]
+
+    record_id = emulator.records(OBJECT)[0]["id"]
+    api("DELETE", f"/crm/v3/objects/{OBJECT}/{record_id}")
+    assert _ids(api) == ["inv-000001"]  # archive not indexed yet
+    clock.advance(seconds=3)
+    assert _ids(api) == []
+    # reads by id are never stale
+    assert emulator.records(OBJECT)[0]["properties"]["status"] == "VOIDED"
+    emulator.reset()
+    assert emulator.search_lag_seconds == 0
