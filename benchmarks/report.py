@@ -149,6 +149,16 @@ def plot_scaling(doc: dict[str, Any], path: Path) -> Path | None:
         memory = [p["stages"][stage]["peak_rss_mb"] for p in points if stage in p["stages"]]
         left.plot(xs, seconds, marker="o", label=stage)
         right.plot(xs, memory, marker="o", label=stage)
+    ceiling = doc["sizes"].get("ceiling_records_per_second")
+    pushed = [p["invoices"] for p in points if "push" in p["stages"]]
+    if ceiling and pushed:
+        left.plot(
+            pushed,
+            [n / ceiling for n in pushed],
+            linestyle=":",
+            color="grey",
+            label=f"push floor at the rate limit ({ceiling:,.0f}/s)",
+        )
     for axis, ylabel in ((left, "seconds (median)"), (right, "peak RSS, MB")):
         axis.set_xscale("log")
         axis.set_yscale("log")
