@@ -6,7 +6,13 @@ resolved from this file so the command works from any working directory. The war
 settings' DuckDB file, passed as the absolute path in the ``warehouse_path`` var, which
 ``dbt_project/profiles.yml`` reads (profiles may use ``var()`` for ``--vars``:
 https://docs.getdbt.com/reference/dbt-jinja-functions/profiles-yml-context). dbt's artefacts
-and logs go to ``dbt_project/target`` and ``dbt_project/logs`` (git-ignored).
+go to ``dbt_project/target`` and its debug log to ``dbt_project/logs/dbt.log`` (git-ignored);
+nothing is printed: the CLI prints :meth:`TransformReport.summary` or the error, once. Usage
+stats are never sent (the tool must work offline).
+
+A failed data test keeps its failing rows as a view in the ``test_failures`` schema
+(``store_failures_as: view``), and :class:`TransformError` quotes the first of them, so the
+message names the records at fault, not only the test.
 
 dbt-duckdb keeps its DuckDB instance in a class-level environment that outlives the
 invocation; while it lives, the same process cannot open the file with another configuration
@@ -102,7 +108,10 @@ def run_transform(
         json.dumps({**(dbt_vars or {}), "warehouse_path": str(warehouse)}),
         "--log-level",
         "none",
+        "--log-level-file",
+        "debug",
         "--no-use-colors",
+        "--no-send-anonymous-usage-stats",
     ]
     if select:
         args += ["--select", select]
