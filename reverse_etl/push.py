@@ -46,7 +46,13 @@ from rich.table import Table
 
 from reverse_etl import alerts, sync_log
 from reverse_etl.errors import HubSpotSchemaError, InvoiceSyncError, RejectedRecordsError
-from reverse_etl.hubspot import HubSpot, HubSpotRequestError
+from reverse_etl.hubspot import (
+    BatchError,
+    HubSpot,
+    HubSpotRequestError,
+    UpsertAnswer,
+    UpsertResult,
+)
 from reverse_etl.properties import PROPERTY_NAMES, UPSERT_KEY
 from reverse_etl.schema import forget_object_type_id, resolve_object_type_id
 from reverse_etl.settings import Settings
@@ -308,7 +314,7 @@ def upsert_isolating_rejects(
         outcome = upsert_isolating_rejects(hub, object_type, batch[:middle])
         outcome.extend(upsert_isolating_rejects(hub, object_type, batch[middle:]))
         return outcome
-    return _read_batch_answer(batch, result.data)
+    return _read_batch_answer(batch, result)
 
 
 # 400s about the request as a whole, which bisecting cannot cure (HubSpot's wording; the
@@ -326,40 +332,37 @@ def _object_missing(exc: BaseException) -> bool:
     )
 
 
-def _read_batch_answer(batch: Sequence[Action], data: Any) -> BatchOutcome:
+def _read_batch_answer(batch: Sequence[Action], answer: UpsertAnswer) -> BatchOutcome:
     """Map a 200/207 answer back onto the inputs: results by echoed id, errors by context."""
     by_id = {a.xero_invoice_id: a for a in batch}
     outcome = BatchOutcome()
-    results = list(getattr(data, "results", None) or [])
-    unmatched_results = []
-    for result in results:
-        props = dict(result.properties or {})
-        key = props.get(UPSERT_KEY)
-        action = by_id.pop(key, None) if key is not None else None
+    unmatched: list[UpsertResult] = []
+    for result in answer.results:
+        action = by_id.pop(str(result.properties.get(UPSERT_KEY)), None)
         if action is None:
-            unmatched_results.append(result)
-            continue
-        outcome.written.append(_written(action, result))
-    errors = list(getattr(data, "errors", None) or [])
-    unattributed: list[Any] = []
-    for error in errors:
-        names = _error_mentions(error, by_id)
-        if not names:
+            unmatched.append(result)
+        else:
+            outcome.written.append(_written(action, result))
+    unattributed: list[BatchError] = []
+    for error in answer.errors:
+        named = _error_mentions(error, by_id)
+        if not named:
             unattributed.append(error)
-        for key in names:
+        for key in named:
             action = by_id.pop(key)
             outcome.rejected.append(
                 RejectedRecord(
-                    key, action.action, str(error.category), str(error.message), action.hs_object_id
+                    key, action.action, error.category, error.message, action.hs_object_id
                 )
             )
-    if unmatched_results and by_id and not errors and len(unmatched_results) == len(by_id):
-        for action, result in zip(list(by_id.values()), unmatched_results, strict=True):
+    if unmatched and not answer.errors and len(unmatched) == len(by_id):
+        # no echo of the id to match on (not seen from HubSpot): fall back to input order
+        for action, result in zip(list(by_id.values()), unmatched, strict=True):
             outcome.written.append(_written(action, result))
         by_id.clear()
     for action in by_id.values():  # neither a result nor an error naming it
-        category = " / ".join(sorted({str(e.category) for e in unattributed})) or "NO_RESULT"
-        message = " | ".join(str(e.message) for e in unattributed) or (
+        category = " / ".join(sorted({e.category for e in unattributed})) or "NO_RESULT"
+        message = " | ".join(e.message for e in unattributed) or (
             "HubSpot returned no result for this input"
         )
         outcome.rejected.append(
@@ -373,30 +376,26 @@ def _read_batch_answer(batch: Sequence[Action], data: Any) -> BatchOutcome:
     return outcome
 
 
-def _error_mentions(error: Any, candidates: dict[str, Action]) -> list[str]:
-    """The inputs an error names: in its ``context`` values, its details, or its message."""
-    texts: list[str] = []
-    for values in (getattr(error, "context", None) or {}).values():
-        texts += [str(v) for v in (values if isinstance(values, list) else [values])]
-    exact = [t for t in texts if t in candidates]
+def _error_mentions(error: BatchError, candidates: dict[str, Action]) -> list[str]:
+    """The inputs an error names: in its ``context`` values (HubSpot puts the input's ``id``
+    there), else in its message."""
+    exact = [v for values in error.context.values() for v in values if v in candidates]
     if exact:
         return list(dict.fromkeys(exact))
-    message = str(getattr(error, "message", "") or "")
-    return [key for key in candidates if key in message]
+    return [key for key in candidates if key in error.message]
 
 
-def _written(action: Action, result: Any) -> WrittenRecord:
-    echoed = dict(result.properties or {})
+def _written(action: Action, result: UpsertResult) -> WrittenRecord:
     values: dict[str, str | None] = dict(action.values)
-    values.update({k: v for k, v in echoed.items() if k in values or k in PROPERTY_NAMES})
+    values.update({k: v for k, v in result.properties.items() if k in PROPERTY_NAMES})
     return WrittenRecord(
         xero_invoice_id=action.xero_invoice_id,
-        hs_object_id=str(result.id),
+        hs_object_id=result.id,
         action=action.action,
         properties=values,
-        created_at=getattr(result, "created_at", None),
-        updated_at=getattr(result, "updated_at", None),
-        new=bool(getattr(result, "new", action.action == "INSERT")),
+        created_at=result.created_at,
+        updated_at=result.updated_at,
+        new=result.new,
     )
 
 

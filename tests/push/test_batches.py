@@ -3,10 +3,16 @@ errors naming several inputs) and of the rate limiter's arithmetic."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
-from reverse_etl.hubspot import HubSpotRequestError, RateLimiter, _forbidden_message
+from reverse_etl.hubspot import (
+    BatchError,
+    HubSpotRequestError,
+    RateLimiter,
+    UpsertAnswer,
+    UpsertResult,
+    _forbidden_message,
+)
 from reverse_etl.push import Action, _read_batch_answer, upsert_isolating_rejects
 from tests.push.conftest import SimClock, invoice
 
@@ -16,14 +22,8 @@ def _action(n: int) -> Action:
     return Action(str(values["xero_invoice_id"]), "INSERT", None, (), values)
 
 
-def _result(action: Action, hs_id: str) -> Any:
-    return SimpleNamespace(
-        id=hs_id,
-        new=True,
-        properties={"xero_invoice_id": action.xero_invoice_id},
-        created_at=None,
-        updated_at=None,
-    )
+def _result(action: Action, hs_id: str) -> UpsertResult:
+    return UpsertResult(hs_id, True, {"xero_invoice_id": action.xero_invoice_id}, None, None)
 
 
 class FakeHub:
@@ -40,11 +40,10 @@ class FakeHub:
         if self.bad & set(ids):
             raise HubSpotRequestError("upsert", 400, "VALIDATION_ERROR", "Property values invalid")
         results = [
-            SimpleNamespace(id=f"hs-{i}", new=True, properties={"xero_invoice_id": i},
-                            created_at=None, updated_at=None)
+            UpsertResult(f"hs-{i}", True, {"xero_invoice_id": i}, None, None)
             for i in reversed(ids)  # HubSpot does not promise input order
-        ]  # fmt: skip
-        return SimpleNamespace(data=SimpleNamespace(results=results, errors=[]), status=200)
+        ]
+        return UpsertAnswer(200, results, [])
 
 
 def test_whole_batch_400_is_bisected_so_the_good_records_land() -> None:
@@ -63,15 +62,13 @@ def test_whole_batch_400_is_bisected_so_the_good_records_land() -> None:
 def test_every_207_error_is_reported_not_only_the_first() -> None:
     batch = [_action(n) for n in range(1, 6)]
     errors = [
-        SimpleNamespace(category="VALIDATION_ERROR", message="bad date",
-                        context={"id": [batch[1].xero_invoice_id]}),
-        SimpleNamespace(category="VALIDATION_ERROR",
-                        message=f"{batch[3].xero_invoice_id} has an invalid status", context={}),
-        SimpleNamespace(category="CONFLICT", message="unattributable", context={}),
-    ]  # fmt: skip
-    data = SimpleNamespace(results=[_result(batch[0], "1"), _result(batch[2], "3")], errors=errors)
+        BatchError("VALIDATION_ERROR", "bad date", {"id": [batch[1].xero_invoice_id]}),
+        BatchError("VALIDATION_ERROR", f"{batch[3].xero_invoice_id} has an invalid status", {}),
+        BatchError("CONFLICT", "unattributable", {}),
+    ]
+    answer = UpsertAnswer(207, [_result(batch[0], "1"), _result(batch[2], "3")], errors)
 
-    outcome = _read_batch_answer(batch, data)
+    outcome = _read_batch_answer(batch, answer)
 
     rejected = {r.xero_invoice_id: r for r in outcome.rejected}
     assert set(rejected) == {batch[1].xero_invoice_id, batch[3].xero_invoice_id,
