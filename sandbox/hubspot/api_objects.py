@@ -10,6 +10,11 @@ and an ``idProperty`` without ``hasUniqueValue`` ("Unable to perform update/upse
 ... property", quoted in segmentio/action-destinations#3957). Upsert results carry ``new``
 (true when the record was created) — the SDK's ``SimplePublicUpsertObject`` requires it.
 batch/read groups unknown ids into one ``OBJECT_NOT_FOUND`` error with ``context.ids``.
+A 207 whose every input failed has ``"results": []`` (a real upsert answer with a
+``VALIDATION_ERROR`` "Property values were not valid" entry is quoted in
+HubSpot/hubspot-api-ruby#403; batch/read's 207 for unknown ``idProperty`` values in
+HubSpot/hubspot-api-php#619). An update without properties answers 400 "No properties found to
+update, please provide at least one." (HubSpot/hubspot-api-ruby#121).
 
 Write answers echo the properties of the input (in their stored form) plus ``hs_object_id``,
 ``hs_createdate`` and ``hs_lastmodifieddate``. A write that changes nothing does not move
@@ -164,6 +169,11 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
             if record is None:
                 raise not_found(NOT_FOUND_MESSAGE)
             properties = body.get("properties") if isinstance(body, dict) else None
+            if not properties:
+                raise validation_error(
+                    "No properties found to update, please provide at least one.",
+                    context={"properties": ["{}"]},
+                )
             store.update(object_type, record, store.clean(object_type, properties))
             return web.json_response(_written(record, properties))
 

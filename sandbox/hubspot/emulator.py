@@ -185,9 +185,15 @@ class HubSpotEmulator:
     # -- HTTP ------------------------------------------------------------------------------
 
     async def read_json(self, request: web.Request) -> Any:
+        """The JSON body; HubSpot's wording for a malformed one ("Invalid input JSON on line 1,
+        column 86: ...", quoted in HubSpot/hubspot-api-ruby#179)."""
         raw = await request.read()
         try:
             return json.loads(raw or b"{}")
+        except json.JSONDecodeError as exc:
+            raise validation_error(
+                f"Invalid input JSON on line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            ) from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise validation_error(f"Invalid input JSON: {exc}") from None
 

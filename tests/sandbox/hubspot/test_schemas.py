@@ -97,3 +97,4 @@ def test_malformed_json_is_400(api: Api) -> None:
     response = api("POST", "/crm/v3/schemas", data=b"{not json")
     assert response.status_code == 400
     assert response.json()["category"] == "VALIDATION_ERROR"
+    assert response.json()["message"].startswith("Invalid input JSON on line 1, column 2:")

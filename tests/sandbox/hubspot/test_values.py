@@ -115,3 +115,12 @@ def test_unique_value_conflict_on_create_and_update(api: Api, schema: Any) -> No
     # an archived record frees its unique value
     assert api("DELETE", f"{BASE}/{first}").status_code == 204
     assert _create(api).status_code == 201
+
+
+def test_update_without_properties_is_400(api: Api, schema: Any) -> None:
+    record_id = _create(api).json()["id"]
+    response = api.patch(f"{BASE}/{record_id}", {"properties": {}})
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "No properties found to update, please provide at least one."
+    )
