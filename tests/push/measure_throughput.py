@@ -63,9 +63,9 @@ def measure(records: int, latency: float, limit: int, in_flight: int) -> dict[st
         control.post(f"{url}/_sandbox/limits", json={"requests_per_window": limit}, timeout=10)
         control.delete(f"{url}/_sandbox/counters", timeout=10)
         client = HubSpot(settings.hubspot, limiter=RateLimiter(limit))
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         report = run_push(settings, client=client)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         name = settings.hubspot.object_name
         stored = len(control.get(f"{url}/_sandbox/records/{name}", timeout=60).json()["results"])
         counters = control.get(f"{url}/_sandbox/counters", timeout=10).json()
@@ -81,6 +81,7 @@ def measure(records: int, latency: float, limit: int, in_flight: int) -> dict[st
             "hubspot_calls": report.hubspot_calls,
             "calls_per_record": round(report.hubspot_calls / records, 4),
             "http_429": counters["by_status"].get("429", 0),
+            "push_cpu_seconds": round(cpu, 2),
             "latency_seconds": latency,
             "limit_per_10s": limit,
             "max_in_flight": in_flight,
