@@ -29,8 +29,14 @@ SDK facts relied on (read from hubspot-api-client 12.0.0): each sub-package
 (``hubspot.crm.objects``, ``.schemas``, ``.properties``) has its own ``ApiException`` (check
 ``.status``, ``.headers``, ``.body``); ``client.crm.objects.batch_api`` builds a new
 ``ApiClient`` (and connection pool) on *every* attribute access, so :class:`HubSpot` keeps one
-reference per API; ``*_with_http_info`` returns ``(data, status, headers)``; a 207 does not
-raise (the model has ``.errors`` and ``.num_errors``); dict bodies are sent as-is.
+reference per API; ``*_with_http_info`` returns ``(data, status, headers)``, or the raw
+urllib3 response with ``_preload_content=False`` (non-2xx still raise); a 207 does not raise;
+dict bodies are sent as-is; ``Client.create(**kw)`` sets every keyword on each sub-package's
+``Configuration`` (``host``, ``retries`` from ``retry``, ``connection_pool_maxsize``, sized
+here to ``max_in_flight`` so workers do not queue for a connection). Checked here: with
+``retry=False`` the pool gets ``Retry(total=False)`` and a refused connection surfaces as
+``urllib3.exceptions.NewConnectionError``; 401/403/404/5xx come as the sub-package's
+``UnauthorizedException``/``ForbiddenException``/``NotFoundException``/``ServiceException``.
 
 Rate limits (HubSpot "API usage guidelines"): private apps get 100 (Free/Starter) or 190
 (Professional/Enterprise) requests per rolling 10 s; responses carry

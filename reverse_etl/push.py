@@ -5,8 +5,17 @@ row in ``sync_log.runs`` → find the object (remembered objectTypeId, else :fun
 → batches of ≤100 inputs to ``POST /crm/v3/objects/{objectType}/batch/upsert`` keyed on
 ``idProperty=xero_invoice_id``, several batches in flight (``HUBSPOT_MAX_IN_FLIGHT`` worker
 threads under the one shared rate limiter, so throughput reaches HubSpot's limit rather than
-the round-trip time) → each answer recorded by the main thread in one DuckDB transaction
-(:mod:`reverse_etl.sync_log`) → run row finished → alerts (:mod:`reverse_etl.alerts`).
+the round-trip time; workers do HTTP only) → each answer recorded by the main thread, which
+owns the one DuckDB connection, in one transaction (the answers that arrived together share
+it; :mod:`reverse_etl.sync_log`) → run row finished → alerts (:mod:`reverse_etl.alerts`).
+A fatal error (401/403, HubSpot down past the retries, daily limit) stops new sends, records
+what the batches in flight wrote, ends the run ``failed`` and is raised.
+
+Crash safety: a record is in ``raw_hubspot.invoice_records`` as soon as its batch's answer is
+committed, so after a kill the next `sync` (transform rebuilds the action table from that
+snapshot) re-sends only the batches that were in flight, as harmless upserts. A bare
+`push` rerun without transform re-sends the whole unchanged action table, still as upserts:
+updates, never duplicates.
 
 What is sent: for INSERT every non-null property; for UPDATE only ``changed_properties``,
 a null sent as ``""`` (HubSpot clears a property given an empty string). ``xero_invoice_id``
