@@ -44,6 +44,14 @@ def _names(request: web.Request) -> list[str] | None:
     return names or None
 
 
+def _known(object_type: ObjectType, names: Any) -> list[str] | None:
+    """Requested property names the object has; HubSpot ignores the others (SDK docstrings:
+    "If any of the specified properties are not present ... they will be ignored")."""
+    if not names or not isinstance(names, list):
+        return None
+    return [str(n) for n in names if str(n) in object_type.properties] or None
+
+
 def _flag(request: web.Request, name: str) -> bool:
     return request.query.get(name, "false").lower() == "true"
 
@@ -131,6 +139,7 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
                     next_after = int(record.id)
                     break
                 page.append(record)
+            names = _known(object_type, names)
             results = [r.to_api(names, DEFAULT_PROPERTIES) for r in page]
         body: dict[str, Any] = {"results": results}
         if next_after is not None:
@@ -149,7 +158,8 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
             )
             if record is None:
                 raise not_found(NOT_FOUND_MESSAGE)
-            return web.json_response(record.to_api(_names(request), DEFAULT_PROPERTIES))
+            names = _known(object_type, _names(request))
+            return web.json_response(record.to_api(names, DEFAULT_PROPERTIES))
 
     async def create_object(request: web.Request) -> web.Response:
         body = await emu.read_json(request)
@@ -280,6 +290,7 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
         results, missing = [], []
         with emu.lock:
             object_type = store.resolve(request.match_info["objectType"])
+            names = _known(object_type, names)
             for item in inputs:
                 key = str(item.get("id"))
                 record = store.find(object_type, key, id_property, archived=archived)
@@ -316,6 +327,7 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
         names = body.get("properties") or None
         with emu.lock:
             object_type: ObjectType = store.resolve(request.match_info["objectType"])
+            names = _known(object_type, names)
             page, total, next_after = search_module.search(object_type, body, store)
             results = [r.to_api(names, DEFAULT_PROPERTIES) for r in page]
         answer: dict[str, Any] = {"total": total, "results": results}

@@ -12,8 +12,10 @@ for records; search and batch/read are reads).
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ from sandbox.hubspot.limits import HubSpotLimits, RateLimiter
 from sandbox.hubspot.persistence import load_store, save_store
 from sandbox.hubspot.store import DEFAULT_PROPERTIES, Store
 
+log = logging.getLogger(__name__)
 ALL_SCOPES = (
     "crm.schemas.custom.read",
     "crm.schemas.custom.write",
@@ -69,7 +72,8 @@ class HubSpotEmulator:
         self.portal_id = portal_id
         self.lock = threading.RLock()
         self.store = Store(portal_id, self.now)
-        self.limiter = RateLimiter(limits or HubSpotLimits(), self.now)
+        self._default_limits = limits or HubSpotLimits()
+        self.limiter = RateLimiter(replace(self._default_limits), self.now)
         self.faults = faults_module.Faults()
         self.counters = faults_module.Counters()
         self.tokens: dict[str, frozenset[str]] = {}
@@ -105,14 +109,14 @@ class HubSpotEmulator:
         self.limiter.reset(limits)
 
     def reset(self) -> None:
-        """Clear schemas, records, rejections, faults, counters and extra tokens; default limits,
-        no search lag and the clock given at construction."""
+        """Clear schemas, records, rejections, faults, counters, extra tokens and search lag;
+        back to the limits and clock given at construction (HubSpot's defaults if none)."""
         with self.lock:
             self.clock = self._default_clock
             self.store.clear()
             self.tokens = {}
             self.add_token(SANDBOX_HUBSPOT_TOKEN)
-        self.limiter.reset(HubSpotLimits())
+        self.limiter.reset(replace(self._default_limits))
         self.faults.clear()
         self.counters.reset()
 
@@ -251,3 +255,6 @@ class HubSpotEmulator:
                 raise
             category = "OBJECT_NOT_FOUND" if exc.status == 404 else "VALIDATION_ERROR"
             return HubSpotError(exc.status, category, exc.reason or "error").response()
+        except Exception as exc:  # an emulator bug: answer like HubSpot's 500, say what broke
+            log.exception("HubSpot emulator failed on %s %s", request.method, request.path)
+            return HubSpotError(500, "INTERNAL_ERROR", f"internal error: {exc!r}").response()

@@ -222,3 +222,13 @@ def test_write_without_change_keeps_last_modified(
     assert changed["updatedAt"] > first["updatedAt"]
     assert changed["properties"]["hs_lastmodifieddate"] == changed["updatedAt"]
     assert changed["createdAt"] == first["createdAt"]
+
+
+def test_unknown_requested_properties_are_ignored(api: Api, schema: Any) -> None:
+    record_id = api.upsert([invoice(1)]).json()["results"][0]["id"]
+    got = api.get(f"{BASE}/{record_id}", params={"properties": "total,not_a_property"}).json()
+    assert got["properties"] == {"total": "1.5"}
+    read = api.post(
+        f"{BASE}/batch/read", {"inputs": [{"id": record_id}], "properties": ["nope", "status"]}
+    ).json()
+    assert read["results"][0]["properties"] == {"status": "AUTHORISED"}

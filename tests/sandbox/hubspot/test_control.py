@@ -123,3 +123,13 @@ def test_reset_over_http(api: Api, schema: dict[str, Any], hubspot_sandbox: HubS
     assert api.get("/crm/v3/schemas").json()["results"] == []
     assert hubspot_sandbox.emulator.faults.latency_seconds == 0
     assert hubspot_sandbox.emulator.counters.total() == 1
+
+
+def test_reset_returns_to_the_constructor_limits_and_clock() -> None:
+    clock = ManualClock()
+    emulator = HubSpotEmulator(limits=HubSpotLimits.unlimited(), clock=clock)
+    emulator.limits = HubSpotLimits(requests_per_window=1)
+    emulator.set_clock(None)
+    emulator.reset()
+    assert emulator.limits == HubSpotLimits.unlimited()
+    assert emulator.now() == clock()
