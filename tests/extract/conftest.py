@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from pipelines.hubspot_snapshot.client import HubSpotReader
 from pipelines.xero.client import XeroClient
 from reverse_etl.properties import INVOICE_PROPERTIES
 from reverse_etl.settings import Settings, load_settings
+from sandbox.clock import ManualClock
 from tests.fixtures.hubspot import HubSpotSandbox
 from tests.fixtures.xero import XeroSandbox
 
@@ -29,6 +31,7 @@ class ExtractEnv:
     xero: XeroSandbox
     hubspot: HubSpotSandbox
     root: Path
+    hubspot_clock: ManualClock
     sleeps: list[float] = field(default_factory=list)
 
     @property
@@ -60,16 +63,11 @@ class ExtractEnv:
         return XeroClient(settings.xero, **options)
 
     def hubspot_reader(self, settings: Settings, **options: Any) -> HubSpotReader:
-        fake_now = [0.0]
-
-        def clock() -> float:
-            return fake_now[0]
-
         def sleep(seconds: float) -> None:
             self.sleeps.append(seconds)
-            fake_now[0] += seconds
+            self.hubspot_clock.advance(seconds)
 
-        options.setdefault("clock", clock)
+        options.setdefault("clock", lambda: self.hubspot_clock().timestamp())
         options.setdefault("sleep", sleep)
         options.setdefault("jitter", lambda: 0.5)
         return HubSpotReader(settings.hubspot, **options)
@@ -120,4 +118,7 @@ class ExtractEnv:
 def extract_env(
     xero_sandbox: XeroSandbox, hubspot_sandbox: HubSpotSandbox, tmp_path: Path
 ) -> Iterator[ExtractEnv]:
-    yield ExtractEnv(xero_sandbox, hubspot_sandbox, tmp_path)
+    """Both sandboxes, HubSpot's on a manual clock too (its fixture restores the real one)."""
+    hubspot_clock = ManualClock(datetime(2024, 6, 3, 9, 30, tzinfo=UTC))
+    hubspot_sandbox.emulator.set_clock(hubspot_clock)
+    yield ExtractEnv(xero_sandbox, hubspot_sandbox, tmp_path, hubspot_clock)

@@ -223,11 +223,7 @@ def test_malformed_invoice_fails_the_run_and_changes_nothing(
     report = run_xero_extract(settings, continue_on_error=True, client=env.xero_client(settings))
     assert report.rejected == 1 and report.invoices_loaded == 1
     assert (
-        "reference"
-        in env.query(
-            "select 'reference' from raw_xero.invoices where invoice_id = ? and reference = 'edited'",
-            good,
-        )[0]
+        env.scalar("select reference from raw_xero.invoices where invoice_id = ?", good) == "edited"
     )
     reject = env.query("select invoice_id, field, error, payload from raw_xero.invoice_rejects")
     assert len(reject) == 1

@@ -1,0 +1,140 @@
+"""HubSpot custom-object records → raw_hubspot.invoice_records, over HTTP against the emulator."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from pipelines.run import run_hubspot_snapshot
+from reverse_etl.errors import HubSpotAuthError
+from reverse_etl.properties import PROPERTY_NAMES
+from sandbox.hubspot.limits import HubSpotLimits
+from tests.extract.conftest import ExtractEnv
+
+OBJECT = "xero_invoice"
+
+
+def _records(n: int, start: int = 0) -> list[dict[str, str]]:
+    return [
+        {
+            "xero_invoice_id": f"00000000-0000-4000-8000-{i:012d}",
+            "invoice_number": f"INV-{i:06d}",
+            "status": "AUTHORISED",
+            "total": "118.50",
+            "invoice_date": "2024-05-31",
+        }
+        for i in range(start, start + n)
+    ]
+
+
+def _seed(env: ExtractEnv, n: int, start: int = 0, per_tick: int = 100) -> None:
+    """Seed ``n`` records, the clock moving 1 ms every ``per_tick`` records."""
+    rows = _records(n, start)
+    for offset in range(0, n, per_tick):
+        env.hubspot.emulator.seed(OBJECT, rows[offset : offset + per_tick])
+        env.hubspot_clock.advance(0.001)
+
+
+def test_full_read_then_only_the_hand_edit(extract_env: ExtractEnv) -> None:
+    env = extract_env
+    env.create_hubspot_object()
+    _seed(env, 250)
+    settings = env.settings()
+
+    first = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert first.mode == "full" and first.records_loaded == 250
+    columns = [
+        name
+        for (name,) in env.query(
+            "select column_name from information_schema.columns where table_schema = "
+            "'raw_hubspot' and table_name = 'invoice_records' order by ordinal_position"
+        )
+    ]
+    assert columns == [
+        "hs_object_id", *PROPERTY_NAMES, "hs_createdate", "hs_lastmodifieddate", "archived",
+        "_dlt_load_id", "_dlt_id",
+    ]  # fmt: skip
+    row = env.query(
+        "select total, invoice_date, reference, hs_lastmodifieddate, archived "
+        "from raw_hubspot.invoice_records where invoice_number = 'INV-000007'"
+    )[0]
+    assert row[0] in ("118.5", "118.50") and row[1] is not None and row[2] is None
+    assert isinstance(row[3], datetime) and row[4] is False
+
+    env.hubspot_clock.advance(120)
+    record_id = env.scalar(
+        "select hs_object_id from raw_hubspot.invoice_records where invoice_number = 'INV-000042'"
+    )
+    env.hubspot.emulator.edit_by_hand(OBJECT, record_id, {"total": "1.00"})
+    second = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert second.mode == "incremental"
+    assert second.records_loaded == 1
+    assert env.scalar(
+        "select total from raw_hubspot.invoice_records where hs_object_id = ?", record_id
+    ) in ("1", "1.00")
+    assert env.scalar("select count(*) from raw_hubspot.invoice_records") == 250
+
+    third = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert third.records_loaded == 0 and third.calls == 2  # schema lookup + one search
+
+
+def test_search_windows_past_the_10000_ceiling(extract_env: ExtractEnv) -> None:
+    env = extract_env
+    env.hubspot.emulator.limits = HubSpotLimits.unlimited()
+    env.create_hubspot_object()
+    _seed(env, 1)
+    settings = env.settings()
+    run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+
+    env.hubspot_clock.advance(60)
+    _seed(env, 10_300, start=1)
+    reader = env.hubspot_reader(settings)
+    report = run_hubspot_snapshot(settings, reader=reader)
+
+    assert report.mode == "incremental"
+    assert report.records_loaded == 10_300
+    assert env.scalar("select count(*) from raw_hubspot.invoice_records") == 10_301
+    assert env.scalar("select count(distinct hs_object_id) from raw_hubspot.invoice_records") == (
+        10_301
+    )
+    assert env.hubspot.emulator.counters.by_status.get(400, 0) == 0
+    assert reader.calls >= 1 + 52  # 10,300 / 200 per page, plus the restarted window
+
+
+def test_missing_object_gives_an_empty_table(extract_env: ExtractEnv) -> None:
+    env = extract_env
+    settings = env.settings()
+    report = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert report.mode == "none" and report.records_loaded == 0
+    assert report.object_type_id is None
+    assert env.scalar("select count(*) from raw_hubspot.invoice_records") == 0
+
+
+def test_bad_token_and_missing_scope(extract_env: ExtractEnv) -> None:
+    env = extract_env
+    env.create_hubspot_object()
+    wrong = env.settings(HUBSPOT_ACCESS_TOKEN="pat-wrong-0000")
+    with pytest.raises(HubSpotAuthError) as error:
+        run_hubspot_snapshot(wrong, reader=env.hubspot_reader(wrong))
+    assert "HUBSPOT_ACCESS_TOKEN" in str(error.value)
+    assert "pat-wrong-0000" not in str(error.value)
+    assert "raw_hubspot.invoice_records" not in env.tables()
+
+    env.hubspot.emulator.add_token("pat-schemas-only", scopes=["crm.schemas.custom.read"])
+    limited = env.settings(HUBSPOT_ACCESS_TOKEN="pat-schemas-only")
+    with pytest.raises(HubSpotAuthError, match=r"crm\.objects\.custom\.read"):
+        run_hubspot_snapshot(limited, reader=env.hubspot_reader(limited))
+
+
+def test_429_is_waited_out(extract_env: ExtractEnv) -> None:
+    env = extract_env
+    env.create_hubspot_object()
+    _seed(env, 150)
+    env.hubspot.emulator.faults.add(
+        "status", status=429, path_prefix="/crm/v3/objects", retry_after=1, times=2
+    )
+    settings = env.settings()
+    report = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert report.records_loaded == 150
+    assert env.sleeps.count(1.0) == 2
