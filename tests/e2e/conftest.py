@@ -44,13 +44,19 @@ class SyncWorld:
         return sum(by_route.get(route, 0) for route in routes)
 
 
-@pytest.fixture
-def world(xero_sandbox, hubspot_sandbox, warehouse_path, monkeypatch) -> SyncWorld:
-    (tenant_id,) = xero_sandbox.emulator.seed_demo(invoices=120, seed=11, tenants=1)
+def make_world(
+    xero_sandbox, hubspot_sandbox, warehouse_path, monkeypatch, *, invoices: int, seed: int = 11
+) -> SyncWorld:
+    (tenant_id,) = xero_sandbox.emulator.seed_demo(invoices=invoices, seed=seed, tenants=1)
     env = {**xero_sandbox.env(), **hubspot_sandbox.env(), "WAREHOUSE_PATH": str(warehouse_path)}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return SyncWorld(xero_sandbox, hubspot_sandbox, warehouse_path, env, tenant_id)
+
+
+@pytest.fixture
+def world(xero_sandbox, hubspot_sandbox, warehouse_path, monkeypatch) -> SyncWorld:
+    return make_world(xero_sandbox, hubspot_sandbox, warehouse_path, monkeypatch, invoices=120)
 
 
 @dataclass
