@@ -16,8 +16,7 @@ SEARCH = f"/crm/v3/objects/{OBJECT}/search"
 
 
 def _use(hubspot_sandbox: HubSpotSandbox, limits: HubSpotLimits) -> ManualClock:
-    clock = ManualClock()
-    hubspot_sandbox.emulator.set_clock(clock)
+    clock = hubspot_sandbox.manual_clock()
     hubspot_sandbox.emulator.limits = limits
     return clock
 
