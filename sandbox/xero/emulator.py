@@ -42,6 +42,7 @@ from sandbox.xero.store import Store
 from sandbox.xero.webhooks import Delivery, Webhooks
 
 DEFAULT_PAGE_SIZE = 100
+FRAGMENT_CACHE_SIZE = 200_000  # rendered invoices kept (~2 KB each); cleared when full
 
 
 class XeroEmulator:
@@ -58,6 +59,8 @@ class XeroEmulator:
         self.state_path: Path | None = None
         self._cache: OrderedDict[tuple[Any, ...], list[Invoice]] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._numbers: dict[tuple[Any, ...], dict[str, Invoice]] = {}
+        self._fragments: dict[tuple[Any, ...], str] = {}
         self._install_defaults(limits)
 
     # ----------------------------------------------------------------- set-up and state
@@ -148,6 +151,8 @@ class XeroEmulator:
     def _clear_cache(self) -> None:
         with self._cache_lock:
             self._cache.clear()
+            self._numbers = {}
+        self._fragments = {}
 
     def select(
         self, tenant_id: str, query: Mapping[str, str], headers: Mapping[str, str]
@@ -155,11 +160,11 @@ class XeroEmulator:
         """The invoices a GET /Invoices query matches, in answer order (cached per state)."""
         q = {k.lower(): v for k, v in query.items()}
         ims = headers.get("If-Modified-Since")
-        after_ms = parse_if_modified_since(ims) if ims else None
+        from_ms = parse_if_modified_since(ims) if ims else None
         key = (
             self.store.sequence,
             tenant_id,
-            after_ms,
+            from_ms,
             q.get("statuses"),
             q.get("ids"),
             q.get("invoicenumbers"),
@@ -183,7 +188,7 @@ class XeroEmulator:
         contacts = self.store.contacts
         with self.store.lock:
             tenant = self.store.tenant_index(tenant_id)
-            candidates = list(self.store.indexes[tenant].since(after_ms))
+            candidates = list(self.store.indexes[tenant].since(from_ms))
         out = []
         for inv in candidates:
             if statuses and inv.status not in statuses:
@@ -238,27 +243,30 @@ class XeroEmulator:
                 "pageCount": -(-len(selected) // size),
                 "itemCount": len(selected),
             }
-            invoices = [
-                renderer.invoice(i, line_items=True, summary=summary, unitdp=unitdp) for i in rows
-            ]
         else:
-            invoices = [
-                renderer.invoice(i, line_items=False, summary=summary, unitdp=unitdp)
-                for i in selected
-            ]
-        body = renderer.envelope(self.now(), invoices, pagination)
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            rows = selected
+        mode = ("page" in q, summary, unitdp)
+        fragments = [self._rendered(renderer, inv, mode) for inv in rows]
+        return renderer.envelope_json(self.now(), fragments, pagination).encode()
+
+    def _rendered(self, renderer: Renderer, inv: Invoice, mode: tuple[bool, bool, int]) -> str:
+        """One invoice's JSON text, cached by (id, version, shape): repeated reads are cheap."""
+        key = (inv.invoice_id, inv.version, mode)
+        text = self._fragments.get(key)
+        if text is None:
+            line_items, summary, unitdp = mode
+            data = renderer.invoice(inv, line_items=line_items, summary=summary, unitdp=unitdp)
+            text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+            if len(self._fragments) >= FRAGMENT_CACHE_SIZE:
+                self._fragments.clear()
+            self._fragments[key] = text
+        return text
 
     def single_invoice_body(self, tenant_id: str, key: str, query: Mapping[str, str]) -> bytes:
         """``GET /Invoices/{InvoiceID or InvoiceNumber}``: one invoice, full, in the envelope."""
         q = {k.lower(): v for k, v in query.items()}
         tenant = self.store.tenant_index(tenant_id)
-        inv = self.store.invoices.get(key.lower())
-        if inv is None:
-            inv = next(
-                (i for i in self.store.invoices.values() if i.tenant == tenant and i.number == key),
-                None,
-            )
+        inv = self.store.invoices.get(key.lower()) or self._by_number(tenant, key)
         if inv is None or inv.tenant != tenant:
             raise KeyError(key)
         renderer = self.renderer()
@@ -267,6 +275,18 @@ class XeroEmulator:
             rendered = renderer.invoice(inv, line_items=True, unitdp=unitdp)
         body = renderer.envelope(self.now(), [rendered], None)
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def _by_number(self, tenant: int, number: str) -> Invoice | None:
+        """Xero also accepts an InvoiceNumber in ``/Invoices/{id}``; indexed per state."""
+        key = ("numbers", self.store.sequence, tenant)
+        with self._cache_lock:
+            index = self._numbers.get(key)
+        if index is None:
+            with self.store.lock:
+                index = {i.number: i for i in self.store.invoices.values() if i.tenant == tenant}
+            with self._cache_lock:
+                self._numbers = {key: index}
+        return index.get(number)
 
     # ----------------------------------------------------------------- changing Xero
     def create_invoice(self, tenant_id: str | None = None, **fields: Any) -> dict[str, Any]:

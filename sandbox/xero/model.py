@@ -217,8 +217,9 @@ _NAMESPACE = uuid.UUID("6f1d4c1e-0b7a-4f5e-9a53-58e0c2b1a7d4")
 
 def derived_id(parent_id: str, kind: str, salt: int) -> str:
     """A stable UUID for a child record (line item, payment, credit note) of ``parent_id``."""
-    digest = hashlib.md5(f"{parent_id}/{kind}/{salt}".encode(), usedforsecurity=False).digest()
-    return str(uuid.UUID(bytes=digest, version=4))
+    h = hashlib.md5(f"{parent_id}/{kind}/{salt}".encode(), usedforsecurity=False).hexdigest()
+    variant = "89ab"[int(h[16], 16) & 3]
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
 
 
 def seeded_uuid(rng: random.Random) -> str:

@@ -51,7 +51,7 @@ def save_store(store: Store, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with _open(tmp, "w", path.suffix == ".gz") as handle:
-        json.dump(data, handle, ensure_ascii=False, separators=(",", ":"))
+        handle.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
     os.replace(tmp, path)
     return path
 
@@ -70,7 +70,9 @@ def load_store(path: Path) -> Store:
     )
     count = len(_SCALARS)
     for row in data["invoices"]:
-        inv = Invoice(**dict(zip(_SCALARS, row[:count], strict=True)))
+        inv = Invoice(*row[:14])  # the positional fields, in _SCALARS order
+        for name, value in zip(_SCALARS[14:], row[14:count], strict=True):
+            setattr(inv, name, value)
         lines, payments, credits = row[count:]
         if lines is not None:
             inv.lines_ = [Line(*line) for line in lines]

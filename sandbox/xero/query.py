@@ -1,13 +1,16 @@
 """GET /Invoices query parameters: If-Modified-Since, IDs/Statuses/…, ``where``, ``order``.
 
 ``If-Modified-Since`` boundary (Xero documents only "records created or modified since this
-timestamp"): the emulator returns invoices whose ``UpdatedDateUTC`` is **strictly after the
-header time truncated to whole seconds**. Xero's header format has no milliseconds (xero-gateway
-issue #145: "the Xero API itself expects a specific date format that doesn't allow
-milliseconds") while ``UpdatedDateUTC`` has them, so a client that sends its last seen
-``UpdatedDateUTC`` gets that invoice (and any others from the same second) again: clients must
-overlap and de-duplicate, never add a second. Accepted header forms: ISO 8601 with or without
-fraction/offset (naive = UTC, as ``2024-01-01T10:00:00``) and RFC 1123 HTTP-dates.
+timestamp"): the emulator returns invoices whose ``UpdatedDateUTC`` is **at or after the header
+time truncated to whole seconds** (``UpdatedDateUTC >= floor(header)``). Xero's header format
+has no milliseconds (xero-gateway issue #145: "the Xero API itself expects a specific date
+format that doesn't allow milliseconds") while ``UpdatedDateUTC`` has them, so a client that
+sends its last seen ``UpdatedDateUTC`` always gets that invoice (and any others from the same
+second) again: clients must overlap and de-duplicate, and must never add a second to the mark.
+Inclusive rather than strictly-after, so that a correct client never misses a change stamped
+in the very millisecond of its mark (which a frozen test clock makes common).
+Accepted header forms: ISO 8601 with or without fraction/offset (naive = UTC, as
+``2024-01-01T10:00:00``) and RFC 1123 HTTP-dates; anything else is a 400.
 
 ``where`` supports comparisons (``==``, ``!=``, ``>``, ``>=``, ``<``, ``<=``) on the fields in
 :data:`FIELDS`, joined with ``&&``/``AND`` and ``||``/``OR`` (AND binds tighter); literals are

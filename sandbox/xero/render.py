@@ -19,6 +19,8 @@ What the real API does, and so what this module imitates:
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -178,11 +180,18 @@ class Renderer:
             out.update(inv.corrupt)
         return out
 
+    def envelope_json(
+        self, now: datetime, invoices: list[str], pagination: dict[str, int] | None
+    ) -> str:
+        """The envelope around already-encoded invoices (see :meth:`envelope`)."""
+        head = self.envelope(now, [], pagination)
+        del head["Invoices"]
+        text = json.dumps(head, separators=(",", ":"))
+        return text[:-1] + ',"Invoices":[' + ",".join(invoices) + "]}"
+
     def envelope(
         self, now: datetime, invoices: list[dict[str, Any]], pagination: dict[str, int] | None
     ) -> dict[str, Any]:
-        import uuid
-
         body: dict[str, Any] = {
             "Id": str(uuid.uuid4()),
             "Status": "OK",

@@ -79,9 +79,9 @@ class UpdatedIndex:
         self.invoices = [self.invoices[i] for i in keep]
         self.live = len(keep)
 
-    def since(self, after_ms: int | None) -> Iterator[Invoice]:
-        """Live invoices with ``updated_ms > after_ms`` (all when None), oldest change first."""
-        start = 0 if after_ms is None else bisect.bisect_right(self.keys, after_ms)
+    def since(self, from_ms: int | None) -> Iterator[Invoice]:
+        """Live invoices with ``updated_ms >= from_ms`` (all when None), oldest change first."""
+        start = 0 if from_ms is None else bisect.bisect_left(self.keys, from_ms)
         versions, invoices = self.versions, self.invoices
         for i in range(start, len(invoices)):
             inv = invoices[i]
@@ -141,11 +141,15 @@ class Store:
             self.on_change(inv, event)
 
     def touch(self, inv: Invoice, updated_ms: int) -> None:
-        """Record a mutation of ``inv``: new UpdatedDateUTC, re-indexed, webhook queued."""
+        """Record a mutation of ``inv``: new UpdatedDateUTC, re-indexed, webhook queued.
+
+        Two versions of one invoice never share an ``UpdatedDateUTC`` (as in Xero, whose clock
+        moves between two saves): with a frozen test clock the second change is stamped 1 ms
+        after the first, so ``(InvoiceID, UpdatedDateUTC)`` identifies a version."""
         with self.lock:
             self.sequence += 1
             inv.version = self.sequence
-            inv.updated_ms = updated_ms
+            inv.updated_ms = max(updated_ms, inv.updated_ms + 1)
             self.indexes[inv.tenant].add(inv, replacing=True)
         if self.on_change:
             self.on_change(inv, "UPDATE")

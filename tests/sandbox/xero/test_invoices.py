@@ -56,7 +56,7 @@ def test_default_order_is_oldest_change_first(xero_http: XeroHttp) -> None:
     assert stamps == sorted(stamps)
 
 
-def test_if_modified_since_is_strictly_after_the_truncated_second(xero_http: XeroHttp) -> None:
+def test_if_modified_since_is_from_the_truncated_second_on(xero_http: XeroHttp) -> None:
     emulator, clock = xero_http.sandbox.emulator, xero_http.sandbox.clock
     clock.set(datetime(2024, 6, 3, 9, 10, 0, 250_000, tzinfo=UTC))
     target = all_invoices(xero_http)[0]["InvoiceID"]
@@ -74,6 +74,10 @@ def test_if_modified_since_is_strictly_after_the_truncated_second(xero_http: Xer
     assert since("2024-06-03T09:10:00.999Z") == [target]
     assert since("2024-06-03T09:09:59") == [target]
     assert since("2024-06-03T09:10:01") == []
+    clock.set(datetime(2024, 6, 3, 9, 12, 0, tzinfo=UTC))
+    emulator.edit(target, reference="on the second")
+    assert since("2024-06-03T09:12:00") == [target]  # inclusive of the exact second
+    assert since("2024-06-03T09:12:01") == []
     http_date = format_datetime(datetime(2024, 6, 3, 9, 10, 0, tzinfo=UTC), usegmt=True)
     assert since(http_date) == [target]
     assert since("2024-06-03T11:10:00+02:00") == [target]  # offsets are honoured

@@ -166,3 +166,12 @@ def test_control_routes_drive_the_emulator(xero_sandbox: XeroSandbox) -> None:
     tenants = requests.get(f"{url}/tenants").json()["tenants"]
     assert [t["tenant_id"] for t in tenants] == seeded["tenant_ids"]
     assert xero_sandbox.emulator.counters.total() == 0  # control routes are never counted
+
+
+def test_versions_never_share_an_updated_date(sandbox: XeroSandbox) -> None:
+    emu = sandbox.emulator
+    inv = emu.create_invoice(status="DRAFT")
+    first = updated(inv)
+    second = updated(emu.edit(inv["InvoiceID"], reference="a"))  # same frozen instant
+    third = updated(emu.authorise(inv["InvoiceID"]))
+    assert (second, third) == (first + 1, first + 2)
