@@ -147,6 +147,7 @@ def _gate(emu: XeroEmulator) -> Any:
         finally:
             emu.limiter.release(tenant)
         response.headers.update(outcome)
+        response.headers["Xero-Correlation-Id"] = str(uuid.uuid4())
         return response
 
     return gate

@@ -34,6 +34,9 @@ def test_minute_limit_gives_429_with_retry_after_and_recovers(xero_http: XeroHtt
     assert 1 <= retry_after <= 31
     clock.advance(seconds=retry_after)
     assert xero_http.invoices({"page": 1, "pageSize": 1}).status_code == 200
+    counters = xero_http.sandbox.emulator.counters.snapshot()
+    assert counters["by_status"] == {"200": 62, "429": 1}  # 61 reads + the token
+    assert counters["by_route"]["GET /api.xro/2.0/Invoices"] == 62
 
 
 def test_day_limit(xero_http: XeroHttp) -> None:
