@@ -37,6 +37,7 @@ from sandbox.hubspot.errors import (
 from sandbox.hubspot.limits import HubSpotLimits, RateLimiter
 from sandbox.hubspot.persistence import load_store, save_store
 from sandbox.hubspot.store import DEFAULT_PROPERTIES, Store
+from sandbox.hubspot.values import iso_ms
 
 log = logging.getLogger(__name__)
 ALL_SCOPES = (
@@ -125,14 +126,26 @@ class HubSpotEmulator:
             self.tokens[token] = frozenset(scopes)
 
     def records(self, object_type: str) -> list[dict[str, Any]]:
-        """Every record stored for the object (archived too), with all its properties."""
+        """Every record stored for the object (archived too), with all its set properties."""
         with self.lock:
             resolved = self.store.resolve(object_type)
-            names = list(dict.fromkeys([*resolved.properties, *DEFAULT_PROPERTIES]))
+            known = resolved.properties
             out = []
             for record in resolved.records.values():
-                body = record.to_api(names, DEFAULT_PROPERTIES)
-                body["properties"] = {k: v for k, v in body["properties"].items() if v is not None}
+                created, updated = iso_ms(record.created), iso_ms(record.updated)
+                properties = {k: v for k, v in record.props.items() if k in known}
+                properties.update(
+                    hs_object_id=record.id, hs_createdate=created, hs_lastmodifieddate=updated
+                )
+                body: dict[str, Any] = {
+                    "id": record.id,
+                    "properties": properties,
+                    "createdAt": created,
+                    "updatedAt": updated,
+                    "archived": record.archived,
+                }
+                if record.archived and record.archived_at is not None:
+                    body["archivedAt"] = iso_ms(record.archived_at)
                 out.append(body)
             return out
 
