@@ -6,7 +6,10 @@ HTTP Basic (or as form fields, which the official SDK sends);
 ``grant_type=client_credentials`` (custom connection, no refresh token) or
 ``grant_type=refresh_token`` (standard app: the answer carries a *new* refresh token and the
 old one stops working). Errors are OAuth 2 JSON (``{"error": "invalid_client"}`` for bad
-credentials, ``invalid_grant`` for an unknown, used or expired refresh token), HTTP 400.
+credentials, ``invalid_grant`` for an unknown, used or expired refresh token), HTTP 400 — the
+answer of the IdentityServer product Xero's identity service is built on (IdentityServer3
+issue #3601 "400 BadRequest (invalid_client) from token endpoint"; xero-python issue #69 shows
+the same ``invalid_client`` from ``identity.xero.com/connect/token``).
 Access tokens are JWT-shaped (clients may decode ``exp``) and live ``expires_in`` seconds
 (1800) on the emulator's clock.
 """

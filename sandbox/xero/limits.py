@@ -2,7 +2,9 @@
 
 Per organisation (tenant): 60 calls in any rolling minute, 5,000 in a rolling day, 5 in
 flight at once; per app: 10,000 calls in a rolling minute across all tenants (Xero developer
-docs, "OAuth 2.0 API limits"). A refused call answers 429 with ``Retry-After`` (whole seconds)
+docs, "OAuth 2.0 API limits"; Codat's "Xero API Rate Limiting" article, which also shows a
+daily-cap refusal with "retry-after 66975": day-limit waits are hours long).
+A refused call answers 429 with ``Retry-After`` (whole seconds)
 and ``X-Rate-Limit-Problem: minute | day | concurrent | appminute``; refused calls are not
 counted against the windows. Answered calls carry ``X-DayLimit-Remaining``,
 ``X-MinLimit-Remaining`` and ``X-AppMinLimit-Remaining``.

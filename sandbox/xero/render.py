@@ -12,7 +12,9 @@ What the real API does, and so what this module imitates:
 - Listing without ``page`` returns no line items ("only a summary of the contact is returned
   and no line details"); with ``page`` — or for a single invoice — line items are included.
   (Xero developer FAQ "retrieving data": "use pagination to retrieve line item details for 100
-  items at a time".)
+  items at a time"; the ``page`` parameter in Xero's OpenAPI spec, as in ``xero-python``'s
+  ``AccountingApi.get_invoices``: "Up to 100 invoices will be returned in a single API call
+  with line items shown for each invoice".) Without ``page`` there is no ``pagination`` object.
 - ``summaryOnly=true`` returns lightweight fields only: no ``LineItems``, ``Payments``,
   ``CreditNotes``, ``Prepayments``, ``Overpayments`` and a Contact with ``ContactID``/``Name``.
 """
