@@ -31,8 +31,9 @@ final as (
         invoices.invoice_number,
         invoices.contact_name,
         invoices.currency_code,
-        invoices.total,
-        invoices.amount_due,
+        {# Money in the invoice currency, to the cent, as the alert prints it. #}
+        cast(invoices.total as decimal(18, 2)) as total,
+        cast(invoices.amount_due as decimal(18, 2)) as amount_due,
         hubspot_records.status as previous_status,
         desired.status as new_status,
         invoices.updated_at as xero_updated_at
