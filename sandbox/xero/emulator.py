@@ -38,7 +38,7 @@ from sandbox.xero.query import (
     split_list,
 )
 from sandbox.xero.render import Renderer
-from sandbox.xero.store import Store
+from sandbox.xero.store import Store, XeroValidationError
 from sandbox.xero.webhooks import Delivery, Webhooks
 
 DEFAULT_PAGE_SIZE = 100
@@ -293,7 +293,10 @@ class XeroEmulator:
         """Create an invoice (Xero field names or snake_case: ``contact_name``, ``line_items``
         with ``Description``/``Quantity``/``UnitAmount``, ``status`` DRAFT|SUBMITTED|AUTHORISED,
         ``type``, ``currency_code``, ``currency_rate``, ``date``, ``due_date``, ``reference``)."""
-        tenant_id = tenant_id or self.tenant_ids[0]
+        if tenant_id is None:
+            if not self.store.tenants:
+                raise XeroValidationError("No organisation yet: call seed_demo() first")
+            tenant_id = self.tenant_ids[0]
         with self.store.lock:
             inv = mutations.create(
                 self.store, self.store.tenant_index(tenant_id.lower()), self.now(), fields

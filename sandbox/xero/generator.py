@@ -101,7 +101,8 @@ class Rng(random.Random):
 
 def generate(store: Store, *, invoices: int, seed: int, tenants: int, now: datetime) -> list[str]:
     """Add ``tenants`` organisations and ``invoices`` invoices (spread over them) to ``store``."""
-    rng = Rng(seed * 1_000_003 + 17)
+    # a second seeding of the same store gets new organisations, not copies of the first
+    rng = Rng(seed * 1_000_003 + 17 + len(store.tenants) * 7_919)
     now_ms = datetime_ms(now)
     today = now.date().toordinal()
     tenant_ids = []

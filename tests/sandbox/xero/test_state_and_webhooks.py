@@ -141,3 +141,10 @@ def test_webhooks_can_deliver_by_themselves(xero_sandbox: XeroSandbox, receiver)
     assert json.loads(received[0][0])["events"][0]["eventType"] == "CREATE"
     emu.reset()  # stops the delivery thread
     assert emu.webhooks.url is None
+
+
+def test_seeding_twice_adds_new_organisations(xero_sandbox: XeroSandbox) -> None:
+    emu = xero_sandbox.emulator
+    first = emu.seed_demo(10, seed=7)
+    second = emu.seed_demo(10, seed=7)
+    assert len(set(first + second)) == 2 and len(emu.store.invoices) == 20
