@@ -335,8 +335,9 @@ class XeroEmulator:
         return self._mutate(mutations.edit, invoice_id, fields)
 
     def corrupt_invoice(self, invoice_id: str, field: str, value: Any) -> dict[str, Any]:
-        """Serve ``value`` as the invoice's ``field`` from now on (e.g. ``"Date", "/Date(x)/"``
-        or ``"Total", "12,50"``), for tests of a client's bad-input handling."""
+        """Serve ``value`` as the invoice's ``field`` from now on (e.g. ``"Date", "/Date(x)/"``,
+        ``"Total", "12,50"`` or ``"LineItems.0.LineAmount", "abc"``), for tests of a client's
+        bad-input handling. The stored invoice is unchanged; only what the API serves is bad."""
         return self._mutate(mutations.corrupt, invoice_id, field, value)
 
     def activity(self, hours: float = 1.0, seed: int | None = None) -> dict[str, int]:

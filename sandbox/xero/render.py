@@ -67,6 +67,24 @@ def unit(amount: int, unitdp: int) -> float:
     return round_div(amount, 100) / 100
 
 
+def _set_path(target: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``"Total"`` or a dotted path such as ``"LineItems.0.LineAmount"`` (skipped when the
+    shape being rendered has no such element, e.g. line items in a summary)."""
+    *parents, last = path.split(".")
+    node: Any = target
+    for part in parents:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return
+    if isinstance(node, dict):
+        node[last] = value
+    elif isinstance(node, list) and last.isdigit() and int(last) < len(node):
+        node[int(last)] = value
+
+
 class Renderer:
     """Turns :class:`Invoice` records into Xero JSON dicts for one emulator's reference data."""
 
@@ -179,7 +197,8 @@ class Renderer:
         if inv.url:
             out["Url"] = inv.url
         if inv.corrupt:
-            out.update(inv.corrupt)
+            for path, value in inv.corrupt.items():
+                _set_path(out, path, value)
         return out
 
     def envelope_json(

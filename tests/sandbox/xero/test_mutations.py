@@ -123,8 +123,12 @@ def test_corrupt_invoice_serves_bad_values(sandbox: XeroSandbox) -> None:
     inv = emu.create_invoice()["InvoiceID"]
     emu.corrupt_invoice(inv, "Total", "12,50")
     emu.corrupt_invoice(inv, "DueDate", "/Date(banana)/")
+    emu.corrupt_invoice(inv, "LineItems.0.LineAmount", None)
+    emu.corrupt_invoice(inv, "Payments.3.Amount", 1)  # no such payment: ignored
     served = emu.invoice(inv)
     assert served["Total"] == "12,50" and served["DueDate"] == "/Date(banana)/"
+    assert served["LineItems"][0]["LineAmount"] is None
+    assert served["Payments"] == []
 
 
 def test_activity_changes_about_half_a_percent_per_hour(xero_sandbox: XeroSandbox) -> None:
