@@ -165,7 +165,9 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
         body = await emu.read_json(request)
         with emu.lock:
             object_type = store.resolve(request.match_info["objectType"])
-            properties = body.get("properties") if isinstance(body, dict) else None
+            if not isinstance(body, dict):
+                raise validation_error("The request body must be an object with 'properties'.")
+            properties = body.get("properties")
             record = store.create(object_type, store.clean(object_type, properties))
             return web.json_response(_written(record, properties), status=201)
 

@@ -210,6 +210,8 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
                 raise not_found(f"Unable to find property {request.match_info['propertyName']}")
             if prop.hubspot_defined:
                 raise validation_error(f"{prop.name} is a HubSpot-defined property.")
+            if not isinstance(body, dict):
+                raise validation_error("The property update must be a JSON object.")
             merged = {**prop.to_api(), **body, "name": prop.name}
             updated = parse_property(merged, object_type, object_type.name, prop.created_at)
             updated.has_unique_value = prop.has_unique_value
@@ -258,7 +260,7 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
         body = await emu.read_json(request)
         with emu.lock:
             object_type = store.resolve(request.match_info["objectType"])
-            name = body.get("name")
+            name = body.get("name") if isinstance(body, dict) else None
             if not valid_name(name) or not body.get("label"):
                 raise validation_error("A property group needs a valid name and a label.")
             if name in object_type.groups:

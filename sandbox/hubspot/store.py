@@ -332,6 +332,11 @@ class Store:
                 )
 
     def create(self, object_type: ObjectType, clean: dict[str, str | None]) -> Record:
+        missing = [n for n in object_type.required_properties if clean.get(n) is None]
+        if missing:
+            raise invalid_properties(
+                [PropertyProblem(n, "REQUIRED_PROPERTY", f"{n} is required.") for n in missing]
+            )
         self.check_unique(object_type, clean, None)
         now = self.now_ms()
         record_id = str(self.next_record_id)

@@ -98,3 +98,26 @@ def test_malformed_json_is_400(api: Api) -> None:
     assert response.status_code == 400
     assert response.json()["category"] == "VALIDATION_ERROR"
     assert response.json()["message"].startswith("Invalid input JSON on line 1, column 2:")
+
+
+def test_wrong_body_shapes_are_400_never_500(api: Api, schema: dict[str, Any]) -> None:
+    base = "/crm/v3/objects/xero_invoice"
+    targets = [
+        ("POST", "/crm/v3/schemas"),
+        ("POST", "/crm/v3/properties/xero_invoice"),
+        ("PATCH", "/crm/v3/properties/xero_invoice/status"),
+        ("POST", "/crm/v3/properties/xero_invoice/groups"),
+        ("POST", base),
+        ("POST", f"{base}/search"),
+        *[
+            ("POST", f"{base}/batch/{verb}")
+            for verb in ("create", "update", "upsert", "read", "archive")
+        ],
+    ]
+    for body in ([], "text", 3, {"inputs": [1]}, {"inputs": "x"}, {"properties": []}):
+        for method, path in targets:
+            if isinstance(body, dict) and (method == "PATCH" or path.endswith("/search")):
+                continue  # unknown fields of a property update or a search are ignored
+            response = api(method, path, json=body)
+            assert response.status_code == 400, (method, path, body, response.text)
+            assert response.json()["category"] == "VALIDATION_ERROR"

@@ -124,3 +124,11 @@ def test_update_without_properties_is_400(api: Api, schema: Any) -> None:
     assert response.json()["message"] == (
         "No properties found to update, please provide at least one."
     )
+
+
+def test_required_properties_are_enforced_on_create(api: Api, schema: Any) -> None:
+    response = api.post(BASE, {"properties": {"invoice_number": "INV-1"}})
+    assert response.status_code == 400
+    assert '"error":"REQUIRED_PROPERTY","name":"xero_invoice_id"' in response.json()["message"]
+    batch = api.post(f"{BASE}/batch/create", {"inputs": [{"properties": {"total": "1"}}]})
+    assert batch.status_code == 207 and "REQUIRED_PROPERTY" in batch.json()["errors"][0]["message"]
