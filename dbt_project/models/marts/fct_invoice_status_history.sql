@@ -28,7 +28,10 @@ with_previous_status as (
 
 transitions as (
 
-    select * from with_previous_status
+    select
+        *,
+        row_number() over (partition by invoice_id order by updated_at) as transition_number
+    from with_previous_status
     where version_number = 1
         or status is distinct from previous_status
 
@@ -37,13 +40,9 @@ transitions as (
 final as (
 
     select
-        invoice_id || '#' || cast(
-            row_number() over (partition by invoice_id order by updated_at) as varchar
-        ) as status_change_id,
+        invoice_id || '#' || cast(transition_number as varchar) as status_change_id,
         invoice_id,
-        cast(
-            row_number() over (partition by invoice_id order by updated_at) as integer
-        ) as transition_number,
+        cast(transition_number as integer) as transition_number,
         previous_status as from_status,
         status as to_status,
         updated_at as changed_at,
