@@ -121,6 +121,15 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def start_run(con: duckdb.DuckDBPyConnection, run_id: str, started_at: datetime) -> None:
+    """Log the run as ``running``. A ``running`` row left by a killed process is closed as
+    ``failed`` first: DuckDB lets one process at a time open the warehouse for writing, so
+    no other run can still be going."""
+    con.execute(
+        "update sync_log.runs set status = 'failed', finished_at = ?, "
+        "error = 'interrupted: the process ended before the run finished' "
+        "where status = 'running'",
+        [now()],
+    )
     con.execute(
         "insert into sync_log.runs (run_id, started_at, status) values (?, ?, 'running')",
         [run_id, started_at],

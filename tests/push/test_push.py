@@ -374,3 +374,22 @@ def test_daily_limit_stops_without_retrying(
     with pytest.raises(HubSpotRateLimitError, match="daily"):
         run_push(settings, client=make_client(settings))
     assert len(_records(hubspot_sandbox)) == 100
+
+
+def test_a_run_left_running_by_a_killed_process_is_closed_as_failed(
+    hubspot_sandbox: HubSpotSandbox, settings: Settings
+) -> None:
+    write_actions(settings.warehouse_path, inserts([1]))
+    import duckdb
+
+    from reverse_etl import sync_log
+
+    con = duckdb.connect(str(settings.warehouse_path))
+    sync_log.ensure_tables(con)
+    sync_log.start_run(con, "killed-run", sync_log.now())
+    con.close()
+
+    report = run_push(settings, client=make_client(settings))
+
+    runs = dict(query(settings.warehouse_path, "select run_id, status from sync_log.runs"))
+    assert runs == {"killed-run": "failed", report.run_id: "success"}
