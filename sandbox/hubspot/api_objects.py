@@ -264,8 +264,10 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
             for item in inputs:
                 trace = item.get("objectWriteTraceId")
                 key, id_property = str(item["id"]), str(item["idProperty"])
-                properties = dict(item.get("properties") or {})
+                properties = item.get("properties") or {}
                 try:
+                    if not isinstance(properties, dict):
+                        raise validation_error("properties must be an object.")
                     clean = store.clean(object_type, {**properties, id_property: key})
                     stored_key = clean.get(id_property) or key
                     record = object_type.find_unique(id_property, stored_key)
