@@ -239,6 +239,53 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
             object_type.version += 1
         return web.Response(status=204)
 
+    async def update_schema(request: web.Request) -> web.Response:
+        body = await emu.read_json(request)
+        if not isinstance(body, dict):
+            raise validation_error("The schema update must be a JSON object.")
+        with emu.lock:
+            object_type = _resolve_or_404(emu, request.match_info["objectType"])
+            defined = set(object_type.properties)
+            lists = {}
+            for key in ("secondaryDisplayProperties", "searchableProperties", "requiredProperties"):
+                if key in body:
+                    value = body[key]
+                    if not isinstance(value, list) or any(v not in defined for v in value):
+                        raise validation_error(f"{key} names undefined properties: {value}")
+                    lists[key] = [str(v) for v in value]
+            primary = body.get("primaryDisplayProperty", object_type.primary_display_property)
+            if primary not in defined:
+                raise validation_error(
+                    f"primaryDisplayProperty {primary!r} must be one of the object's properties."
+                )
+            labels = body.get("labels")
+            if labels is not None:
+                if not isinstance(labels, dict):
+                    raise validation_error("labels must be an object.")
+                object_type.labels = {
+                    **object_type.labels,
+                    **{k: str(v) for k, v in labels.items()},
+                }
+            object_type.primary_display_property = primary
+            object_type.secondary_display_properties = lists.get(
+                "secondaryDisplayProperties", object_type.secondary_display_properties
+            )
+            object_type.searchable_properties = lists.get(
+                "searchableProperties", object_type.searchable_properties
+            )
+            object_type.required_properties = lists.get(
+                "requiredProperties", object_type.required_properties
+            )
+            if body.get("clearDescription"):
+                object_type.description = ""
+            elif "description" in body:
+                object_type.description = str(body["description"] or "")
+            object_type.updated_at = store.now_iso()
+            answer = object_type.schema_api()
+            answer.pop("properties")
+            answer.pop("associations")
+            return web.json_response(answer)
+
     async def delete_schema(request: web.Request) -> web.Response:
         with emu.lock:
             object_type = _resolve_or_404(emu, request.match_info["objectType"])
@@ -283,6 +330,7 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
             web.get(prefix, list_schemas),
             web.post(prefix, create_schema),
             web.get(prefix + "/{objectType}", get_schema),
+            web.patch(prefix + "/{objectType}", update_schema),
             web.delete(prefix + "/{objectType}", delete_schema),
         )
     ]

@@ -275,3 +275,25 @@ def test_sdk_basic_batch_property_and_group_calls(client: Client) -> None:
     ]
     client.crm.schemas.core_api.archive(object_type=object_type)
     assert client.crm.schemas.core_api.get_all().results == []
+
+
+def test_sdk_schema_update(client: Client) -> None:
+    from hubspot.crm.schemas import ObjectTypeDefinitionPatch
+
+    client.crm.schemas.core_api.create(object_schema_egg=_schema_egg())
+    patched = client.crm.schemas.core_api.update(
+        object_type="xero_invoice",
+        object_type_definition_patch=ObjectTypeDefinitionPatch(
+            searchable_properties=["invoice_number", "xero_invoice_id"],
+            labels=ObjectTypeDefinitionLabels(singular="Xero invoice", plural="Xero invoices"),
+        ),
+    )
+    assert patched.labels.singular == "Xero invoice"
+    assert patched.searchable_properties == ["invoice_number", "xero_invoice_id"]
+    assert patched.primary_display_property == "invoice_number"
+    with pytest.raises(SchemasApiException) as bad:
+        client.crm.schemas.core_api.update(
+            object_type="xero_invoice",
+            object_type_definition_patch=ObjectTypeDefinitionPatch(primary_display_property="x"),
+        )
+    assert bad.value.status == 400
