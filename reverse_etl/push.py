@@ -44,9 +44,6 @@ import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Any
 
 import duckdb
 from rich.console import Console
@@ -54,7 +51,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from reverse_etl import alerts, sync_log
-from reverse_etl.errors import HubSpotSchemaError, InvoiceSyncError, RejectedRecordsError
+from reverse_etl.errors import HubSpotSchemaError, RejectedRecordsError
 from reverse_etl.hubspot import (
     BatchError,
     HubSpot,
@@ -65,36 +62,12 @@ from reverse_etl.hubspot import (
 from reverse_etl.properties import PROPERTY_NAMES, UPSERT_KEY
 from reverse_etl.schema import forget_object_type_id, resolve_object_type_id
 from reverse_etl.settings import Settings
-from reverse_etl.sync_log import BatchOutcome, RejectedRecord, WrittenRecord
+from reverse_etl.sync_log import Action, BatchOutcome, RejectedRecord, WrittenRecord, read_actions
 
 log = logging.getLogger(__name__)
 
-ACTIONS_TABLE = "reverse_etl.hubspot_invoice_actions"
 BATCH_SIZE = 100
 DRY_RUN_SAMPLE = 10
-
-
-class ActionTableMissingError(InvoiceSyncError):
-    """The warehouse has no action table yet: transform has not run."""
-
-
-@dataclass(frozen=True)
-class Action:
-    xero_invoice_id: str
-    action: str
-    hs_object_id: str | None
-    changed_properties: tuple[str, ...]
-    values: dict[str, str | None]
-
-    def payload(self) -> dict[str, Any]:
-        """The batch-upsert input for this record (see the module docstring for what is sent)."""
-        if self.action == "UPDATE" and self.changed_properties:
-            names = [n for n in self.changed_properties if n in self.values]
-            properties = {n: self.values[n] if self.values[n] is not None else "" for n in names}
-        else:
-            properties = {n: v for n, v in self.values.items() if v is not None}
-        properties[UPSERT_KEY] = self.xero_invoice_id
-        return {"idProperty": UPSERT_KEY, "id": self.xero_invoice_id, "properties": properties}
 
 
 @dataclass
@@ -198,43 +171,6 @@ def run_push(
         return report
     finally:
         con.close()
-
-
-def read_actions(con: duckdb.DuckDBPyConnection) -> list[Action]:
-    """The action table's rows, de-duplicated on ``xero_invoice_id`` (first row wins)."""
-    try:
-        cursor = con.execute(f"select * from {ACTIONS_TABLE} order by action, xero_invoice_id")
-    except duckdb.CatalogException:
-        raise ActionTableMissingError(
-            f"{ACTIONS_TABLE} does not exist in {con_path(con)}: run `invoice-sync transform` "
-            "(or `invoice-sync sync`) first."
-        ) from None
-    columns = [d[0] for d in cursor.description]
-    actions: dict[str, Action] = {}
-    duplicates = 0
-    for row in cursor.fetchall():
-        record = dict(zip(columns, row, strict=True))
-        key = str(record["xero_invoice_id"])
-        if key in actions:
-            duplicates += 1
-            continue
-        actions[key] = Action(
-            xero_invoice_id=key,
-            action=str(record["action"]).upper(),
-            hs_object_id=_text(record.get("hs_object_id")),
-            changed_properties=tuple(record.get("changed_properties") or ()),
-            values={n: _text(record.get(n)) for n in PROPERTY_NAMES if n in record},
-        )
-    if duplicates:
-        log.warning("%s named %d invoice(s) twice; each is sent once.", ACTIONS_TABLE, duplicates)
-    return list(actions.values())
-
-
-def con_path(con: duckdb.DuckDBPyConnection) -> str:
-    row = con.execute(
-        "select path from duckdb_databases() where database_name = current_database()"
-    ).fetchone()
-    return str(row[0]) if row else "the warehouse"
 
 
 def _push(
@@ -437,23 +373,6 @@ def _count_by_action(actions: Sequence[Action]) -> dict[str, int]:
     for action in actions:
         counts[action.action] = counts.get(action.action, 0) + 1
     return counts
-
-
-def _text(value: Any) -> str | None:
-    """A warehouse value as HubSpot wants it: strings as-is, exact decimals, ISO dates."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Decimal):
-        return (
-            format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
-        )
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 def _name_rejected(records: Sequence[RejectedRecord], limit: int = 10) -> str:

@@ -1,4 +1,5 @@
-"""The push's tables in the warehouse: ``sync_log.*`` and its updates to ``raw_hubspot``.
+"""The push's warehouse I/O: it reads the action table, writes ``sync_log.*`` and updates
+``raw_hubspot.invoice_records`` after writes.
 
 One DuckDB connection, owned by the push's main thread, writes all of them. Each HubSpot batch
 that came back is recorded in ONE transaction: the records written are upserted into
@@ -21,15 +22,20 @@ Schemas (``docs/contracts.md``)::
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import duckdb
 
-from reverse_etl.properties import PROPERTY_NAMES
+from reverse_etl.errors import InvoiceSyncError
+from reverse_etl.properties import PROPERTY_NAMES, UPSERT_KEY
+
+log = logging.getLogger(__name__)
 
 DDL = """
 create schema if not exists sync_log;
@@ -265,3 +271,85 @@ def _insert_values(con: duckdb.DuckDBPyConnection, target: str, rows: list[list[
     params = {f"p{i}": [row[i] for row in rows] for i in range(width)}
     select = ", ".join(f"unnest($p{i})" for i in range(width))
     con.execute(f"insert into {target} select {select}", params)
+
+
+# -- the action table (read) -----------------------------------------------------------
+
+ACTIONS_TABLE = "reverse_etl.hubspot_invoice_actions"
+
+
+class ActionTableMissingError(InvoiceSyncError):
+    """The warehouse has no action table yet: transform has not run."""
+
+
+@dataclass(frozen=True)
+class Action:
+    xero_invoice_id: str
+    action: str
+    hs_object_id: str | None
+    changed_properties: tuple[str, ...]
+    values: dict[str, str | None]
+
+    def payload(self) -> dict[str, Any]:
+        """The batch-upsert input for this record (see the module docstring for what is sent)."""
+        if self.action == "UPDATE" and self.changed_properties:
+            names = [n for n in self.changed_properties if n in self.values]
+            properties = {n: self.values[n] if self.values[n] is not None else "" for n in names}
+        else:
+            properties = {n: v for n, v in self.values.items() if v is not None}
+        properties[UPSERT_KEY] = self.xero_invoice_id
+        return {"idProperty": UPSERT_KEY, "id": self.xero_invoice_id, "properties": properties}
+
+
+def read_actions(con: duckdb.DuckDBPyConnection) -> list[Action]:
+    """The action table's rows, de-duplicated on ``xero_invoice_id`` (first row wins)."""
+    try:
+        cursor = con.execute(f"select * from {ACTIONS_TABLE} order by action, xero_invoice_id")
+    except duckdb.CatalogException:
+        raise ActionTableMissingError(
+            f"{ACTIONS_TABLE} does not exist in {con_path(con)}: run `invoice-sync transform` "
+            "(or `invoice-sync sync`) first."
+        ) from None
+    columns = [d[0] for d in cursor.description]
+    actions: dict[str, Action] = {}
+    duplicates = 0
+    for row in cursor.fetchall():
+        record = dict(zip(columns, row, strict=True))
+        key = str(record["xero_invoice_id"])
+        if key in actions:
+            duplicates += 1
+            continue
+        actions[key] = Action(
+            xero_invoice_id=key,
+            action=str(record["action"]).upper(),
+            hs_object_id=_text(record.get("hs_object_id")),
+            changed_properties=tuple(record.get("changed_properties") or ()),
+            values={n: _text(record.get(n)) for n in PROPERTY_NAMES if n in record},
+        )
+    if duplicates:
+        log.warning("%s named %d invoice(s) twice; each is sent once.", ACTIONS_TABLE, duplicates)
+    return list(actions.values())
+
+
+def con_path(con: duckdb.DuckDBPyConnection) -> str:
+    row = con.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchone()
+    return str(row[0]) if row else "the warehouse"
+
+
+def _text(value: Any) -> str | None:
+    """A warehouse value as HubSpot wants it: strings as-is, exact decimals, ISO dates."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Decimal):
+        return (
+            format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
+        )
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
