@@ -25,7 +25,7 @@ from aiohttp import web
 from reverse_etl.settings import SANDBOX_HUBSPOT_TOKEN
 from sandbox import faults as faults_module
 from sandbox.clock import utc_now
-from sandbox.hubspot import api_objects, api_schemas, control
+from sandbox.hubspot import api_objects, api_properties, api_schemas, control
 from sandbox.hubspot.errors import (
     HubSpotError,
     fault_response,
@@ -225,6 +225,7 @@ class HubSpotEmulator:
             client_max_size=32 * 1024 * 1024,
         )
         app.add_routes(api_schemas.routes(self))
+        app.add_routes(api_properties.routes(self))
         app.add_routes(api_objects.routes(self))
         app.add_routes(faults_module.control_routes(self.faults, self.counters))
         app.add_routes(control.routes(self))
