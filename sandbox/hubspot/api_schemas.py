@@ -1,4 +1,4 @@
-"""``/crm/v3/schemas`` and ``/crm/v3/properties/{objectType}`` routes.
+"""``/crm/v3/schemas`` routes (also served under ``/crm-object-schemas/v3/schemas``).
 
 Validation follows HubSpot's custom-objects guide: ``name``, ``labels.singular``/``plural``,
 ``primaryDisplayProperty`` and ``properties`` are required; display, searchable and required
