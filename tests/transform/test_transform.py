@@ -136,7 +136,8 @@ def _load_scenario(warehouse: RawWarehouse) -> None:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, TransformReport]]:
     path = tmp_path_factory.mktemp("transform") / "warehouse" / "invoices.duckdb"
-    _load_scenario(RawWarehouse(path))
+    with RawWarehouse(path) as warehouse:
+        _load_scenario(warehouse)
     report = run_transform(_settings(path))
     yield path, report
 
@@ -370,7 +371,7 @@ def test_warehouse_reopens_read_write_in_the_same_process(
 
 def test_empty_raw_tables_build(tmp_path: Path) -> None:
     path = tmp_path / "empty.duckdb"
-    RawWarehouse(path)
+    RawWarehouse(path).close()
     report = run_transform(_settings(path))
     assert report.models == 10
     assert _query(path, "select count(*) as n from reverse_etl.hubspot_invoice_actions") == [
@@ -380,8 +381,8 @@ def test_empty_raw_tables_build(tmp_path: Path) -> None:
 
 def test_failing_dbt_test_names_the_test(tmp_path: Path) -> None:
     path = tmp_path / "broken.duckdb"
-    warehouse = RawWarehouse(path)
-    warehouse.add_invoice(invoice(UNCHANGED, amount_due=Decimal("99.00")))
+    with RawWarehouse(path) as warehouse:
+        warehouse.add_invoice(invoice(UNCHANGED, amount_due=Decimal("99.00")))
     with pytest.raises(TransformError) as raised:
         run_transform(_settings(path))
     message = str(raised.value)
