@@ -54,7 +54,7 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
     async def create_schema(request: web.Request) -> web.Response:
         body = await emu.read_json(request)
         with emu.lock:
-            object_type = _new_schema(emu, body)
+            object_type = new_schema(emu, body)
             store.register(object_type)
             return web.json_response(object_type.schema_api(), status=201)
 
@@ -138,7 +138,7 @@ def _resolve_or_404(emu: HubSpotEmulator, key: str) -> ObjectType:
         raise not_found(f"Unable to find object type {key}") from None
 
 
-def _new_schema(emu: HubSpotEmulator, body: Any) -> ObjectType:
+def new_schema(emu: HubSpotEmulator, body: Any) -> ObjectType:
     store = emu.store
     if not isinstance(body, dict):
         raise validation_error("The schema must be a JSON object.")

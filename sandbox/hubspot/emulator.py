@@ -149,6 +149,13 @@ class HubSpotEmulator:
                 out.append(body)
             return out
 
+    def create_schema(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a custom object as ``POST /crm/v3/schemas`` would (same validation)."""
+        with self.lock:
+            object_type = api_schemas.new_schema(self, body)
+            self.store.register(object_type)
+            return object_type.schema_api()
+
     def seed(self, object_type: str, rows: list[dict[str, Any]]) -> list[str]:
         """Create records directly (validated like the API, no HTTP, no limits): demo data and
         large test sets. Returns the new record ids."""

@@ -133,3 +133,14 @@ def test_reset_returns_to_the_constructor_limits_and_clock() -> None:
     emulator.reset()
     assert emulator.limits == HubSpotLimits.unlimited()
     assert emulator.now() == clock()
+
+
+def test_create_schema_and_seed_from_python(hubspot_sandbox: HubSpotSandbox, api: Api) -> None:
+    from tests.sandbox.hubspot.conftest import invoice_schema
+
+    schema = hubspot_sandbox.emulator.create_schema(invoice_schema())
+    ids = hubspot_sandbox.emulator.seed(schema["objectTypeId"], [invoice(1), invoice(2)])
+    listed = api.get(f"/crm/v3/objects/{OBJECT}").json()["results"]
+    assert [r["id"] for r in listed] == ids
+    with pytest.raises(Exception, match="already exists"):
+        hubspot_sandbox.emulator.create_schema(invoice_schema())
