@@ -176,7 +176,7 @@ class HubSpotEmulator:
             if self.store.search_lag_ms:
                 self.store.before_write(record)
             self.store.update(resolved, record, clean)
-            record.updated = max(record.updated, self.store.now_ms())
+            record.updated = max(record.updated + 1, self.store.now_ms())  # always a bump
             resolved.version += 1
             return record.to_api(list(properties), DEFAULT_PROPERTIES)
 

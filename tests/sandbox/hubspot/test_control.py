@@ -144,3 +144,12 @@ def test_create_schema_and_seed_from_python(hubspot_sandbox: HubSpotSandbox, api
     assert [r["id"] for r in listed] == ids
     with pytest.raises(Exception, match="already exists"):
         hubspot_sandbox.emulator.create_schema(invoice_schema())
+
+
+def test_hand_edit_always_moves_last_modified(
+    api: Api, schema: dict[str, Any], hubspot_sandbox: HubSpotSandbox
+) -> None:
+    hubspot_sandbox.manual_clock()  # time stands still
+    record = api.upsert([invoice(1)]).json()["results"][0]
+    edited = hubspot_sandbox.emulator.edit_by_hand(OBJECT, record["id"], {"total": "1.5"})
+    assert edited["updatedAt"] > record["updatedAt"]
