@@ -1,8 +1,10 @@
-"""Save and load the emulator's state as compact JSON (gzip-compressed when the name ends .gz).
+"""Save and load the emulator's state as compact JSON lines (gzip when the name ends ``.gz``).
 
-One row per invoice as a list of its fields; generated line items are not written (they are
-re-derived from the invoice's ``line_seed``), so 100,000 invoices save and load in a couple of
-seconds. The file is plain data (no pickle), safe to open and diff.
+Line 1 is a header (format, organisations, contacts, counters); every further line is a JSON
+array of up to 10,000 invoice rows, each a list of the invoice's fields. Generated line items
+are not written (they are re-derived from the invoice's ``line_seed``), so 100,000 invoices
+save and load in a couple of seconds and memory stays bounded at a million. The file is plain
+data (no pickle), safe to open and diff; a truncated file is refused on load.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import IO, Any
 from sandbox.xero.model import Credit, Invoice, Line, Payment
 from sandbox.xero.store import Store, Tenant
 
-FORMAT = "xero-sandbox-state/1"
+FORMAT = "xero-sandbox-state/2"
+CHUNK = 10_000  # invoices per line: bounded memory while saving and loading
 _SCALARS = (
     "invoice_id", "tenant", "type", "number", "reference", "contact", "date", "due_date",
     "status", "line_amount_types", "currency", "rate_micros", "updated_ms", "line_seed",
@@ -32,55 +35,77 @@ def _open(path: Path, mode: str, gz: bool) -> IO[Any]:
 
 
 def save_store(store: Store, path: Path) -> Path:
-    rows = []
-    for inv in store.invoices.values():
-        row: list[Any] = [getattr(inv, name) for name in _SCALARS]
-        row.append(None if inv.lines_ is None else [_line(line) for line in inv.lines_])
-        row.append([[p.salt, p.date, p.amount, p.reference] for p in inv.payments])
-        row.append([[c.salt, c.number, c.date, c.amount] for c in inv.credits])
-        rows.append(row)
-    data = {
+    """Write atomically (temp file, then rename): a crash never leaves half a state file."""
+    header = {
         "format": FORMAT,
         "sequence": store.sequence,
+        "invoices": len(store.invoices),
         "tenants": [vars(t) for t in store.tenants],
         "contacts": store.contacts,
         "tenant_contacts": store.tenant_contacts,
         "next_number": store.next_number,
-        "invoices": rows,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
+    invoices = list(store.invoices.values())
     with _open(tmp, "w", path.suffix == ".gz") as handle:
-        handle.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+        handle.write(_dumps(header) + "\n")
+        for start in range(0, len(invoices), CHUNK):
+            handle.write(_dumps([_row(inv) for inv in invoices[start : start + CHUNK]]) + "\n")
     os.replace(tmp, path)
     return path
 
 
 def load_store(path: Path) -> Store:
     with _open(path, "r", path.suffix == ".gz") as handle:
-        data = json.load(handle)
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a Xero sandbox state file ({FORMAT})")
-    store = Store(
-        tenants=[Tenant(**t) for t in data["tenants"]],
-        contacts=[tuple(c) for c in data["contacts"]],  # type: ignore[misc]
-        tenant_contacts=data["tenant_contacts"],
-        next_number=data["next_number"],
-        sequence=data["sequence"],
-    )
-    count = len(_SCALARS)
-    for row in data["invoices"]:
-        inv = Invoice(*row[:14])  # the positional fields, in _SCALARS order
-        for name, value in zip(_SCALARS[14:], row[14:count], strict=True):
-            setattr(inv, name, value)
-        lines, payments, credits = row[count:]
-        if lines is not None:
-            inv.lines_ = [Line(*line) for line in lines]
-        inv.payments = tuple(Payment(*p) for p in payments)
-        inv.credits = tuple(Credit(*c) for c in credits)
-        store.invoices[inv.invoice_id] = inv
+        try:
+            header = json.loads(handle.readline())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            header = None
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise ValueError(f"{path} is not a Xero sandbox state file ({FORMAT})")
+        store = Store(
+            tenants=[Tenant(**t) for t in header["tenants"]],
+            contacts=[(c[0], c[1]) for c in header["contacts"]],
+            tenant_contacts=header["tenant_contacts"],
+            next_number=header["next_number"],
+            sequence=header["sequence"],
+        )
+        for line in handle:
+            for row in json.loads(line):
+                inv = _invoice(row)
+                store.invoices[inv.invoice_id] = inv
+    if len(store.invoices) != header["invoices"]:
+        raise ValueError(
+            f"{path} is truncated: {len(store.invoices)} of {header['invoices']} invoices"
+        )
     store.rebuild_indexes()
     return store
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _row(inv: Invoice) -> list[Any]:
+    row: list[Any] = [getattr(inv, name) for name in _SCALARS]
+    row.append(None if inv.lines_ is None else [_line(line) for line in inv.lines_])
+    row.append([[p.salt, p.date, p.amount, p.reference] for p in inv.payments])
+    row.append([[c.salt, c.number, c.date, c.amount] for c in inv.credits])
+    return row
+
+
+def _invoice(row: list[Any]) -> Invoice:
+    count = len(_SCALARS)
+    inv = Invoice(*row[:14])  # the positional fields, in _SCALARS order
+    for name, value in zip(_SCALARS[14:], row[14:count], strict=True):
+        setattr(inv, name, value)
+    lines, payments, credits = row[count:]
+    if lines is not None:
+        inv.lines_ = [Line(*line) for line in lines]
+    inv.payments = tuple(Payment(*p) for p in payments)
+    inv.credits = tuple(Credit(*c) for c in credits)
+    return inv
 
 
 def _line(line: Line) -> list[Any]:

@@ -47,6 +47,10 @@ def test_save_and_load_round_trip(xero_sandbox: XeroSandbox, tmp_path: Path) -> 
     (tmp_path / "other.json").write_text("{}")
     with pytest.raises(ValueError, match="not a Xero sandbox state file"):
         XeroEmulator.load(tmp_path / "other.json")
+    header = (tmp_path / "state.json").read_text(encoding="utf-8").splitlines()[0]
+    (tmp_path / "cut.json").write_text(header + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="truncated"):
+        XeroEmulator.load(tmp_path / "cut.json")
 
 
 def test_demo_data_is_deterministic() -> None:
