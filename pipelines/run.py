@@ -67,6 +67,7 @@ class XeroExtractReport:
     per_tenant: dict[str, int] = field(default_factory=dict)
     calls_per_tenant: dict[str, int] = field(default_factory=dict)
     rejected_per_tenant: dict[str, int] = field(default_factory=dict)
+    step_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -77,6 +78,7 @@ class HubSpotSnapshotReport:
     calls: int = 0
     mode: str = "none"
     object_type_id: str | None = None
+    step_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -186,7 +188,7 @@ def run_xero_extract(
     source = xero_source(
         client, tenants, plan, stats, versions_since, continue_on_error=continue_on_error
     )
-    _run(pipeline, source)
+    step_seconds = _run(pipeline, source)
     _ensure_tables(
         pipeline,
         {
@@ -208,6 +210,7 @@ def run_xero_extract(
         per_tenant={t: stats.loaded.get(t, 0) for t in tenants},
         calls_per_tenant=dict(counts.api_by_tenant),
         rejected_per_tenant=dict(stats.rejected),
+        step_seconds=step_seconds,
         seconds=time.monotonic() - started,
     )
 
@@ -233,7 +236,7 @@ def run_hubspot_snapshot(
         )
 
     source = hubspot_snapshot_source(reader, stats, versions_since, full_refresh=full_refresh)
-    _run(pipeline, source)
+    step_seconds = _run(pipeline, source)
     _ensure_tables(pipeline, {"invoice_records": RECORD_COLUMNS})
     return HubSpotSnapshotReport(
         records_loaded=stats.loaded,
@@ -241,6 +244,7 @@ def run_hubspot_snapshot(
         calls=reader.calls,
         mode=stats.mode,
         object_type_id=stats.object_type_id,
+        step_seconds=step_seconds,
         seconds=time.monotonic() - started,
     )
 
@@ -261,11 +265,29 @@ def _pipeline(settings: Settings, name: str, dataset: str) -> dlt.Pipeline:
     )
 
 
-def _run(pipeline: dlt.Pipeline, source: Any) -> None:
-    """``pipeline.run``; a project error raised inside dlt surfaces as itself. When extraction
-    fails, the half-extracted package is dropped, so nothing of this run reaches the warehouse."""
+def _run(pipeline: dlt.Pipeline, source: Any) -> dict[str, float]:
+    """Extract, normalize and load, like ``pipeline.run`` (which also first finishes a package
+    a crashed run left behind); a project error raised inside dlt surfaces as itself. When
+    extraction fails, the half-extracted package is dropped, so nothing of this run reaches the
+    warehouse. Returns the steps' wall and CPU seconds."""
+    timings: dict[str, float] = {}
     try:
-        pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
+        pipeline.sync_destination()  # restores state from the warehouse if state_dir was wiped
+        if pipeline.has_pending_data:
+            pipeline.normalize()
+            pipeline.load()
+        started, cpu = time.perf_counter(), time.process_time()
+        pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
+        timings["extract"] = time.perf_counter() - started
+        timings["extract_cpu"] = time.process_time() - cpu
+        started, cpu = time.perf_counter(), time.process_time()
+        pipeline.normalize()
+        timings["normalize"] = time.perf_counter() - started
+        timings["normalize_cpu"] = time.process_time() - cpu
+        started, cpu = time.perf_counter(), time.process_time()
+        pipeline.load()
+        timings["load"] = time.perf_counter() - started
+        timings["load_cpu"] = time.process_time() - cpu
     except PipelineStepFailed as exc:
         if exc.step == "extract":
             pipeline.drop_pending_packages()
@@ -277,6 +299,8 @@ def _run(pipeline: dlt.Pipeline, source: Any) -> None:
             f"{exc.exception}. Nothing of this run was committed unless the step was 'load'; "
             "run again (dlt resumes a pending load first)."
         ) from exc
+    log.debug("%s: %s", pipeline.pipeline_name, timings)
+    return {name: round(value, 3) for name, value in timings.items()}
 
 
 def _project_error(exc: BaseException) -> InvoiceSyncError | None:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from pipelines.xero.dates import XeroDateError, parse_date, parse_datetime
@@ -105,6 +106,8 @@ class _FieldError(ValueError):
 
 
 def _decimal(value: object) -> Decimal | None:
+    if type(value) is Decimal:  # what json.loads(parse_float=Decimal) gives: always finite
+        return value
     if value is None:
         return None
     if isinstance(value, bool):
@@ -135,16 +138,22 @@ def _bool(value: object) -> bool | None:
 
 
 def _text(value: object) -> str | None:
-    if value is None or isinstance(value, str):
+    if type(value) is str or value is None:
         return value
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         return str(value)
     raise ValueError(f"{value!r} is not text")
 
 
+@lru_cache(maxsize=8192)
+def _cached_date(value: str) -> Any:
+    return parse_date(value)
+
+
 def _date_value(value: object) -> Any:
+    """Dates repeat across invoices (same issue/due days): parsed once per distinct string."""
     try:
-        return parse_date(value)
+        return _cached_date(value) if type(value) is str else parse_date(value)
     except XeroDateError as exc:
         raise ValueError(str(exc)) from None
 
@@ -165,13 +174,11 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
 }
 
 
-def _get(payload: Mapping[str, Any], path: tuple[str, ...]) -> object:
-    value: object = payload
-    for key in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
+_INVOICE_SPEC = tuple(
+    (column, path[0], path[1] if len(path) > 1 else None, _PARSERS[kind], ".".join(path), kind)
+    for column, path, kind in _INVOICE_FIELDS
+)
+_LINE_SPEC = tuple((column, field, _PARSERS[kind], kind) for column, field, kind in _LINE_FIELDS)
 
 
 def parse_invoice(payload: Mapping[str, Any], tenant_id: str) -> dict[str, Any]:
@@ -184,11 +191,14 @@ def parse_invoice(payload: Mapping[str, Any], tenant_id: str) -> dict[str, Any]:
         if not isinstance(invoice_id, str) or not invoice_id:
             raise _FieldError("InvoiceID", "text", "the invoice has no InvoiceID")
         row: dict[str, Any] = {"tenant_id": tenant_id}
-        for column, path, kind in _INVOICE_FIELDS:
+        for column, key, subkey, parse, label, kind in _INVOICE_SPEC:
+            value = payload.get(key)
+            if subkey is not None:
+                value = value.get(subkey) if isinstance(value, Mapping) else None
             try:
-                row[column] = _PARSERS[kind](_get(payload, path))
+                row[column] = parse(value)
             except ValueError as exc:
-                raise _FieldError(".".join(path), kind, str(exc)) from None
+                raise _FieldError(label, kind, str(exc)) from None
         if row["updated_date_utc"] is None:
             raise _FieldError("UpdatedDateUTC", "timestamp", "UpdatedDateUTC is missing")
         lines = payload.get("LineItems") or []
@@ -226,9 +236,9 @@ def _parse_line(line: object, index: int) -> dict[str, Any]:
     if not isinstance(line, Mapping):
         raise _FieldError(f"LineItems[{index}]", "text", "a line item is not a JSON object")
     out: dict[str, Any] = {}
-    for column, field, kind in _LINE_FIELDS:
+    for column, field, parse, kind in _LINE_SPEC:
         try:
-            out[column] = _PARSERS[kind](line.get(field))
+            out[column] = parse(line.get(field))
         except ValueError as exc:
             raise _FieldError(f"LineItems[{index}].{field}", kind, str(exc)) from None
     return out
