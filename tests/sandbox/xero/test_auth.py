@@ -129,3 +129,19 @@ def test_a_client_sees_only_its_own_organisations(xero_http: XeroHttp) -> None:
     assert xero_http.invoices().status_code == 403  # the first organisation is not connected
     xero_http.tenant_id = other
     assert xero_http.invoices().status_code == 200
+
+
+def test_standard_app_set_up_from_another_process(xero_http: XeroHttp) -> None:
+    control = f"{xero_http.sandbox.url}/_sandbox"
+    added = requests.post(
+        f"{control}/clients",
+        json={"client_id": "app", "client_secret": "s3cret", "tenant_ids": [xero_http.tenant_id]},
+    )
+    assert added.json() == {"added": True}
+    token = requests.post(f"{control}/refresh-tokens", json={"client_id": "app"}).json()
+    answer = xero_http.token("app", "s3cret", grant_type="refresh_token",
+                             refresh_token=token["refresh_token"])  # fmt: skip
+    assert answer.status_code == 200 and answer.json()["refresh_token"]
+    assert requests.post(f"{control}/reset").json() == {"reset": True}
+    assert xero_http.token("app", "s3cret").json() == {"error": "invalid_client"}
+    assert xero_http.token().status_code == 200  # the default sandbox client survives a reset
