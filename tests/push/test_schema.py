@@ -114,3 +114,17 @@ def test_missing_enumeration_options_are_added(
 def test_state_lives_under_the_state_dir(settings: Settings, tmp_path: Path) -> None:
     ensure_schema(settings, client=make_client(settings))
     assert (settings.state_dir / "hubspot_schema.json").is_file()
+
+
+def test_setup_without_the_schema_scope_names_it(
+    hubspot_sandbox: HubSpotSandbox, settings: Settings
+) -> None:
+    from dataclasses import replace
+
+    from reverse_etl.errors import HubSpotAuthError
+
+    hubspot_sandbox.emulator.add_token("pat-objects-only", ["crm.schemas.custom.read"])
+    limited = replace(settings, hubspot=replace(settings.hubspot, access_token="pat-objects-only"))
+
+    with pytest.raises(HubSpotAuthError, match=r"crm\.schemas\.custom\.write"):
+        ensure_schema(limited, client=make_client(limited))
