@@ -190,38 +190,40 @@ def _push(
     workers = settings.hubspot.max_in_flight
     progress = _Progress(console, total=len(actions))
     fatal: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubspot-push") as pool:
-        pending: set[Future[BatchOutcome]] = set()
-        queue = iter(batches)
-        while True:
-            while fatal is None and len(pending) < workers:
-                batch = next(queue, None)
-                if batch is None:
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubspot-push") as pool:
+            pending: set[Future[BatchOutcome]] = set()
+            queue = iter(batches)
+            while True:
+                while fatal is None and len(pending) < workers:
+                    batch = next(queue, None)
+                    if batch is None:
+                        break
+                    pending.add(pool.submit(upsert_isolating_rejects, hub, object_type, batch))
+                if not pending:
                     break
-                pending.add(pool.submit(upsert_isolating_rejects, hub, object_type, batch))
-            if not pending:
-                break
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            arrived = BatchOutcome()
-            for future in done:
-                try:
-                    arrived.extend(future.result())
-                except BaseException as exc:  # stop sending; still record what landed
-                    fatal = fatal or exc
-            arrived.rejected = [
-                replace(r, invoice_number=by_id[r.xero_invoice_id].values.get("invoice_number"))
-                for r in arrived.rejected
-            ]
-            sync_log.record_batch(con, report.run_id, arrived, columns)
-            for written in arrived.written:
-                written_ids.add(written.xero_invoice_id)
-                if written.new:
-                    report.inserted += 1
-                else:
-                    report.updated += 1
-            report.rejected_records.extend(arrived.rejected)
-            progress.advance(len(arrived.written) + len(arrived.rejected), report)
-    progress.close()
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                arrived = BatchOutcome()
+                for future in done:
+                    try:
+                        arrived.extend(future.result())
+                    except BaseException as exc:  # stop sending; still record what landed
+                        fatal = fatal or exc
+                arrived.rejected = [
+                    replace(r, invoice_number=by_id[r.xero_invoice_id].values.get("invoice_number"))
+                    for r in arrived.rejected
+                ]
+                sync_log.record_batch(con, report.run_id, arrived, columns)
+                for written in arrived.written:
+                    written_ids.add(written.xero_invoice_id)
+                    if written.new:
+                        report.inserted += 1
+                    else:
+                        report.updated += 1
+                report.rejected_records.extend(arrived.rejected)
+                progress.advance(len(arrived.written) + len(arrived.rejected), report)
+    finally:
+        progress.close()
     if fatal is not None:
         if _object_missing(fatal):
             forget_object_type_id(settings)
