@@ -61,9 +61,12 @@ class Line:
 
 @dataclass(slots=True)
 class Payment:
+    """``amount`` in cents; ``None`` = whatever settles the invoice (generated full payments
+    keep no amount, so seeding needs no line items for them)."""
+
     salt: int
     date: int  # proleptic ordinal of the payment date
-    amount: int  # cents
+    amount: int | None
     reference: str = ""
 
 
@@ -131,6 +134,7 @@ class Totals:
     total_discount: int
     amount_paid: int
     amount_credited: int
+    payment_amounts: tuple[int, ...] = ()
 
     @property
     def amount_due(self) -> int:
@@ -166,14 +170,20 @@ def compute_totals(
     line_sum = sum(a.line_amount for a in amounts)
     tax = sum(a.tax_amount for a in amounts)
     sub_total = line_sum - tax if line_amount_types == "Inclusive" else line_sum
+    total = sub_total + tax
+    credited = sum(c.amount for c in credits)
+    explicit = sum(p.amount for p in payments if p.amount is not None)
+    remainder = total - credited - explicit
+    paid = tuple(remainder if p.amount is None else p.amount for p in payments)
     return Totals(
         lines=amounts,
         sub_total=sub_total,
         total_tax=tax,
-        total=sub_total + tax,
+        total=total,
         total_discount=sum(a.discount for a in amounts),
-        amount_paid=sum(p.amount for p in payments),
-        amount_credited=sum(c.amount for c in credits),
+        amount_paid=sum(paid),
+        amount_credited=credited,
+        payment_amounts=paid,
     )
 
 

@@ -121,13 +121,13 @@ class Renderer:
                 {
                     "PaymentID": derived_id(inv.invoice_id, "payment", p.salt),
                     "Date": ordinal_ms_date(p.date),
-                    "Amount": money(p.amount),
+                    "Amount": money(amount),
                     "Reference": p.reference,
                     "CurrencyRate": rate,
                     "HasAccount": False,
                     "HasValidationErrors": False,
                 }
-                for p in inv.payments
+                for p, amount in zip(inv.payments, totals.payment_amounts, strict=True)
             ]
             out["CreditNotes"] = [
                 {
