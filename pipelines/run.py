@@ -88,6 +88,7 @@ class ExtractReport:
 
     xero: XeroExtractReport
     hubspot: HubSpotSnapshotReport
+    object_name: str = "xero_invoice"
 
     @property
     def xero_calls(self) -> int:
@@ -121,7 +122,10 @@ class ExtractReport:
         text += f", {x.retries} retried)" if x.retries else ")"
         if x.rejected:
             text += f", {x.rejected} rejected (see raw_xero.invoice_rejects)"
-        text += f"; {h.records_loaded:,} HubSpot record(s) ({h.mode}, {h.calls} call(s))"
+        if h.mode == "none":
+            text += f"; HubSpot has no '{self.object_name}' object yet (run invoice-sync setup)"
+        else:
+            text += f"; {h.records_loaded:,} HubSpot record(s) ({h.mode}, {h.calls} call(s))"
         return text + f" in {x.seconds + h.seconds:.1f}s."
 
 
@@ -141,7 +145,7 @@ def run_extract(
         settings, full_refresh=full_refresh, since=since, continue_on_error=continue_on_error
     )
     hubspot = run_hubspot_snapshot(settings, full_refresh=full_refresh)
-    return ExtractReport(xero=xero, hubspot=hubspot)
+    return ExtractReport(xero=xero, hubspot=hubspot, object_name=settings.hubspot.object_name)
 
 
 def run_xero_extract(

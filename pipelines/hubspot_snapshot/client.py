@@ -115,11 +115,16 @@ class HubSpotReader:
                 return str(schema["objectTypeId"])
         return None
 
-    def list_records(self, object_type: str, properties: Sequence[str]) -> Iterator[list[dict]]:
-        """Every (unarchived) record, page by page (no 10,000 ceiling on the list endpoint)."""
+    def list_records(
+        self, object_type: str, properties: Sequence[str], *, archived: bool = False
+    ) -> Iterator[list[dict]]:
+        """Every record (``archived``: the archived ones instead), page by page; the list
+        endpoint has no 10,000-result ceiling."""
         after: str | None = None
         while True:
             params = {"limit": str(LIST_LIMIT), "properties": ",".join(properties)}
+            if archived:
+                params["archived"] = "true"
             if after:
                 params["after"] = after
             body = self._request("GET", f"/crm/v3/objects/{object_type}", params=params)

@@ -1,6 +1,8 @@
 """The dlt source for ``raw_hubspot.invoice_records``: what HubSpot holds for each record.
 
-First run (or ``full_refresh``): list every record (the list endpoint has no result ceiling).
+First run (or ``full_refresh``): list every record (the list endpoint has no result ceiling),
+then the archived ones, so a record archived in HubSpot is marked ``archived`` (search never
+returns archived records: a full refresh is what repairs that).
 Later runs: search ``hs_lastmodifieddate >= cursor`` (truncated to the second, minus
 :data:`HUBSPOT_OVERLAP` because search lags writes), windowed past the 10,000-result ceiling by
 :class:`~pipelines.hubspot_snapshot.client.HubSpotReader`, and drop the versions the warehouse
@@ -88,7 +90,10 @@ def records_resource(
         pages: Iterator[list[dict[str, Any]]]
         if start is None:
             stats.mode = "full"
-            pages = reader.list_records(object_type, READ_PROPERTIES)
+            pages = _chain(
+                reader.list_records(object_type, READ_PROPERTIES),
+                reader.list_records(object_type, READ_PROPERTIES, archived=True),
+            )
         else:
             stats.mode = "incremental"
             tracker.known = known_versions(start)
@@ -103,6 +108,11 @@ def records_resource(
             state["cursor"] = new_cursor.isoformat()
 
     return invoice_records
+
+
+def _chain(*iterators: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+    for iterator in iterators:
+        yield from iterator
 
 
 def _new_rows(

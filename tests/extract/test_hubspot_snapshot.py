@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+import requests
 
 from pipelines.run import run_hubspot_snapshot
 from reverse_etl.errors import HubSpotAuthError
@@ -77,6 +78,25 @@ def test_full_read_then_only_the_hand_edit(extract_env: ExtractEnv) -> None:
 
     third = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
     assert third.records_loaded == 0 and third.calls == 2  # schema lookup + one search
+
+    # Search never returns archived records; a full refresh marks them.
+    _archive_over_http(env, record_id)
+    refreshed = run_hubspot_snapshot(
+        settings, full_refresh=True, reader=env.hubspot_reader(settings)
+    )
+    assert refreshed.mode == "full"
+    assert env.query("select hs_object_id from raw_hubspot.invoice_records where archived") == [
+        (record_id,)
+    ]
+
+
+def _archive_over_http(env: ExtractEnv, record_id: str) -> None:
+    response = requests.delete(
+        f"{env.hubspot.url}/crm/v3/objects/{OBJECT}/{record_id}",
+        headers=env.hubspot.headers,
+        timeout=30,
+    )
+    assert response.status_code == 204
 
 
 def test_search_windows_past_the_10000_ceiling(extract_env: ExtractEnv) -> None:

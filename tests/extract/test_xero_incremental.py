@@ -95,27 +95,29 @@ def test_backfill_no_change_and_mutations(extract_env: ExtractEnv) -> None:
     assert env.invoice_calls() == 2
     assert env.scalar("select count(*) from raw_xero.invoice_versions") == 3000
 
-    # Pay, void, edit and create: only those four are loaded; old versions stay queryable.
+    # Pay, void, edit, delete, create: only those five load; old versions stay queryable.
     env.xero.clock.advance(minutes=5)
     to_pay, to_void = _open_invoices(env, "AUTHORISED", 2)
-    to_edit = _open_invoices(env, "DRAFT", 1)[0]
+    to_edit, to_delete = _open_invoices(env, "DRAFT", 2)
     env.xero.emulator.pay(to_pay)
     env.xero.emulator.void(to_void)
     env.xero.emulator.edit(to_edit, reference="PO-7781")
+    env.xero.emulator.delete(to_delete)
     created = env.xero.emulator.create_invoice(tenants[1], contact_name="New Customer Ltd")
     third = run_xero_extract(settings, client=env.xero_client(settings))
 
-    assert third.invoices_loaded == 4
+    assert third.invoices_loaded == 5
     assert third.per_tenant[tenants[1]] >= 1
     status = dict(
         env.query(
-            "select invoice_id, status from raw_xero.invoices where invoice_id in (?, ?, ?)",
+            "select invoice_id, status from raw_xero.invoices where invoice_id in (?, ?, ?, ?)",
             to_pay,
             to_void,
             to_edit,
+            to_delete,
         )
     )
-    assert status == {to_pay: "PAID", to_void: "VOIDED", to_edit: "DRAFT"}
+    assert status == {to_pay: "PAID", to_void: "VOIDED", to_edit: "DRAFT", to_delete: "DELETED"}
     history = env.query(
         "select status from raw_xero.invoice_versions where invoice_id = ? "
         "order by updated_date_utc",
@@ -133,7 +135,7 @@ def test_backfill_no_change_and_mutations(extract_env: ExtractEnv) -> None:
         == 1
     )
     assert env.scalar("select count(*) from raw_xero.invoices") == 3001
-    assert env.scalar("select count(*) from raw_xero.invoice_versions") == 3004
+    assert env.scalar("select count(*) from raw_xero.invoice_versions") == 3005
     # line items were replaced with their parent, not duplicated
     assert (
         env.scalar(
