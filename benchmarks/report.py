@@ -108,7 +108,7 @@ def comparison_lines(doc: dict[str, Any]) -> list[str]:
 
 def markdown(doc: dict[str, Any]) -> str:
     m = doc["machine"]
-    suffix = "-quick" if doc["mode"] == "quick" else ""
+    suffix = "-quick" if doc["mode"].startswith("quick") else ""
     lines = [
         f"Measured {doc['date'][:10]} with `make bench{suffix}` "
         f"on {m['cores']} cores ({m['cpu_model']}), {m.get('memory_gb')} GB, Python {m['python']}; "

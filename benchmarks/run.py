@@ -27,7 +27,7 @@ from typing import Any
 from rich.console import Console
 
 from benchmarks import report
-from benchmarks.harness import Harness, Sizes, error_text
+from benchmarks.harness import MIRROR_ALL, Harness, Sizes, error_text, mirror_all
 from benchmarks.results import BenchResult, document, machine, ratio
 from benchmarks.suite_peers import bench_naive, bench_reexport, bench_tap_xero
 from benchmarks.suite_scaling import bench_scaling
@@ -95,7 +95,7 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def run(selected: list[str], sizes: Sizes, console: Console) -> dict[str, Any]:
+def run(selected: list[str], sizes: Sizes, mode: str, console: Console) -> dict[str, Any]:
     started_at = datetime.now(UTC)
     machine_at_start = machine()
     root = Path(tempfile.mkdtemp(prefix="invoice-sync-bench-"))
@@ -144,7 +144,7 @@ def run(selected: list[str], sizes: Sizes, console: Console) -> dict[str, Any]:
             shutil.rmtree(root, ignore_errors=True)
     ordered = [results[n] for n in NAMES if n in results]
     doc = document(
-        mode="quick" if sizes.invoices < 100_000 else "full",
+        mode=mode,
         sizes=sizes.public(),
         settings={
             "xero_emulator": "own process; rate limits off except in the hourly benchmark",
@@ -154,6 +154,7 @@ def run(selected: list[str], sizes: Sizes, console: Console) -> dict[str, Any]:
             ),
             "stages": "each in its own process (python -m benchmarks.stage); seconds = the "
             "stage function alone; peak RSS = that process's ru_maxrss",
+            "dbt_vars": MIRROR_ALL if mirror_all() else "the project's defaults",
             "selected": selected,
         },
         results=ordered,
@@ -208,7 +209,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{sizes.invoices:,} invoices, {sizes.runs} run(s) each.",
         highlight=False,
     )
-    doc = run(selected, sizes, console)
+    mode = "quick" if args.quick else "full"
+    if args.invoices or args.runs:
+        mode += " (sizes or runs overridden)"
+    doc = run(selected, sizes, mode, console)
     write(doc, args.output, console)
     failed = [n for n, b in doc["benchmarks"].items() if b["status"] == "failed"]
     return 1 if failed else 0

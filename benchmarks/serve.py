@@ -81,7 +81,8 @@ def xero_routes(emu: Any) -> list[web.RouteDef]:
 
 
 def touch_invoices(emu: Any, count: int, skip: int = 0) -> int:
-    """Edit ``count`` sales invoices' reference (a synced property), spread over the ledger.
+    """Edit ``count`` approved sales invoices' reference (a synced property), spread over the
+    ledger (Xero lets a person edit the reference of an AUTHORISED or PAID invoice).
 
     Uses the emulator's mutation API when it has one for references; otherwise changes the
     record and re-indexes it through ``Store.touch`` exactly as the mutations module does.
@@ -91,7 +92,7 @@ def touch_invoices(emu: Any, count: int, skip: int = 0) -> int:
         invoices = [
             inv
             for inv in store.invoices.values()
-            if inv.type == "ACCREC" and inv.status not in ("DELETED", "VOIDED")
+            if inv.type == "ACCREC" and inv.status in ("AUTHORISED", "PAID")
         ]
         if not invoices:
             return 0

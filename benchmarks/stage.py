@@ -12,6 +12,7 @@ high-water mark (``getrusage``), and the children's for anything the stage spawn
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import resource
@@ -63,7 +64,8 @@ def _work(name: str, settings: Settings, args: argparse.Namespace) -> Callable[[
     if name == "transform":
         from reverse_etl.transform import run_transform
 
-        return lambda: run_transform(settings)
+        dbt_vars = json.loads(args.dbt_vars) if args.dbt_vars else None
+        return lambda: run_transform(settings, dbt_vars=dbt_vars)
     if name == "setup":
         from reverse_etl.schema import ensure_schema
 
@@ -75,7 +77,13 @@ def _work(name: str, settings: Settings, args: argparse.Namespace) -> Callable[[
     if name == "sync":
         from rich.console import Console
 
+        from reverse_etl import transform
         from reverse_etl.sync import run_sync_once
+
+        if args.dbt_vars:  # the same dbt vars as the separate transform stage (read at call)
+            transform.run_transform = functools.partial(
+                transform.run_transform, dbt_vars=json.loads(args.dbt_vars)
+            )
 
         console = Console(file=sys.stderr)
         return lambda: _sync(run_sync_once(settings, console=console))
@@ -110,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stage")
     parser.add_argument("--full-refresh", action="store_true")
     parser.add_argument("--limit", type=int, default=1000, help="naive-push: records")
+    parser.add_argument("--dbt-vars", help="transform: dbt vars as JSON")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     settings = load_settings(dotenv_path=None)

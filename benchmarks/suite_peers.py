@@ -57,20 +57,22 @@ def bench_naive(harness: Harness, shared: Shared) -> BenchResult:
             result.add(f"{kind}_429s", hub["429"], f"{kind.capitalize()} pass: 429s", "responses")
             result.details[f"{kind}_report"] = report
             result.details[f"{kind}_hubspot_calls"] = hub
+        # Without a diff, every mirrored invoice is written every hour, and each one that
+        # exists costs what the update pass measured (create → 409 → update).
+        mirrored = int(result.details["update_report"].get("desired_total") or sizes.invoices)
         per_record = result.metrics["update_calls_per_record"].median or 2.0
-        calls_per_hour = sizes.invoices * per_record
         rate = result.metrics["update_records_per_second"].median
         result.add(
             "hourly_calls_extrapolated",
-            calls_per_hour,
-            f"HubSpot calls per hourly run at {sizes.invoices:,} invoices (extrapolated)",
+            mirrored * per_record,
+            f"HubSpot calls per hourly run, {mirrored:,} mirrored invoices (extrapolated)",
             "calls",
         )
         if rate:
             result.add(
                 "hourly_run_hours_extrapolated",
-                sizes.invoices / rate / 3600,
-                f"Hours one such run takes at {sizes.invoices:,} invoices (extrapolated)",
+                mirrored / rate / 3600,
+                f"Hours one such run takes for {mirrored:,} invoices (extrapolated)",
                 "h",
             )
         result.runs = 1

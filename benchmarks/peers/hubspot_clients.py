@@ -86,8 +86,11 @@ def naive_push(
         except ApiException:
             failed += 1
     seconds = time.perf_counter() - started
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (desired_total,) = con.execute(f"select count(*) from {DESIRED}").fetchone() or (0,)
     return {
         "records": len(rows),
+        "desired_total": desired_total,
         "created": created,
         "updated": updated,
         "failed": failed,
