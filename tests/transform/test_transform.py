@@ -374,6 +374,8 @@ def test_empty_raw_tables_build(tmp_path: Path) -> None:
     RawWarehouse(path).close()
     report = run_transform(_settings(path))
     assert report.models == 10
+    # dbt writes its artefacts and logs inside dbt_project/, never into the caller's cwd.
+    assert not (Path.cwd() / "logs").exists() and not (Path.cwd() / "target").exists()
     assert _query(path, "select count(*) as n from reverse_etl.hubspot_invoice_actions") == [
         {"n": 0}
     ]
