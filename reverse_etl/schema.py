@@ -88,9 +88,16 @@ def schema_body(object_name: str) -> dict[str, Any]:
         "secondaryDisplayProperties": list(SECONDARY_DISPLAY),
         "searchableProperties": list(SEARCHABLE),
         "requiredProperties": list(REQUIRED),
-        "properties": [spec.to_hubspot() for spec in INVOICE_PROPERTIES],
+        "properties": [property_body(spec, object_name) for spec in INVOICE_PROPERTIES],
         "associatedObjects": [],
     }
+
+
+def property_body(spec: PropertySpec, object_name: str) -> dict[str, Any]:
+    """``spec.to_hubspot()`` in the object's own default group: a custom object starts with
+    the property group ``{name}_information``, and a property must name an existing group
+    (``properties.GROUP_NAME`` is that group for the default object name only)."""
+    return {**spec.to_hubspot(), "groupName": f"{object_name}_information"}
 
 
 def ensure_schema(settings: Settings, *, client: HubSpot | None = None) -> SchemaReport:
@@ -145,7 +152,7 @@ def _ensure_properties(hub: HubSpot, report: SchemaReport) -> list[str]:
     for spec in INVOICE_PROPERTIES:
         prop = present.get(spec.name)
         if prop is None:
-            hub.create_property(object_type, spec.to_hubspot())
+            hub.create_property(object_type, property_body(spec, report.object_name))
             report.added_properties.append(spec.name)
             continue
         problem = _conflict(spec, prop, object_type)

@@ -128,3 +128,18 @@ def test_setup_without_the_schema_scope_names_it(
 
     with pytest.raises(HubSpotAuthError, match=r"crm\.schemas\.custom\.write"):
         ensure_schema(limited, client=make_client(limited))
+
+
+def test_another_object_name_gets_its_own_property_group(
+    hubspot_sandbox: HubSpotSandbox, tmp_path: Path
+) -> None:
+    from tests.push.conftest import make_settings
+
+    settings = make_settings(hubspot_sandbox, tmp_path, HUBSPOT_OBJECT_NAME="acme_invoice")
+
+    report = ensure_schema(settings, client=make_client(settings))
+
+    assert report.created_object
+    with hubspot_sandbox.emulator.lock:
+        props = hubspot_sandbox.emulator.store.resolve("acme_invoice").properties
+    assert props["total"].group_name == "acme_invoice_information"
