@@ -35,6 +35,15 @@ from benchmarks.suite_tool import Shared, bench_backfill, bench_emulators, bench
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REPO = RESULTS.parent.parent
+PEERS_NOT_RUN = {
+    "drt-core 1.2.1": (
+        "Its HubSpot destination cannot write a custom object: the sync config accepts "
+        "object_type contacts, deals or companies only (HubSpotDestinationConfig.object_type "
+        "is a Literal of those three). Its per-row behaviour (one POST per row, PATCH after a "
+        "409, ~9 requests/s) is what the 'naive' benchmark measures with the official SDK."
+    ),
+    "localstack-xero 0.1.2": "An emulator of Xero, not a tool users run instead of ours.",
+}
 REPEATED = ("backfill", "transform", "push", "hourly", "tap-xero")
 NAMES = (
     "emulators",
@@ -164,6 +173,7 @@ def run(selected: list[str], sizes: Sizes, mode: str, console: Console) -> dict[
         repo=REPO,
     )
     doc["machine"]["load_average_at_start"] = machine_at_start["load_average_at_start"]
+    doc["peers_not_run"] = PEERS_NOT_RUN
     return doc
 
 
