@@ -340,8 +340,9 @@ def test_what_a_customer_owed_on_a_date(built: tuple[Path, TransformReport]) -> 
     def owed(day: date) -> Decimal | None:
         rows = _query(
             path,
-            "select sum(amount_due) as owed from marts.fct_invoice_balances_daily "
-            f"where contact_id = '{GLOBEX}' and balance_date = date '{day.isoformat()}'",
+            "select sum(amount_due) as owed from marts.fct_invoice_balances "
+            f"where contact_id = '{GLOBEX}' and valid_from <= date '{day.isoformat()}' "
+            f"and (valid_to is null or date '{day.isoformat()}' < valid_to)",
         )
         return rows[0]["owed"]
 
