@@ -13,6 +13,7 @@ import gzip
 import json
 import os
 from pathlib import Path
+from sys import intern
 from typing import IO, Any
 
 from sandbox.xero.model import Credit, Invoice, Line, Payment
@@ -26,6 +27,9 @@ _SCALARS = (
     "fully_paid_on", "expected_payment", "sent_to_contact", "has_attachments", "url",
     "version", "next_salt", "corrupt",
 )  # fmt: skip
+_INTERNED = tuple(
+    _SCALARS.index(name) for name in ("type", "status", "line_amount_types", "currency")
+)
 
 
 def _open(path: Path, mode: str, gz: bool) -> IO[Any]:
@@ -97,13 +101,15 @@ def _row(inv: Invoice) -> list[Any]:
 
 def _invoice(row: list[Any]) -> Invoice:
     count = len(_SCALARS)
+    for index in _INTERNED:  # share the few distinct values, as generated state does
+        row[index] = intern(row[index])
     inv = Invoice(*row[:14])  # the positional fields, in _SCALARS order
     for name, value in zip(_SCALARS[14:], row[14:count], strict=True):
         setattr(inv, name, value)
     lines, payments, credits = row[count:]
     if lines is not None:
         inv.lines_ = [Line(*line) for line in lines]
-    inv.payments = tuple(Payment(*p) for p in payments)
+    inv.payments = tuple(Payment(p[0], p[1], p[2], intern(p[3])) for p in payments)
     inv.credits = tuple(Credit(*c) for c in credits)
     return inv
 
