@@ -6,8 +6,10 @@ relative to ``now`` (so "overdue" means overdue today) — with a fixed clock th
 identical byte for byte. Mix per organisation: ~85 % sales invoices (``ACCREC``), ~15 % bills
 (``ACCPAY``); every status (DRAFT, SUBMITTED, AUTHORISED incl. overdue and part-paid, PAID,
 VOIDED, DELETED); ~20 % in a foreign currency with a ``CurrencyRate`` ≠ 1; a few credit-note
-allocations; contacts with non-ASCII names. Line items are not stored (see ``model``), which
-keeps 100,000 invoices to a couple of seconds and a million within reach.
+allocations; contacts with non-ASCII names. Line items are not stored (see ``model``) and
+full payments keep no amount (they settle the remainder), so most invoices are generated
+without computing lines: measured on a busy 2-core machine, 100,000 invoices in ~2 s and a
+million in ~30 s, at ~0.85 KB of memory per invoice.
 """
 
 from __future__ import annotations
