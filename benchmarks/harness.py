@@ -64,7 +64,7 @@ class Sizes:
             invoices=100_000,
             tenants=2,
             updates=10_000,
-            naive_creates=500,
+            naive_creates=1_000,
             naive_updates=250,
             scaling=(1_000, 10_000),
             scaling_big=1_000_000,

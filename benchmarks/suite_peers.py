@@ -18,7 +18,12 @@ from typing import Any
 from benchmarks.emulators import calls, split_hubspot
 from benchmarks.harness import Harness, error_text
 from benchmarks.results import BenchResult
-from benchmarks.suite_tool import XERO_INVOICES_ROUTE, Shared, ensure_synced
+from benchmarks.suite_tool import (
+    XERO_INVOICES_ROUTE,
+    Shared,
+    ensure_synced,
+    ensure_transformed,
+)
 
 PEERS = Path(__file__).resolve().parent / ".peers"
 TAP_XERO_VENV = PEERS / "tap-xero"
@@ -31,7 +36,7 @@ def bench_naive(harness: Harness, shared: Shared) -> BenchResult:
     result = BenchResult(
         "naive", "Naive per-record client (hubspot-api-client, no diff, no batching)"
     )
-    source = ensure_synced(harness, shared)
+    source = ensure_transformed(harness, shared)
     hubspot = harness.hubspot()
     try:
         env = {**source.env, "HUBSPOT_BASE_URL": hubspot.url}

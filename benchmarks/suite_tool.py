@@ -240,6 +240,15 @@ def _backfill_untimed(harness: Harness, shared: Shared, count: int) -> None:
         shared.backfilled.append(world)
 
 
+def ensure_transformed(harness: Harness, shared: Shared) -> World:
+    """A warehouse with the reverse-ETL tables built (synced or not)."""
+    if shared.synced is not None:
+        return shared.synced
+    if not shared.backfilled:
+        _backfill_untimed(harness, shared, 1)
+    return shared.backfilled[0]
+
+
 def ensure_synced(harness: Harness, shared: Shared) -> World:
     """A warehouse whose records are all in its HubSpot emulator (from the push benchmark)."""
     if shared.synced is None:
