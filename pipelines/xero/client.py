@@ -27,6 +27,7 @@ variable it started from, so setting a *new* ``XERO_REFRESH_TOKEN`` (after re-au
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -310,7 +311,9 @@ class XeroClient:
         ``pagination`` a page is "full" when it holds at least ``min(pageSize, 100)`` rows (100
         is Xero's default page size), so a server ignoring ``pageSize`` is still read to the end.
         Ordered by ``InvoiceID`` (an immutable key), so an invoice modified while we page cannot
-        shift an unread invoice onto a page already read (it can only appear twice).
+        shift an unread invoice onto a page already read (it can only appear twice). Xero's
+        ``order`` accepts "any element" of the invoice (xero-python ``get_invoices`` docstring);
+        ordering by ``InvoiceID`` is believed, not yet confirmed, to be accepted by the real API.
         """
         if invoice_ids is not None:
             ids = list(dict.fromkeys(invoice_ids))
@@ -496,7 +499,8 @@ _DONE = object()
 def prefetched(pages: Iterator[InvoicePage], depth: int = 2) -> Iterator[InvoicePage]:
     """Run ``pages`` in a worker thread, ``depth`` pages ahead; errors re-raise in the caller.
 
-    Closing the consumer (an error while loading) stops the worker before its next request.
+    Closing the consumer (an error while loading, which fails the run) stops the worker before
+    its next request; a request already in flight finishes in the background.
     """
     items: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -527,12 +531,9 @@ def prefetched(pages: Iterator[InvoicePage], depth: int = 2) -> Iterator[Invoice
                 raise item
             yield item
     finally:
-        stop.set()
-        while worker.is_alive():
-            try:
-                items.get_nowait()
-            except queue.Empty:
-                worker.join(timeout=0.1)
+        stop.set()  # the worker stops before its next request; it is not waited for
+        with contextlib.suppress(queue.Empty):
+            items.get_nowait()  # frees a worker blocked on a full queue
 
 
 def _retry_after(headers: Mapping[str, str]) -> float:
