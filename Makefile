@@ -8,7 +8,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: help install sync test check lint format docs sandbox demo bench bench-quick clean
+.PHONY: help install sync test check lint format docs docs-build sandbox demo bench bench-quick clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -40,8 +40,12 @@ format: install ## ruff format + import sorting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-docs: install ## Build the dbt docs site (lineage Xero → HubSpot) and serve it on :8080
-	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir . && ../$(BIN)/dbt docs serve --profiles-dir . --port 8080
+docs-build: install ## Build the dbt docs site offline (dbt_project/target/index.html)
+	@test -f "$${WAREHOUSE_PATH:-warehouse/invoices.duckdb}" || $(BIN)/invoice-sync sync
+	cd dbt_project && ../$(BIN)/dbt docs generate --profiles-dir .
+
+docs: docs-build ## Build the dbt docs (lineage Xero → HubSpot) and serve them on :8080
+	cd dbt_project && ../$(BIN)/dbt docs serve --profiles-dir . --port 8080 --no-browser
 
 sandbox: install ## Start both emulators with demo data (Ctrl-C to stop)
 	$(BIN)/invoice-sync sandbox up
