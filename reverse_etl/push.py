@@ -142,7 +142,11 @@ def run_push(
         calls_before = hub.calls
         try:
             changes = alerts.read_status_changes(con)
-            written_ids = _push(settings, con, hub, actions, report, console) if actions else set()
+            if actions:
+                written_ids = _push(settings, con, hub, actions, report, console)
+            else:  # nothing to write, but a first sync still sets the object up (no call later)
+                resolve_object_type_id(settings, hub)
+                written_ids = set()
         except BaseException as exc:
             report.hubspot_calls = hub.calls - calls_before
             report.status = "failed"

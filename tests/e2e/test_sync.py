@@ -193,4 +193,5 @@ def test_empty_organisation_syncs_cleanly(
     assert code == 0, output
     counters = hubspot_sandbox.emulator.counters
     assert counters.total("POST /crm/v3/objects/{objectType}/batch") == 0
+    assert hubspot_sandbox.emulator.records("xero_invoice") == []  # the object exists, empty
     assert xero_sandbox.emulator.counters.total("GET /api.xro/2.0/Invoices") == 1
