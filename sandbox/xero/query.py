@@ -14,7 +14,8 @@ Accepted header forms: ISO 8601 with or without fraction/offset (naive = UTC, as
 
 ``where`` supports comparisons (``==``, ``!=``, ``>``, ``>=``, ``<``, ``<=``) on the fields in
 :data:`FIELDS`, joined with ``&&``/``AND`` and ``||``/``OR`` (AND binds tighter); literals are
-``"strings"``, numbers, ``true``/``false``, ``guid("…")`` and ``DateTime(y, m, d[, h, m, s])``.
+``"strings"``, numbers, ``true``/``false``, ``null`` (with ``==``/``!=``), ``guid("…")`` and
+``DateTime(y, m, d[, h, m, s])``. Method calls (``Reference.StartsWith(…)``) are not supported.
 Anything else is a 400 ``QueryParseException``, as Xero answers a filter it cannot parse.
 """
 
@@ -154,7 +155,12 @@ def parse_where(text: str) -> list[list[Clause]]:
         if ok != "op" or ov not in _OPS:
             raise QueryError(f"Expected a comparison operator after {field}, got {ov!r}")
         field_kind, getter = FIELDS[field]
-        groups[-1].append((getter, _OPS[ov], _literal(lk, field_kind, lv, field)))
+        if lk == "word" and lv.lower() == "null":
+            if ov not in ("==", "!="):
+                raise QueryError(f"Operator '{ov}' cannot compare {field} with null")
+            groups[-1].append((getter, _OPS[ov], None))
+        else:
+            groups[-1].append((getter, _OPS[ov], _literal(lk, field_kind, lv, field)))
         i += 3
         if i < len(tokens):
             kind, joiner = tokens[i]

@@ -132,6 +132,8 @@ def test_where_clauses(xero_http: XeroHttp) -> None:
     assert by_guid and {i["Contact"]["ContactID"] for i in by_guid} == {contact}
     due = all_invoices(xero_http, where="AmountDue>0")
     assert due and all(i["AmountDue"] > 0 for i in due)
+    paid_at = all_invoices(xero_http, where="FullyPaidOnDate != null")
+    assert paid_at and all("FullyPaidOnDate" in i for i in paid_at)
     recent = all_invoices(xero_http, where="Date>=DateTime(2024, 01, 01)")
     assert all(i["DateString"] >= "2024-01-01" for i in recent)
 
