@@ -295,12 +295,17 @@ def test_missing_scope_is_named(hubspot_sandbox: HubSpotSandbox, settings: Setti
         run_push(limited, client=make_client(limited))
 
 
-def test_no_actions_makes_no_hubspot_call(
+def test_no_actions_sets_the_object_up_once_then_makes_no_hubspot_call(
     hubspot_sandbox: HubSpotSandbox, settings: Settings
 ) -> None:
     write_actions(settings.warehouse_path, [])
-    report = run_push(settings, client=make_client(settings))
-    assert report.status == "success" and report.hubspot_calls == 0
+    first = run_push(settings, client=make_client(settings))
+    assert first.status == "success" and first.hubspot_calls > 0
+    assert hubspot_sandbox.emulator.records(settings.hubspot.object_name) == []
+
+    hubspot_sandbox.emulator.counters.reset()
+    second = run_push(settings, client=make_client(settings))
+    assert second.status == "success" and second.hubspot_calls == 0
     assert hubspot_sandbox.emulator.counters.total() == 0
 
 
