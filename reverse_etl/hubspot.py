@@ -38,23 +38,18 @@ here to ``max_in_flight`` so workers do not queue for a connection). Checked her
 ``urllib3.exceptions.NewConnectionError``; 401/403/404/5xx come as the sub-package's
 ``UnauthorizedException``/``ForbiddenException``/``NotFoundException``/``ServiceException``.
 
-Rate limits (HubSpot "API usage guidelines"): private apps get 100 (Free/Starter) or 190
-(Professional/Enterprise) requests per rolling 10 s; responses carry
-``X-HubSpot-RateLimit-Max``, ``-Remaining`` and ``-Interval-Milliseconds`` (changelog
-2018-11-06 and "Rate limit headers will now appear for OAuth authenticated calls"); a 429
-body has ``policyName`` ``TEN_SECONDLY_ROLLING`` or ``DAILY``.
+The rolling-window limiter itself lives in :mod:`reverse_etl.hubspot_limiter`; this module
+is its only caller.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import random
 import re
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,6 +62,7 @@ from hubspot.crm.properties import exceptions as properties_exceptions
 from hubspot.crm.schemas import exceptions as schemas_exceptions
 
 from reverse_etl.errors import HubSpotAuthError, HubSpotError
+from reverse_etl.hubspot_limiter import RateLimiter, int_header, shared_limiter
 from reverse_etl.settings import HubSpotSettings
 
 log = logging.getLogger(__name__)
@@ -76,7 +72,6 @@ SDK_ERRORS: tuple[type[Exception], ...] = (
     schemas_exceptions.ApiException,
     properties_exceptions.ApiException,
 )
-WINDOW_SECONDS = 10.0
 _SCOPE = re.compile(r"\bcrm\.[a-z_]+\.[a-z_.]+\b")
 
 
@@ -101,108 +96,6 @@ class ApiResult:
     data: Any
     status: int
     headers: Mapping[str, str]
-
-
-class RateLimiter:
-    """A thread-safe rolling-window limiter shared by every worker talking to one portal.
-
-    ``acquire`` blocks until fewer than ``limit`` requests were sent in the last window. Our
-    window starts when we *send* and HubSpot's when the request *arrives*, so entries are
-    kept for ``window + slack`` where slack follows the slowest recent round trip: we then
-    never run ahead of HubSpot's own count. ``observe`` adapts to HubSpot's headers: a lower
-    ``X-HubSpot-RateLimit-Max`` (and its interval) replaces the configured limit, and when
-    ``Max - Remaining`` exceeds what we sent ourselves (another app shares the portal's
-    limit) the difference is booked as if we had sent it. ``hold`` pauses everyone after a 429.
-    """
-
-    def __init__(
-        self,
-        requests_per_10s: int,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.configured_limit = requests_per_10s
-        self.limit = requests_per_10s
-        self.window = WINDOW_SECONDS
-        self.slack = 0.05
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._sent: deque[float] = deque()
-        self._hold_until = 0.0
-        self.waited_seconds = 0.0
-
-    def _expire(self, now: float) -> None:
-        horizon = now - self.window - self.slack
-        while self._sent and self._sent[0] <= horizon:
-            self._sent.popleft()
-
-    def acquire(self) -> None:
-        while True:
-            with self._lock:
-                now = self._clock()
-                self._expire(now)
-                if now < self._hold_until:
-                    wait = self._hold_until - now
-                elif len(self._sent) < self.limit:
-                    self._sent.append(now)
-                    return
-                else:
-                    wait = self._sent[0] + self.window + self.slack - now
-                wait = max(wait, 0.001)
-                self.waited_seconds += wait
-            self._sleep(wait)
-
-    def observe(self, headers: Mapping[str, str] | None, round_trip: float | None = None) -> None:
-        """Adapt to HubSpot's rate-limit headers (absent headers change nothing)."""
-        with self._lock:
-            if round_trip is not None:
-                self.slack = min(2.0, max(round_trip, self.slack * 0.9, 0.05))
-            if not headers:
-                return
-            maximum = _int_header(headers, "X-HubSpot-RateLimit-Max")
-            remaining = _int_header(headers, "X-HubSpot-RateLimit-Remaining")
-            interval = _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
-            if maximum is None:
-                return
-            if maximum > 0:
-                self.limit = min(self.configured_limit, maximum)
-            if interval:
-                self.window = interval / 1000.0
-            if remaining is not None:
-                now = self._clock()
-                self._expire(now)
-                deficit = (maximum - remaining) - len(self._sent)
-                for _ in range(min(deficit, self.limit)):
-                    self._sent.append(now)
-
-    def hold(self, seconds: float) -> None:
-        """Nobody sends for ``seconds`` (HubSpot said so with a 429)."""
-        with self._lock:
-            self._hold_until = max(self._hold_until, self._clock() + seconds)
-
-    def seconds_until_slot(self) -> float:
-        """How long until the oldest request we sent leaves the window (0 when none)."""
-        with self._lock:
-            if not self._sent:
-                return 0.0
-            return max(0.0, self._sent[0] + self.window + self.slack - self._clock())
-
-
-_SHARED: dict[tuple[str, int, str], RateLimiter] = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_limiter(settings: HubSpotSettings) -> RateLimiter:
-    """The process-wide limiter for this portal (HubSpot limits per app and portal, so every
-    client of the same token shares one budget: setup, push and webhook batches alike)."""
-    token = hashlib.sha256(settings.access_token.encode()).hexdigest()[:16]
-    key = (settings.base_url, settings.requests_per_10s, token)
-    with _SHARED_LOCK:
-        if key not in _SHARED:
-            _SHARED[key] = RateLimiter(settings.requests_per_10s)
-        return _SHARED[key]
 
 
 class HubSpot:
@@ -348,7 +241,7 @@ class HubSpot:
                 return max(0.0, float(retry_after))
             except ValueError:
                 pass
-        if _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds"):
+        if int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds"):
             return max(0.1, self.limiter.seconds_until_slot())
         return self._backoff(attempt)
 
@@ -498,16 +391,6 @@ def _headers(raw: Any) -> dict[str, str]:
         return {}
     items = raw.items() if hasattr(raw, "items") else raw
     return {str(k).lower(): str(v) for k, v in items}
-
-
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name.lower())
-    if value is None:
-        return None
-    try:
-        return int(float(value))
-    except ValueError:
-        return None
 
 
 def _json(body: Any) -> dict[str, Any]:
