@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.emulators import REPO, EmulatorProcess, calls, split_hubspot, status_count
-from benchmarks.harness import Harness, error_text
+from benchmarks.harness import Harness, Sizes, error_text
 from benchmarks.results import BenchResult
 
 XERO_INVOICES_ROUTE = "GET /api.xro/2.0/Invoices"
@@ -177,14 +177,14 @@ def bench_push(harness: Harness, shared: Shared) -> BenchResult:
         harness.log(f"  push run {run + 1}/{sizes.runs}")
         world.hubspot.reset_counters()
         out = harness.stage("push", world.env, timeout=3600)
-        _push_metrics(result, "insert", out, world.hubspot.counters(), ceiling)
+        _push_metrics(result, "insert", out, world.hubspot.counters(), sizes)
         # UPDATEs: edit the reference of `updates` invoices in Xero, re-extract, transform.
         touched = xero.control("POST", "/_sandbox/bench/xero/touch", {"count": sizes.updates})
         harness.stage("extract", world.env, timeout=1800)
         harness.stage("transform", world.env, timeout=1800)
         world.hubspot.reset_counters()
         out = harness.stage("push", world.env, timeout=3600)
-        _push_metrics(result, "update", out, world.hubspot.counters(), ceiling)
+        _push_metrics(result, "update", out, world.hubspot.counters(), sizes)
         result.details.setdefault("touched_in_xero", []).append(touched.get("touched"))
         result.runs += 1
         shared.synced = world
@@ -195,18 +195,24 @@ def bench_push(harness: Harness, shared: Shared) -> BenchResult:
     result.notes.append(
         f"HubSpot emulator at {sizes.hubspot_limit} requests/10 s with "
         f"{sizes.hubspot_latency_ms} ms latency; HUBSPOT_REQUESTS_PER_10S={sizes.hubspot_limit} "
-        f"for the tool. Ceiling = {ceiling:,.0f} records/s (limit × 100 per batch)."
+        f"for the tool. Ceiling = {ceiling:,.0f} records/s (limit × 100 per batch), the "
+        "long-run rate; a finite push also gets the first window's burst, so it can exceed "
+        "100 %. The 90 % target applies only to pushes of at least two windows' worth of calls."
     )
     return result
 
 
 def _push_metrics(
-    result: BenchResult, kind: str, out: dict[str, Any], counters: dict[str, Any], ceiling: float
+    result: BenchResult, kind: str, out: dict[str, Any], counters: dict[str, Any], sizes: Sizes
 ) -> None:
     report = out["report"]
     written = int(report.get("inserted" if kind == "insert" else "updated") or 0)
     hub = split_hubspot(counters)
     rate = written / out["seconds"] if out["seconds"] else None
+    ceiling = sizes.ceiling_records_per_second
+    # The rolling window lets the first `limit` calls through at once: a push of fewer than two
+    # windows' worth of calls is mostly burst, and is not held to the sustained-rate target.
+    sustained = hub["writes"] >= 2 * sizes.hubspot_limit
     upper = kind.upper() + "s"
     result.add(f"{kind}_records_per_second", rate, f"{upper}: records/s", "records/s")
     result.add(
@@ -214,9 +220,7 @@ def _push_metrics(
         rate / ceiling if rate is not None else None,
         f"{upper}: fraction of the rate-limit ceiling",
         "ratio",
-        # A push of fewer than one window's worth of calls (190) is not held to the sustained
-        # rate at all: only the INSERTs are long enough for the target to mean something.
-        target=(">=", 0.9) if kind == "insert" else None,
+        target=(">=", 0.9) if sustained else None,
     )
     result.add(f"{kind}_seconds", out["seconds"], f"{upper}: push wall time", "s")
     result.add(f"{kind}_records", written, f"{upper}: records written", "records")

@@ -64,3 +64,15 @@ def test_fmt_is_readable() -> None:
     assert fmt(24.0, "calls") == "24 calls"
     assert fmt(1234.5, "records/s") == "1,234 records/s"
     assert fmt(3.14159, "s") == "3.14 s"
+
+
+def test_repeat_runs_stop_when_they_would_overrun_the_budget_share(tmp_path) -> None:
+    from dataclasses import replace
+
+    from benchmarks.harness import Harness, Sizes
+
+    harness = Harness(replace(Sizes.full(), runs=3, budget_seconds=1000), tmp_path)
+    assert harness.another_run("push", 0, 0.0)  # the first run always happens
+    assert harness.another_run("push", 1, 100.0)  # ends well inside 60 % of the budget
+    assert not harness.another_run("push", 1, 700.0)  # would end past it
+    assert not harness.another_run("push", 3, 1.0)  # all runs done
