@@ -117,10 +117,13 @@ def tap_xero_python(harness: Harness) -> Path:
     """The tap's interpreter, creating its virtualenv the first time (pip, its own pins)."""
     python = TAP_XERO_VENV / "bin" / "python"
     if python.exists():
-        return python
+        probe = subprocess.run([str(python), "-c", "import tap_xero, six"], capture_output=True)
+        if probe.returncode == 0:
+            return python
     harness.log("  installing tap-xero 2.6.0 into benchmarks/.peers/tap-xero")
     PEERS.mkdir(exist_ok=True)
-    subprocess.run([sys.executable, "-m", "venv", str(TAP_XERO_VENV)], check=True)
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(TAP_XERO_VENV)], check=True)
     subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", *TAP_XERO_REQUIREMENTS],
         check=True,
@@ -145,7 +148,10 @@ def bench_tap_xero(harness: Harness, shared: Shared) -> BenchResult:
     try:
         python = tap_xero_python(harness)
     except (subprocess.SubprocessError, OSError) as exc:
-        result.status, result.reason = "blocked", f"could not install tap-xero: {error_text(exc)}"
+        output = getattr(exc, "stderr", None) or b""
+        detail = output.decode(errors="replace")[-400:] if isinstance(output, bytes) else output
+        result.status = "blocked"
+        result.reason = f"could not install tap-xero: {error_text(exc)} {detail}".strip()
         return result
     result.details["versions"] = tap_xero_version(python)
     xero = shared.ensure_xero(harness)
