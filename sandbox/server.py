@@ -6,10 +6,13 @@ the same from one run to the next; the first start seeds deterministic demo data
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import requests
 from rich.console import Console
@@ -23,6 +26,9 @@ from reverse_etl.settings import (
 from sandbox.hubspot import HubSpotEmulator
 from sandbox.runner import RunningServer, start_in_thread
 from sandbox.xero import XeroEmulator
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -64,20 +70,40 @@ def start_sandbox(
     xero_server = hubspot_server = None
     xero_file, hubspot_file = state_dir / "xero.json", state_dir / "hubspot.json"
     if xero_port is not None:
-        if xero_file.exists():
-            xero = XeroEmulator.load(xero_file)
-        else:
+        xero = _load_or_none(XeroEmulator.load, xero_file)
+        if xero is None:
             xero = XeroEmulator()
             xero.seed_demo(invoices=invoices, seed=seed)
         xero.faults.latency_seconds = latency_ms / 1000
         xero_server = start_in_thread(xero.app(), xero_port)
     if hubspot_port is not None:
-        hubspot = HubSpotEmulator.load(hubspot_file) if hubspot_file.exists() else HubSpotEmulator()
+        hubspot = _load_or_none(HubSpotEmulator.load, hubspot_file) or HubSpotEmulator()
         hubspot.faults.latency_seconds = latency_ms / 1000
         hubspot_server = start_in_thread(hubspot.app(), hubspot_port)
     handle = SandboxHandle(state_dir, xero, hubspot, xero_server, hubspot_server)
     handle.save()
     return handle
+
+
+def _load_or_none(load: Callable[[Path], T], path: Path) -> T | None:
+    """The saved emulator, or None when there is none or it cannot be read (an older state
+    format, a truncated file): the sandbox is demo data, so it starts afresh and keeps the
+    unreadable file beside it rather than failing every command."""
+    if not path.exists():
+        return None
+    try:
+        return load(path)
+    except (ValueError, OSError, KeyError, TypeError) as exc:
+        aside = path.with_name(path.name + ".unreadable")
+        path.replace(aside)
+        log.warning(
+            "Sandbox state %s could not be read (%s); starting with fresh demo data "
+            "(the old file is kept as %s).",
+            path,
+            exc,
+            aside,
+        )
+        return None
 
 
 def sandbox_environment(xero_url: str, hubspot_url: str) -> dict[str, str]:

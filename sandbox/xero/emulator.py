@@ -24,6 +24,7 @@ from sandbox.xero.activity import simulate
 from sandbox.xero.auth import AccessToken, Identity
 from sandbox.xero.generator import generate
 from sandbox.xero.limits import RateLimiter, XeroLimits
+from sandbox.xero.model import Invoice
 from sandbox.xero.persistence import load_store, save_store
 from sandbox.xero.reading import InvoiceReader
 from sandbox.xero.render import Renderer
@@ -122,6 +123,11 @@ class XeroEmulator:
     # ----------------------------------------------------------------- reading
     def renderer(self) -> Renderer:
         return self.reader.renderer()
+
+    def invoices(self, tenant_id: str | None = None) -> list[Invoice]:
+        """Every stored invoice of a tenant (the first by default), as compact records in
+        answer order — for tests and benchmarks that need to know what Xero holds."""
+        return self.reader.select(tenant_id or self.tenant_ids[0], {}, {})
 
     def invoice(self, invoice_id: str) -> dict[str, Any]:
         """The invoice as the API returns it by id (full, with line items)."""

@@ -68,7 +68,7 @@ def test_webhook_event_syncs_the_paid_invoice(world, monkeypatch):
         assert world.xero.emulator.send_intent_to_receive() == (200, 401)
         invoice_id = sorted(
             i.invoice_id
-            for i in world.xero.emulator.select(world.tenant_id, {}, {})
+            for i in world.xero.emulator.invoices(world.tenant_id)
             if i.type == "ACCREC" and i.status == "AUTHORISED"
         )[0]
         world.xero.clock.advance(minutes=5)

@@ -24,7 +24,7 @@ def sync(*args: str) -> tuple[int, str]:
 
 
 def xero_invoices(world) -> list:
-    return world.xero.emulator.select(world.tenant_id, {}, {})
+    return world.xero.emulator.invoices(world.tenant_id)
 
 
 def expected_ids(world) -> set[str]:

@@ -1,0 +1,28 @@
+"""`start_sandbox`: state kept between runs, and an unreadable state file set aside."""
+
+import requests
+
+from sandbox.server import start_sandbox
+
+
+def test_state_persists_between_starts_and_bad_files_are_set_aside(tmp_path):
+    state = tmp_path / "sandbox"
+    first = start_sandbox(xero_port=0, hubspot_port=0, state_dir=state, invoices=25)
+    tenants = first.xero.tenant_ids
+    ids = {i.invoice_id for i in first.xero.invoices(tenants[0])}
+    first.stop()
+    assert (state / "xero.json").exists() and (state / "hubspot.json").exists()
+
+    second = start_sandbox(xero_port=0, hubspot_port=0, state_dir=state, invoices=999)
+    assert {i.invoice_id for i in second.xero.invoices(tenants[0])} == ids
+    second.stop()
+
+    (state / "xero.json").write_text("not a state file")
+    third = start_sandbox(xero_port=0, hubspot_port=0, state_dir=state, invoices=10)
+    try:
+        assert (state / "xero.json.unreadable").read_text() == "not a state file"
+        assert len(third.xero.invoices(third.xero.tenant_ids[0])) == 10
+        answer = requests.get(f"{third.xero_server.url}/_sandbox/counters", timeout=5)
+        assert answer.status_code == 200
+    finally:
+        third.stop()
