@@ -165,16 +165,18 @@ def run_xero_extract(
     ``XERO_TENANT_ID`` or every connected one). ``client`` lets tests inject clocks.
     """
     started = time.monotonic()
+    if invoice_ids is not None and not invoice_ids:
+        return XeroExtractReport()  # nothing named: no token, no call
     client = client or XeroClient(settings.xero)
     client.authenticate()
     tenants = list(tenant_ids) if tenant_ids else client.tenant_ids()
+    stats = XeroExtractStats()
+    pipeline = _pipeline(settings, XERO_PIPELINE, XERO_DATASET)
     plan = XeroReadPlan(
-        full_refresh=full_refresh,
+        full_refresh=full_refresh or not _table_exists(pipeline, "invoice_versions"),
         since=since,
         invoice_ids=list(invoice_ids) if invoice_ids is not None else None,
     )
-    stats = XeroExtractStats()
-    pipeline = _pipeline(settings, XERO_PIPELINE, XERO_DATASET)
 
     def versions_since(tenant_id: str, start: datetime) -> set[tuple[str, str]]:
         return known_versions(
@@ -187,8 +189,6 @@ def run_xero_extract(
             )
         )
 
-    if plan.invoice_ids == []:
-        tenants = []
     source = xero_source(
         client, tenants, plan, stats, versions_since, continue_on_error=continue_on_error
     )
@@ -239,7 +239,8 @@ def run_hubspot_snapshot(
             )
         )
 
-    source = hubspot_snapshot_source(reader, stats, versions_since, full_refresh=full_refresh)
+    full = full_refresh or not _table_exists(pipeline, "invoice_records")
+    source = hubspot_snapshot_source(reader, stats, versions_since, full_refresh=full)
     step_seconds = _run(pipeline, source)
     _ensure_tables(pipeline, {"invoice_records": RECORD_COLUMNS})
     return HubSpotSnapshotReport(
@@ -329,6 +330,19 @@ def _query(pipeline: dlt.Pipeline, sql: str, *args: Any) -> list[tuple[Any, ...]
         if "does not exist" in str(exc) or "Catalog Error" in str(exc):
             return []
         raise
+
+
+def _table_exists(pipeline: dlt.Pipeline, table: str) -> bool:
+    """Whether the dataset holds ``table``. A cursor without its table (the warehouse file was
+    deleted or replaced, the pipeline state kept) must not be trusted: read everything again."""
+    return bool(
+        _query(
+            pipeline,
+            "select 1 from information_schema.tables where table_schema = %s and table_name = %s",
+            pipeline.dataset_name,
+            table,
+        )
+    )
 
 
 _DUCKDB_TYPES: dict[str, Callable[[dict[str, Any]], str]] = {

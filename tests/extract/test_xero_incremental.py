@@ -201,9 +201,26 @@ def test_full_refresh_since_and_named_ids(extract_env: ExtractEnv) -> None:
     env.xero.emulator.counters.reset()
     named = run_xero_extract(settings, invoice_ids=[x, y], client=env.xero_client(settings))
     assert named.invoices_loaded == 2 and named.xero_calls == 1
+    assert run_xero_extract(settings, invoice_ids=[]).xero_calls == 0
     hourly = run_xero_extract(settings, client=env.xero_client(settings))
     assert hourly.invoices_loaded == 1  # z: the cursor had not moved past it
     assert env.scalar("select count(*) from raw_xero.invoices where reference = 'webhook'") == 3
+
+
+def test_a_deleted_warehouse_is_reloaded_in_full(extract_env: ExtractEnv) -> None:
+    env = extract_env
+    env.xero.emulator.seed_demo(120)
+    env.create_hubspot_object()
+    env.hubspot.emulator.seed("xero_invoice", [{"xero_invoice_id": "x-1"}])
+    settings = env.settings()
+    run_xero_extract(settings, client=env.xero_client(settings))
+    run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    env.warehouse_path.unlink()  # the dlt state under INVOICE_SYNC_STATE_DIR survives
+
+    xero = run_xero_extract(settings, client=env.xero_client(settings))
+    hubspot = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert xero.invoices_loaded == 120 and hubspot.records_loaded == 1
+    assert env.scalar("select count(*) from raw_xero.invoices") == 120
 
 
 def test_several_tenants_and_tenant_filter(extract_env: ExtractEnv) -> None:
