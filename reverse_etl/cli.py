@@ -198,15 +198,21 @@ def sandbox_up(
     """Start both emulators on 127.0.0.1 with demo data and print the environment to use."""
     from sandbox.server import serve_forever
 
-    serve_forever(
-        xero_port=xero_port,
-        hubspot_port=hubspot_port,
-        invoices=invoices,
-        seed=seed,
-        state_dir=state_dir,
-        latency_ms=latency_ms,
-        console=console,
-    )
+    try:
+        serve_forever(
+            xero_port=xero_port,
+            hubspot_port=hubspot_port,
+            invoices=invoices,
+            seed=seed,
+            state_dir=state_dir,
+            latency_ms=latency_ms,
+            console=console,
+        )
+    except RuntimeError as exc:  # a port already in use
+        err_console.print(
+            f"{exc}. Stop the other process or pass --xero-port/--hubspot-port.", highlight=False
+        )
+        raise typer.Exit(1) from None
 
 
 @sandbox_app.command("activity")
