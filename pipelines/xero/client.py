@@ -308,8 +308,9 @@ class XeroClient:
         """Pages of ``GET /Invoices`` until a short or empty page (or ``pageCount`` is reached).
 
         Works whether or not the server honours ``pageSize`` or sends ``pagination``: without
-        ``pagination`` a page is "full" when it holds at least ``min(pageSize, 100)`` rows (100
-        is Xero's default page size), so a server ignoring ``pageSize`` is still read to the end.
+        ``pagination`` a page is "full" when it holds ``pageSize`` rows, or 100 (Xero's default
+        page size) until a page longer than 100 shows the server honours ``pageSize``; so a
+        server ignoring ``pageSize`` is still read to the end.
         Ordered by ``InvoiceID`` (an immutable key), so an invoice modified while we page cannot
         shift an unread invoice onto a page already read (it can only appear twice). Xero's
         ``order`` accepts "any element" of the invoice (xero-python ``get_invoices`` docstring);
@@ -334,6 +335,7 @@ class XeroClient:
         if modified_since is not None:
             headers["If-Modified-Since"] = if_modified_since_header(modified_since)
         page = 1
+        honoured = page_size <= XERO_DEFAULT_PAGE_SIZE
         while True:
             params = {"page": str(page), "pageSize": str(page_size), "order": "InvoiceID", **extra}
             response = self._authorised(
@@ -358,8 +360,10 @@ class XeroClient:
                     return
                 if len(invoices) < int(pagination.get("pageSize") or page_size):
                     return
-            elif len(invoices) < min(page_size, XERO_DEFAULT_PAGE_SIZE):
-                return
+            else:
+                honoured = honoured or len(invoices) > XERO_DEFAULT_PAGE_SIZE
+                if len(invoices) < (page_size if honoured else XERO_DEFAULT_PAGE_SIZE):
+                    return
             page += 1
 
     # -- transport: the one retry loop ----------------------------------------------------

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import requests
 
 from pipelines.cursor import VersionTracker, window_start
 from pipelines.xero.client import CallCounts, RateLimiter, read_token_file, write_token_file
@@ -140,3 +141,54 @@ def test_version_tracker_overlap_and_ceiling() -> None:
     tracker.observe_ceiling(datetime(2024, 6, 3, 10, 0, 0, 500_000, tzinfo=UTC))
     assert tracker.next_cursor(None) == datetime(2024, 6, 3, 10, 0, 0, 500_000, tzinfo=UTC)
     assert tracker.next_cursor(t + timedelta(hours=1)) == t + timedelta(hours=1)
+
+
+class _StubSession:
+    """Answers ``GET /Invoices`` from a list of invoices like a server that sends no
+    ``pagination`` object and may ignore ``pageSize`` (Xero's default page is 100)."""
+
+    def __init__(self, total: int, honours_page_size: bool) -> None:
+        self.total = total
+        self.honours_page_size = honours_page_size
+        self.pages: list[int] = []
+
+    def request(self, method: str, url: str, **kwargs: object) -> requests.Response:
+        response = requests.Response()
+        response.status_code = 200
+        if url.endswith("/connect/token"):
+            response._content = b'{"access_token": "at", "expires_in": 1800}'
+            return response
+        params = kwargs["params"]
+        assert isinstance(params, dict)
+        page = int(params["page"])
+        size = int(params["pageSize"]) if self.honours_page_size else 100
+        self.pages.append(page)
+        ids = range((page - 1) * size, min(page * size, self.total))
+        body = {"Invoices": [{"InvoiceID": f"id-{i}"} for i in ids]}
+        response._content = json.dumps(body).encode()
+        return response
+
+
+@pytest.mark.parametrize(
+    ("total", "honours", "page_size", "expected_pages"),
+    [
+        (250, False, 1000, [1, 2, 3]),  # 100, 100, 50: the short page ends it
+        (200, False, 1000, [1, 2, 3]),  # 100, 100, 0: the empty page ends it
+        (250, True, 1000, [1]),  # longer than 100: pageSize honoured, 250 is short
+        (2500, True, 1000, [1, 2, 3]),
+        (100, True, 1000, [1, 2]),  # ambiguous: one more (empty) page
+        (40, True, 50, [1]),
+    ],
+)
+def test_paging_without_pagination_object(
+    total: int, honours: bool, page_size: int, expected_pages: list[int]
+) -> None:
+    from pipelines.xero.client import XeroClient
+    from reverse_etl.settings import load_settings
+
+    settings = load_settings({"XERO_PAGE_SIZE": str(page_size)}, dotenv_path=None)
+    session = _StubSession(total, honours)
+    client = XeroClient(settings.xero, session=session, prefetch=False)  # type: ignore[arg-type]
+    invoices = [inv for page in client.invoice_pages("t") for inv in page.invoices]
+    assert len(invoices) == total
+    assert session.pages == expected_pages
