@@ -157,7 +157,7 @@ def plot_scaling(doc: dict[str, Any], path: Path) -> Path | None:
             [n / ceiling for n in pushed],
             linestyle=":",
             color="grey",
-            label=f"push floor at the rate limit ({ceiling:,.0f}/s)",
+            label=f"invoices ÷ {ceiling:,.0f}/s (rate limit, long run)",
         )
     for axis, ylabel in ((left, "seconds (median)"), (right, "peak RSS, MB")):
         axis.set_xscale("log")
@@ -165,7 +165,7 @@ def plot_scaling(doc: dict[str, Any], path: Path) -> Path | None:
         axis.set_xlabel("invoices")
         axis.set_ylabel(ylabel)
         axis.grid(True, which="both", alpha=0.3)
-        axis.legend()
+        axis.legend(fontsize=8, loc="best")
     left.set_title("Time per stage")
     right.set_title("Peak memory per stage (stage process)")
     fig.suptitle(
