@@ -20,34 +20,28 @@ auth flow, Accounting API Invoices, API rate limits; see also ``/work/shared/API
 - Paging: ``page`` (1-based) and ``pageSize``; a ``pagination`` object (``pageCount``) in recent
   API versions. Listing *without* ``page`` omits line items, so ``page`` is always sent.
 
-The token file is preferred over ``XERO_REFRESH_TOKEN`` when it exists because after the first
-refresh the variable holds a token Xero has already invalidated; the file records a hash of the
-variable it started from, so setting a *new* ``XERO_REFRESH_TOKEN`` (after re-authorising) wins.
+Which refresh token is used (the saved file, or ``XERO_REFRESH_TOKEN``) and why: see
+:mod:`pipelines.xero.tokens`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import logging
-import os
-import queue
 import random
-import tempfile
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import requests
 
+from pipelines.prefetch import prefetched
 from pipelines.xero.dates import if_modified_since_header, parse_datetime
+from pipelines.xero.tokens import current_refresh_token, seed_hash, write_token_file
 from reverse_etl.errors import XeroAuthError, XeroError, XeroRateLimitError
 from reverse_etl.settings import XeroSettings
 
@@ -131,52 +125,6 @@ class RateLimiter:
             self._day_spent[tenant_id] = True
 
 
-def _seed_hash(token: str | None) -> str | None:
-    return hashlib.sha256(token.encode()).hexdigest() if token else None
-
-
-def write_token_file(path: Path, refresh_token: str, seed_hash: str | None) -> None:
-    """Atomically replace the token file (temp file in the same directory, fsync, rename),
-    readable by the owner only: a crash leaves either the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = json.dumps(
-        {
-            "refresh_token": refresh_token,
-            "seed_sha256": seed_hash,
-            "saved_at": datetime.now(UTC).isoformat(),
-        }
-    ).encode()
-    fd, tmp = tempfile.mkstemp(prefix=".xero_token.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def read_token_file(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        raise XeroAuthError(
-            f"The Xero token file {path} is unreadable or corrupt. Delete it and set "
-            "XERO_REFRESH_TOKEN to a freshly authorised refresh token."
-        ) from None
-    return data if isinstance(data, dict) and data.get("refresh_token") else None
-
-
 class XeroClient:
     """Authenticated, rate-limited, retrying access to the Xero endpoints the extract needs.
 
@@ -219,20 +167,13 @@ class XeroClient:
 
     # -- auth -----------------------------------------------------------------------------
 
-    def _current_refresh_token(self) -> str:
-        env_token = self.settings.refresh_token
-        saved = read_token_file(self.settings.token_file)
-        if saved and (env_token is None or saved.get("seed_sha256") == _seed_hash(env_token)):
-            return str(saved["refresh_token"])
-        if env_token is None:
-            raise XeroAuthError("XERO_REFRESH_TOKEN is not set and no saved token file exists.")
-        return env_token
-
     def authenticate(self) -> None:
         """Get a new access token (and, for a standard app, persist the rotated refresh token)."""
         data = {"grant_type": self.settings.grant_type}
         if self.settings.grant_type == "refresh_token":
-            data["refresh_token"] = self._current_refresh_token()
+            data["refresh_token"] = current_refresh_token(
+                self.settings.token_file, self.settings.refresh_token
+            )
         response = self._send(
             "POST",
             f"{self.settings.identity_url}/connect/token",
@@ -248,7 +189,7 @@ class XeroClient:
             if not new_refresh:
                 raise XeroAuthError("Xero's token endpoint returned no refresh token.")
             write_token_file(
-                self.settings.token_file, new_refresh, _seed_hash(self.settings.refresh_token)
+                self.settings.token_file, new_refresh, seed_hash(self.settings.refresh_token)
             )
         self._access_token = body["access_token"]
         expires_in = float(body.get("expires_in", 1800))
@@ -495,49 +436,6 @@ class XeroClient:
             self.counts.token += 1
         else:
             self.counts.connections += 1
-
-
-_DONE = object()
-
-
-def prefetched(pages: Iterator[InvoicePage], depth: int = 2) -> Iterator[InvoicePage]:
-    """Run ``pages`` in a worker thread, ``depth`` pages ahead; errors re-raise in the caller.
-
-    Closing the consumer (an error while loading, which fails the run) stops the worker before
-    its next request; a request already in flight finishes in the background.
-    """
-    items: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def work() -> None:
-        try:
-            for page in pages:
-                while not stop.is_set():
-                    try:
-                        items.put(page, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            items.put(_DONE)
-        except BaseException as exc:  # handed to the consumer, raised there
-            items.put(exc)
-
-    worker = threading.Thread(target=work, name="xero-prefetch", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = items.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()  # the worker stops before its next request; it is not waited for
-        with contextlib.suppress(queue.Empty):
-            items.get_nowait()  # frees a worker blocked on a full queue
 
 
 def _retry_after(headers: Mapping[str, str]) -> float:
