@@ -8,7 +8,7 @@ import stat
 import pytest
 
 import pipelines.xero.client as xero_client
-from pipelines.run import run_xero_extract
+from pipelines.run import ExtractReport, HubSpotSnapshotReport, run_xero_extract
 from reverse_etl.errors import RecordParseError, XeroAuthError, XeroError, XeroRateLimitError
 from sandbox.xero.limits import XeroLimits
 from tests.extract.conftest import ExtractEnv
@@ -222,6 +222,8 @@ def test_malformed_invoice_fails_the_run_and_changes_nothing(
     # With continue_on_error the good change loads and the bad payload is kept for inspection.
     report = run_xero_extract(settings, continue_on_error=True, client=env.xero_client(settings))
     assert report.rejected == 1 and report.invoices_loaded == 1
+    summary = ExtractReport(xero=report, hubspot=HubSpotSnapshotReport(mode="full")).summary()
+    assert "1 rejected (see raw_xero.invoice_rejects)" in summary
     assert (
         env.scalar("select reference from raw_xero.invoices where invoice_id = ?", good) == "edited"
     )
