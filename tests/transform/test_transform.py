@@ -402,3 +402,22 @@ def test_failing_dbt_test_names_the_test(tmp_path: Path) -> None:
 def test_missing_warehouse_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(TransformError, match="does not exist: run `invoice-sync extract` first"):
         run_transform(_settings(tmp_path / "nowhere.duckdb"))
+
+
+def test_mirroring_everything_builds_and_widens_the_actions(tmp_path: Path) -> None:
+    """The documented vars switched on (bills, drafts, voided and deleted): the project still
+    builds — every unit test pins the vars it depends on — and more invoices are mirrored."""
+    path = tmp_path / "warehouse" / "invoices.duckdb"
+    with RawWarehouse(path) as warehouse:
+        _load_scenario(warehouse)
+    run_transform(
+        _settings(path),
+        dbt_vars={
+            "hubspot_invoice_types": ["ACCREC", "ACCPAY"],
+            "hubspot_include_drafts": True,
+            "hubspot_include_voided_and_deleted": True,
+        },
+    )
+    widened = _query(path, "select count(*) as n from reverse_etl.hubspot_invoices_desired")
+    invoices = _query(path, "select count(*) as n from marts.fct_invoices")
+    assert widened == invoices
