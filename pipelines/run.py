@@ -324,12 +324,8 @@ def _query(pipeline: dlt.Pipeline, sql: str, *args: Any) -> list[tuple[Any, ...]
     try:
         with pipeline.sql_client() as client:
             return list(client.execute_sql(sql, *args) or [])
-    except DestinationUndefinedEntity:
+    except DestinationUndefinedEntity:  # dlt's "relation/schema does not exist"
         return []
-    except Exception as exc:  # dlt wraps "table/schema does not exist" per destination
-        if "does not exist" in str(exc) or "Catalog Error" in str(exc):
-            return []
-        raise
 
 
 def _table_exists(pipeline: dlt.Pipeline, table: str) -> bool:

@@ -74,10 +74,16 @@ class XeroReadPlan:
             return datetime.combine(self.since, time(0), tzinfo=UTC)
         return window_start(cursor, XERO_OVERLAP)
 
-    @property
-    def moves_cursor(self) -> bool:
-        """Reading named invoices says nothing about what else changed: keep the cursor."""
-        return self.invoice_ids is None
+    def moves_cursor(self, cursor: datetime | None) -> bool:
+        """Whether this read covered everything changed since ``cursor``. Reading named
+        invoices says nothing about the others; a ``since`` later than the cursor skipped the
+        changes in between: either way the cursor stays where it was."""
+        if self.invoice_ids is not None:
+            return False
+        if self.since is None or self.full_refresh or cursor is None:
+            return True
+        forced = datetime.combine(self.since, time(0), tzinfo=UTC)
+        return forced <= cursor
 
 
 def invoices_resource(
@@ -144,7 +150,7 @@ def invoices_resource(
                     yield dlt.mark.with_hints(
                         [version_row(r) for r in rows], versions_hints, create_table_variant=True
                     )
-            if plan.moves_cursor:
+            if plan.moves_cursor(old):
                 new = tracker.next_cursor(old)
                 if new is not None:
                     cursors[tenant_id] = new.isoformat()

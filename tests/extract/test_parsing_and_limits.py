@@ -193,3 +193,15 @@ def test_paging_without_pagination_object(
     invoices = [inv for page in client.invoice_pages("t") for inv in page.invoices]
     assert len(invoices) == total
     assert session.pages == expected_pages
+
+
+def test_read_plan_never_skips_past_unread_changes() -> None:
+    from pipelines.xero.source import XeroReadPlan
+
+    cursor = datetime(2024, 6, 3, 10, 0, 0, 500_000, tzinfo=UTC)
+    assert XeroReadPlan().moves_cursor(cursor)
+    assert XeroReadPlan(since=date(2024, 6, 1)).moves_cursor(cursor)  # re-reads more: fine
+    assert not XeroReadPlan(since=date(2024, 6, 4)).moves_cursor(cursor)  # would skip 3 → 4
+    assert XeroReadPlan(since=date(2024, 6, 4)).moves_cursor(None)  # first run: as asked
+    assert not XeroReadPlan(invoice_ids=["a"]).moves_cursor(cursor)
+    assert XeroReadPlan(since=date(2024, 6, 1)).window(cursor) == datetime(2024, 6, 1, tzinfo=UTC)
