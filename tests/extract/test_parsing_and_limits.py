@@ -205,3 +205,60 @@ def test_read_plan_never_skips_past_unread_changes() -> None:
     assert XeroReadPlan(since=date(2024, 6, 4)).moves_cursor(None)  # first run: as asked
     assert not XeroReadPlan(invoice_ids=["a"]).moves_cursor(cursor)
     assert XeroReadPlan(since=date(2024, 6, 1)).window(cursor) == datetime(2024, 6, 1, tzinfo=UTC)
+
+
+class _SearchStub:
+    """HubSpot search over ``stamps`` (epoch ms, one record each), with a result ceiling."""
+
+    def __init__(self, stamps: list[int], ceiling: int) -> None:
+        self.stamps = stamps
+        self.ceiling = ceiling
+        self.queries: list[tuple[int, int]] = []
+
+    def request(self, method: str, url: str, **kwargs: object) -> requests.Response:
+        body = kwargs["json"]
+        assert isinstance(body, dict)
+        since = int(body["filterGroups"][0]["filters"][0]["value"])
+        after = int(body.get("after", 0))
+        self.queries.append((since, after))
+        found = sorted((s, i) for i, s in enumerate(self.stamps) if s >= since)
+        assert after < self.ceiling, "paged past the ceiling"
+        end = min(after + int(body["limit"]), self.ceiling)
+        page = found[after:end]
+        answer: dict[str, object] = {
+            "results": [
+                {"id": str(i), "properties": {"hs_lastmodifieddate": str(s)}} for s, i in page
+            ]
+        }
+        if end < len(found):
+            answer["paging"] = {"next": {"after": str(end)}}
+        response = requests.Response()
+        response.status_code = 200
+        response._content = json.dumps(answer).encode()
+        return response
+
+
+def test_search_windows_restart_and_detect_a_stuck_window() -> None:
+    from pipelines.hubspot_snapshot.client import HubSpotReader, SearchWindowStuck
+    from reverse_etl.settings import load_settings
+
+    settings = load_settings({}, dotenv_path=None)
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    timing = {"clock": lambda: now[0], "sleep": sleep}
+    stub = _SearchStub([1000 + i // 2 for i in range(25)], ceiling=10)  # 2 records per ms
+    reader = HubSpotReader(settings.hubspot, session=stub, search_limit=4, max_results=10, **timing)  # type: ignore[arg-type]
+    since = datetime.fromtimestamp(1, UTC)
+    ids = {r["id"] for page in reader.search_modified_since("2-1", [], since) for r in page}
+    assert ids == {str(i) for i in range(25)}
+    assert len({q[0] for q in stub.queries}) > 1  # more than one window
+
+    stuck = _SearchStub([5000] * 12, ceiling=10)  # 12 records share one instant
+    reader = HubSpotReader(
+        settings.hubspot, session=stuck, search_limit=4, max_results=10, **timing
+    )  # type: ignore[arg-type]
+    with pytest.raises(SearchWindowStuck):
+        list(reader.search_modified_since("2-1", [], since))
