@@ -233,3 +233,20 @@ def test_malformed_invoice_fails_the_run_and_changes_nothing(
     assert reject_field == named and reject_error
     assert invoice_id == (None if field == "InvoiceID" else bad)
     assert json.loads(payload)["InvoiceNumber"]
+
+
+def test_refused_order_falls_back_to_default_paging_once(extract_env: ExtractEnv) -> None:
+    """If Xero ever refuses ``order=InvoiceID`` (believed accepted, not confirmed), the extract
+    pages in Xero's default order instead of failing every run; a second 400 is an error."""
+    env = extract_env
+    env.xero.emulator.seed_demo(250)
+    env.xero.emulator.faults.add("status", status=400, path_prefix=INVOICES, times=1)
+    settings = env.settings(XERO_PAGE_SIZE="100")
+    client = env.xero_client(settings)
+    report = run_xero_extract(settings, client=client)
+    assert report.invoices_loaded == 250
+    assert client._order is None
+
+    env.xero.emulator.faults.add("status", status=400, path_prefix=INVOICES, times=1)
+    with pytest.raises(XeroError, match="400"):
+        run_xero_extract(settings, client=client, full_refresh=True)
