@@ -1,7 +1,8 @@
 """HubSpot HTTP concerns, in one place: client factory, shared rate limiter, retries, errors.
 
-Every HubSpot call of the tool goes through :meth:`HubSpot.call`, built on the official
-``hubspot-api-client`` (12.x) pointed at ``settings.hubspot.base_url`` with
+Every HubSpot call of the tool — setup, push, webhooks and the warehouse snapshot's reads
+(:mod:`pipelines.hubspot_snapshot.client`) — goes through :meth:`HubSpot.call`, built on the
+official ``hubspot-api-client`` (12.x) pointed at ``settings.hubspot.base_url`` with
 ``hubspot.Client.create(access_token=..., host=...)``.
 
 One retry mechanism, ours, not urllib3's. The SDK can take a ``urllib3.util.Retry``, but it
@@ -11,11 +12,13 @@ and the call counter, and a 429 storm would be hammered by every worker at once.
 is built with ``retry=False`` (urllib3 then raises the underlying connection error at once,
 see ``urllib3.util.Retry.from_int``) and :meth:`HubSpot.call` owns the loop:
 
-- every attempt first takes a slot from the shared :class:`RateLimiter` and is counted;
+- every attempt first takes a slot from the shared :class:`RateLimiter` (a search also one
+  from the search endpoints' limiter) and is counted;
 - ``429``: wait as HubSpot says — ``Retry-After`` if sent, else until our oldest request
   leaves the ``X-HubSpot-RateLimit-Interval-Milliseconds`` window, else exponential backoff —
-  and hold *all* workers for that long. ``policyName: DAILY`` is not retried (HubSpot's daily
-  cap resets at midnight; retrying only burns calls);
+  and hold *all* workers for that long (a search's ``SECONDLY`` 429: only the searches, until
+  the search window has room). ``policyName: DAILY`` is not retried (HubSpot's daily cap
+  resets at midnight; retrying only burns calls);
 - ``5xx`` and dropped connections / timeouts: exponential backoff with jitter, bounded
   attempts. Safe for our POSTs because the writes are batch *upserts* keyed on a unique
   property (HubSpot CRM API v3, ``POST /crm/v3/objects/{objectType}/batch/upsert``);
@@ -38,8 +41,8 @@ here to ``max_in_flight`` so workers do not queue for a connection). Checked her
 ``urllib3.exceptions.NewConnectionError``; 401/403/404/5xx come as the sub-package's
 ``UnauthorizedException``/``ForbiddenException``/``NotFoundException``/``ServiceException``.
 
-The rolling-window limiter itself lives in :mod:`reverse_etl.hubspot_limiter`; this module
-is its only caller.
+The rolling-window limiters live in :mod:`reverse_etl.hubspot_limiter`, the upsert answer's
+value types in :mod:`reverse_etl.hubspot_answers`; this module is the limiters' only caller.
 """
 
 from __future__ import annotations
@@ -50,9 +53,8 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import hubspot
@@ -62,7 +64,13 @@ from hubspot.crm.properties import exceptions as properties_exceptions
 from hubspot.crm.schemas import exceptions as schemas_exceptions
 
 from reverse_etl.errors import HubSpotAuthError, HubSpotError
-from reverse_etl.hubspot_limiter import RateLimiter, int_header, shared_limiter
+from reverse_etl.hubspot_answers import BatchError, UpsertAnswer, UpsertResult
+from reverse_etl.hubspot_limiter import (
+    RateLimiter,
+    int_header,
+    shared_limiter,
+    shared_search_limiter,
+)
 from reverse_etl.settings import HubSpotSettings
 
 log = logging.getLogger(__name__)
@@ -72,6 +80,7 @@ SDK_ERRORS: tuple[type[Exception], ...] = (
     schemas_exceptions.ApiException,
     properties_exceptions.ApiException,
 )
+LIST_LIMIT = 100  # HubSpot's maximum page size for the objects list
 _SCOPE = re.compile(r"\bcrm\.[a-z_]+\.[a-z_.]+\b")
 
 
@@ -110,6 +119,7 @@ class HubSpot:
         settings: HubSpotSettings,
         *,
         limiter: RateLimiter | None = None,
+        search_limiter: RateLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         max_attempts: int = 6,
@@ -121,6 +131,7 @@ class HubSpot:
     ) -> None:
         self.settings = settings
         self.limiter = limiter or shared_limiter(settings)
+        self.search_limiter = search_limiter or shared_search_limiter(settings)
         self._sleep = sleep
         self._clock = clock
         self.max_attempts = max_attempts
@@ -142,23 +153,33 @@ class HubSpot:
         # Each of these attribute accesses builds a new ApiClient: keep one of each.
         self.batch_api = self.sdk.crm.objects.batch_api
         self.basic_api = self.sdk.crm.objects.basic_api
+        self.search_api = self.sdk.crm.objects.search_api
         self.schemas_api = self.sdk.crm.schemas.core_api
         self.properties_api = self.sdk.crm.properties.core_api
 
     # -- the one loop -------------------------------------------------------------------
 
     def call(
-        self, what: str, method: Callable[..., Any], *args: Any, scope: str, **kwargs: Any
+        self,
+        what: str,
+        method: Callable[..., Any],
+        *args: Any,
+        scope: str,
+        search: bool = False,
+        **kwargs: Any,
     ) -> ApiResult:
         """Call an SDK ``*_with_http_info`` method with limits, retries and HubSpot's errors.
 
         ``what`` names the call in errors and logs; ``scope`` is the private-app scope it
-        needs, named in the error when HubSpot answers 403 without saying which.
+        needs, named in the error when HubSpot answers 403 without saying which; ``search``
+        marks a CRM search, which also counts against the search endpoints' own limit.
         """
         failures = 0
         rate_limited = 0
         last_problem = ""
         while True:
+            if search:
+                self.search_limiter.acquire()
             self.limiter.acquire()
             with self._count_lock:
                 self.calls += 1
@@ -170,7 +191,7 @@ class HubSpot:
                 status = int(getattr(exc, "status", 0) or 0)
                 headers = _headers(getattr(exc, "headers", None))
                 body = _json(getattr(exc, "body", None))
-                self.limiter.observe(headers, self._clock() - started)
+                self._observe(headers, self._clock() - started, search)
                 if status == 401:
                     raise HubSpotAuthError(
                         "HubSpot rejected the access token (401 Unauthorized). Check "
@@ -183,7 +204,8 @@ class HubSpot:
                     rate_limited += 1
                     with self._count_lock:
                         self.rate_limited += 1
-                    if str(body.get("policyName", "")).upper() == "DAILY":
+                    policy = str(body.get("policyName", "")).upper()
+                    if policy == "DAILY":
                         raise HubSpotRateLimitError(
                             "HubSpot's daily API limit for this portal is spent (429, policy "
                             "DAILY); it resets at midnight in the portal's time zone. Rerun "
@@ -195,9 +217,10 @@ class HubSpot:
                             "another app may be using this portal's limit. Lower "
                             "HUBSPOT_REQUESTS_PER_10S or rerun later."
                         ) from None
-                    delay = self._rate_limit_delay(headers, rate_limited)
+                    limiter = self.search_limiter if policy == "SECONDLY" else self.limiter
+                    delay = self._rate_limit_delay(headers, rate_limited, limiter)
                     log.info("HubSpot 429 on %s: waiting %.2fs as instructed.", what, delay)
-                    self.limiter.hold(delay)
+                    limiter.hold(delay)
                     continue
                 if status >= 500:
                     last_problem = f"{status} {_message(body) or getattr(exc, 'reason', '')}"
@@ -213,7 +236,7 @@ class HubSpot:
             except ValueError as exc:  # the SDK could not read the answer into its model
                 raise HubSpotError(f"HubSpot's answer to {what} was not understood: {exc}") from exc
             else:
-                self.limiter.observe(_headers(headers), self._clock() - started)
+                self._observe(_headers(headers), self._clock() - started, search)
                 return ApiResult(data, int(status), _headers(headers))
 
             failures += 1
@@ -229,20 +252,29 @@ class HubSpot:
             log.info("HubSpot %s on %s: retry %d in %.2fs.", last_problem, what, failures, delay)
             self._sleep(delay)
 
+    def _observe(self, headers: Mapping[str, str], round_trip: float, search: bool) -> None:
+        """Feed the answer to the limiters; the headers describe the portal's window only."""
+        self.limiter.observe(headers, round_trip)
+        if search:
+            self.search_limiter.observe(None, round_trip)
+
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with "equal jitter": half fixed, half random."""
         ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
         return ceiling / 2 + self._rng() * ceiling / 2
 
-    def _rate_limit_delay(self, headers: Mapping[str, str], attempt: int) -> float:
+    def _rate_limit_delay(
+        self, headers: Mapping[str, str], attempt: int, limiter: RateLimiter
+    ) -> float:
         retry_after = headers.get("retry-after")
         if retry_after is not None:
             try:
                 return max(0.0, float(retry_after))
             except ValueError:
                 pass
-        if int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds"):
-            return max(0.1, self.limiter.seconds_until_slot())
+        searches = limiter is self.search_limiter  # their 429s carry no rate-limit headers
+        if searches or int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds"):
+            return max(0.1, limiter.seconds_until_slot())
         return self._backoff(attempt)
 
     # -- the calls the tool makes --------------------------------------------------------
@@ -254,6 +286,37 @@ class HubSpot:
             scope="crm.schemas.custom.read",
         )
         return list(result.data.results or []) if result.data is not None else []
+
+    def list_page(
+        self, object_type: str, properties: Sequence[str], *, after: str | None, archived: bool
+    ) -> dict[str, Any]:
+        """``GET /crm/v3/objects/{objectType}``: one page of records, as HubSpot's raw JSON
+        (read with ``json.loads`` rather than the SDK's models, as :meth:`batch_upsert` is)."""
+        result = self.call(
+            f"GET /crm/v3/objects/{object_type}",
+            self.basic_api.get_page_with_http_info,
+            object_type,
+            limit=LIST_LIMIT,
+            after=after,
+            properties=list(properties),
+            archived=archived,
+            scope="crm.objects.custom.read",
+            _preload_content=False,
+        )
+        return result.data if isinstance(result.data, dict) else {}
+
+    def search_page(self, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /crm/v3/objects/{objectType}/search``: one page, as HubSpot's raw JSON."""
+        result = self.call(
+            f"POST /crm/v3/objects/{object_type}/search",
+            self.search_api.do_search_with_http_info,
+            object_type,
+            body,
+            scope="crm.objects.custom.read",
+            search=True,
+            _preload_content=False,
+        )
+        return result.data if isinstance(result.data, dict) else {}
 
     def create_schema(self, body: dict[str, Any]) -> Any:
         return self.call(
@@ -314,55 +377,6 @@ class HubSpot:
         )
 
 
-@dataclass(frozen=True)
-class UpsertResult:
-    """One written record of a batch-upsert answer (HubSpot's ``SimplePublicUpsertObject``)."""
-
-    id: str
-    new: bool
-    properties: dict[str, str | None]
-    created_at: datetime | None
-    updated_at: datetime | None
-
-    @classmethod
-    def from_api(cls, item: Mapping[str, Any]) -> UpsertResult:
-        return cls(
-            id=str(item.get("id")),
-            new=bool(item.get("new")),
-            properties=dict(item.get("properties") or {}),
-            created_at=_timestamp(item.get("createdAt")),
-            updated_at=_timestamp(item.get("updatedAt")),
-        )
-
-
-@dataclass(frozen=True)
-class BatchError:
-    """One ``errors[]`` entry of a 207 answer (HubSpot's ``StandardError``)."""
-
-    category: str
-    message: str
-    context: dict[str, list[str]]
-
-    @classmethod
-    def from_api(cls, item: Mapping[str, Any]) -> BatchError:
-        context = item.get("context") or {}
-        return cls(
-            category=str(item.get("category") or "ERROR"),
-            message=str(item.get("message") or ""),
-            context={
-                str(k): [str(x) for x in (v if isinstance(v, list) else [v])]
-                for k, v in context.items()
-            },
-        )
-
-
-@dataclass(frozen=True)
-class UpsertAnswer:
-    status: int
-    results: list[UpsertResult]
-    errors: list[BatchError]
-
-
 def _unpack(answer: Any) -> tuple[Any, int, Any]:
     """``(data, status, headers)`` of an SDK answer: the ``*_with_http_info`` tuple, or a raw
     urllib3 response (``_preload_content=False``), read and parsed here — inside the retry
@@ -374,15 +388,6 @@ def _unpack(answer: Any) -> tuple[Any, int, Any]:
     finally:
         answer.release_conn()
     return (json.loads(raw) if raw else None), int(answer.status), answer.headers
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _headers(raw: Any) -> dict[str, str]:

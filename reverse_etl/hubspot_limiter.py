@@ -4,7 +4,12 @@ Rate limits (HubSpot "API usage guidelines"): private apps get 100 (Free/Starter
 (Professional/Enterprise) requests per rolling 10 s; responses carry
 ``X-HubSpot-RateLimit-Max``, ``-Remaining`` and ``-Interval-Milliseconds`` (changelog
 2018-11-06 and "Rate limit headers will now appear for OAuth authenticated calls"); a 429
-body has ``policyName`` ``TEN_SECONDLY_ROLLING`` or ``DAILY``.
+body has ``policyName`` ``TEN_SECONDLY_ROLLING`` or ``DAILY``. The CRM search endpoints
+(``POST /crm/v3/objects/{type}/search``) have their own limit of about five requests per second
+per account, answered (as our sandbox emulates it; not confirmed against HubSpot) with
+``policyName: SECONDLY`` and without the rate-limit headers: searches take a slot from
+:func:`shared_search_limiter` (4 per 1 s, a margin under HubSpot's 5) as well as from the
+portal's window.
 
 Only :class:`reverse_etl.hubspot.HubSpot` calls it: retries and waits stay in one place.
 """
@@ -20,12 +25,15 @@ from collections.abc import Callable, Mapping
 from reverse_etl.settings import HubSpotSettings
 
 WINDOW_SECONDS = 10.0
+SEARCH_PER_SECOND = 4
+SEARCH_WINDOW_SECONDS = 1.0
 
 
 class RateLimiter:
     """A thread-safe rolling-window limiter shared by every worker talking to one portal.
 
-    ``acquire`` blocks until fewer than ``limit`` requests were sent in the last window. Our
+    ``acquire`` blocks until fewer than ``limit`` requests were sent in the last ``window``
+    seconds (HubSpot's 10 s by default; 1 s for the search limit). Our
     window starts when we *send* and HubSpot's when the request *arrives*, so entries are
     kept for ``window + slack`` where slack follows the slowest recent round trip: we then
     never run ahead of HubSpot's own count. ``observe`` adapts to HubSpot's headers: a lower
@@ -36,14 +44,15 @@ class RateLimiter:
 
     def __init__(
         self,
-        requests_per_10s: int,
+        limit: int,
         *,
+        window: float = WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.configured_limit = requests_per_10s
-        self.limit = requests_per_10s
-        self.window = WINDOW_SECONDS
+        self.configured_limit = limit
+        self.limit = limit
+        self.window = window
         self.slack = 0.05
         self._clock = clock
         self._sleep = sleep
@@ -110,18 +119,32 @@ class RateLimiter:
 
 
 _SHARED: dict[tuple[str, int, str], RateLimiter] = {}
+_SHARED_SEARCH: dict[tuple[str, str], RateLimiter] = {}
 _SHARED_LOCK = threading.Lock()
 
 
 def shared_limiter(settings: HubSpotSettings) -> RateLimiter:
     """The process-wide limiter for this portal (HubSpot limits per app and portal, so every
     client of the same token shares one budget: setup, push and webhook batches alike)."""
-    token = hashlib.sha256(settings.access_token.encode()).hexdigest()[:16]
-    key = (settings.base_url, settings.requests_per_10s, token)
+    key = (settings.base_url, settings.requests_per_10s, _token_key(settings))
     with _SHARED_LOCK:
         if key not in _SHARED:
             _SHARED[key] = RateLimiter(settings.requests_per_10s)
         return _SHARED[key]
+
+
+def shared_search_limiter(settings: HubSpotSettings) -> RateLimiter:
+    """The process-wide limiter for this portal's search endpoints (their own ~5/s limit)."""
+    key = (settings.base_url, _token_key(settings))
+    with _SHARED_LOCK:
+        if key not in _SHARED_SEARCH:
+            _SHARED_SEARCH[key] = RateLimiter(SEARCH_PER_SECOND, window=SEARCH_WINDOW_SECONDS)
+        return _SHARED_SEARCH[key]
+
+
+def _token_key(settings: HubSpotSettings) -> str:
+    """A stand-in for the token in the cache key, so the token itself is never kept there."""
+    return hashlib.sha256(settings.access_token.encode()).hexdigest()[:16]
 
 
 def int_header(headers: Mapping[str, str], name: str) -> int | None:

@@ -13,6 +13,7 @@ from reverse_etl.hubspot import (
     UpsertResult,
     _forbidden_message,
 )
+from reverse_etl.hubspot_limiter import SEARCH_PER_SECOND, SEARCH_WINDOW_SECONDS
 from reverse_etl.push import Action, _read_batch_answer, upsert_isolating_rejects
 from tests.push.conftest import SimClock, invoice
 
@@ -89,6 +90,19 @@ def test_limiter_keeps_a_rolling_window() -> None:
     assert sent[:5] == [sent[0]] * 5
     assert sent[5] - sent[0] >= 10.0 and sent[10] - sent[5] >= 10.0
     assert all(b - a >= 10.0 for a, b in zip(sent, sent[5:], strict=False))
+
+
+def test_search_limiter_keeps_its_one_second_window() -> None:
+    clock = SimClock()
+    limiter = RateLimiter(
+        SEARCH_PER_SECOND, window=SEARCH_WINDOW_SECONDS, clock=clock.monotonic, sleep=clock.sleep
+    )
+    sent = []
+    for _ in range(9):
+        limiter.acquire()
+        sent.append(clock.monotonic())
+    assert SEARCH_PER_SECOND == 4 and sent[:4] == [sent[0]] * 4
+    assert all(1.0 <= b - a < 1.2 for a, b in zip(sent, sent[4:], strict=False))
 
 
 def test_limiter_adapts_to_hubspot_headers() -> None:
