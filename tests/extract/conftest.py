@@ -19,6 +19,8 @@ import requests
 
 from pipelines.hubspot_snapshot.client import HubSpotReader
 from pipelines.xero.client import XeroClient
+from reverse_etl.hubspot import HubSpot
+from reverse_etl.hubspot_limiter import SEARCH_PER_SECOND, SEARCH_WINDOW_SECONDS, RateLimiter
 from reverse_etl.properties import INVOICE_PROPERTIES
 from reverse_etl.settings import Settings, load_settings
 from sandbox.clock import ManualClock
@@ -63,14 +65,26 @@ class ExtractEnv:
         return XeroClient(settings.xero, **options)
 
     def hubspot_reader(self, settings: Settings, **options: Any) -> HubSpotReader:
+        """A reader over the unified :class:`HubSpot` client on HubSpot's manual clock, with
+        its own limiters (no state shared between tests) and a fixed jitter."""
+        return HubSpotReader(settings.hubspot, hub=self.hubspot_client(settings), **options)
+
+    def hubspot_client(self, settings: Settings) -> HubSpot:
         def sleep(seconds: float) -> None:
             self.sleeps.append(seconds)
             self.hubspot_clock.advance(seconds)
 
-        options.setdefault("clock", lambda: self.hubspot_clock().timestamp())
-        options.setdefault("sleep", sleep)
-        options.setdefault("jitter", lambda: 0.5)
-        return HubSpotReader(settings.hubspot, **options)
+        def clock() -> float:
+            return self.hubspot_clock().timestamp()
+
+        timing: dict[str, Any] = {"clock": clock, "sleep": sleep}
+        return HubSpot(
+            settings.hubspot,
+            limiter=RateLimiter(settings.hubspot.requests_per_10s, **timing),
+            search_limiter=RateLimiter(SEARCH_PER_SECOND, window=SEARCH_WINDOW_SECONDS, **timing),
+            rng=lambda: 0.5,
+            **timing,
+        )
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         con = duckdb.connect(str(self.warehouse_path), read_only=True)

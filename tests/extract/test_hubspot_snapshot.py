@@ -1,14 +1,21 @@
-"""HubSpot custom-object records → raw_hubspot.invoice_records, over HTTP against the emulator."""
+"""HubSpot custom-object records → raw_hubspot.invoice_records, over HTTP against the emulator.
+
+The reader's transport is the tool's one HubSpot client (:class:`reverse_etl.hubspot.HubSpot`),
+built by ``ExtractEnv.hubspot_reader`` on the emulator's manual clock: every wait it takes
+(limiter, ``Retry-After``, backoff) is recorded in ``env.sleeps`` and moves that clock.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 import requests
 
+from pipelines.hubspot_snapshot.client import SearchWindowStuck
 from pipelines.run import run_hubspot_snapshot
-from reverse_etl.errors import HubSpotAuthError
+from reverse_etl.errors import HubSpotAuthError, HubSpotError
+from reverse_etl.hubspot import HubSpotRateLimitError
 from reverse_etl.properties import PROPERTY_NAMES
 from sandbox.hubspot.limits import HubSpotLimits
 from tests.extract.conftest import ExtractEnv
@@ -143,8 +150,9 @@ def test_bad_token_and_missing_scope(extract_env: ExtractEnv) -> None:
 
     env.hubspot.emulator.add_token("pat-schemas-only", scopes=["crm.schemas.custom.read"])
     limited = env.settings(HUBSPOT_ACCESS_TOKEN="pat-schemas-only")
-    with pytest.raises(HubSpotAuthError, match=r"crm\.objects\.custom\.read"):
+    with pytest.raises(HubSpotAuthError, match=r"crm\.objects\.custom\.read") as error:
         run_hubspot_snapshot(limited, reader=env.hubspot_reader(limited))
+    assert "HUBSPOT_ACCESS_TOKEN" in str(error.value)
 
 
 def test_429_is_waited_out(extract_env: ExtractEnv) -> None:
@@ -158,3 +166,103 @@ def test_429_is_waited_out(extract_env: ExtractEnv) -> None:
     report = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
     assert report.records_loaded == 150
     assert env.sleeps.count(1.0) == 2
+
+
+def test_daily_limit_fails_at_once(extract_env: ExtractEnv) -> None:
+    env = extract_env
+    env.create_hubspot_object()
+    _seed(env, 10)
+    env.hubspot.emulator.limits = HubSpotLimits(requests_per_window=None, daily=1)
+    settings = env.settings()
+    reader = env.hubspot_reader(settings)
+    with pytest.raises(HubSpotRateLimitError, match="daily") as error:
+        run_hubspot_snapshot(settings, reader=reader)
+    assert "midnight" in str(error.value)
+    assert reader.calls == 2  # the schema lookup, then one list call: no retry
+    assert env.sleeps == []  # no waiting for a limit that resets at midnight
+
+
+def test_5xx_and_dropped_connections_are_retried_with_backoff(extract_env: ExtractEnv) -> None:
+    env = extract_env
+    env.create_hubspot_object()
+    _seed(env, 150)
+    faults = env.hubspot.emulator.faults
+    faults.add("status", status=503, path_prefix="/crm/v3/objects", times=2)
+    faults.add("drop", path_prefix="/crm/v3/objects", times=1)
+    settings = env.settings()
+    report = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert report.records_loaded == 150
+    assert env.sleeps == [0.375, 0.75, 1.5]  # equal-jitter backoff, jitter fixed at 0.5
+    assert env.scalar("select count(*) from raw_hubspot.invoice_records") == 150
+
+
+def test_5xx_that_does_not_stop_names_the_setting_to_check(extract_env: ExtractEnv) -> None:
+    env = extract_env
+    env.create_hubspot_object()
+    _seed(env, 10)
+    env.hubspot.emulator.faults.add("status", status=500, path_prefix="/crm/v3/objects", times=None)
+    settings = env.settings()
+    reader = env.hubspot_reader(settings)
+    with pytest.raises(HubSpotError, match="after 6 attempts") as error:
+        run_hubspot_snapshot(settings, reader=reader)
+    assert "HUBSPOT_BASE_URL" in str(error.value) and "500" in str(error.value)
+    assert reader.calls == 1 + 6
+
+
+def test_search_windows_restart_and_detect_a_stuck_window(extract_env: ExtractEnv) -> None:
+    """The 10,000-result ceiling, scaled down (10 results, pages of 4), over real HTTP."""
+    env = extract_env
+    env.create_hubspot_object()
+    _seed(env, 25, per_tick=2)  # two records per millisecond
+    settings = env.settings()
+    reader = env.hubspot_reader(settings, search_limit=4, max_results=10)
+    object_type = reader.object_type_id(OBJECT)
+    assert object_type is not None
+    since = datetime(2024, 1, 1, tzinfo=UTC)
+    pages = list(reader.search_modified_since(object_type, ["hs_lastmodifieddate"], since))
+    ids = [record["id"] for page in pages for record in page]
+    assert len(set(ids)) == 25
+    assert len(ids) > 25  # windows restart at the last instant seen, inclusive
+    assert all(len(page) <= 4 for page in pages)
+    assert env.hubspot.emulator.counters.by_status.get(400, 0) == 0
+    assert env.hubspot.emulator.counters.by_status.get(429, 0) == 0
+    assert sum(env.sleeps) >= 1.0  # the search limiter (4 per second) spaced the searches
+
+    stuck_at = env.hubspot_clock()
+    _seed(env, 12, start=100, per_tick=12)  # 12 records share one instant
+    with pytest.raises(SearchWindowStuck):
+        list(reader.search_modified_since(object_type, ["hs_lastmodifieddate"], stuck_at))
+
+
+def test_a_stuck_search_window_falls_back_to_a_full_list(extract_env: ExtractEnv) -> None:
+    env = extract_env
+    env.create_hubspot_object()
+    _seed(env, 5)
+    settings = env.settings()
+    run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    env.hubspot_clock.advance(60)
+    _seed(env, 12, start=100, per_tick=12)
+    reader = env.hubspot_reader(settings, search_limit=4, max_results=10)
+    report = run_hubspot_snapshot(settings, reader=reader)
+    assert report.mode == "full (search window stuck)"
+    assert env.scalar("select count(*) from raw_hubspot.invoice_records") == 17
+
+
+def test_search_secondly_429_is_waited_out(extract_env: ExtractEnv) -> None:
+    """HubSpot's search limit is lower than our limiter thinks: its SECONDLY 429s hold the
+    searches until the search window has room, and the read completes."""
+    env = extract_env
+    env.create_hubspot_object()
+    _seed(env, 30, per_tick=30)
+    settings = env.settings()
+    run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    env.hubspot_clock.advance(60)
+    _seed(env, 30, start=100, per_tick=1)
+    env.hubspot.emulator.limits = HubSpotLimits(
+        requests_per_window=None, search_per_second=2, daily=None
+    )
+    reader = env.hubspot_reader(settings, search_limit=4)
+    report = run_hubspot_snapshot(settings, reader=reader)
+    assert report.mode == "incremental" and report.records_loaded == 30
+    assert env.hubspot.emulator.counters.by_status.get(429, 0) > 0
+    assert reader.hub.rate_limited == env.hubspot.emulator.counters.by_status[429]
