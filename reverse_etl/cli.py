@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from reverse_etl.errors import InvoiceSyncError
+from reverse_etl.lock import sync_lock
 from reverse_etl.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -122,7 +123,7 @@ def extract(
     from reverse_etl.sandbox_mode import sandbox_if_needed
 
     def work(settings: Settings) -> None:
-        with sandbox_if_needed(settings):
+        with sync_lock(settings.warehouse_path, "extract"), sandbox_if_needed(settings):
             report = run_extract(
                 settings,
                 full_refresh=full_refresh,
@@ -140,7 +141,8 @@ def transform() -> None:
     from reverse_etl.transform import run_transform
 
     def work(settings: Settings) -> None:
-        report = run_transform(settings)
+        with sync_lock(settings.warehouse_path, "transform"):
+            report = run_transform(settings)
         console.print(report.summary(), highlight=False)
 
     _run(work)
@@ -157,7 +159,7 @@ def push(
     from reverse_etl.sandbox_mode import sandbox_if_needed
 
     def work(settings: Settings) -> None:
-        with sandbox_if_needed(settings):
+        with sync_lock(settings.warehouse_path, "push"), sandbox_if_needed(settings):
             report = run_push(settings, dry_run=dry_run, console=console)
         report.raise_for_rejections()
 

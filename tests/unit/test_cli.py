@@ -45,3 +45,16 @@ def test_half_set_configuration_is_one_clear_line_and_exit_1(monkeypatch):
     assert result.exit_code == 1
     assert "HUBSPOT_ACCESS_TOKEN" in result.output
     assert "Traceback" not in result.output
+
+
+def test_stage_commands_refuse_to_run_during_a_sync(tmp_path, monkeypatch):
+    from reverse_etl.lock import sync_lock
+
+    warehouse = tmp_path / "w.duckdb"
+    monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
+    with sync_lock(warehouse, purpose="sync"):
+        for command in (["extract"], ["transform"], ["push", "--dry-run"]):
+            result = runner.invoke(app, command)
+            assert result.exit_code == 1, command
+            assert "holds the lock" in result.output
+    assert not warehouse.exists()
