@@ -123,7 +123,10 @@ class ExtractReport:
         if x.rejected:
             text += f", {x.rejected} rejected (see raw_xero.invoice_rejects)"
         if h.mode == "none":
-            text += f"; HubSpot has no '{self.object_name}' object yet (run invoice-sync setup)"
+            text += (
+                f"; HubSpot has no '{self.object_name}' object yet "
+                "(the push creates it, as does invoice-sync setup)"
+            )
         else:
             text += f"; {h.records_loaded:,} HubSpot record(s) ({h.mode}, {h.calls} call(s))"
         return text + f" in {x.seconds + h.seconds:.1f}s."
