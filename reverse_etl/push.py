@@ -47,8 +47,6 @@ from dataclasses import dataclass, field, replace
 
 import duckdb
 from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
 from reverse_etl import alerts, sync_log
 from reverse_etl.errors import HubSpotSchemaError, RejectedRecordsError
@@ -60,6 +58,7 @@ from reverse_etl.hubspot import (
     UpsertResult,
 )
 from reverse_etl.properties import PROPERTY_NAMES, UPSERT_KEY
+from reverse_etl.push_display import PushProgress, print_plan, summary_table
 from reverse_etl.schema import forget_object_type_id, resolve_object_type_id
 from reverse_etl.settings import Settings
 from reverse_etl.sync_log import Action, BatchOutcome, RejectedRecord, WrittenRecord, read_actions
@@ -67,7 +66,6 @@ from reverse_etl.sync_log import Action, BatchOutcome, RejectedRecord, WrittenRe
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
-DRY_RUN_SAMPLE = 10
 
 
 @dataclass
@@ -134,7 +132,7 @@ def run_push(
         report.planned = _count_by_action(actions)
         sync_log.start_run(con, report.run_id, sync_log.now())
         if dry_run:
-            _print_plan(actions, console)
+            print_plan(actions, report.planned, console)
             report.status = "dry_run"
             _finish(con, report, started)
             return report
@@ -170,7 +168,7 @@ def run_push(
         except Exception as exc:  # alerts never fail the sync
             log.warning("Alerts could not be sent: %s: %s", type(exc).__name__, exc)
         if console is not None:
-            console.print(_summary_table(report))
+            console.print(summary_table(report))
         log.info(report.summary())
         return report
     finally:
@@ -192,7 +190,7 @@ def _push(
     by_id = {a.xero_invoice_id: a for a in actions}
     written_ids: set[str] = set()
     workers = settings.hubspot.max_in_flight
-    progress = _Progress(console, total=len(actions))
+    progress = PushProgress(console, total=len(actions))
     fatal: BaseException | None = None
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubspot-push") as pool:
@@ -400,73 +398,3 @@ def _reason(record: RejectedRecord) -> str:
             f"{p.get('name')}: {p.get('message')}" for p in problems if isinstance(p, dict)
         )
     return f"{record.category}: {record.message[:160]}"
-
-
-def _print_plan(actions: Sequence[Action], console: Console | None) -> None:
-    counts = _count_by_action(actions)
-    lines = [
-        f"Dry run: {len(actions)} invoice(s) to write: "
-        + (", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "none")
-    ]
-    for action in actions[:DRY_RUN_SAMPLE]:
-        props = action.payload()["properties"]
-        shown = ", ".join(f"{k}={v!r}" for k, v in list(props.items())[:6] if k != UPSERT_KEY)
-        more = " …" if len(props) > 7 else ""
-        number = action.values.get("invoice_number") or action.xero_invoice_id
-        lines.append(f"  {action.action} {number}: {shown}{more}")
-    if len(actions) > DRY_RUN_SAMPLE:
-        lines.append(f"  … and {len(actions) - DRY_RUN_SAMPLE} more")
-    for line in lines:
-        if console is not None:
-            console.print(line, highlight=False, markup=False)
-        else:
-            log.info(line)
-
-
-def _summary_table(report: PushReport) -> Table:
-    table = Table(
-        "run", "status", "created", "updated", "rejected", "HubSpot calls", "seconds", title="Push"
-    )
-    table.add_row(
-        report.run_id[:8],
-        report.status,
-        str(report.inserted),
-        str(report.updated),
-        str(report.rejected),
-        str(report.hubspot_calls),
-        f"{report.seconds:.1f}",
-    )
-    return table
-
-
-class _Progress:
-    """A rich progress bar on a terminal; a log line per ~10% otherwise."""
-
-    def __init__(self, console: Console | None, total: int) -> None:
-        self.total = total
-        self.done = 0
-        self._next_log = max(1, total // 10)
-        self._bar: Progress | None = None
-        if console is not None and console.is_terminal and total:
-            self._bar = Progress(console=console, transient=False)
-            self._bar.start()
-            self._task = self._bar.add_task("Pushing to HubSpot", total=total)
-
-    def advance(self, n: int, report: PushReport) -> None:
-        self.done += n
-        if self._bar is not None:
-            self._bar.update(self._task, advance=n)
-        elif self.done >= self._next_log or self.done == self.total:
-            log.info(
-                "Pushed %d/%d (%d created, %d updated, %d rejected).",
-                self.done,
-                self.total,
-                report.inserted,
-                report.updated,
-                report.rejected,
-            )
-            self._next_log = self.done + max(1, self.total // 10)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
