@@ -17,8 +17,10 @@ sync. Apprise's ``json://`` posts ``{"version", "title", "message", "attachments
 Without ``ALERT_URLS`` the same text goes to the log. Users asked to hear about new invoices
 and status changes, so a run that created none and changed no status sends nothing (its
 updated count is mentioned when there is a message). A change is marked alerted when it was
-delivered to at least one target (or logged when no target is configured); if every target
-failed it is not marked, but not re-sent later either: the written record leaves the model.
+delivered to at least one target (or logged when no target is configured). If every target
+failed, the change — already written, so it leaves the model — is kept in
+``sync_log.undelivered_status_changes`` and included in the next run's message, until one
+target takes it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,15 @@ from reverse_etl.settings import Settings, mask_url
 log = logging.getLogger(__name__)
 
 STATUS_CHANGES_TABLE = "reverse_etl.invoice_status_changes"
+UNDELIVERED_TABLE = "sync_log.undelivered_status_changes"
+_NOT_ALERTED = """
+    not exists (
+        select 1 from sync_log.alerted_status_changes as a
+        where a.xero_invoice_id = c.xero_invoice_id
+          and a.new_status = c.new_status
+          and a.xero_updated_at is not distinct from cast(c.xero_updated_at as varchar)
+    )
+"""
 MAX_LISTED = 20
 
 
@@ -49,6 +60,7 @@ class StatusChange:
     previous_status: str | None
     new_status: str
     xero_updated_at: str | None
+    undelivered: bool = False  # written by an earlier run whose alert reached no target
 
     @property
     def key(self) -> tuple[str, str, str | None]:
@@ -77,30 +89,40 @@ Notify = Callable[[str, str, str], bool]  # (url, title, body) -> delivered
 
 
 def read_status_changes(con: duckdb.DuckDBPyConnection) -> list[StatusChange]:
-    """The model's status changes not alerted before (empty when the model does not exist)."""
+    """Changes not alerted before: the model's, then those an earlier run failed to deliver."""
     exists = con.execute(
         "select count(*) from information_schema.tables "
         "where table_schema = 'reverse_etl' and table_name = 'invoice_status_changes'"
     ).fetchone()
-    if not exists or not exists[0]:
-        return []
-    rows = con.execute(
+    rows: list[tuple[Any, ...]] = []
+    if exists and exists[0]:
+        rows = con.execute(
+            f"""
+            select c.xero_invoice_id, c.invoice_number, c.contact_name, c.currency_code,
+                   cast(c.total as varchar), c.previous_status, c.new_status,
+                   cast(c.xero_updated_at as varchar)
+            from {STATUS_CHANGES_TABLE} as c
+            where c.new_status is not null and {_NOT_ALERTED}
+            order by c.invoice_number, c.xero_invoice_id
+            """
+        ).fetchall()
+    changes = [StatusChange(*row) for row in rows]
+    seen = {change.key for change in changes}
+    undelivered = con.execute(
         f"""
-        select c.xero_invoice_id, c.invoice_number, c.contact_name, c.currency_code,
-               cast(c.total as varchar), c.previous_status, c.new_status,
-               cast(c.xero_updated_at as varchar)
-        from {STATUS_CHANGES_TABLE} as c
-        where c.new_status is not null
-          and not exists (
-              select 1 from sync_log.alerted_status_changes as a
-              where a.xero_invoice_id = c.xero_invoice_id
-                and a.new_status = c.new_status
-                and a.xero_updated_at is not distinct from cast(c.xero_updated_at as varchar)
-          )
-        order by c.invoice_number, c.xero_invoice_id
+        select c.xero_invoice_id, c.invoice_number, c.contact_name, c.currency_code, c.total,
+               c.previous_status, c.new_status, c.xero_updated_at
+        from {UNDELIVERED_TABLE} as c
+        where {_NOT_ALERTED}
+        order by c.recorded_at, c.invoice_number
         """
     ).fetchall()
-    return [StatusChange(*row) for row in rows]
+    for row in undelivered:
+        change = StatusChange(*row, undelivered=True)
+        if change.key not in seen:
+            seen.add(change.key)
+            changes.append(change)
+    return changes
 
 
 def compose(inserted: int, updated: int, changes: Sequence[StatusChange]) -> tuple[str, str] | None:
@@ -130,7 +152,7 @@ def send_push_alerts(
 ) -> AlertOutcome:
     """Send the run's message; record the changes alerted. Never raises for a bad target."""
     outcome = AlertOutcome()
-    alertable = [c for c in changes if c.xero_invoice_id in written_ids]
+    alertable = [c for c in changes if c.undelivered or c.xero_invoice_id in written_ids]
     message = compose(inserted, updated, alertable)
     if message is None:
         return outcome
@@ -151,10 +173,41 @@ def send_push_alerts(
             outcome.targets_failed += 1
             log.warning("Alert to %s was not delivered (the sync is unaffected).", mask_url(url))
     outcome.message_sent = delivered
+    listed = [c for c in alertable if c.previous_status]
     if delivered:
-        _mark_alerted(con, [c for c in alertable if c.previous_status])
-        outcome.changes_alerted = sum(1 for c in alertable if c.previous_status)
+        _mark_alerted(con, listed)
+        outcome.changes_alerted = len(listed)
+    else:
+        _keep_undelivered(con, [c for c in listed if not c.undelivered])
     return outcome
+
+
+def _keep_undelivered(con: duckdb.DuckDBPyConnection, changes: Sequence[StatusChange]) -> None:
+    """Written changes no target took: the next run's message includes them."""
+    if not changes:
+        return
+    log.warning(
+        "%d status change(s) could not be alerted to any target; the next run will try again.",
+        len(changes),
+    )
+    con.executemany(
+        f"insert into {UNDELIVERED_TABLE} (xero_invoice_id, invoice_number, contact_name, "
+        "currency_code, total, previous_status, new_status, xero_updated_at, recorded_at) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, now())",
+        [
+            [
+                c.xero_invoice_id,
+                c.invoice_number,
+                c.contact_name,
+                c.currency_code,
+                None if c.total is None else str(c.total),
+                c.previous_status,
+                c.new_status,
+                c.xero_updated_at,
+            ]
+            for c in changes
+        ],
+    )
 
 
 def _mark_alerted(con: duckdb.DuckDBPyConnection, changes: Sequence[StatusChange]) -> None:

@@ -18,6 +18,8 @@ Schemas (``docs/contracts.md``)::
                             error_category, error_message, recorded_at)
       outcome: written | rejected
     sync_log.alerted_status_changes(xero_invoice_id, new_status, xero_updated_at, alerted_at)
+    sync_log.undelivered_status_changes(the StatusChange columns, recorded_at): written changes
+      whose alert reached no target yet; the next run's message includes them
 """
 
 from __future__ import annotations
@@ -65,6 +67,17 @@ create table if not exists sync_log.alerted_status_changes (
     new_status varchar not null,
     xero_updated_at varchar,
     alerted_at timestamptz not null
+);
+create table if not exists sync_log.undelivered_status_changes (
+    xero_invoice_id varchar not null,
+    invoice_number varchar,
+    contact_name varchar,
+    currency_code varchar,
+    total varchar,
+    previous_status varchar,
+    new_status varchar not null,
+    xero_updated_at varchar,
+    recorded_at timestamptz not null
 );
 """
 

@@ -166,3 +166,27 @@ def test_without_alert_urls_the_message_goes_to_the_log(
 
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "reverse_etl.alerts")
     assert "INV-00002 (Customer 2, 1,234.50 NZD): AUTHORISED → PAID" in logged
+
+
+def test_changes_no_target_took_are_sent_by_the_next_run(
+    hubspot_sandbox: HubSpotSandbox, settings: Settings, receiver: Receiver
+) -> None:
+    down = replace(settings, alert_urls=(f"json://127.0.0.1:{free_port()}/hook",))
+    _paid_state(hubspot_sandbox, down, down.warehouse_path)
+    report = run_push(down, client=make_client(down))
+    assert report.updated == 2 and report.alerts_failed == 1
+
+    # The next transform sees HubSpot up to date: the written changes leave the model.
+    write_actions(settings.warehouse_path, [])
+    write_status_changes(settings.warehouse_path, [])
+    up = replace(settings, alert_urls=(receiver.url,))
+    run_push(up, client=make_client(up))
+
+    assert len(receiver.messages) == 1
+    body = receiver.messages[0]["message"]
+    assert "INV-00001 (Customer 1, 1,234.50 NZD): AUTHORISED → PAID" in body
+    assert "INV-00002" in body
+    assert "INV-00003" not in body  # rejected, never written: its change was never due
+
+    run_push(up, client=make_client(up))
+    assert len(receiver.messages) == 1  # delivered once, then not again
