@@ -72,7 +72,3 @@ def parse_date(value: object) -> date | None:
 def if_modified_since_header(moment: datetime) -> str:
     """``If-Modified-Since`` value: UTC, truncated to the second (Xero takes no milliseconds)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def floor_second(moment: datetime) -> datetime:
-    return moment.replace(microsecond=0)

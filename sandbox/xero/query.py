@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -231,7 +231,3 @@ def parse_if_modified_since(value: str) -> int:
 
 def split_list(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
-
-
-def parse_date_ordinal(raw: str) -> int:
-    return date.fromisoformat(raw[:10]).toordinal()

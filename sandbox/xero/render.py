@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sandbox.xero.model import Invoice, compute_totals, derived_id, round_div
@@ -50,10 +50,6 @@ def ordinal_iso(ordinal: int) -> str:
 
 def datetime_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
-
-
-def ms_datetime(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def money(cents: int) -> float:
