@@ -72,10 +72,24 @@ def enforces_required_properties(version: str) -> bool:
     return is_date_version(version) and version >= "2026-09"
 
 
+_PLACEHOLDER = re.compile(r"^\{\w+\}$")
+
+
 def _seg(value: str) -> str:
     """One path segment, percent-encoded (object types such as ``p123_xero_invoice`` and
-    ``2-456`` pass unchanged)."""
-    return quote(str(value), safe="")
+    ``2-456`` pass unchanged); a ``{name}`` placeholder stays as it is, so the sandbox builds
+    its route templates from the same methods."""
+    text = str(value)
+    return text if _PLACEHOLDER.match(text) else quote(text, safe="")
+
+
+def is_numbered_path(path: str) -> bool:
+    """A path of the numbered family (``/crm/v3/…``, ``/crm/v4/…``,
+    ``/crm-object-schemas/v3/…``), which HubSpot stops supporting in 2027."""
+    return bool(_NUMBERED_PATH.match(path))
+
+
+_NUMBERED_PATH = re.compile(r"^/(crm/v\d+/|crm-object-schemas/v\d+/)")
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
-"""``/crm/v3/schemas`` routes (also served under ``/crm-object-schemas/v3/schemas``).
+"""``/crm-object-schemas/{version}/schemas`` routes (numbered family: also ``/crm/v3/schemas``).
 
 Validation follows HubSpot's custom-objects guide: ``name``, ``labels.singular``/``plural``,
 ``primaryDisplayProperty`` and ``properties`` are required; display, searchable and required
 property lists must name defined properties; a name already in use answers 409. Names that are
 also standard object types in the objects API path (``invoice``, ``contacts``, ...) are refused
-because ``/crm/v3/objects/invoice`` already means HubSpot's own Invoices object (``0-53``); this
+because ``…/objects/invoice`` already means HubSpot's own Invoices object (``0-53``); this
 is stricter than HubSpot is known to be for every name (a custom object called ``owners`` exists
 in the wild, airbytehq/airbyte#40679) — unconfirmed, kept because the clash is real.
 """
@@ -20,10 +20,11 @@ from sandbox.hubspot.errors import HubSpotError, not_found, validation_error
 from sandbox.hubspot.store import ObjectType, valid_name
 
 if TYPE_CHECKING:
+    from reverse_etl.hubspot_paths import HubSpotPaths
     from sandbox.hubspot.emulator import HubSpotEmulator
 
-# HubSpot serves schemas at both; hubspot-api-client 12 calls the second.
-SCHEMA_PREFIXES = ("/crm/v3/schemas", "/crm-object-schemas/v3/schemas")
+# The numbered family serves schemas at both; hubspot-api-client 12 calls the second.
+NUMBERED_ALIAS = "/crm/v3/schemas"
 STANDARD_OBJECT_NAMES = frozenset(
     {
         "contact", "contacts", "company", "companies", "deal", "deals", "ticket", "tickets",
@@ -38,7 +39,7 @@ STANDARD_OBJECT_NAMES = frozenset(
 )  # fmt: skip
 
 
-def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
+def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
     store = emu.store
 
     async def list_schemas(_request: web.Request) -> web.Response:
@@ -117,9 +118,10 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
             store.unregister(object_type)
         return web.Response(status=204)
 
+    prefixes = (paths.schemas(),) if paths.dated else (NUMBERED_ALIAS, paths.schemas())
     schema_routes = [
         route
-        for prefix in SCHEMA_PREFIXES
+        for prefix in prefixes
         for route in (
             web.get(prefix, list_schemas),
             web.post(prefix, create_schema),

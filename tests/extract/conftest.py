@@ -119,7 +119,7 @@ class ExtractEnv:
             "properties": [spec.to_hubspot() for spec in INVOICE_PROPERTIES],
         }
         response = requests.post(
-            f"{self.hubspot.url}/crm/v3/schemas",
+            f"{self.hubspot.url}/crm-object-schemas/2026-09/schemas",
             json=body,
             headers=self.hubspot.headers,
             timeout=30,
