@@ -32,6 +32,7 @@ from typing import Any
 
 from reverse_etl.errors import HubSpotSchemaError
 from reverse_etl.hubspot import HubSpot, HubSpotRequestError
+from reverse_etl.hubspot_paths import DEFAULT_API_VERSION, is_date_version
 from reverse_etl.properties import INVOICE_PROPERTIES, UPSERT_KEY, PropertySpec
 from reverse_etl.settings import Settings
 
@@ -81,9 +82,14 @@ class SchemaReport:
         return " ".join(parts)
 
 
-def schema_body(object_name: str) -> dict[str, Any]:
-    """The body of ``POST /crm-object-schemas/v3/schemas`` for the invoices object."""
-    return {
+def schema_body(object_name: str, api_version: str = DEFAULT_API_VERSION) -> dict[str, Any]:
+    """The body of ``POST /crm-object-schemas/{version}/schemas`` for the invoices object.
+
+    The date versions' ``ObjectSchemaEgg`` lists more fields as required than v3 did
+    (HubSpot-public-api-spec-collection, ``CRM/Schemas``): ``allowsSensitiveProperties`` from
+    2026-03 on, and in 2026-03 only ``shouldCreateSameObjectAssociation`` (gone in 2026-09,
+    so not sent there)."""
+    body = {
         "name": object_name,
         "description": "Xero invoices, mirrored by invoice-sync. Xero is the source of truth.",
         "labels": {"singular": "Invoice", "plural": "Invoices"},
@@ -94,6 +100,11 @@ def schema_body(object_name: str) -> dict[str, Any]:
         "properties": [property_body(spec, object_name) for spec in INVOICE_PROPERTIES],
         "associatedObjects": [],
     }
+    if is_date_version(api_version):
+        body["allowsSensitiveProperties"] = False
+    if api_version == "2026-03":
+        body["shouldCreateSameObjectAssociation"] = False
+    return body
 
 
 def property_body(spec: PropertySpec, object_name: str) -> dict[str, Any]:
@@ -115,7 +126,7 @@ def ensure_schema(settings: Settings, *, client: HubSpot | None = None) -> Schem
     created = False
     if existing is None:
         try:
-            existing = hub.create_schema(schema_body(name))
+            existing = hub.create_schema(schema_body(name, hub.paths.version))
             created = True
             log.info("Created HubSpot custom object %s (%s).", name, existing.object_type_id)
         except HubSpotRequestError as exc:

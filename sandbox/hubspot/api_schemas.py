@@ -23,6 +23,12 @@ if TYPE_CHECKING:
     from reverse_etl.hubspot_paths import HubSpotPaths
     from sandbox.hubspot.emulator import HubSpotEmulator
 
+# Fields ObjectSchemaEgg marks required beyond v3's, per date version (HubSpot's spec
+# collection, CRM/Schemas/Rollouts/145900/{version}/schemas.json).
+REQUIRED_SCHEMA_FIELDS: dict[str, tuple[str, ...]] = {
+    "2026-03": ("allowsSensitiveProperties", "shouldCreateSameObjectAssociation"),
+    "2026-09": ("allowsSensitiveProperties",),
+}
 # The numbered family serves schemas at both; hubspot-api-client 12 calls the second.
 NUMBERED_ALIAS = "/crm/v3/schemas"
 STANDARD_OBJECT_NAMES = frozenset(
@@ -55,7 +61,7 @@ def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
     async def create_schema(request: web.Request) -> web.Response:
         body = await emu.read_json(request)
         with emu.lock:
-            object_type = new_schema(emu, body)
+            object_type = new_schema(emu, body, paths.version)
             store.register(object_type)
             return web.json_response(object_type.schema_api(), status=201)
 
@@ -140,10 +146,18 @@ def _resolve_or_404(emu: HubSpotEmulator, key: str) -> ObjectType:
         raise not_found(f"Unable to find object type {key}") from None
 
 
-def new_schema(emu: HubSpotEmulator, body: Any) -> ObjectType:
+def new_schema(emu: HubSpotEmulator, body: Any, version: str | None = None) -> ObjectType:
+    """Validate and build a schema; ``version``: the API version of the request, whose
+    ``ObjectSchemaEgg`` required fields are checked (``None``: the Python interface)."""
     store = emu.store
     if not isinstance(body, dict):
         raise validation_error("The schema must be a JSON object.")
+    unset = [key for key in REQUIRED_SCHEMA_FIELDS.get(version or "", ()) if key not in body]
+    if unset:
+        raise validation_error(
+            "Invalid input JSON: Cannot build ObjectSchemaEgg, some of required attributes are "
+            f"not set [{', '.join(unset)}]"
+        )
     name = body.get("name")
     if not valid_name(name):
         raise validation_error(

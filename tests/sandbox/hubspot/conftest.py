@@ -46,6 +46,7 @@ class Api:
 def invoice_schema(name: str = OBJECT) -> dict[str, Any]:
     return {
         "name": name,
+        "allowsSensitiveProperties": False,
         "labels": {"singular": "Invoice", "plural": "Invoices"},
         "primaryDisplayProperty": "invoice_number",
         "secondaryDisplayProperties": ["contact_name"],

@@ -9,7 +9,7 @@ import requests
 
 from sandbox.hubspot import HubSpotEmulator
 from tests.fixtures.hubspot import HubSpotSandbox
-from tests.sandbox.hubspot.conftest import OBJECT, Api, invoice
+from tests.sandbox.hubspot.conftest import OBJECT, Api, invoice, invoice_schema
 
 
 def test_every_version_serves_the_same_portal(
@@ -109,3 +109,18 @@ def test_batch_results_are_shuffled_and_the_echo_can_be_dropped(
     again = api.post(f"/crm/objects/2026-09/{OBJECT}/batch/upsert", {"inputs": inputs}).json()
     assert [r["objectWriteTraceId"] for r in again["results"]] == [f"t{n}" for n in range(40)]
     assert all("xero_invoice_id" not in r["properties"] for r in again["results"])
+
+
+def test_each_date_version_requires_its_schema_fields(api: Api) -> None:
+    """ObjectSchemaEgg: 2026-03 requires allowsSensitiveProperties and
+    shouldCreateSameObjectAssociation, 2026-09 allowsSensitiveProperties; v3 neither."""
+    body = {k: v for k, v in invoice_schema().items() if k != "allowsSensitiveProperties"}
+    for version, missing in (
+        ("2026-09", "allowsSensitiveProperties"),
+        ("2026-03", "allowsSensitiveProperties, shouldCreateSameObjectAssociation"),
+    ):
+        refused = api.post(f"/crm-object-schemas/{version}/schemas", body)
+        assert refused.status_code == 400
+        assert f"not set [{missing}]" in refused.json()["message"]
+    created = api.post("/crm-object-schemas/2026-09/schemas", invoice_schema())
+    assert created.status_code == 201
