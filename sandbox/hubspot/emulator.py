@@ -184,7 +184,7 @@ class HubSpotEmulator:
             return out
 
     def create_schema(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Create a custom object as ``POST /crm/v3/schemas`` would (same validation)."""
+        """Create a custom object as ``POST …/schemas`` would (same validation)."""
         with self.lock:
             object_type = api_schemas.new_schema(self, body)
             self.store.register(object_type)
