@@ -145,3 +145,21 @@ def test_official_sdk_reads_the_finance_endpoints(xero_sandbox: XeroSandbox, mon
     assert isinstance(org, Organisations)
     assert org.organisations[0].timezone.value == "NEWZEALANDSTANDARDTIME"  # the SDK enum
     assert org.organisations[0].financial_year_end_month == 3
+
+
+def test_saved_state_keeps_the_finance_records(xero_sandbox: XeroSandbox, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sandbox.xero import XeroEmulator
+
+    emu = xero_sandbox.emulator
+    tenant = emu.seed_demo(800, seed=9)[0]
+    paid = next(p for p in emu.payments(tenant) if p["status"] == "AUTHORISED")
+    emu.delete_payment(paid["payment_id"])
+    emu.rename_contact(emu.contacts(tenant)[0]["contact_id"], "Saved & Loaded Ltd")
+    loaded = XeroEmulator.load(emu.save(tmp_path / "state.json.gz"), clock=xero_sandbox.clock)
+    assert loaded.payments(tenant) == emu.payments(tenant)
+    assert loaded.allocations(tenant) == emu.allocations(tenant)
+    assert loaded.contacts(tenant) == emu.contacts(tenant)
+    assert loaded.organisation(tenant) == emu.organisation(tenant)
+    for inv in loaded.invoices(tenant):  # allocations are shared with their documents again
+        for allocation in inv.credits:
+            assert allocation in allocation.source.allocations
