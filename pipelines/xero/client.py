@@ -58,7 +58,8 @@ IDS_PER_CALL = 40
 class CallCounts:
     """HTTP requests sent to Xero, by kind (retries included: each one costs quota)."""
 
-    api: int = 0
+    api: int = 0  # Invoices
+    finance: int = 0  # Contacts, Payments, CreditNotes, Overpayments, Prepayments, Organisation
     token: int = 0
     connections: int = 0
     retries: int = 0
@@ -71,6 +72,20 @@ class InvoicePage:
     invoices: list[dict[str, Any]]
     page: int
     server_time: datetime | None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A paged Xero list endpoint: its path, the envelope key of its records, the immutable
+    key it is ordered by (see :meth:`XeroClient.invoice_pages`), fixed query parameters."""
+
+    path: str
+    key: str
+    order: str | None = None
+    params: tuple[tuple[str, str], ...] = ()
+
+
+INVOICES = Endpoint("Invoices", "Invoices", "InvoiceID")
 
 
 class RateLimiter:
@@ -125,11 +140,6 @@ class RateLimiter:
             self._day_spent[tenant_id] = True
 
 
-# Paging order: an immutable key, so an invoice edited mid-read cannot shift an unread one onto
-# a page already read. Dropped (with a warning) if Xero ever refuses it: see ``_pages``.
-INVOICE_ORDER = "InvoiceID"
-
-
 class XeroClient:
     """Authenticated, rate-limited, retrying access to the Xero endpoints the extract needs.
 
@@ -156,7 +166,7 @@ class XeroClient:
     ) -> None:
         self.settings = settings
         self._prefetch = prefetch
-        self._order: str | None = INVOICE_ORDER
+        self._refused_orders: set[str] = set()  # endpoints whose ``order`` Xero refused
         self.counts = CallCounts()
         self._session = session or requests.Session()
         self._clock = clock
@@ -268,16 +278,22 @@ class XeroClient:
             ids = list(dict.fromkeys(invoice_ids))
             for start in range(0, len(ids), IDS_PER_CALL):
                 chunk = ids[start : start + IDS_PER_CALL]
-                yield from self._pages(tenant_id, None, {"IDs": ",".join(chunk)})
+                for page in self.pages(INVOICES, tenant_id, None, {"IDs": ",".join(chunk)}):
+                    yield InvoicePage(page.invoices, page.page, page.server_time)
             return
-        if self._prefetch:
-            yield from prefetched(self._pages(tenant_id, modified_since, {}))
-        else:
-            yield from self._pages(tenant_id, modified_since, {})
+        pages = self.pages(INVOICES, tenant_id, modified_since)
+        for page in prefetched(pages) if self._prefetch else pages:
+            yield InvoicePage(page.invoices, page.page, page.server_time)
 
-    def _pages(
-        self, tenant_id: str, modified_since: datetime | None, extra: dict[str, str]
+    def pages(
+        self,
+        endpoint: Endpoint,
+        tenant_id: str,
+        modified_since: datetime | None = None,
+        extra: Mapping[str, str] | None = None,
     ) -> Iterator[InvoicePage]:
+        """Pages of any paged list endpoint (``InvoicePage.invoices`` holds its records),
+        with the paging, ordering, fallback and stopping rules of :meth:`invoice_pages`."""
         page_size = self.settings.page_size
         headers = {}
         if modified_since is not None:
@@ -285,34 +301,37 @@ class XeroClient:
         page = 1
         honoured = page_size <= XERO_DEFAULT_PAGE_SIZE
         while True:
-            params = {"page": str(page), "pageSize": str(page_size), **extra}
-            if self._order:
-                params["order"] = self._order
+            params = {"page": str(page), "pageSize": str(page_size), **dict(endpoint.params)}
+            params.update(extra or {})
+            ordered = endpoint.order is not None and endpoint.path not in self._refused_orders
+            if ordered:
+                params["order"] = str(endpoint.order)
             try:
                 response = self._authorised(
                     "GET",
-                    f"{API_PREFIX}/Invoices",
-                    kind="api",
+                    f"{API_PREFIX}/{endpoint.path}",
+                    kind="api" if endpoint == INVOICES else "finance",
                     tenant_id=tenant_id,
                     params=params,
                     headers=headers,
                 )
             except XeroError as exc:
-                if not (self._order and page == 1 and "answered 400" in str(exc)):
+                if not (ordered and page == 1 and "answered 400" in str(exc)):
                     raise
                 log.warning(
-                    "Xero refused order=%s (%s); paging in Xero's default order from now on. "
-                    "An invoice edited during a multi-page read is then caught by the next run's "
-                    "overlap instead.",
-                    self._order,
+                    "Xero refused order=%s on %s (%s); paging in Xero's default order from now "
+                    "on. A record edited during a multi-page read is then caught by the next "
+                    "run's overlap instead.",
+                    endpoint.order,
+                    endpoint.path,
                     exc,
                 )
-                self._order = None
+                self._refused_orders.add(endpoint.path)
                 continue
             if response.status_code == 304:
                 return
             body = json.loads(response.content, parse_float=Decimal)
-            invoices = body.get("Invoices") or []
+            invoices = body.get(endpoint.key) or []
             server_time = _server_time(body)
             yield InvoicePage(invoices, page, server_time)
             if not invoices:
@@ -328,6 +347,12 @@ class XeroClient:
                 if len(invoices) < (page_size if honoured else XERO_DEFAULT_PAGE_SIZE):
                     return
             page += 1
+
+    def get_one(self, path: str, key: str, tenant_id: str) -> tuple[list[Any], datetime | None]:
+        """An unpaged read (``GET /Organisation``): the envelope's ``key`` list, server time."""
+        response = self._authorised("GET", f"{API_PREFIX}/{path}", kind="api", tenant_id=tenant_id)
+        body = json.loads(response.content, parse_float=Decimal)
+        return list(body.get(key) or []), _server_time(body)
 
     # -- transport: the one retry loop ----------------------------------------------------
 
@@ -454,6 +479,8 @@ class XeroClient:
             if tenant_id is not None:
                 by_tenant = self.counts.api_by_tenant
                 by_tenant[tenant_id] = by_tenant.get(tenant_id, 0) + 1
+        elif kind == "finance":
+            self.counts.finance += 1
         elif kind == "token":
             self.counts.token += 1
         else:

@@ -82,7 +82,7 @@ def _apply(kind: str, store: Store, inv: Invoice, now: datetime, rng: random.Ran
         part = max(1, due * rng.randint(10, 70) // 100)
         mutations.pay(store, inv, now, Decimal(part) / 100)
     elif kind == "edited":
-        if inv.payments or inv.credits or rng.random() < 0.5:
+        if mutations.has_allocations(inv) or rng.random() < 0.5:
             mutations.edit(store, inv, now, {"Reference": f"PO-{rng.randint(1000, 9999)}"})
         else:
             mutations.edit(store, inv, now, {"DueDate": _shift(inv.due_date, rng.randint(7, 21))})
