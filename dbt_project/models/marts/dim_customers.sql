@@ -4,10 +4,14 @@
     organisation's base currency (each invoice converted at its own rate, macros/finance.sql),
     overdue when the due date is before today in the organisation's time zone.
 
-    Xero's own `Balances` (AccountsReceivable Outstanding / Overdue, as of the contact's last
-    read) are kept beside them; `receivables_match_xero` says whether the outstanding
-    amounts agree (null when Xero gave none), and the test
-    assert_customer_receivables_match_xero warns on each disagreement.
+    Xero's own `Balances` (AccountsReceivable Outstanding / Overdue) are kept beside them.
+    Xero sums them "not converted to base currency" (Balances in XeroAPI/Xero-OpenAPI
+    xero_accounting.yaml), so `receivables_match_xero` compares Xero's Outstanding with the
+    unconverted sum of the open invoices' amount due. Xero computed its figure when the
+    contact was last read, and a payment does not make Xero re-send the contact, so the check
+    is made only when no invoice of the contact was loaded after the contact (null otherwise,
+    or when Xero gave no balance); assert_customer_receivables_match_xero warns on each
+    disagreement.
 #}
 with
 
@@ -66,6 +70,7 @@ receivables as (
         count(*) as open_invoice_count,
         count(*) filter (where invoices.days_overdue > 0) as overdue_invoice_count,
         sum(invoices.amount_due_in_base_currency) as receivables_outstanding,
+        sum(invoices.amount_due) as receivables_outstanding_unconverted,
         coalesce(
             sum(invoices.amount_due_in_base_currency) filter (where invoices.days_overdue > 0), 0
         ) as receivables_overdue
@@ -74,6 +79,17 @@ receivables as (
         and invoices.status = 'AUTHORISED'
         and invoices.amount_due > 0
     group by invoices.contact_id
+
+),
+
+{# When the contact's invoices were last loaded, to tell whether Xero's Balances are current. #}
+invoice_loads as (
+
+    select
+        contact_id,
+        max(cast(dlt_load_id as double)) as last_invoice_load
+    from {{ ref('stg_xero__invoices') }}
+    group by contact_id
 
 ),
 
@@ -156,10 +172,13 @@ final as (
         last_payments.last_payment_date,
         contacts.xero_ar_outstanding,
         contacts.xero_ar_overdue,
+        cast(coalesce(receivables.receivables_outstanding_unconverted, 0) as decimal(38, 9))
+            as receivables_outstanding_unconverted,
         case
             when contacts.xero_ar_outstanding is null then null
-            else cast(coalesce(receivables.receivables_outstanding, 0) as decimal(38, 2))
-                = cast(contacts.xero_ar_outstanding as decimal(38, 2))
+            when invoice_loads.last_invoice_load > cast(contacts.dlt_load_id as double) then null
+            else coalesce(receivables.receivables_outstanding_unconverted, 0)
+                = contacts.xero_ar_outstanding
         end as receivables_match_xero,
         contacts.updated_at
     from contacts
@@ -169,6 +188,8 @@ final as (
         on contacts.contact_id = receivables.contact_id
     left join last_payments
         on contacts.contact_id = last_payments.contact_id
+    left join invoice_loads
+        on contacts.contact_id = invoice_loads.contact_id
     left join unallocated_credits
         on contacts.contact_id = unallocated_credits.contact_id
     left join email_addresses
