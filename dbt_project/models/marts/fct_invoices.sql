@@ -71,6 +71,7 @@ final as (
         amount_paid,
         amount_credited,
         base_currency_code,
+        {{ to_base_currency('sub_total', 'currency_rate') }} as sub_total_in_base_currency,
         {{ to_base_currency('total', 'currency_rate') }} as total_in_base_currency,
         {{ to_base_currency('amount_due', 'currency_rate') }} as amount_due_in_base_currency,
         is_outstanding,
