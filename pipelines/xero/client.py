@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -166,6 +167,7 @@ class XeroClient:
     ) -> None:
         self.settings = settings
         self._prefetch = prefetch
+        self._one_at_a_time = threading.RLock()
         self._refused_orders: set[str] = set()  # endpoints whose ``order`` Xero refused
         self.counts = CallCounts()
         self._session = session or requests.Session()
@@ -350,7 +352,9 @@ class XeroClient:
 
     def get_one(self, path: str, key: str, tenant_id: str) -> tuple[list[Any], datetime | None]:
         """An unpaged read (``GET /Organisation``): the envelope's ``key`` list, server time."""
-        response = self._authorised("GET", f"{API_PREFIX}/{path}", kind="api", tenant_id=tenant_id)
+        response = self._authorised(
+            "GET", f"{API_PREFIX}/{path}", kind="finance", tenant_id=tenant_id
+        )
         body = json.loads(response.content, parse_float=Decimal)
         return list(body.get(key) or []), _server_time(body)
 
@@ -366,7 +370,23 @@ class XeroClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        """An API call with a valid bearer token; one re-authentication on 401."""
+        """An API call with a valid bearer token; one re-authentication on 401.
+
+        One call at a time per client (``_one_at_a_time``): the invoices' prefetch thread and
+        the finance resources share the client, and a refresh-token rotation or the limiter's
+        remaining-calls bookkeeping must never interleave."""
+        with self._one_at_a_time:
+            return self._authorised_call(method, path, kind, tenant_id, params, headers)
+
+    def _authorised_call(
+        self,
+        method: str,
+        path: str,
+        kind: str,
+        tenant_id: str | None,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> requests.Response:
         for attempt in (1, 2):
             all_headers = {"Accept": "application/json", **self._bearer(), **(headers or {})}
             if tenant_id is not None:

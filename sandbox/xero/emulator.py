@@ -182,6 +182,7 @@ class XeroEmulator:
 
     def _clear_cache(self) -> None:
         self.reader.clear()
+        self.finance.clear()
 
     def list_invoices_body(
         self, tenant_id: str, query: Mapping[str, str], headers: Mapping[str, str]

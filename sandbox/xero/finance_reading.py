@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
     from sandbox.xero.emulator import XeroEmulator
 
 
+SELECTION_CACHE_SIZE = 16
+
+
 @dataclass(slots=True)
 class ContactRow:
     index: int
@@ -54,13 +58,17 @@ class ContactRow:
 
 @dataclass(slots=True)
 class PaymentRow:
+    """A payment and its invoice; the amount is computed only when asked (a generated full
+    payment's amount needs the invoice's lines), so selecting costs no arithmetic."""
+
     inv: Invoice
     payment: Payment
-    amount: int
+    position: int
+    payment_id: str
 
     @property
-    def payment_id(self) -> str:
-        return derived_id(self.inv.invoice_id, "payment", self.payment.salt)
+    def amount(self) -> int:
+        return self.inv.totals().payment_amounts[self.position]
 
 
 CONTACT_FIELDS: Fields = {
@@ -126,10 +134,16 @@ class FinanceReader:
     def __init__(self, emu: XeroEmulator) -> None:
         self.emu = emu
         self._balances: dict[tuple[int, int, int], Any] = {}
+        self._selections: OrderedDict[tuple[Any, ...], list[Any]] = OrderedDict()
 
     @property
     def store(self) -> Any:
         return self.emu.store
+
+    def clear(self) -> None:
+        """Forget cached selections (a reset store may reach the same ``sequence`` again)."""
+        self._selections.clear()
+        self._balances = {}
 
     # -- selections (also the emulator's accessors) ---------------------------------------
 
@@ -150,12 +164,10 @@ class FinanceReader:
     def payments(self, tenant: int, from_ms: int | None) -> list[PaymentRow]:
         rows = []
         for inv in self.store.indexes[tenant].since(from_ms):
-            if not inv.payments:
-                continue
-            amounts = inv.totals().payment_amounts
-            for p, amount in zip(inv.payments, amounts, strict=True):
+            for position, p in enumerate(inv.payments):
                 if from_ms is None or p.updated_ms >= from_ms:
-                    rows.append(PaymentRow(inv, p, amount))
+                    payment_id = derived_id(inv.invoice_id, "payment", p.salt)
+                    rows.append(PaymentRow(inv, p, position, payment_id))
         rows.sort(key=lambda r: (r.payment.updated_ms, r.payment_id))
         return rows
 
@@ -192,10 +204,33 @@ class FinanceReader:
         self, endpoint: str, tenant_id: str, query: Mapping[str, str], headers: Mapping[str, str]
     ) -> bytes:
         q = {k.lower(): v for k, v in query.items()}
-        ims = headers.get("If-Modified-Since")
-        from_ms = parse_if_modified_since(ims) if ims else None
         tenant = self.store.tenant_index(tenant_id)
-        type_name, envelope_key = ENDPOINTS[endpoint]
+        _type_name, envelope_key = ENDPOINTS[endpoint]
+        rows = self._select(endpoint, tenant, q, headers.get("If-Modified-Since"))
+        rows, pagination = self._page(rows, q)
+        if endpoint == "Contacts":
+            summary = q.get("summaryonly", "").lower() == "true"
+            balances, roles = self.balances(tenant)
+            items = [
+                fr.contact(self.store, r.index, None if summary else balances, roles) for r in rows
+            ]
+        elif endpoint == "Payments":
+            items = [fr.payment(self.store, r.inv, r.payment, r.amount) for r in rows]
+        else:
+            items = [fr.credit_doc(self.store, d, line_items="page" in q) for d in rows]
+        return self._envelope(envelope_key, items, pagination)
+
+    def _select(self, endpoint: str, tenant: int, q: dict[str, str], ims: str | None) -> list[Any]:
+        """The records a query matches, in answer order; cached per query and store state
+        (every mutation bumps ``store.sequence``), so paging through costs one selection."""
+        from_ms = parse_if_modified_since(ims) if ims else None
+        names = ("ids", "includearchived", "searchterm", "where", "order")
+        key = (self.store.sequence, endpoint, tenant, from_ms, *(q.get(n) for n in names))
+        hit = self._selections.get(key)
+        if hit is not None:
+            self._selections.move_to_end(key)
+            return hit
+        type_name = ENDPOINTS[endpoint][0]
         ids = {i.lower() for i in split_list(q.get("ids"))}
         rows: list[Any]
         if endpoint == "Contacts":
@@ -219,18 +254,10 @@ class FinanceReader:
             rows = [r for r in rows if matches(where, r, contacts)]
         if q.get("order"):
             rows = parse_order(q["order"], fields, type_name).sort(rows, contacts)
-        rows, pagination = self._page(rows, q)
-        if endpoint == "Contacts":
-            summary = q.get("summaryonly", "").lower() == "true"
-            balances, roles = self.balances(tenant)
-            items = [
-                fr.contact(self.store, r.index, None if summary else balances, roles) for r in rows
-            ]
-        elif endpoint == "Payments":
-            items = [fr.payment(self.store, r.inv, r.payment, r.amount) for r in rows]
-        else:
-            items = [fr.credit_doc(self.store, d, line_items="page" in q) for d in rows]
-        return self._envelope(envelope_key, items, pagination)
+        self._selections[key] = rows
+        while len(self._selections) > SELECTION_CACHE_SIZE:
+            self._selections.popitem(last=False)
+        return rows
 
     def _page(self, rows: list[Any], q: dict[str, str]) -> tuple[list[Any], dict[str, int] | None]:
         if "page" not in q:

@@ -28,14 +28,14 @@ def test_access_token_expiring_mid_run_is_refreshed(extract_env: ExtractEnv) -> 
     env.xero.emulator.seed_demo(500)
     settings = env.settings(XERO_PAGE_SIZE="100")
     client = env.xero_client(settings, clock=lambda: 0.0)  # our clock says the token is fresh
-    real_pages = client._pages
+    real_pages = client.pages
 
     def pages_with_time_passing(*args, **kwargs):  # 20 minutes pass per page on Xero's side
         for page in real_pages(*args, **kwargs):
             env.xero.clock.advance(minutes=20)
             yield page
 
-    client._pages = pages_with_time_passing  # type: ignore[method-assign]
+    client.pages = pages_with_time_passing  # type: ignore[method-assign]
     report = run_xero_extract(settings, client=client)
 
     assert report.invoices_loaded == 500
@@ -245,7 +245,7 @@ def test_refused_order_falls_back_to_default_paging_once(extract_env: ExtractEnv
     client = env.xero_client(settings)
     report = run_xero_extract(settings, client=client)
     assert report.invoices_loaded == 250
-    assert client._order is None
+    assert client._refused_orders == {"Invoices"}
 
     env.xero.emulator.faults.add("status", status=400, path_prefix=INVOICES, times=1)
     with pytest.raises(XeroError, match="400"):
