@@ -136,7 +136,12 @@ email_addresses as (
         list(distinct lower(email)) filter (where email is not null) as email_addresses
     from contacts
     left join (
-        select contact_id, email_address as email from contact_persons
+        {# Only the persons read with the contact's current version (docs/contracts.md). #}
+        select contact_persons.contact_id, contact_persons.email_address as email
+        from contact_persons
+        inner join contacts as current_contacts
+            on contact_persons.contact_id = current_contacts.contact_id
+            and contact_persons.contact_updated_at = current_contacts.updated_at
         union all
         select contact_id, email_address as email from contacts
     ) as emails

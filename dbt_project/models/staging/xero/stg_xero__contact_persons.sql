@@ -16,7 +16,8 @@ renamed as (
         nullif(cast(first_name as varchar), '') as first_name,
         nullif(cast(last_name as varchar), '') as last_name,
         nullif(cast(email_address as varchar), '') as email_address,
-        coalesce(cast(include_in_emails as boolean), false) as include_in_emails
+        coalesce(cast(include_in_emails as boolean), false) as include_in_emails,
+        cast(contact_updated_date_utc as timestamp with time zone) as contact_updated_at
 
     from source
 
@@ -25,7 +26,10 @@ renamed as (
 deduplicated as (
 
     select * from renamed
-    qualify row_number() over (partition by contact_person_id order by contact_person_id) = 1
+    qualify row_number() over (
+        partition by contact_person_id
+        order by contact_updated_at desc
+    ) = 1
 
 ),
 
