@@ -31,6 +31,7 @@ from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.cursor import known_versions
+from pipelines.hubspot_snapshot import customers
 from pipelines.hubspot_snapshot.client import HubSpotReader
 from pipelines.hubspot_snapshot.source import (
     RECORD_COLUMNS,
@@ -83,6 +84,8 @@ class HubSpotSnapshotReport:
     object_type_id: str | None = None
     step_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    customers_loaded: dict[str, int] = field(default_factory=dict)  # companies, contacts, …
+    customer_calls: int = 0  # calls for companies, contacts and associations (not in calls)
 
 
 @dataclass
@@ -134,6 +137,9 @@ class ExtractReport:
             )
         else:
             text += f"; {h.records_loaded:,} HubSpot record(s) ({h.mode}, {h.calls} call(s))"
+        if h.customer_calls:
+            changed = ", ".join(f"{n:,} {t}" for t, n in sorted(h.customers_loaded.items()))
+            text += f"; customers: {changed or 'nothing new'} ({h.customer_calls} call(s))"
         return text + f" in {x.seconds + h.seconds:.1f}s."
 
 
@@ -260,16 +266,56 @@ def run_hubspot_snapshot(
     full = full_refresh or not _table_exists(pipeline, "invoice_records")
     source = hubspot_snapshot_source(reader, stats, versions_since, full_refresh=full)
     step_seconds = _run(pipeline, source)
-    _ensure_tables(pipeline, {"invoice_records": RECORD_COLUMNS})
+    invoice_calls = reader.calls
+    loaded = _customer_snapshot(pipeline, reader, stats.object_type_id, full_refresh)
+    _ensure_tables(pipeline, {"invoice_records": RECORD_COLUMNS, **customers.TABLE_COLUMNS})
     return HubSpotSnapshotReport(
+        customers_loaded=loaded,
+        customer_calls=reader.calls - invoice_calls,
         records_loaded=stats.loaded,
         unchanged=stats.unchanged,
-        calls=reader.calls,
+        calls=invoice_calls,
         mode=stats.mode,
         object_type_id=stats.object_type_id,
         step_seconds=step_seconds,
         seconds=time.monotonic() - started,
     )
+
+
+def _customer_snapshot(
+    pipeline: dlt.Pipeline, reader: HubSpotReader, object_type_id: str | None, full_refresh: bool
+) -> dict[str, int]:
+    """Companies, contacts and (on a full refresh, or when never read) the invoice records'
+    associations (:mod:`pipelines.hubspot_snapshot.customers`)."""
+    loaded: dict[str, int] = {}
+
+    def versions_since(table: str, start: datetime) -> set[tuple[str, str]]:
+        sql = (
+            f"select hs_object_id, hs_lastmodifieddate from {table} where hs_lastmodifieddate >= %s"
+        )
+        return known_versions(_query(pipeline, sql, start))
+
+    resources = [
+        customers.customer_resource(
+            reader,
+            table,
+            versions_since,
+            full_refresh or not _table_exists(pipeline, table),
+            loaded,
+        )
+        for table in (customers.COMPANIES, customers.CONTACTS)
+    ]
+    if object_type_id and (full_refresh or not _table_exists(pipeline, "invoice_associations")):
+        ids = [
+            str(r[0])
+            for r in _query(
+                pipeline,
+                "select hs_object_id from invoice_records where not coalesce(archived, false)",
+            )
+        ]
+        resources.append(customers.associations_resource(reader, object_type_id, ids, loaded))
+    _run(pipeline, customers.customers_source(resources))
+    return loaded
 
 
 # -- dlt plumbing --------------------------------------------------------------------------

@@ -84,6 +84,7 @@ from reverse_etl.hubspot_answers import (  # the answer types are re-exported fo
     unauthorized_message,
 )
 from reverse_etl.hubspot_calls import HubSpotCalls
+from reverse_etl.hubspot_customer_calls import HubSpotCustomerCalls
 from reverse_etl.hubspot_limiter import (
     RateLimiter,
     int_header,
@@ -134,7 +135,7 @@ class ApiResult:
     headers: Mapping[str, str]
 
 
-class HubSpot(HubSpotCalls):
+class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
     """The official SDK behind one retrying, rate-limited, counted :meth:`call`.
 
     Thread-safe: the push's workers share one instance (urllib3's pool is thread-safe and

@@ -55,7 +55,13 @@ class HubSpotCalls:
         return list(result.data.results or []) if result.data is not None else []
 
     def list_page(
-        self, object_type: str, properties: Sequence[str], *, after: str | None, archived: bool
+        self,
+        object_type: str,
+        properties: Sequence[str],
+        *,
+        after: str | None,
+        archived: bool,
+        scope: str = "crm.objects.custom.read",
     ) -> dict[str, Any]:
         """One page of the objects list (``limit`` ≤ 100, cursor ``paging.next.after``), as
         HubSpot's raw JSON (read with ``json.loads`` rather than the SDK's models, as
@@ -66,18 +72,18 @@ class HubSpotCalls:
         if properties:
             query.append(("properties", ",".join(properties)))
         query.append(("archived", "true" if archived else "false"))
-        result = self.request(
-            "GET", self.paths.objects(object_type), query=query, scope="crm.objects.custom.read"
-        )
+        result = self.request("GET", self.paths.objects(object_type), query=query, scope=scope)
         return result.data if isinstance(result.data, dict) else {}
 
-    def search_page(self, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
+    def search_page(
+        self, object_type: str, body: dict[str, Any], scope: str = "crm.objects.custom.read"
+    ) -> dict[str, Any]:
         """One page of a CRM search, as HubSpot's raw JSON."""
         result = self.request(
             "POST",
             self.paths.search(object_type),
             body=body,
-            scope="crm.objects.custom.read",
+            scope=scope,
             search=True,
         )
         return result.data if isinstance(result.data, dict) else {}

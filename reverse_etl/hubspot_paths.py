@@ -118,6 +118,10 @@ class HubSpotPaths:
     def schema(self, object_type: str) -> str:
         return f"{self.schemas()}/{_seg(object_type)}"
 
+    def schema_associations(self, object_type: str) -> str:
+        """``POST``: a custom object's association definition (``AssociationDefinitionEgg``)."""
+        return f"{self.schema(object_type)}/associations"
+
     # -- properties --------------------------------------------------------------------
 
     def properties(self, object_type: str) -> str:
@@ -125,6 +129,10 @@ class HubSpotPaths:
         if self.dated:
             return f"/crm/properties/{self.version}/{_seg(object_type)}"
         return f"/crm/v3/properties/{_seg(object_type)}"
+
+    def property_groups(self, object_type: str) -> str:
+        """``GET`` / ``POST`` an object type's property groups."""
+        return f"{self.properties(object_type)}/groups"
 
     def property(self, object_type: str, name: str) -> str:
         """``GET`` / ``PATCH`` / ``DELETE`` one property."""

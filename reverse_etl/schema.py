@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reverse_etl.customer_schema import ensure_customer_schema
 from reverse_etl.errors import HubSpotSchemaError
 from reverse_etl.hubspot import HubSpot, HubSpotRequestError
 from reverse_etl.hubspot_paths import DEFAULT_API_VERSION, is_date_version
@@ -57,11 +58,15 @@ class SchemaReport:
     created_object: bool = False
     added_properties: list[str] = field(default_factory=list)
     added_options: dict[str, list[str]] = field(default_factory=dict)
+    # associations with companies/contacts, the companies' "Xero" group and properties
+    added_customer_schema: list[str] = field(default_factory=list)
     hubspot_calls: int = 0
 
     @property
     def changed(self) -> bool:
-        return self.created_object or bool(self.added_properties or self.added_options)
+        return self.created_object or bool(
+            self.added_properties or self.added_options or self.added_customer_schema
+        )
 
     def summary(self) -> str:
         if self.created_object:
@@ -76,6 +81,8 @@ class SchemaReport:
             parts.append(f"Added properties: {', '.join(self.added_properties)}.")
         for name, options in self.added_options.items():
             parts.append(f"Added options to {name}: {', '.join(options)}.")
+        if self.added_customer_schema:
+            parts.append(f"Added for customers: {', '.join(self.added_customer_schema)}.")
         if not self.changed:
             parts.append("Nothing to change.")
         parts.append(f"({self.hubspot_calls} HubSpot calls)")
@@ -98,7 +105,7 @@ def schema_body(object_name: str, api_version: str = DEFAULT_API_VERSION) -> dic
         "searchableProperties": list(SEARCHABLE),
         "requiredProperties": list(REQUIRED),
         "properties": [property_body(spec, object_name) for spec in INVOICE_PROPERTIES],
-        "associatedObjects": [],
+        "associatedObjects": ["COMPANY", "CONTACT"],
     }
     if is_date_version(api_version):
         body["allowsSensitiveProperties"] = False
@@ -143,6 +150,8 @@ def ensure_schema(settings: Settings, *, client: HubSpot | None = None) -> Schem
     )
     _remember(settings, report.object_type_id, report.fully_qualified_name)
     conflicts = _ensure_properties(hub, report)
+    if not conflicts:
+        report.added_customer_schema = ensure_customer_schema(hub, report.object_type_id, existing)
     report.hubspot_calls = hub.calls - calls_before
     if conflicts:
         raise HubSpotSchemaError(

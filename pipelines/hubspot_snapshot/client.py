@@ -84,20 +84,31 @@ class HubSpotReader:
         return None
 
     def list_records(
-        self, object_type: str, properties: Sequence[str], *, archived: bool = False
+        self,
+        object_type: str,
+        properties: Sequence[str],
+        *,
+        archived: bool = False,
+        scope: str = "crm.objects.custom.read",
     ) -> Iterator[list[dict]]:
         """Every record (``archived``: the archived ones instead), page by page; the list
         endpoint has no 10,000-result ceiling."""
         after: str | None = None
         while True:
-            body = self.hub.list_page(object_type, properties, after=after, archived=archived)
+            body = self.hub.list_page(
+                object_type, properties, after=after, archived=archived, scope=scope
+            )
             yield list(body.get("results", []))
             after = _next_after(body)
             if not after:
                 return
 
     def search_modified_since(
-        self, object_type: str, properties: Sequence[str], since: datetime
+        self,
+        object_type: str,
+        properties: Sequence[str],
+        since: datetime,
+        scope: str = "crm.objects.custom.read",
     ) -> Iterator[list[dict]]:
         """Records with ``hs_lastmodifieddate >= since``, oldest change first.
 
@@ -112,7 +123,7 @@ class HubSpotReader:
             last: datetime | None = None
             while True:
                 body = self.hub.search_page(
-                    object_type, _search_body(window, properties, self._search_limit, after)
+                    object_type, _search_body(window, properties, self._search_limit, after), scope
                 )
                 results = list(body.get("results", []))
                 yield results

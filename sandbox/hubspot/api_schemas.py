@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from sandbox.hubspot import associations
 from sandbox.hubspot.api_properties import check_unique_budget, parse_property
 from sandbox.hubspot.errors import HubSpotError, not_found, validation_error
 from sandbox.hubspot.store import ObjectType, valid_name
@@ -50,7 +51,7 @@ def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
 
     async def list_schemas(_request: web.Request) -> web.Response:
         with emu.lock:
-            results = [t.schema_api() for t in store.types.values()]
+            results = [t.schema_api() for t in store.custom_types()]
         return web.json_response({"results": results})
 
     async def get_schema(request: web.Request) -> web.Response:
@@ -62,7 +63,10 @@ def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
         body = await emu.read_json(request)
         with emu.lock:
             object_type = new_schema(emu, body, paths.version)
+            targets = associations.resolve_associated(emu, body.get("associatedObjects") or [])
             store.register(object_type)
+            for target in targets:
+                associations.define_for_schema(emu, object_type, target)
             return web.json_response(object_type.schema_api(), status=201)
 
     async def update_schema(request: web.Request) -> web.Response:

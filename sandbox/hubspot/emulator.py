@@ -34,7 +34,7 @@ from reverse_etl.hubspot_paths import SUPPORTED_VERSIONS, HubSpotPaths, is_numbe
 from reverse_etl.settings import SANDBOX_HUBSPOT_TOKEN
 from sandbox import faults as faults_module
 from sandbox.clock import utc_now
-from sandbox.hubspot import api_objects, api_properties, api_schemas, control
+from sandbox.hubspot import api_objects, api_properties, api_schemas, associations, control
 from sandbox.hubspot.errors import (
     HubSpotError,
     fault_response,
@@ -55,19 +55,38 @@ ALL_SCOPES = (
     "crm.schemas.custom.write",
     "crm.objects.custom.read",
     "crm.objects.custom.write",
+    "crm.objects.companies.read",
+    "crm.objects.companies.write",
+    "crm.schemas.companies.read",
+    "crm.schemas.companies.write",
+    "crm.objects.contacts.read",
+    "crm.objects.contacts.write",
+    "crm.schemas.contacts.read",
+    "crm.schemas.contacts.write",
 )
+_STANDARD_SCOPE = {"companies": "companies", "0-2": "companies", "company": "companies",
+                   "contacts": "contacts", "0-1": "contacts", "contact": "contacts"}  # fmt: skip
 Handler = Callable[[web.Request], Any]
 
 
 def required_scope(method: str, path: str) -> str | None:
     """The scope a request needs, by route (``None`` for paths outside the CRM API)."""
     read = method in ("GET", "HEAD") or path.endswith(("/search", "/batch/read"))
+    suffix = "read" if read else "write"
     if path.startswith(
         ("/crm/v3/schemas", "/crm-object-schemas/", "/crm/v3/properties", "/crm/properties/")
     ):
-        return "crm.schemas.custom.read" if read else "crm.schemas.custom.write"
-    if path.startswith(("/crm/v3/objects", "/crm/objects/")):
-        return "crm.objects.custom.read" if read else "crm.objects.custom.write"
+        kind = "custom"
+        for part in path.split("/")[3:5]:
+            kind = _STANDARD_SCOPE.get(part.lower(), kind)
+        return f"crm.schemas.{kind}.{suffix}"
+    if path.startswith(("/crm/v3/objects", "/crm/objects/", "/crm/v4/objects")):
+        kind = "custom"
+        for part in path.split("/")[3:5]:
+            kind = _STANDARD_SCOPE.get(part.lower(), kind)
+        return f"crm.objects.{kind}.{suffix}"
+    if path.startswith(("/crm/associations/", "/crm/v4/associations/")):
+        return f"crm.objects.custom.{suffix}"
     return None
 
 
@@ -101,6 +120,7 @@ class HubSpotEmulator:
         self.echo_id_property = True
         self.rng = random.Random(seed)
         self.required = RequiredRules()
+        self.association_writes = 0  # associations created or removed through the API
 
     # -- Python interface -------------------------------------------------------------------
 
@@ -143,6 +163,8 @@ class HubSpotEmulator:
             self.numbered_paths, self.shuffle_results = self._defaults
             self.echo_id_property = True
             self.required.clear()
+            self.association_writes = 0
+            self.store.associations.max_per_record = 10_000
         self.limiter.reset(replace(self._default_limits))
         self.faults.clear()
         self.counters.reset()
@@ -182,6 +204,24 @@ class HubSpotEmulator:
                     body["archivedAt"] = iso_ms(record.archived_at)
                 out.append(body)
             return out
+
+    def associated(self, from_type: str, record_id: str, to_type: str) -> set[str]:
+        """Ids of the ``to_type`` records associated with one record (either side's name)."""
+        with self.lock:
+            a, b = self.store.resolve(from_type), self.store.resolve(to_type)
+            return set(
+                self.store.associations.read(a.object_type_id, str(record_id), b.object_type_id)
+            )
+
+    def associate_by_hand(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
+        """A person associating two records in HubSpot's UI (the first type defined between
+        them; no timestamps move)."""
+        with self.lock:
+            a, b = self.store.resolve(from_type), self.store.resolve(to_type)
+            spec = self.store.associations.types[(a.object_type_id, b.object_type_id)][0]
+            self.store.associations.add(
+                a.object_type_id, str(from_id), b.object_type_id, str(to_id), spec
+            )
 
     def create_schema(self, body: dict[str, Any]) -> dict[str, Any]:
         """Create a custom object as ``POST …/schemas`` would (same validation)."""
@@ -270,6 +310,7 @@ class HubSpotEmulator:
             app.add_routes(api_schemas.routes(self, paths))
             app.add_routes(api_properties.routes(self, paths))
             app.add_routes(api_objects.routes(self, paths))
+            app.add_routes(associations.routes(self, paths))
         app.add_routes(faults_module.control_routes(self.faults, self.counters))
         app.add_routes(control.routes(self))
         return app

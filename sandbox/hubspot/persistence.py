@@ -23,6 +23,7 @@ def save_store(store: Store, path: Path) -> None:
         "next_record_id": store.next_record_id,
         "rejections": [[p, v, m] for (p, v), m in store.rejections.items()],
         "types": [t.to_state() for t in store.types.values()],
+        "associations": store.associations.to_state(),
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,3 +63,6 @@ def load_store(store: Store, path: Path) -> None:
                         index[value] = record.id
         object_type.ids = sorted(int(i) for i in object_type.records)
         store.register(object_type)
+    if "0-2" not in store.types:  # a state saved before companies and contacts were served
+        store._install_standard()
+    store.associations.load(state.get("associations") or [])

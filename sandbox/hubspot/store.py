@@ -117,14 +117,16 @@ class ObjectType:
     unique: dict[str, dict[str, str]] = field(default_factory=dict)
     version: int = 0  # bumped by every write; keys the search cache
     search_cache: dict[str, tuple[int, list[Record]]] = field(default_factory=dict)
+    standard_id: str = ""  # "0-2" for companies, "0-1" for contacts (sandbox.hubspot.standard)
+    association_defs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def object_type_id(self) -> str:
-        return f"2-{self.numeric_id}"
+        return self.standard_id or f"2-{self.numeric_id}"
 
     @property
     def fully_qualified_name(self) -> str:
-        return f"p{self.portal_id}_{self.name}"
+        return self.name if self.standard_id else f"p{self.portal_id}_{self.name}"
 
     def schema_api(self) -> dict[str, Any]:
         return {
@@ -139,7 +141,7 @@ class ObjectType:
             "searchableProperties": self.searchable_properties,
             "requiredProperties": self.required_properties,
             "properties": [p.to_api() for p in self.properties.values()],
-            "associations": [],
+            "associations": list(self.association_defs),
             "archived": False,
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
@@ -193,6 +195,8 @@ class ObjectType:
             "properties": [p.to_state() for p in self.properties.values()],
             "groups": list(self.groups.values()),
             "records": [r.to_state() for r in self.records.values()],
+            "standard_id": self.standard_id,
+            "association_defs": self.association_defs,
         }
 
 
@@ -211,6 +215,10 @@ class Store:
         self.search_lag_ms = 0
         self.next_type_id = FIRST_TYPE_ID
         self.next_record_id = FIRST_RECORD_ID
+        from sandbox.hubspot.associations import Associations
+
+        self.associations = Associations()
+        self._install_standard()
 
     def clear(self) -> None:
         self.search_lag_ms = 0
@@ -219,6 +227,19 @@ class Store:
         self.rejections.clear()
         self.next_type_id = FIRST_TYPE_ID
         self.next_record_id = FIRST_RECORD_ID
+        self.associations.clear()
+        self._install_standard()
+
+    def _install_standard(self) -> None:
+        """Companies and contacts exist in every portal (:mod:`sandbox.hubspot.standard`)."""
+        from sandbox.hubspot.standard import standard_types
+
+        for object_type in standard_types(self.portal_id, self.now_iso()):
+            self.register(object_type)
+
+    def custom_types(self) -> list[ObjectType]:
+        """The custom objects (what the schemas API lists)."""
+        return [t for t in self.types.values() if not t.standard_id]
 
     def now_ms(self) -> int:
         return int(self._clock().timestamp() * 1000)
@@ -238,7 +259,8 @@ class Store:
     def register(self, object_type: ObjectType) -> None:
         key = object_type.object_type_id
         self.types[key] = object_type
-        for alias in (key, object_type.name, object_type.fully_qualified_name):
+        singular = [object_type.labels["singular"]] if object_type.standard_id else []
+        for alias in (key, object_type.name, object_type.fully_qualified_name, *singular):
             self.aliases[alias.lower()] = key
 
     def unregister(self, object_type: ObjectType) -> None:

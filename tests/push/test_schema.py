@@ -50,7 +50,8 @@ def test_second_setup_changes_nothing(hubspot_sandbox: HubSpotSandbox, settings:
 
     assert not report.changed
     assert _writes(hubspot_sandbox) == 0
-    assert report.hubspot_calls == 2  # list schemas, list properties
+    # list schemas and properties; companies and contacts: groups and properties
+    assert report.hubspot_calls == 6
     assert "Nothing to change" in report.summary()
 
 

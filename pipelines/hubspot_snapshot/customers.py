@@ -1,0 +1,200 @@
+"""Snapshot of HubSpot companies and contacts (``raw_hubspot.companies`` / ``.contacts``) and
+of the invoice records' associations (``raw_hubspot.invoice_associations``), for the customer
+matching of issue 13.
+
+Companies and contacts are read like the invoice records (:mod:`pipelines.hubspot_snapshot.source`):
+the first run lists every record (archived ones too), later runs search
+``hs_lastmodifieddate >= cursor − overlap``, windowed past the 10,000-result ceiling by the same
+:class:`~pipelines.hubspot_snapshot.client.HubSpotReader`, through the one HubSpot client and
+its limiters. A company archived after the first run stays in the snapshot until a full refresh
+(search never returns archived records), as for invoice records.
+
+Associations: HubSpot search cannot filter by association, and creating or removing an
+association is not promised to move either record's ``hs_lastmodifieddate`` (the emulator
+never moves it), so no incremental read can see them. The push writes back every association
+it creates or removes (:mod:`reverse_etl.associations_push`), and a full refresh
+(``invoice-sync extract --full-refresh``, or the first run) reads them all with the batch
+associations read API (≤ 1,000 ids a call). An association a person adds or removes by hand in
+HubSpot is therefore seen only at the next full refresh; until then the tool neither removes a
+hand-made association nor re-creates one removed by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from typing import Any
+
+import dlt
+from dlt.extract.resource import DltResource
+
+from pipelines.cursor import VersionTracker, parse_cursor, window_start
+from pipelines.hubspot_snapshot.client import HubSpotReader, SearchWindowStuck, parse_hubspot_time
+from reverse_etl.hubspot_customer_calls import COMPANIES, CONTACTS, scope_for
+
+COMPANY_FIELDS = (
+    "name",
+    "domain",
+    "xero_contact_id",
+    "xero_amount_outstanding",
+    "xero_amount_overdue",
+    "xero_open_invoices",
+    "xero_last_payment_date",
+)
+CONTACT_FIELDS = ("email", "firstname", "lastname", "associatedcompanyid", "xero_contact_id")
+TABLES = {COMPANIES: COMPANY_FIELDS, CONTACTS: CONTACT_FIELDS}
+_OVERLAP = timedelta(seconds=30)  # as for invoice records: search lags writes
+READ_BATCH = 1_000  # HubSpot's batch-read limit for associations (changelog, Feb 2025)
+
+
+def columns(fields: Sequence[str]) -> dict[str, dict[str, Any]]:
+    return {
+        "hs_object_id": {"data_type": "text", "nullable": False},
+        **{name: {"data_type": "text"} for name in fields},
+        "hs_lastmodifieddate": {"data_type": "timestamp", "timezone": True},
+        "archived": {"data_type": "bool"},
+    }
+
+
+ASSOCIATION_COLUMNS: dict[str, dict[str, Any]] = {
+    "association_key": {"data_type": "text", "nullable": False},
+    "invoice_hs_object_id": {"data_type": "text", "nullable": False},
+    "to_object_type": {"data_type": "text", "nullable": False},
+    "to_object_id": {"data_type": "text", "nullable": False},
+}
+STAMP_COLUMNS: dict[str, dict[str, Any]] = {
+    "hs_company_id": {"data_type": "text", "nullable": False},
+    "xero_contact_id": {"data_type": "text"},
+    "stamped_at": {"data_type": "timestamp", "timezone": True},
+}
+TABLE_COLUMNS = {
+    COMPANIES: columns(COMPANY_FIELDS),
+    CONTACTS: columns(CONTACT_FIELDS),
+    "invoice_associations": ASSOCIATION_COLUMNS,
+    "company_stamps": STAMP_COLUMNS,
+}
+
+
+def association_key(invoice_id: str, to_type: str, to_id: str) -> str:
+    return f"{invoice_id}:{to_type}:{to_id}"
+
+
+def row_of(record: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    props = record.get("properties") or {}
+    row: dict[str, Any] = {"hs_object_id": str(record["id"])}
+    for name in fields:
+        value = props.get(name)
+        row[name] = None if value is None or value == "" else str(value)
+    row["hs_lastmodifieddate"] = parse_hubspot_time(
+        props.get("hs_lastmodifieddate") or record.get("updatedAt")
+    )
+    row["archived"] = bool(record.get("archived", False))
+    return row
+
+
+def customer_resource(
+    reader: HubSpotReader,
+    object_type: str,
+    known_versions: Any,
+    full_refresh: bool,
+    loaded: dict[str, int],
+) -> DltResource:
+    """``raw_hubspot.companies`` or ``.contacts``: full list first, windowed search after."""
+    fields = TABLES[object_type]
+    read = (*fields, "hs_lastmodifieddate")
+    scope = scope_for(object_type, write=False)
+
+    @dlt.resource(
+        name=object_type,
+        write_disposition="merge",
+        primary_key="hs_object_id",
+        columns=columns(fields),
+    )
+    def records() -> Iterator[list[dict[str, Any]]]:
+        state = dlt.current.resource_state()
+        cursor = None if full_refresh else parse_cursor(state.get("cursor"))
+        tracker = VersionTracker()
+        start = window_start(cursor, _OVERLAP)
+        if start is None:
+            pages: Iterator[list[dict[str, Any]]] = _chain(
+                reader.list_records(object_type, read, scope=scope),
+                reader.list_records(object_type, read, archived=True, scope=scope),
+            )
+        else:
+            tracker.known = known_versions(object_type, start)
+            pages = reader.search_modified_since(object_type, read, start, scope=scope)
+        try:
+            yield from _rows(pages, fields, tracker, loaded, object_type)
+        except SearchWindowStuck:
+            pages = reader.list_records(object_type, read, scope=scope)
+            yield from _rows(pages, fields, tracker, loaded, object_type)
+        new_cursor = tracker.next_cursor(cursor)
+        if new_cursor is not None:
+            state["cursor"] = new_cursor.isoformat()
+
+    return records
+
+
+def associations_resource(
+    reader: HubSpotReader, object_type_id: str, invoice_ids: Sequence[str], loaded: dict[str, int]
+) -> DltResource:
+    """Every association of the invoice records (full refresh): replaces the table."""
+
+    @dlt.resource(
+        name="invoice_associations",
+        write_disposition="replace",
+        primary_key="association_key",
+        columns=ASSOCIATION_COLUMNS,
+    )
+    def invoice_associations() -> Iterator[list[dict[str, Any]]]:
+        for to_type in (COMPANIES, CONTACTS):
+            for start in range(0, len(invoice_ids), READ_BATCH):
+                chunk = invoice_ids[start : start + READ_BATCH]
+                answer = reader.hub.associations_read(object_type_id, to_type, chunk)
+                rows = [
+                    {
+                        "association_key": association_key(
+                            str(r["from"]["id"]), to_type, str(t["toObjectId"])
+                        ),
+                        "invoice_hs_object_id": str(r["from"]["id"]),
+                        "to_object_type": to_type,
+                        "to_object_id": str(t["toObjectId"]),
+                    }
+                    for r in answer.results
+                    for t in r.get("to") or []
+                ]
+                loaded["invoice_associations"] = loaded.get("invoice_associations", 0) + len(rows)
+                if rows:
+                    yield rows
+
+    return invoice_associations
+
+
+def _chain(*iterators: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+    for iterator in iterators:
+        yield from iterator
+
+
+def _rows(
+    pages: Iterator[list[dict[str, Any]]],
+    fields: Sequence[str],
+    tracker: VersionTracker,
+    loaded: dict[str, int],
+    table: str,
+) -> Iterator[list[dict[str, Any]]]:
+    for page in pages:
+        rows = []
+        for record in page:
+            row = row_of(record, fields)
+            stamp = row["hs_lastmodifieddate"]
+            if stamp is None or tracker.is_new(row["hs_object_id"], stamp):
+                rows.append(row)
+        loaded[table] = loaded.get(table, 0) + len(rows)
+        if rows:
+            yield rows
+
+
+@dlt.source(name="hubspot", max_table_nesting=0)
+def customers_source(resources: list[DltResource]) -> Any:
+    """The customers' resources in the snapshot's own dlt schema (``hubspot``)."""
+    return resources
