@@ -49,6 +49,7 @@ import duckdb
 from rich.console import Console
 
 from reverse_etl import alerts, sync_log
+from reverse_etl.customers_push import CustomersPushReport, push_customers
 from reverse_etl.errors import HubSpotSchemaError, RejectedRecordsError
 from reverse_etl.hubspot import (
     BatchError,
@@ -81,6 +82,7 @@ class PushReport:
     rate_limited: int = 0
     seconds: float = 0.0
     alerts_failed: int = 0
+    customers: CustomersPushReport | None = None
 
     @property
     def rejected(self) -> int:
@@ -102,6 +104,8 @@ class PushReport:
         )
         if self.rejected:
             text += " Rejected: " + _name_rejected(self.rejected_records) + "."
+        if self.customers is not None:
+            text += " " + self.customers.summary()
         return text
 
     def raise_for_rejections(self) -> None:
@@ -140,11 +144,10 @@ def run_push(
         calls_before = hub.calls
         try:
             changes = alerts.read_status_changes(con)
-            if actions:
-                written_ids = _push(settings, con, hub, actions, report, console)
-            else:  # nothing to write, but a first sync still sets the object up (no call later)
-                resolve_object_type_id(settings, hub)
-                written_ids = set()
+            written_ids = _push(settings, con, hub, actions, report, console) if actions else set()
+            # a first sync with nothing to write still sets the object up (no call later)
+            object_type = resolve_object_type_id(settings, hub)
+            report.customers = push_customers(con, hub, object_type, report.run_id)
         except BaseException as exc:
             report.hubspot_calls = hub.calls - calls_before
             report.status = "failed"

@@ -64,6 +64,7 @@ class HubSpotSettings:
     requests_per_10s: int
     max_in_flight: int
     api_version: str = DEFAULT_API_VERSION
+    create_companies: bool = False  # HUBSPOT_CREATE_COMPANIES: companies for unmatched customers
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class Settings:
             ("HUBSPOT_API_VERSION", self.hubspot.api_version),
             ("HUBSPOT_REQUESTS_PER_10S", str(self.hubspot.requests_per_10s)),
             ("HUBSPOT_MAX_IN_FLIGHT", str(self.hubspot.max_in_flight)),
+            ("HUBSPOT_CREATE_COMPANIES", "true" if self.hubspot.create_companies else "false"),
             ("WAREHOUSE_PATH", str(self.warehouse_path)),
             ("ALERT_URLS", " ".join(mask_url(u) for u in self.alert_urls) or "(log only)"),
         ]
@@ -221,6 +223,7 @@ def _build(values: Mapping[str, str]) -> Settings:
         requests_per_10s=_int(values, "HUBSPOT_REQUESTS_PER_10S", 100, 1, 10_000),
         max_in_flight=_int(values, "HUBSPOT_MAX_IN_FLIGHT", 8, 1, 64),
         api_version=_api_version(get("HUBSPOT_API_VERSION", DEFAULT_API_VERSION)),
+        create_companies=_bool(values, "HUBSPOT_CREATE_COMPANIES", False),
     )
     return Settings(
         xero=xero,
@@ -252,6 +255,17 @@ def _url(values: Mapping[str, str], name: str, value: str) -> str:
             "(no path for the API hosts)."
         )
     return value.rstrip("/")
+
+
+def _bool(values: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (values.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} is {raw!r}: use true or false.")
 
 
 def _int(values: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -105,7 +105,13 @@ def run_transform(
         "--log-path",
         str(DBT_PROJECT_DIR / "logs"),
         "--vars",
-        json.dumps({**(dbt_vars or {}), "warehouse_path": str(warehouse)}),
+        json.dumps(
+            {
+                "hubspot_create_companies": settings.hubspot.create_companies,
+                **(dbt_vars or {}),
+                "warehouse_path": str(warehouse),
+            }
+        ),
         "--log-level",
         "none",
         "--log-level-file",

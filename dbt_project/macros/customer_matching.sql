@@ -1,0 +1,22 @@
+{#
+    Company names compared after normalising case, punctuation and legal suffixes:
+    lower-case, every run of non-alphanumerics becomes one space ("&" and "and" are kept
+    apart), then trailing legal-suffix words from the seed `legal_suffixes` are dropped, up to
+    three ("Acme Pty. Ltd." -> "acme", "ACME, Inc" -> "acme"). `suffixes` is a SQL list
+    expression of the seed's words. Accents are not folded.
+#}
+{% macro normalise_company_name(expression, suffixes) -%}
+    {%- set words = "list_filter(string_split(trim(regexp_replace(lower(" ~ expression ~ "), '[^\p{L}\p{N}]+', ' ', 'g')), ' '), lambda w: w <> '')" -%}
+    {%- set once = strip_suffix_word(words, suffixes) -%}
+    {%- set twice = strip_suffix_word(once, suffixes) -%}
+    nullif(array_to_string({{ strip_suffix_word(twice, suffixes) }}, ' '), '')
+{%- endmacro %}
+
+{# Drop the last word when it is a legal suffix and another word remains before it. #}
+{% macro strip_suffix_word(words, suffixes) -%}
+    (case
+        when len({{ words }}) > 1 and list_contains({{ suffixes }}, {{ words }}[-1])
+            then {{ words }}[1:len({{ words }}) - 1]
+        else {{ words }}
+    end)
+{%- endmacro %}
