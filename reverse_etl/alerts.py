@@ -61,6 +61,7 @@ class StatusChange:
     new_status: str
     xero_updated_at: str | None
     undelivered: bool = False  # written by an earlier run whose alert reached no target
+    company_name: str | None = None  # the matched HubSpot company (customer_matches)
 
     @property
     def key(self) -> tuple[str, str, str | None]:
@@ -70,6 +71,8 @@ class StatusChange:
         amount = _amount(self.total)
         money = f"{amount} {self.currency_code}".strip() if amount else ""
         who = self.contact_name or "unknown customer"
+        if self.company_name and self.company_name != self.contact_name:
+            who += f", HubSpot company {self.company_name}"
         number = self.invoice_number or self.xero_invoice_id
         return (
             f"{number} ({who}, {money}): {self.previous_status} → {self.new_status}"
@@ -106,7 +109,8 @@ def read_status_changes(con: duckdb.DuckDBPyConnection) -> list[StatusChange]:
             order by c.invoice_number, c.xero_invoice_id
             """
         ).fetchall()
-    changes = [StatusChange(*row) for row in rows]
+    companies = _company_names(con)
+    changes = [StatusChange(*row, company_name=companies.get(str(row[0]))) for row in rows]
     seen = {change.key for change in changes}
     undelivered = con.execute(
         f"""
@@ -118,11 +122,31 @@ def read_status_changes(con: duckdb.DuckDBPyConnection) -> list[StatusChange]:
         """
     ).fetchall()
     for row in undelivered:
-        change = StatusChange(*row, undelivered=True)
+        change = StatusChange(*row, undelivered=True, company_name=companies.get(str(row[0])))
         if change.key not in seen:
             seen.add(change.key)
             changes.append(change)
     return changes
+
+
+def _company_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Invoice → the name of its customer's matched HubSpot company (issue 13), when the
+    customer models exist (a warehouse transformed before them has none)."""
+    needed = ("hubspot_invoices_desired", "customer_matches", "stg_hubspot__companies")
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_name in (select unnest(?))",
+        [list(needed)],
+    ).fetchone()
+    if not found or found[0] < len(needed):
+        return {}
+    rows = con.execute(
+        "select d.xero_invoice_id, c.company_name "
+        "from reverse_etl.hubspot_invoices_desired d "
+        "join reverse_etl.customer_matches m on m.contact_id = d.xero_contact_id "
+        "join staging.stg_hubspot__companies c on c.hs_company_id = m.hs_company_id "
+        "where c.company_name is not null"
+    ).fetchall()
+    return {str(i): str(n) for i, n in rows}
 
 
 def compose(inserted: int, updated: int, changes: Sequence[StatusChange]) -> tuple[str, str] | None:

@@ -144,3 +144,24 @@ def test_another_object_name_gets_its_own_property_group(
     with hubspot_sandbox.emulator.lock:
         props = hubspot_sandbox.emulator.store.resolve("acme_invoice").properties
     assert props["total"].group_name == "acme_invoice_information"
+
+
+def test_setup_defines_associations_for_an_object_made_before_them(
+    hubspot_sandbox: HubSpotSandbox, settings: Settings
+) -> None:
+    old = {**schema_body(OBJECT), "associatedObjects": []}
+    hubspot_sandbox.emulator.create_schema(old)
+
+    report = ensure_schema(settings, client=make_client(settings))
+
+    assert "association with companies" in report.added_customer_schema
+    assert "association with contacts" in report.added_customer_schema
+    assert "companies.xero_amount_overdue" in report.added_customer_schema
+    with hubspot_sandbox.emulator.lock:
+        defs = hubspot_sandbox.emulator.store.resolve(OBJECT).association_defs
+        company_props = hubspot_sandbox.emulator.store.resolve("companies").properties
+    assert {d["toObjectTypeId"] for d in defs} == {"0-1", "0-2"}
+    assert company_props["xero_last_payment_date"].type == "date"
+    assert company_props["xero_contact_id"].group_name == "xero"
+    again = ensure_schema(settings, client=make_client(settings))
+    assert again.added_customer_schema == [] and not again.changed
