@@ -131,6 +131,7 @@ def extract(
                 continue_on_error=continue_on_error,
             )
         console.print(report.summary(), highlight=False)
+        report.raise_for_limit_stops()  # exit 75: stopped at Xero's day limit, resumes next run
 
     _run(work)
 
