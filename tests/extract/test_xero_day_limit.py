@@ -178,3 +178,23 @@ def test_403_names_the_granular_and_the_broad_scope(extract_env: ExtractEnv) -> 
     assert "403" in message and "XERO_TENANT_ID" in message
     assert "accounting.invoices.read" in message and "accounting.transactions.read" in message
     assert "2 March 2026" in message
+
+
+def test_each_organisation_stops_and_resumes_on_its_own(extract_env: ExtractEnv) -> None:
+    """Day limits are per organisation: one stopping does not stop (or move) the other."""
+    env = extract_env
+    tenants = env.xero.emulator.seed_demo(300, tenants=2)
+    sizes = {t: len(env.xero.emulator.invoices(t)) for t in tenants}
+    assert all(100 < n < 200 for n in sizes.values())  # two pages each
+    env.xero.emulator.limits = XeroLimits(per_day=1)
+    settings = env.settings(XERO_PAGE_SIZE="100")
+
+    first = run_xero_extract(settings, client=env.xero_client(settings))
+    assert set(first.stopped) == set(tenants) and first.invoices_loaded == 200
+    env.xero.clock.advance(days=1, seconds=1)
+    second = run_xero_extract(settings, client=env.xero_client(settings))
+    assert second.stopped == {}
+    assert second.pages_per_tenant == {t: 1 for t in tenants}
+    for tenant, size in sizes.items():
+        loaded = "select count(*) from raw_xero.invoices where tenant_id = ?"
+        assert env.scalar(loaded, tenant) == size
