@@ -130,6 +130,11 @@ def test_changes_are_read_incrementally_deleted_payments_included(env_seeded) ->
     env, tenants, settings = env_seeded
     emu = env.xero.emulator
     run_xero_extract(settings, client=env.xero_client(settings))
+    overlap: set[str] = set()  # payments the next read sees again: the cursor's second − 1 s
+    for t in tenants:
+        stamps = {p["payment_id"]: p["updated_ms"] for p in emu.payments(t)}
+        start = max(stamps.values()) // 1000 * 1000 - 1000
+        overlap |= {pid for pid, ms in stamps.items() if ms >= start}
     env.xero.clock.advance(60)
     tenant = tenants[0]
     live = [p for p in emu.payments(tenant) if p["status"] == "AUTHORISED"]
@@ -140,13 +145,18 @@ def test_changes_are_read_incrementally_deleted_payments_included(env_seeded) ->
         i for i in emu.invoices(tenant) if i.status == "AUTHORISED" and i.type == "ACCREC"
     )
     emu.pay(open_invoice.invoice_id, Decimal("1.00"))
-    contact = emu.contacts(tenant)[0]
+    contact = next(c for c in emu.contacts(tenant) if len(c["persons"]) >= 2)
     emu.rename_contact(contact["contact_id"], "Renamed Holdings Ltd")
     emu.set_contact_email(contact["contact_id"], "ap@renamed.example")
     env.xero.clock.advance(60)
 
-    run_xero_extract(settings, client=env.xero_client(settings))
+    second = run_xero_extract(settings, client=env.xero_client(settings))
 
+    # only the changes (the new and the deleted payment) and the overlap are read again
+    assert second.finance_rows["payments"] == len(overlap | {gone["payment_id"]}) + 1
+    assert second.finance_rows["payments"] < len(emu.payments(tenant)) // 4
+    assert 1 <= second.finance_rows["contacts"] <= 4
+    assert second.finance_calls == 6 * len(tenants)
     status = env.scalar(
         "select status from raw_xero.payments where payment_id = ?", gone["payment_id"]
     )
@@ -175,6 +185,12 @@ def test_changes_are_read_incrementally_deleted_payments_included(env_seeded) ->
         "select name, email_address from raw_xero.contacts where contact_id = ?",
         contact["contact_id"],
     ) == [("Renamed Holdings Ltd", "ap@renamed.example")]
+    persons = env.query(
+        "select person_index, email_address from raw_xero.contact_persons "
+        "where contact_id = ? order by person_index",
+        contact["contact_id"],
+    )  # replaced with the contact, not appended to
+    assert persons == [(i, p["email_address"]) for i, p in enumerate(contact["persons"])]
 
 
 def test_a_bad_record_goes_to_rejects_and_the_others_load(env_seeded, monkeypatch) -> None:  # type: ignore[no-untyped-def]
