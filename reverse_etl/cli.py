@@ -131,6 +131,7 @@ def extract(
                 continue_on_error=continue_on_error,
             )
         console.print(report.summary(), highlight=False)
+        report.raise_for_limit_stops()  # exit 75: stopped at Xero's day limit, resumes next run
 
     _run(work)
 
@@ -203,6 +204,14 @@ def sandbox_up(
             help="Serve HubSpot's numbered API paths (/crm/v3/…); off: they answer 404.",
         ),
     ] = True,
+    xero_tier: Annotated[
+        str | None,
+        typer.Option(
+            help="Xero app tier for the day limit: starter (1,000 calls/day), standard "
+            "(5,000), or a number of calls.",
+            metavar="TIER",
+        ),
+    ] = None,
 ) -> None:
     """Start both emulators on 127.0.0.1 with demo data and print the environment to use."""
     from sandbox.server import serve_forever
@@ -217,8 +226,12 @@ def sandbox_up(
             latency_ms=latency_ms,
             console=console,
             hubspot_numbered_paths=hubspot_numbered_paths,
+            xero_tier=xero_tier,
         )
-    except RuntimeError as exc:  # a port already in use
+    except (
+        RuntimeError,
+        ValueError,
+    ) as exc:  # a port already in use; an unknown tier  # a port already in use
         err_console.print(
             f"{exc}. Stop the other process or pass --xero-port/--hubspot-port.", highlight=False
         )
