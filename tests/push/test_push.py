@@ -49,8 +49,9 @@ def test_inserts_create_records_with_the_right_values(
     assert float(one["total"]) == 22.0
     assert "reference" not in one  # nulls are not sent on INSERT
     assert _upserts(hubspot_sandbox) == 3  # 100 + 100 + 50
-    # schema created on the way: 2 reads + 1 create, then 3 batches
-    assert report.hubspot_calls == 3 + 3
+    # schema created on the way: 2 reads + 1 create; the companies' and contacts' "Xero"
+    # group and properties: 2 group reads + 2 creates, 2 property reads + 6 creates; 3 batches
+    assert report.hubspot_calls == 3 + 12 + 3
 
 
 def test_rerunning_the_same_actions_creates_no_duplicates(
