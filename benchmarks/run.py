@@ -29,6 +29,7 @@ from rich.console import Console
 from benchmarks import report
 from benchmarks.harness import MIRROR_ALL, Harness, Sizes, error_text, mirror_all
 from benchmarks.results import BenchResult, document, machine, ratio
+from benchmarks.suite_associations import bench_associations_result
 from benchmarks.suite_peers import bench_naive, bench_reexport, bench_tap_xero
 from benchmarks.suite_scaling import bench_scaling
 from benchmarks.suite_tool import Shared, bench_backfill, bench_emulators, bench_hourly, bench_push
@@ -55,6 +56,7 @@ NAMES = (
     "naive",
     "reexport",
     "scaling",
+    "associations",
 )
 
 
@@ -145,6 +147,7 @@ def run(selected: list[str], sizes: Sizes, mode: str, console: Console) -> dict[
         step(("naive",), lambda: bench_naive(harness, shared))
         step(("reexport",), lambda: bench_reexport(harness, shared))
         step(("scaling",), lambda: bench_scaling(harness, shared))
+        step(("associations",), lambda: bench_associations_result(sizes.invoices))
     finally:
         harness.stop_all()
         if os.environ.get("BENCH_KEEP_TMP"):

@@ -132,6 +132,23 @@ def _actions(
     )
 
 
+def bench_associations_result(invoices: int) -> Any:
+    """The benchmark as a :class:`benchmarks.results.BenchResult` for `make bench`."""
+    from benchmarks.results import BenchResult
+
+    out = bench_associations(invoices, max(100, invoices // 50))
+    result = BenchResult("associations", f"Associating {invoices:,} invoices with customers")
+    result.add("calls_per_invoice", out["calls_per_invoice"], "HubSpot calls per invoice", "calls")
+    result.add("hubspot_calls", out["hubspot_calls"], "HubSpot calls", "calls")
+    result.add("seconds", out["seconds"], "push of associations and balances", "s")
+    result.add(
+        "percent_of_rate_ceiling", out["percent_of_rate_ceiling"], "of the rate ceiling", "%"
+    )
+    result.details = out
+    result.runs = 1
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invoices", type=int, default=100_000)
