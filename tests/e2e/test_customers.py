@@ -243,6 +243,7 @@ def test_moves_follow_a_person_and_xero_and_balances_equal_dim_customers(ready):
     ]
     if all(i.currency == base for i in taker_invoices):
         owed = sum(
-            (Decimal(xero.invoice(i.invoice_id)["AmountDue"]) for i in taker_invoices), Decimal(0)
+            (Decimal(str(xero.invoice(i.invoice_id)["AmountDue"])) for i in taker_invoices),
+            Decimal(0),
         )
         assert Decimal(companies[taker_company]["xero_amount_outstanding"]) == owed
