@@ -160,11 +160,11 @@ def _actions(path: Path) -> dict[str, dict[str, Any]]:
 
 def test_report_counts_models_and_tests(built: tuple[Path, TransformReport]) -> None:
     _, report = built
-    assert report.models == 24
+    assert report.models == 33  # 24 + the customers models (issue 13): 4 staging, 5 reverse_etl
     assert report.tests > 50 and report.unit_tests >= 5
     assert report.warnings == 0
     assert re.match(
-        r"dbt build: 24 models built, \d+ data tests and \d+ unit tests", report.summary()
+        r"dbt build: 33 models built, \d+ data tests and \d+ unit tests", report.summary()
     )
 
 
@@ -379,7 +379,7 @@ def test_empty_raw_tables_build(tmp_path: Path) -> None:
     path = tmp_path / "empty.duckdb"
     RawWarehouse(path).close()
     report = run_transform(_settings(path))
-    assert report.models == 24
+    assert report.models == 33  # 24 + the customers models (issue 13): 4 staging, 5 reverse_etl
     # dbt writes its artefacts and logs inside dbt_project/, never into the caller's cwd.
     assert not (Path.cwd() / "logs").exists() and not (Path.cwd() / "target").exists()
     assert _query(path, "select count(*) as n from reverse_etl.hubspot_invoice_actions") == [
