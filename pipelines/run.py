@@ -7,6 +7,12 @@ dlt's working directory and pipeline state live under ``settings.state_dir / "dl
 lands in the user's home. A failed run changes nothing in the warehouse: credentials are
 checked and tenants listed before dlt starts, and an error raised while extracting (bad
 payload, auth, rate limit) discards that run's load package, cursor included.
+
+Each successful run appends a row to ``<dataset>.extract_runs`` (finished_at, rows loaded, dlt
+load ids), even when nothing changed and dlt wrote no load package: dbt's source freshness
+measures that table, so a quiet night is fresh and only a failing extract goes stale. dlt's
+``<dataset>_staging`` schema (merge staging) is dropped after each load, out of analysts' way.
+``progress`` (optional) receives a line per Xero page read, for the CLI's progress display.
 """
 
 from __future__ import annotations
@@ -54,6 +60,28 @@ HUBSPOT_PIPELINE, HUBSPOT_DATASET = "hubspot_snapshot", "raw_hubspot"
 LOADER_FILE_FORMAT = "jsonl"
 
 
+ExtractProgress = Callable[[str], None]
+
+
+class _ProgressStats(XeroExtractStats):
+    """The source's per-page counters, also reported to ``progress`` (one call per page)."""
+
+    def __init__(self, progress: ExtractProgress) -> None:
+        super().__init__()
+        self._progress = progress
+        self._pages: dict[str, int] = {}
+
+    def add(self, bucket: dict[str, int], tenant_id: str, n: int) -> None:
+        super().add(bucket, tenant_id, n)
+        if bucket is self.unchanged:  # the last counter the source adds for each page
+            self._pages[tenant_id] = self._pages.get(tenant_id, 0) + 1
+            read = self.loaded.get(tenant_id, 0) + self.unchanged.get(tenant_id, 0)
+            self._progress(
+                f"Xero organisation {tenant_id}: page {self._pages[tenant_id]}, "
+                f"{read:,} invoice(s) read, {self.loaded.get(tenant_id, 0):,} changed"
+            )
+
+
 @dataclass
 class XeroExtractReport:
     tenants: list[str] = field(default_factory=list)
@@ -69,6 +97,7 @@ class XeroExtractReport:
     rejected_per_tenant: dict[str, int] = field(default_factory=dict)
     step_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    load_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -80,6 +109,7 @@ class HubSpotSnapshotReport:
     object_type_id: str | None = None
     step_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    load_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -111,6 +141,24 @@ class ExtractReport:
     def rejected(self) -> int:
         return self.xero.rejected
 
+    @property
+    def load_ids(self) -> list[str]:
+        return [*self.xero.load_ids, *self.hubspot.load_ids]
+
+    def as_dict(self) -> dict[str, object]:
+        """The extract's part of the ``--json`` run summary."""
+        return {
+            "organisations": len(self.xero.tenants),
+            "invoices_loaded": self.xero.invoices_loaded,
+            "invoices_per_organisation": dict(self.xero.per_tenant),
+            "invoices_rejected": self.xero.rejected,
+            "xero_calls": self.xero.xero_calls,
+            "hubspot_records_loaded": self.hubspot.records_loaded,
+            "hubspot_calls": self.hubspot.calls,
+            "dlt_load_ids": self.load_ids,
+            "seconds": round(self.xero.seconds + self.hubspot.seconds, 3),
+        }
+
     def summary(self) -> str:
         x, h = self.xero, self.hubspot
         orgs = len(x.tenants)
@@ -138,6 +186,7 @@ def run_extract(
     full_refresh: bool = False,
     since: date | None = None,
     continue_on_error: bool = False,
+    progress: ExtractProgress | None = None,
 ) -> ExtractReport:
     """Xero invoices changed since the last run, then HubSpot's records, into the warehouse.
 
@@ -145,8 +194,14 @@ def run_extract(
     stays (it is correct on its own), and the error is raised.
     """
     xero = run_xero_extract(
-        settings, full_refresh=full_refresh, since=since, continue_on_error=continue_on_error
+        settings,
+        full_refresh=full_refresh,
+        since=since,
+        continue_on_error=continue_on_error,
+        progress=progress,
     )
+    if progress is not None:
+        progress("HubSpot: reading the records of the custom object")
     hubspot = run_hubspot_snapshot(settings, full_refresh=full_refresh)
     return ExtractReport(xero=xero, hubspot=hubspot, object_name=settings.hubspot.object_name)
 
@@ -160,6 +215,7 @@ def run_xero_extract(
     tenant_ids: Sequence[str] | None = None,
     continue_on_error: bool = False,
     client: XeroClient | None = None,
+    progress: ExtractProgress | None = None,
 ) -> XeroExtractReport:
     """Load changed Xero invoices into ``raw_xero``.
 
@@ -173,7 +229,7 @@ def run_xero_extract(
     client = client or XeroClient(settings.xero)
     client.authenticate()
     tenants = list(tenant_ids) if tenant_ids else client.tenant_ids()
-    stats = XeroExtractStats()
+    stats = _ProgressStats(progress) if progress is not None else XeroExtractStats()
     pipeline = _pipeline(settings, XERO_PIPELINE, XERO_DATASET)
     plan = XeroReadPlan(
         full_refresh=full_refresh or not _table_exists(pipeline, "invoice_versions"),
@@ -195,7 +251,7 @@ def run_xero_extract(
     source = xero_source(
         client, tenants, plan, stats, versions_since, continue_on_error=continue_on_error
     )
-    step_seconds = _run(pipeline, source)
+    step_seconds, load_ids = _run(pipeline, source)
     _ensure_tables(
         pipeline,
         {
@@ -204,6 +260,7 @@ def run_xero_extract(
             "invoice_versions": VERSION_COLUMNS,
         },
     )
+    _record_extract(pipeline, sum(stats.loaded.values()), load_ids)
     counts = client.counts
     return XeroExtractReport(
         tenants=tenants,
@@ -219,6 +276,7 @@ def run_xero_extract(
         rejected_per_tenant=dict(stats.rejected),
         step_seconds=step_seconds,
         seconds=time.monotonic() - started,
+        load_ids=load_ids,
     )
 
 
@@ -244,8 +302,9 @@ def run_hubspot_snapshot(
 
     full = full_refresh or not _table_exists(pipeline, "invoice_records")
     source = hubspot_snapshot_source(reader, stats, versions_since, full_refresh=full)
-    step_seconds = _run(pipeline, source)
+    step_seconds, load_ids = _run(pipeline, source)
     _ensure_tables(pipeline, {"invoice_records": RECORD_COLUMNS})
+    _record_extract(pipeline, stats.loaded, load_ids)
     return HubSpotSnapshotReport(
         records_loaded=stats.loaded,
         unchanged=stats.unchanged,
@@ -254,6 +313,7 @@ def run_hubspot_snapshot(
         object_type_id=stats.object_type_id,
         step_seconds=step_seconds,
         seconds=time.monotonic() - started,
+        load_ids=load_ids,
     )
 
 
@@ -273,17 +333,18 @@ def _pipeline(settings: Settings, name: str, dataset: str) -> dlt.Pipeline:
     )
 
 
-def _run(pipeline: dlt.Pipeline, source: Any) -> dict[str, float]:
+def _run(pipeline: dlt.Pipeline, source: Any) -> tuple[dict[str, float], list[str]]:
     """Extract, normalize and load, like ``pipeline.run`` (which also first finishes a package
     a crashed run left behind); a project error raised inside dlt surfaces as itself. When
     extraction fails, the half-extracted package is dropped, so nothing of this run reaches the
-    warehouse. Returns the steps' wall and CPU seconds."""
+    warehouse. Returns the steps' wall and CPU seconds, and the ids of the packages loaded."""
     timings: dict[str, float] = {}
+    load_ids: list[str] = []
     try:
         pipeline.sync_destination()  # restores state from the warehouse if state_dir was wiped
         if pipeline.has_pending_data:
             pipeline.normalize()
-            pipeline.load()
+            load_ids += list(pipeline.load().loads_ids)
         started, cpu = time.perf_counter(), time.process_time()
         pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
         timings["extract"] = time.perf_counter() - started
@@ -293,7 +354,7 @@ def _run(pipeline: dlt.Pipeline, source: Any) -> dict[str, float]:
         timings["normalize"] = time.perf_counter() - started
         timings["normalize_cpu"] = time.process_time() - cpu
         started, cpu = time.perf_counter(), time.process_time()
-        pipeline.load()
+        load_ids += list(pipeline.load().loads_ids)
         timings["load"] = time.perf_counter() - started
         timings["load_cpu"] = time.process_time() - cpu
     except PipelineStepFailed as exc:
@@ -308,7 +369,36 @@ def _run(pipeline: dlt.Pipeline, source: Any) -> dict[str, float]:
             "run again (dlt resumes a pending load first)."
         ) from exc
     log.debug("%s: %s", pipeline.pipeline_name, timings)
-    return {name: round(value, 3) for name, value in timings.items()}
+    _drop_staging_dataset(pipeline)
+    return {name: round(value, 3) for name, value in timings.items()}, load_ids
+
+
+def _drop_staging_dataset(pipeline: dlt.Pipeline) -> None:
+    """Drop dlt's merge staging schema (``<dataset>_staging``): dlt recreates it on the next
+    merge, and between loads it is only clutter in what analysts browse."""
+    with pipeline.sql_client() as client:
+        client.execute_sql(f'drop schema if exists "{pipeline.dataset_name}_staging" cascade')
+
+
+EXTRACT_RUNS_DDL = (
+    "finished_at TIMESTAMP WITH TIME ZONE NOT NULL, pipeline VARCHAR NOT NULL, "
+    "rows_loaded BIGINT NOT NULL, load_ids VARCHAR"
+)
+
+
+def _record_extract(pipeline: dlt.Pipeline, rows_loaded: int, load_ids: Sequence[str]) -> None:
+    """Append this successful extract to ``<dataset>.extract_runs`` (what freshness measures)."""
+    schema = pipeline.dataset_name
+    with pipeline.sql_client() as client:
+        client.execute_sql(
+            f'create table if not exists "{schema}"."extract_runs" ({EXTRACT_RUNS_DDL})'
+        )
+        client.execute_sql(
+            f'insert into "{schema}"."extract_runs" values (current_timestamp, %s, %s, %s)',
+            pipeline.pipeline_name,
+            rows_loaded,
+            ",".join(load_ids) or None,
+        )
 
 
 def _project_error(exc: BaseException) -> InvoiceSyncError | None:

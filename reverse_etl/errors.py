@@ -7,11 +7,19 @@ traceback unless ``--verbose`` is given.
 
 from __future__ import annotations
 
+# Exit codes, one per outcome (README "Exit codes"; `invoice-sync --help`). 2 is Click's own
+# usage error (an unknown option, a bad value), so no outcome of a run uses it.
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_REJECTED = 3
+EXIT_BUSY = 4
+
 
 class InvoiceSyncError(Exception):
     """Base class: every error the CLI prints as one line and exits non-zero for."""
 
-    exit_code: int = 1
+    exit_code: int = EXIT_FAILED
 
 
 class ConfigError(InvoiceSyncError):
@@ -51,10 +59,16 @@ class TransformError(InvoiceSyncError):
 
 
 class LockBusyError(InvoiceSyncError):
-    """Another sync holds the lock on this warehouse."""
+    """Another sync holds the lock on this warehouse (exit code 4: nothing was done)."""
+
+    exit_code = EXIT_BUSY
+
+
+class WarehouseBusyError(LockBusyError):
+    """Another process (a DuckDB client, say) has the warehouse file open for writing."""
 
 
 class RejectedRecordsError(InvoiceSyncError):
-    """The run finished, but HubSpot rejected some records (exit code 2)."""
+    """The run finished, but HubSpot rejected some records (exit code 3)."""
 
-    exit_code = 2
+    exit_code = EXIT_REJECTED

@@ -64,6 +64,28 @@ class HubSpotSettings:
     max_in_flight: int
 
 
+XERO_INVOICE_TYPES = ("ACCREC", "ACCPAY")
+
+
+@dataclass(frozen=True)
+class MirroringPolicy:
+    """Which Xero invoices get a HubSpot record. Passed to every dbt build as the vars
+    ``hubspot_invoice_types``, ``hubspot_include_drafts`` and
+    ``hubspot_include_voided_and_deleted`` (``dbt_project.yml`` reads the same variables
+    for a hand-run dbt). An invoice that already has a record is always kept current."""
+
+    invoice_types: tuple[str, ...] = ("ACCREC",)
+    include_drafts: bool = False
+    include_voided: bool = False
+
+    def dbt_vars(self) -> dict[str, object]:
+        return {
+            "hubspot_invoice_types": list(self.invoice_types),
+            "hubspot_include_drafts": self.include_drafts,
+            "hubspot_include_voided_and_deleted": self.include_voided,
+        }
+
+
 @dataclass(frozen=True)
 class Settings:
     xero: XeroSettings
@@ -72,6 +94,7 @@ class Settings:
     alert_urls: tuple[str, ...]
     sandbox: bool
     state_dir: Path
+    mirroring: MirroringPolicy = field(default_factory=MirroringPolicy)
     sources: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -103,7 +126,11 @@ class Settings:
             ("HUBSPOT_OBJECT_NAME", self.hubspot.object_name),
             ("HUBSPOT_REQUESTS_PER_10S", str(self.hubspot.requests_per_10s)),
             ("HUBSPOT_MAX_IN_FLIGHT", str(self.hubspot.max_in_flight)),
+            ("HUBSPOT_INVOICE_TYPES", ",".join(self.mirroring.invoice_types)),
+            ("HUBSPOT_INCLUDE_DRAFTS", str(self.mirroring.include_drafts).lower()),
+            ("HUBSPOT_INCLUDE_VOIDED", str(self.mirroring.include_voided).lower()),
             ("WAREHOUSE_PATH", str(self.warehouse_path)),
+            ("INVOICE_SYNC_STATE_DIR", str(self.state_dir)),
             ("ALERT_URLS", " ".join(mask_url(u) for u in self.alert_urls) or "(log only)"),
         ]
         return rows
@@ -225,8 +252,35 @@ def _build(values: Mapping[str, str]) -> Settings:
         alert_urls=_split(get("ALERT_URLS", "")),
         sandbox=sandbox,
         state_dir=state_dir,
+        mirroring=_mirroring(values),
         sources=dict(values),
     )
+
+
+def _mirroring(values: Mapping[str, str]) -> MirroringPolicy:
+    types = tuple(t.upper() for t in _split(values.get("HUBSPOT_INVOICE_TYPES", "ACCREC")))
+    unknown = [t for t in types if t not in XERO_INVOICE_TYPES]
+    if unknown or not types:
+        raise ConfigError(
+            f"HUBSPOT_INVOICE_TYPES={values.get('HUBSPOT_INVOICE_TYPES')!r} must list Xero "
+            "invoice types, comma-separated: ACCREC (sales invoices), ACCPAY (bills)."
+        )
+    return MirroringPolicy(
+        invoice_types=tuple(dict.fromkeys(types)),
+        include_drafts=_bool(values, "HUBSPOT_INCLUDE_DRAFTS", False),
+        include_voided=_bool(values, "HUBSPOT_INCLUDE_VOIDED", False),
+    )
+
+
+def _bool(values: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = values.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a yes/no value: use true or false.")
 
 
 def _require(values: Mapping[str, str], name: str, what: str) -> str:

@@ -1,25 +1,37 @@
 """The sync job: extract → transform → push, once or on a schedule, under the warehouse lock.
 
-Exit codes (documented in the README): 0 everything synced; 1 the run failed (nothing after
-the failing stage ran; what earlier stages stored is kept); 2 the run finished but HubSpot
-rejected some records (they are listed in ``sync_log.record_results`` and retried next run).
+Exit codes (documented in the README, :mod:`reverse_etl.errors`): 0 everything synced; 1 the
+run failed (nothing after the failing stage ran; what earlier stages stored is kept); 3 the run
+finished but HubSpot rejected some records (they are listed in ``sync_log.record_results`` and
+retried next run); 4 another run holds the warehouse (nothing was done). 2 is Click's usage error.
+
+Run log: every run that got the lock has a ``sync_log.runs`` row, started before the extract,
+so a run that fails in the extract is logged too, with the stage it failed in, its error, the
+seconds per stage, the dlt load ids, the dbt invocation id and the source-freshness result.
+Freshness (``dbt source freshness`` on the extract logs) runs at the end of every run, even a
+failed one, and is a warning in the log, never a failure.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from rich.console import Console
 
+from reverse_etl import sync_log
 from reverse_etl.errors import ConfigError, InvoiceSyncError
 from reverse_etl.lock import sync_lock
 from reverse_etl.sandbox_mode import sandbox_if_needed
 from reverse_etl.settings import Settings
+from reverse_etl.stage_progress import StageProgress
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +54,16 @@ def parse_interval(text: str) -> float:
 
 @dataclass
 class SyncReport:
-    """What one run did, stage by stage."""
+    """What one run did, stage by stage (filled as it goes, so a failed run's is partial)."""
 
+    run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    dry_run: bool = False
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage: str | None = None  # the stage running, or the one that failed
     extract: Any = None
     transform: Any = None
     push: Any = None
+    freshness: Any = None
 
     @property
     def rejected(self) -> int:
@@ -55,34 +71,133 @@ class SyncReport:
 
     def summary(self) -> str:
         timings = ", ".join(f"{name} {secs:.1f}s" for name, secs in self.stage_seconds.items())
-        return f"Sync finished in {sum(self.stage_seconds.values()):.1f}s ({timings})."
+        what = "Dry run" if self.dry_run else "Sync"
+        return f"{what} finished in {sum(self.stage_seconds.values()):.1f}s ({timings})."
+
+    def stages_as_dict(self) -> dict[str, dict[str, Any]]:
+        """Per stage: its counts and seconds (the ``stages`` of the ``--json`` summary)."""
+        stages: dict[str, dict[str, Any]] = {}
+        for name in ("extract", "transform", "freshness", "push"):
+            result = getattr(self, name)
+            if result is not None and hasattr(result, "as_dict"):
+                stages[name] = dict(result.as_dict())
+            if name in self.stage_seconds:
+                stages.setdefault(name, {})["seconds"] = round(self.stage_seconds[name], 3)
+        return stages
 
 
 def run_sync_once(
-    settings: Settings, *, full_refresh: bool = False, console: Console | None = None
+    settings: Settings,
+    *,
+    full_refresh: bool = False,
+    console: Console | None = None,
+    dry_run: bool = False,
+    since: date | None = None,
+    report: SyncReport | None = None,
+    progress: bool = True,
 ) -> SyncReport:
-    """One extract → transform → push under the lock. Raises on failure; returns the report."""
+    """One extract → transform → push under the lock, logged in ``sync_log.runs`` from the
+    start. ``dry_run``: extract and transform, then print the plan; nothing is written to
+    HubSpot. ``since``: read Xero from this date, once. Raises on failure; returns the report
+    (pass ``report`` to keep what a failed run did)."""
     from pipelines.run import run_extract
     from reverse_etl.push import run_push
     from reverse_etl.transform import run_transform
 
     out = console or Console()
-    report = SyncReport()
+    report = report or SyncReport()
+    report.dry_run = dry_run
+    display = StageProgress(out if progress else None)
 
     def stage(name: str, work: Callable[[], Any]) -> Any:
+        report.stage = name
+        _log_run(settings, report.run_id, stage=name)
         started = time.monotonic()
-        result = work()
-        report.stage_seconds[name] = time.monotonic() - started
+        try:
+            result = work()
+        finally:
+            report.stage_seconds[name] = time.monotonic() - started
+            display.stop()
         summary = result.summary() if hasattr(result, "summary") else ""
-        out.print(f"[{name}] {summary}", highlight=False)
+        out.print(f"[{name}] {summary}", highlight=False, markup=False)
         return result
 
     with sync_lock(settings.warehouse_path), sandbox_if_needed(settings):
-        report.extract = stage("extract", lambda: run_extract(settings, full_refresh=full_refresh))
-        report.transform = stage("transform", lambda: run_transform(settings))
-        report.push = stage("push", lambda: run_push(settings, console=out))
+        with sync_log.open_warehouse(settings.warehouse_path) as con:
+            sync_log.start_run(
+                con, report.run_id, sync_log.now(), command="sync", dry_run=dry_run, stage="extract"
+            )
+        error: BaseException | None = None
+        try:
+            report.extract = stage(
+                "extract",
+                lambda: run_extract(
+                    settings,
+                    full_refresh=full_refresh,
+                    since=since,
+                    progress=display.extract_hook(),
+                ),
+            )
+            report.transform = stage(
+                "transform", lambda: run_transform(settings, progress=display.transform_hook())
+            )
+            report.push = stage(
+                "push",
+                lambda: run_push(settings, console=out, dry_run=dry_run, run_id=report.run_id),
+            )
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            if not isinstance(error, KeyboardInterrupt):
+                report.freshness = _freshness(settings)
+                if report.freshness is not None and report.freshness.status != "pass":
+                    out.print(report.freshness.summary(), highlight=False, markup=False)
+            _finish_run_log(settings, report, error)
     out.print(report.summary(), highlight=False)
     return report
+
+
+def _freshness(settings: Settings) -> Any:
+    """`dbt source freshness`, best effort: its result is information, never a failure."""
+    from reverse_etl.transform import run_source_freshness
+
+    if not settings.warehouse_path.is_file():
+        return None
+    try:
+        return run_source_freshness(settings)
+    except Exception as exc:
+        log.warning("Source freshness could not be measured: %s: %s", type(exc).__name__, exc)
+        return None
+
+
+def _log_run(settings: Settings, run_id: str, **columns: Any) -> None:
+    with sync_log.open_warehouse(settings.warehouse_path) as con:
+        sync_log.update_run(con, run_id, **columns)
+
+
+def _finish_run_log(settings: Settings, report: SyncReport, error: BaseException | None) -> None:
+    """Close the run's row: outcome, the stage reached, timings, load and invocation ids."""
+    columns: dict[str, Any] = {
+        "finished_at": sync_log.now(),
+        "stage": report.stage if error is not None else "done",
+        "stage_seconds": json.dumps({k: round(v, 3) for k, v in report.stage_seconds.items()}),
+    }
+    if report.extract is not None:
+        columns["dlt_load_ids"] = list(report.extract.load_ids)
+    if report.transform is not None:
+        columns["dbt_invocation_id"] = report.transform.invocation_id
+    if report.freshness is not None:
+        columns["freshness"] = report.freshness.summary()
+    if error is not None:
+        columns["status"] = "failed"
+        columns["error"] = f"{type(error).__name__}: {error}"[:2000]
+    elif report.push is not None:
+        columns["status"] = report.push.status
+    try:
+        _log_run(settings, report.run_id, **columns)
+    except Exception as exc:  # the run's own error matters more than its log line
+        log.warning("Could not finish the run log of %s: %s", report.run_id, exc)
 
 
 def run_sync_command(
@@ -94,11 +209,25 @@ def run_sync_command(
     max_runs: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    dry_run: bool = False,
+    since: date | None = None,
+    report: SyncReport | None = None,
+    progress: bool = True,
 ) -> None:
-    """`invoice-sync sync`: once (errors propagate: exit 1, or 2 for rejected records), or on a
+    """`invoice-sync sync`: once (errors propagate: exit 1, or 3 for rejected records), or on a
     schedule with ``every``, where a failed run is logged and the next tick runs regardless."""
+    if every is not None and (dry_run or since is not None):
+        raise ConfigError("--dry-run and --since apply to one run: use them without --every.")
     if every is None:
-        report = run_sync_once(settings, full_refresh=full_refresh, console=console)
+        report = run_sync_once(
+            settings,
+            full_refresh=full_refresh,
+            console=console,
+            dry_run=dry_run,
+            since=since,
+            report=report,
+            progress=progress,
+        )
         push = report.push
         if push is not None and hasattr(push, "raise_for_rejections"):
             push.raise_for_rejections()

@@ -12,10 +12,12 @@ the next run re-sends them, harmlessly, as upserts keyed on ``xero_invoice_id``.
 Schemas (``docs/contracts.md``)::
 
     sync_log.runs(run_id PK, started_at, finished_at, status, inserted, updated, rejected,
-                  hubspot_calls, error)
-      status: running | success | partial | failed | dry_run
+                  hubspot_calls, error, command, dry_run, stage, stage_seconds,
+                  dlt_load_ids, dbt_invocation_id, actions_invocation_id, freshness)
+      status: running | success | partial | failed; dry_run: true for --dry-run runs
+      stage: the stage the run is in, or failed in (extract | transform | push), done at the end
     sync_log.record_results(run_id, xero_invoice_id, hs_object_id, action, outcome,
-                            error_category, error_message, recorded_at)
+                            error_category, error_message, recorded_at, changed_properties)
       outcome: written | rejected
     sync_log.alerted_status_changes(xero_invoice_id, new_status, xero_updated_at, alerted_at)
     sync_log.undelivered_status_changes(the StatusChange columns, recorded_at): written changes
@@ -26,15 +28,17 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from reverse_etl.errors import InvoiceSyncError
+from reverse_etl.errors import InvoiceSyncError, WarehouseBusyError
 from reverse_etl.properties import PROPERTY_NAMES, UPSERT_KEY
 
 log = logging.getLogger(__name__)
@@ -62,6 +66,15 @@ create table if not exists sync_log.record_results (
     error_message varchar,
     recorded_at timestamptz not null
 );
+alter table sync_log.runs add column if not exists command varchar default 'push';
+alter table sync_log.runs add column if not exists dry_run boolean default false;
+alter table sync_log.runs add column if not exists stage varchar;
+alter table sync_log.runs add column if not exists stage_seconds varchar;
+alter table sync_log.runs add column if not exists dlt_load_ids varchar[];
+alter table sync_log.runs add column if not exists dbt_invocation_id varchar;
+alter table sync_log.runs add column if not exists actions_invocation_id varchar;
+alter table sync_log.runs add column if not exists freshness varchar;
+alter table sync_log.record_results add column if not exists changed_properties varchar[];
 create table if not exists sync_log.alerted_status_changes (
     xero_invoice_id varchar not null,
     new_status varchar not null,
@@ -107,6 +120,7 @@ class WrittenRecord:
     created_at: datetime | None
     updated_at: datetime | None
     new: bool
+    changed_properties: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,7 @@ class RejectedRecord:
     message: str
     hs_object_id: str | None = None
     invoice_number: str | None = None
+    changed_properties: tuple[str, ...] = ()
 
 
 @dataclass
@@ -135,14 +150,46 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def connect_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse for writing; a file another process holds is "busy" (exit 4)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        raise WarehouseBusyError(
+            f"The warehouse {path} is open in another process ({str(exc).splitlines()[0]}). "
+            "Close that DuckDB session; the next run catches up."
+        ) from None
+
+
+@contextmanager
+def open_warehouse(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection with the ``sync_log`` tables in place."""
+    con = connect_warehouse(path)
+    try:
+        ensure_tables(con)
+        yield con
+    finally:
+        con.close()
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
 
 
-def start_run(con: duckdb.DuckDBPyConnection, run_id: str, started_at: datetime) -> None:
+def start_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    started_at: datetime,
+    *,
+    command: str = "push",
+    dry_run: bool = False,
+    stage: str | None = None,
+) -> None:
     """Log the run as ``running``. A ``running`` row left by a killed process is closed as
-    ``failed`` first: DuckDB lets one process at a time open the warehouse for writing, so
-    no other run can still be going."""
+    ``failed`` first: the caller holds the warehouse lock, so no other run can still be going."""
     con.execute(
         "update sync_log.runs set status = 'failed', finished_at = ?, "
         "error = 'interrupted: the process ended before the run finished' "
@@ -150,8 +197,41 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, started_at: datetime)
         [now()],
     )
     con.execute(
-        "insert into sync_log.runs (run_id, started_at, status) values (?, ?, 'running')",
-        [run_id, started_at],
+        "insert into sync_log.runs (run_id, started_at, status, command, dry_run, stage) "
+        "values (?, ?, 'running', ?, ?, ?)",
+        [run_id, started_at, command, dry_run, stage],
+    )
+
+
+RUN_COLUMNS = frozenset(
+    {
+        "finished_at",
+        "status",
+        "inserted",
+        "updated",
+        "rejected",
+        "hubspot_calls",
+        "error",
+        "stage",
+        "stage_seconds",
+        "dlt_load_ids",
+        "dbt_invocation_id",
+        "actions_invocation_id",
+        "freshness",
+    }
+)
+
+
+def update_run(con: duckdb.DuckDBPyConnection, run_id: str, **columns: Any) -> None:
+    """Set some columns of a run's row (names from :data:`RUN_COLUMNS`)."""
+    unknown = set(columns) - RUN_COLUMNS
+    if unknown:
+        raise ValueError(f"not a sync_log.runs column: {sorted(unknown)}")
+    if not columns:
+        return
+    assignments = ", ".join(f"{name} = ?" for name in columns)
+    con.execute(
+        f"update sync_log.runs set {assignments} where run_id = ?", [*columns.values(), run_id]
     )
 
 
@@ -165,12 +245,21 @@ def finish_run(
     rejected: int,
     hubspot_calls: int,
     error: str | None = None,
+    final: bool = True,
 ) -> None:
-    con.execute(
-        "update sync_log.runs set finished_at = ?, status = ?, inserted = ?, updated = ?, "
-        "rejected = ?, hubspot_calls = ?, error = ? where run_id = ?",
-        [now(), status, inserted, updated, rejected, hubspot_calls, error, run_id],
-    )
+    """Record the push's counts and status; ``final`` also stamps ``finished_at`` (a sync
+    stamps it itself after its last stage)."""
+    columns: dict[str, Any] = {
+        "status": status,
+        "inserted": inserted,
+        "updated": updated,
+        "rejected": rejected,
+        "hubspot_calls": hubspot_calls,
+        "error": error,
+    }
+    if final:
+        columns["finished_at"] = now()
+    update_run(con, run_id, **columns)
 
 
 def snapshot_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -207,12 +296,15 @@ def record_batch(
             [run_id, r.xero_invoice_id, r.hs_object_id, r.action, "rejected", r.category, r.message]
             for r in outcome.rejected
         ]
+        changed = [list(w.changed_properties) for w in outcome.written]
+        changed += [list(r.changed_properties) for r in outcome.rejected]
+        rows = [[*row, recorded_at, props] for row, props in zip(rows, changed, strict=True)]
         if rows:
             _insert_values(
                 con,
                 "sync_log.record_results (run_id, xero_invoice_id, hs_object_id, action, "
-                "outcome, error_category, error_message, recorded_at)",
-                [[*row, recorded_at] for row in rows],
+                "outcome, error_category, error_message, recorded_at, changed_properties)",
+                rows,
             )
         con.execute("commit")
     except BaseException:
@@ -342,6 +434,33 @@ def read_actions(con: duckdb.DuckDBPyConnection) -> list[Action]:
     if duplicates:
         log.warning("%s named %d invoice(s) twice; each is sent once.", ACTIONS_TABLE, duplicates)
     return list(actions.values())
+
+
+def actions_invocation_id(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The dbt invocation that built the action table (its table comment, set by the model's
+    post-hook), or None for a table built otherwise."""
+    row = con.execute(
+        "select comment from duckdb_tables() "
+        "where schema_name = 'reverse_etl' and table_name = 'hubspot_invoice_actions'"
+    ).fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
+def actions_consumed(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a real (not dry) run already wrote records from this build of the action table.
+    Reads the written outcomes, which are committed batch by batch, so a push killed midway
+    counts too."""
+    invocation = actions_invocation_id(con)
+    if invocation is None:
+        return False
+    row = con.execute(
+        "select exists (select 1 from sync_log.record_results r "
+        "join sync_log.runs u using (run_id) "
+        "where u.actions_invocation_id = ? and not coalesce(u.dry_run, false) "
+        "and r.outcome = 'written')",
+        [invocation],
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def con_path(con: duckdb.DuckDBPyConnection) -> str:

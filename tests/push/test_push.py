@@ -116,14 +116,14 @@ def test_dry_run_writes_nothing(hubspot_sandbox: HubSpotSandbox, settings: Setti
     report = run_push(settings, dry_run=True, console=console)
 
     assert hubspot_sandbox.emulator.counters.total() == 0
-    assert report.status == "dry_run" and report.planned == {"INSERT": 30}
+    assert report.status == "success" and report.dry_run and report.planned == {"INSERT": 30}
     text = console.export_text()
     assert "30 invoice(s) to write: 30 INSERT" in text
     assert "INSERT INV-00001: invoice_number='INV-00001'" in text
     assert "… and 20 more" in text
-    assert query(settings.warehouse_path, "select status, inserted from sync_log.runs") == [
-        ("dry_run", 0)
-    ]
+    assert query(
+        settings.warehouse_path, "select status, dry_run, command, inserted from sync_log.runs"
+    ) == [("success", True, "push", 0)]
     assert query(settings.warehouse_path, "select count(*) from sync_log.record_results") == [(0,)]
 
 
@@ -263,7 +263,7 @@ def test_one_rejected_record_in_a_batch(
     )
     with pytest.raises(RejectedRecordsError) as caught:
         report.raise_for_rejections()
-    assert caught.value.exit_code == 2
+    assert caught.value.exit_code == 3
     assert "INV-00004" in str(caught.value) and "INV-00007" in str(caught.value)
     assert query(settings.warehouse_path, "select status, rejected from sync_log.runs") == [
         ("partial", 2)
