@@ -37,6 +37,12 @@ from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.cursor import known_versions
+from pipelines.extract_log import (
+    ExtractProgress,
+    ProgressStats,
+    drop_staging_dataset,
+    record_extract,
+)
 from pipelines.hubspot_snapshot.client import HubSpotReader
 from pipelines.hubspot_snapshot.source import (
     RECORD_COLUMNS,
@@ -58,28 +64,6 @@ log = logging.getLogger(__name__)
 XERO_PIPELINE, XERO_DATASET = "xero_invoices", "raw_xero"
 HUBSPOT_PIPELINE, HUBSPOT_DATASET = "hubspot_snapshot", "raw_hubspot"
 LOADER_FILE_FORMAT = "jsonl"
-
-
-ExtractProgress = Callable[[str], None]
-
-
-class _ProgressStats(XeroExtractStats):
-    """The source's per-page counters, also reported to ``progress`` (one call per page)."""
-
-    def __init__(self, progress: ExtractProgress) -> None:
-        super().__init__()
-        self._progress = progress
-        self._pages: dict[str, int] = {}
-
-    def add(self, bucket: dict[str, int], tenant_id: str, n: int) -> None:
-        super().add(bucket, tenant_id, n)
-        if bucket is self.unchanged:  # the last counter the source adds for each page
-            self._pages[tenant_id] = self._pages.get(tenant_id, 0) + 1
-            read = self.loaded.get(tenant_id, 0) + self.unchanged.get(tenant_id, 0)
-            self._progress(
-                f"Xero organisation {tenant_id}: page {self._pages[tenant_id]}, "
-                f"{read:,} invoice(s) read, {self.loaded.get(tenant_id, 0):,} changed"
-            )
 
 
 @dataclass
@@ -229,7 +213,7 @@ def run_xero_extract(
     client = client or XeroClient(settings.xero)
     client.authenticate()
     tenants = list(tenant_ids) if tenant_ids else client.tenant_ids()
-    stats = _ProgressStats(progress) if progress is not None else XeroExtractStats()
+    stats = ProgressStats(progress) if progress is not None else XeroExtractStats()
     pipeline = _pipeline(settings, XERO_PIPELINE, XERO_DATASET)
     plan = XeroReadPlan(
         full_refresh=full_refresh or not _table_exists(pipeline, "invoice_versions"),
@@ -260,7 +244,7 @@ def run_xero_extract(
             "invoice_versions": VERSION_COLUMNS,
         },
     )
-    _record_extract(pipeline, sum(stats.loaded.values()), load_ids)
+    record_extract(pipeline, sum(stats.loaded.values()), load_ids)
     counts = client.counts
     return XeroExtractReport(
         tenants=tenants,
@@ -304,7 +288,7 @@ def run_hubspot_snapshot(
     source = hubspot_snapshot_source(reader, stats, versions_since, full_refresh=full)
     step_seconds, load_ids = _run(pipeline, source)
     _ensure_tables(pipeline, {"invoice_records": RECORD_COLUMNS})
-    _record_extract(pipeline, stats.loaded, load_ids)
+    record_extract(pipeline, stats.loaded, load_ids)
     return HubSpotSnapshotReport(
         records_loaded=stats.loaded,
         unchanged=stats.unchanged,
@@ -369,36 +353,8 @@ def _run(pipeline: dlt.Pipeline, source: Any) -> tuple[dict[str, float], list[st
             "run again (dlt resumes a pending load first)."
         ) from exc
     log.debug("%s: %s", pipeline.pipeline_name, timings)
-    _drop_staging_dataset(pipeline)
+    drop_staging_dataset(pipeline)
     return {name: round(value, 3) for name, value in timings.items()}, load_ids
-
-
-def _drop_staging_dataset(pipeline: dlt.Pipeline) -> None:
-    """Drop dlt's merge staging schema (``<dataset>_staging``): dlt recreates it on the next
-    merge, and between loads it is only clutter in what analysts browse."""
-    with pipeline.sql_client() as client:
-        client.execute_sql(f'drop schema if exists "{pipeline.dataset_name}_staging" cascade')
-
-
-EXTRACT_RUNS_DDL = (
-    "finished_at TIMESTAMP WITH TIME ZONE NOT NULL, pipeline VARCHAR NOT NULL, "
-    "rows_loaded BIGINT NOT NULL, load_ids VARCHAR"
-)
-
-
-def _record_extract(pipeline: dlt.Pipeline, rows_loaded: int, load_ids: Sequence[str]) -> None:
-    """Append this successful extract to ``<dataset>.extract_runs`` (what freshness measures)."""
-    schema = pipeline.dataset_name
-    with pipeline.sql_client() as client:
-        client.execute_sql(
-            f'create table if not exists "{schema}"."extract_runs" ({EXTRACT_RUNS_DDL})'
-        )
-        client.execute_sql(
-            f'insert into "{schema}"."extract_runs" values (current_timestamp, %s, %s, %s)',
-            pipeline.pipeline_name,
-            rows_loaded,
-            ",".join(load_ids) or None,
-        )
 
 
 def _project_error(exc: BaseException) -> InvoiceSyncError | None:

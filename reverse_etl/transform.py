@@ -21,7 +21,8 @@ The mirroring policy (``settings.mirroring``) is passed as dbt vars on every bui
 environment decides which invoices HubSpot holds (README, "Connecting real systems").
 Progress: dbt reports each model and test as it completes through ``dbtRunner`` callbacks
 (``LogModelResult`` / ``LogTestResult`` events carry the node's ``index`` among all nodes of
-the build); ``progress`` receives them. Source freshness (:func:`run_source_freshness`) is a separate invocation.
+the build); ``progress`` receives them. Source freshness (:func:`run_source_freshness`) is
+a separate invocation.
 
 dbt-duckdb keeps its DuckDB instance in a class-level environment that outlives the
 invocation; while it lives, the same process cannot open the file with another configuration
