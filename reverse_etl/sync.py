@@ -150,7 +150,9 @@ def run_sync_once(
             raise
         finally:
             if not isinstance(error, KeyboardInterrupt):
+                started = time.monotonic()
                 report.freshness = _freshness(settings)
+                report.stage_seconds["freshness"] = time.monotonic() - started
                 if report.freshness is not None and report.freshness.status != "pass":
                     out.print(report.freshness.summary(), highlight=False, markup=False)
             _finish_run_log(settings, report, error)

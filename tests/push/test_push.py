@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from typing import Any
 
@@ -398,3 +399,31 @@ def test_a_run_left_running_by_a_killed_process_is_closed_as_failed(
 
     runs = dict(query(settings.warehouse_path, "select run_id, status from sync_log.runs"))
     assert runs == {"killed-run": "failed", report.run_id: "success"}
+
+
+def test_summary_is_printed_once_not_also_logged(
+    hubspot_sandbox: HubSpotSandbox, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_actions(settings.warehouse_path, inserts(range(1, 6)))
+    console = Console(record=True, width=200)
+    with caplog.at_level("INFO"):
+        report = run_push(settings, client=make_client(settings), console=console)
+    assert report.inserted == 5
+    assert "created" in console.export_text()  # the summary table
+    assert not [r for r in caplog.records if "Pushed to HubSpot" in r.getMessage()]
+    changed = query(
+        settings.warehouse_path, "select changed_properties from sync_log.record_results"
+    )
+    assert all(row[0] for row in changed)  # each written record keeps what it was sent
+
+
+def test_stage_progress_shows_only_on_a_terminal() -> None:
+    from reverse_etl.stage_progress import StageProgress
+
+    piped = StageProgress(Console(file=io.StringIO(), force_terminal=False))
+    assert piped.extract_hook() is None and piped.transform_hook() is None
+    terminal = StageProgress(Console(file=io.StringIO(), force_terminal=True))
+    assert terminal.extract_hook() is not None
+    terminal.extract("Xero organisation [bold]x[/bold]: page 1")  # never parsed as markup
+    terminal.stop()
+    assert StageProgress(None).transform_hook() is None
