@@ -25,50 +25,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from typer.core import TyperGroup
 
+from reverse_etl.cli_options import EPILOG, LOG_LEVELS, GlobalOptionsGroup
 from reverse_etl.errors import InvoiceSyncError
 from reverse_etl.lock import sync_lock
 from reverse_etl.run_summary import RunSummary, utc_now
 from reverse_etl.settings import Settings, load_settings
-
-# Options of the whole tool that may also follow the command; each with its value count.
-GLOBAL_OPTIONS = {"-v": 0, "--verbose": 0, "-q": 0, "--quiet": 0, "--log-level": 1}
-LOG_LEVELS = ("debug", "info", "warning", "error")
-
-EPILOG = (
-    "Exit codes: 0 success; 1 failed; 2 usage error; 3 finished, but HubSpot rejected some "
-    "records (retried next run); 4 busy: another run holds the warehouse, nothing was done. "
-    "-v, -q and --log-level may also follow the command."
-)
-
-
-def hoist_global_options(args: list[str]) -> list[str]:
-    """Move the tool's global options found after the command to the front, so
-    ``invoice-sync sync --quiet`` means ``invoice-sync --quiet sync``."""
-    hoisted: list[str] = []
-    rest: list[str] = []
-    index = 0
-    while index < len(args):
-        arg = args[index]
-        if arg == "--":
-            rest += args[index:]
-            break
-        name = arg.split("=", 1)[0]
-        if name in GLOBAL_OPTIONS:
-            takes = GLOBAL_OPTIONS[name] if "=" not in arg else 0
-            hoisted += args[index : index + 1 + takes]
-            index += 1 + takes
-            continue
-        rest.append(arg)
-        index += 1
-    return hoisted + rest
-
-
-class GlobalOptionsGroup(TyperGroup):
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, hoist_global_options(list(args)))
-
 
 app = typer.Typer(
     name="invoice-sync",

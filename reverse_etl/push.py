@@ -42,7 +42,6 @@ run retries them.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -54,6 +53,7 @@ import duckdb
 from rich.console import Console
 
 from reverse_etl import alerts, sync_log
+from reverse_etl.actions import Action, actions_invocation_id, read_actions, refresh_if_consumed
 from reverse_etl.errors import HubSpotSchemaError, RejectedRecordsError
 from reverse_etl.hubspot import (
     BatchError,
@@ -63,10 +63,10 @@ from reverse_etl.hubspot import (
     UpsertResult,
 )
 from reverse_etl.properties import PROPERTY_NAMES, UPSERT_KEY
-from reverse_etl.push_display import PushProgress, print_plan, summary_table
+from reverse_etl.push_display import PushProgress, name_rejected, print_plan, summary_table
 from reverse_etl.schema import forget_object_type_id, resolve_object_type_id
 from reverse_etl.settings import Settings
-from reverse_etl.sync_log import Action, BatchOutcome, RejectedRecord, WrittenRecord, read_actions
+from reverse_etl.sync_log import BatchOutcome, RejectedRecord, WrittenRecord
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class PushReport:
             + ")."
         )
         if self.rejected:
-            text += " Rejected: " + _name_rejected(self.rejected_records) + "."
+            text += " Rejected: " + name_rejected(self.rejected_records) + "."
         return text
 
     def as_dict(self) -> dict[str, object]:
@@ -142,7 +142,7 @@ class PushReport:
         if self.rejected:
             raise RejectedRecordsError(
                 f"HubSpot rejected {self.rejected} invoice(s): "
-                f"{_name_rejected(self.rejected_records)}. The others were written; see "
+                f"{name_rejected(self.rejected_records)}. The others were written; see "
                 "sync_log.record_results, fix the data in Xero, and the next run retries them."
             )
 
@@ -171,7 +171,7 @@ def run_push(
         sync_log.ensure_tables(con)
         actions = read_actions(con)
         report.planned = _count_by_action(actions)
-        report.actions_invocation_id = sync_log.actions_invocation_id(con)
+        report.actions_invocation_id = actions_invocation_id(con)
         if run_id is None:
             sync_log.start_run(con, report.run_id, sync_log.now(), dry_run=dry_run, stage="push")
         sync_log.update_run(con, report.run_id, actions_invocation_id=report.actions_invocation_id)
@@ -401,26 +401,6 @@ def _written(action: Action, result: UpsertResult) -> WrittenRecord:
 # -- small helpers -------------------------------------------------------------------------
 
 
-def refresh_if_consumed(settings: Settings) -> bool:
-    """Re-derive the action table when an earlier push already wrote from this build of it
-    (see the module docstring). Returns whether it rebuilt."""
-    if not settings.warehouse_path.is_file():
-        return False
-    with sync_log.open_warehouse(settings.warehouse_path) as con:
-        consumed = sync_log.actions_consumed(con)
-    if not consumed:
-        return False
-    from reverse_etl.transform import run_transform
-
-    log.info("The action table was already pushed; re-deriving it from HubSpot's snapshot.")
-    run_transform(settings, select=STALE_AFTER_PUSH)
-    return True
-
-
-# What a push changes underneath dbt: HubSpot's snapshot, and so everything built from it.
-STALE_AFTER_PUSH = "source:raw_hubspot+"
-
-
 def _finish(
     con: duckdb.DuckDBPyConnection,
     report: PushReport,
@@ -453,24 +433,3 @@ def _count_by_action(actions: Sequence[Action]) -> dict[str, int]:
     for action in actions:
         counts[action.action] = counts.get(action.action, 0) + 1
     return counts
-
-
-def _name_rejected(records: Sequence[RejectedRecord], limit: int = 10) -> str:
-    names = [f"{r.invoice_number or r.xero_invoice_id} ({_reason(r)})" for r in records[:limit]]
-    more = f" and {len(records) - limit} more" if len(records) > limit else ""
-    return ", ".join(names) + more
-
-
-def _reason(record: RejectedRecord) -> str:
-    """HubSpot's reason, short: ``due_date: 2026-13-45 is not a valid date`` for the
-    ``Property values were not valid: [{...}]`` form, else the category and message."""
-    _, _, listed = record.message.partition("Property values were not valid: ")
-    try:
-        problems = json.loads(listed) if listed else None
-    except ValueError:
-        problems = None
-    if isinstance(problems, list) and problems:
-        return "; ".join(
-            f"{p.get('name')}: {p.get('message')}" for p in problems if isinstance(p, dict)
-        )
-    return f"{record.category}: {record.message[:160]}"

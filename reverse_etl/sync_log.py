@@ -1,5 +1,6 @@
-"""The push's warehouse I/O: it reads the action table, writes ``sync_log.*`` and updates
-``raw_hubspot.invoice_records`` after writes.
+"""The run log's and the push's warehouse I/O: ``sync_log.*`` (the sync logs its run row from
+before the extract) and the upserts into ``raw_hubspot.invoice_records`` after writes. The
+action table is read by :mod:`reverse_etl.actions`.
 
 One DuckDB connection, owned by the push's main thread, writes all of them. Each HubSpot batch
 that came back is recorded in ONE transaction: the records written are upserted into
@@ -31,15 +32,14 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from reverse_etl.errors import InvoiceSyncError, WarehouseBusyError
-from reverse_etl.properties import PROPERTY_NAMES, UPSERT_KEY
+from reverse_etl.errors import WarehouseBusyError
+from reverse_etl.properties import PROPERTY_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -376,112 +376,3 @@ def _insert_values(con: duckdb.DuckDBPyConnection, target: str, rows: list[list[
     params = {f"p{i}": [row[i] for row in rows] for i in range(width)}
     select = ", ".join(f"unnest($p{i})" for i in range(width))
     con.execute(f"insert into {target} select {select}", params)
-
-
-# -- the action table (read) -----------------------------------------------------------
-
-ACTIONS_TABLE = "reverse_etl.hubspot_invoice_actions"
-
-
-class ActionTableMissingError(InvoiceSyncError):
-    """The warehouse has no action table yet: transform has not run."""
-
-
-@dataclass(frozen=True)
-class Action:
-    xero_invoice_id: str
-    action: str
-    hs_object_id: str | None
-    changed_properties: tuple[str, ...]
-    values: dict[str, str | None]
-
-    def payload(self) -> dict[str, Any]:
-        """The batch-upsert input for this record (see the module docstring for what is sent)."""
-        if self.action == "UPDATE" and self.changed_properties:
-            names = [n for n in self.changed_properties if n in self.values]
-            properties = {n: self.values[n] if self.values[n] is not None else "" for n in names}
-        else:
-            properties = {n: v for n, v in self.values.items() if v is not None}
-        properties[UPSERT_KEY] = self.xero_invoice_id
-        return {"idProperty": UPSERT_KEY, "id": self.xero_invoice_id, "properties": properties}
-
-
-def read_actions(con: duckdb.DuckDBPyConnection) -> list[Action]:
-    """The action table's rows, de-duplicated on ``xero_invoice_id`` (first row wins)."""
-    try:
-        cursor = con.execute(f"select * from {ACTIONS_TABLE} order by action, xero_invoice_id")
-    except duckdb.CatalogException:
-        raise ActionTableMissingError(
-            f"{ACTIONS_TABLE} does not exist in {con_path(con)}: run `invoice-sync transform` "
-            "(or `invoice-sync sync`) first."
-        ) from None
-    columns = [d[0] for d in cursor.description]
-    actions: dict[str, Action] = {}
-    duplicates = 0
-    for row in cursor.fetchall():
-        record = dict(zip(columns, row, strict=True))
-        key = str(record["xero_invoice_id"])
-        if key in actions:
-            duplicates += 1
-            continue
-        actions[key] = Action(
-            xero_invoice_id=key,
-            action=str(record["action"]).upper(),
-            hs_object_id=_text(record.get("hs_object_id")),
-            changed_properties=tuple(record.get("changed_properties") or ()),
-            values={n: _text(record.get(n)) for n in PROPERTY_NAMES if n in record},
-        )
-    if duplicates:
-        log.warning("%s named %d invoice(s) twice; each is sent once.", ACTIONS_TABLE, duplicates)
-    return list(actions.values())
-
-
-def actions_invocation_id(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The dbt invocation that built the action table (its table comment, set by the model's
-    post-hook), or None for a table built otherwise."""
-    row = con.execute(
-        "select comment from duckdb_tables() "
-        "where schema_name = 'reverse_etl' and table_name = 'hubspot_invoice_actions'"
-    ).fetchone()
-    return str(row[0]) if row and row[0] else None
-
-
-def actions_consumed(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether a real (not dry) run already wrote records from this build of the action table.
-    Reads the written outcomes, which are committed batch by batch, so a push killed midway
-    counts too."""
-    invocation = actions_invocation_id(con)
-    if invocation is None:
-        return False
-    row = con.execute(
-        "select exists (select 1 from sync_log.record_results r "
-        "join sync_log.runs u using (run_id) "
-        "where u.actions_invocation_id = ? and not coalesce(u.dry_run, false) "
-        "and r.outcome = 'written')",
-        [invocation],
-    ).fetchone()
-    return bool(row and row[0])
-
-
-def con_path(con: duckdb.DuckDBPyConnection) -> str:
-    row = con.execute(
-        "select path from duckdb_databases() where database_name = current_database()"
-    ).fetchone()
-    return str(row[0]) if row else "the warehouse"
-
-
-def _text(value: Any) -> str | None:
-    """A warehouse value as HubSpot wants it: strings as-is, exact decimals, ISO dates."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Decimal):
-        return (
-            format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
-        )
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)

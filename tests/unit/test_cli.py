@@ -81,7 +81,7 @@ def test_usage_errors_exit_2_and_differ_from_every_run_outcome():
 
 
 def test_global_options_are_accepted_after_the_command():
-    from reverse_etl.cli import hoist_global_options
+    from reverse_etl.cli_options import hoist_global_options
 
     assert hoist_global_options(["sync", "-q", "--log-level", "debug", "--dry-run"]) == [
         "-q",
