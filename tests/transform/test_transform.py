@@ -469,3 +469,33 @@ def test_mirroring_everything_builds_and_widens_the_actions(tmp_path: Path) -> N
     widened = _query(path, "select count(*) as n from reverse_etl.hubspot_invoices_desired")
     invoices = _query(path, "select count(*) as n from marts.fct_invoices")
     assert widened == invoices
+
+
+def test_hand_run_dbt_reads_the_policy_from_the_same_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dbt build` by hand (no --vars but the warehouse) follows HUBSPOT_INCLUDE_DRAFTS as the
+    sync does, instead of a default of its own that the next sync would silently revert."""
+    import json
+
+    from dbt.cli.main import dbtRunner
+
+    from reverse_etl.transform import _release_duckdb
+
+    path = tmp_path / "warehouse" / "invoices.duckdb"
+    with RawWarehouse(path) as warehouse:
+        _load_scenario(warehouse)
+    monkeypatch.setenv("HUBSPOT_INCLUDE_DRAFTS", "true")
+    args = ["build", "--select", "+hubspot_invoices_desired", "--exclude", "test_type:data"]
+    args += ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    args += ["--vars", json.dumps({"warehouse_path": str(path)}), "--log-level", "none"]
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        _release_duckdb()
+    assert result.success, result.exception
+    desired = {
+        row["xero_invoice_id"]
+        for row in _query(path, "select xero_invoice_id from reverse_etl.hubspot_invoices_desired")
+    }
+    assert DRAFT in desired
