@@ -228,6 +228,7 @@ def extract(
                 display.stop()
         summary.stages["extract"] = report.as_dict()
         out.print(report.summary(), highlight=False, markup=False)
+        report.raise_for_limit_stops()  # exit 75: stopped at Xero's day limit, resumes next run
 
     _run(work, summary=summary)
 
@@ -304,7 +305,7 @@ def sync(
     ] = False,
     as_json: Annotated[bool, _json_option()] = False,
 ) -> None:
-    """Extract → transform → push, once (or --every 1h), under a lock. Exit 0/1/3/4."""
+    """Extract → transform → push, once (or --every 1h), under a lock. Exit 0/1/3/4/75."""
     from reverse_etl.sync import SyncReport, run_sync_command
 
     if as_json and every is not None:
@@ -353,6 +354,14 @@ def sandbox_up(
         Path, typer.Option(help="Where the emulators keep their state between runs.")
     ] = Path("warehouse/sandbox"),
     latency_ms: Annotated[int, typer.Option(help="Simulated round-trip latency.")] = 0,
+    xero_tier: Annotated[
+        str | None,
+        typer.Option(
+            help="Xero app tier for the day limit: starter (1,000 calls/day), standard "
+            "(5,000), or a number of calls.",
+            metavar="TIER",
+        ),
+    ] = None,
 ) -> None:
     """Start both emulators on 127.0.0.1 with demo data and print the environment to use."""
     from sandbox.server import serve_forever
@@ -366,8 +375,12 @@ def sandbox_up(
             state_dir=state_dir,
             latency_ms=latency_ms,
             console=console,
+            xero_tier=xero_tier,
         )
-    except RuntimeError as exc:  # a port already in use
+    except (
+        RuntimeError,
+        ValueError,
+    ) as exc:  # a port already in use; an unknown tier  # a port already in use
         err_console.print(
             f"{exc}. Stop the other process or pass --xero-port/--hubspot-port.", highlight=False
         )

@@ -17,7 +17,8 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 
 EPILOG = (
     "Exit codes: 0 success; 1 failed; 2 usage error; 3 finished, but HubSpot rejected some "
-    "records (retried next run); 4 busy: another run holds the warehouse, nothing was done. "
+    "records (retried next run); 4 busy: another run holds the warehouse, nothing was done; "
+    "75 stopped at Xero's day limit, resumes next run. "
     "-v, -q and --log-level may also follow the command."
 )
 

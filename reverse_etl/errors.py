@@ -14,6 +14,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_REJECTED = 3
 EXIT_BUSY = 4
+EXIT_STOPPED = 75  # sysexits' EX_TEMPFAIL: stopped at Xero's day limit, resumes next run
 
 
 class InvoiceSyncError(Exception):
@@ -35,7 +36,22 @@ class XeroAuthError(XeroError):
 
 
 class XeroRateLimitError(XeroError):
-    """Xero's daily limit is spent, or retries for the minute limit ran out."""
+    """Xero's daily limit is spent, or retries for the minute limit ran out.
+
+    ``problem`` is Xero's ``X-Rate-Limit-Problem`` (``day``, ``minute``, ``concurrent``,
+    ``appminute``) when known."""
+
+    def __init__(self, message: str, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
+class XeroLimitStop(XeroRateLimitError):
+    """A read stopped at a Xero rate limit *after* committing what it had read, cursor and
+    resume position included: the next run continues from there (exit code 75, sysexits'
+    EX_TEMPFAIL: "try again later"; not a failure that lost anything)."""
+
+    exit_code = EXIT_STOPPED
 
 
 class RecordParseError(XeroError):

@@ -5,7 +5,8 @@ For monitoring: a cron wrapper or a scheduler parses it instead of scraping log 
 
 ``command``, ``run_id``, ``dry_run``, ``started_at``/``finished_at`` (ISO 8601 UTC),
 ``outcome`` (``success`` | ``partial`` — finished, some records rejected | ``failed`` |
-``busy`` — another run holds the warehouse, nothing was done), ``exit_code`` (the process's),
+``busy`` — another run holds the warehouse, nothing was done | ``stopped`` — the Xero read
+stopped at the day limit and resumes next run), ``exit_code`` (the process's),
 ``stages`` (per stage its counts and ``seconds``: ``extract``, ``transform``, ``freshness``,
 ``push``; a stage that did not run is absent), ``rejected`` (each rejected record: id, invoice
 number, action, HubSpot's category and message) and ``errors`` (``type``, ``message``,
@@ -19,9 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from reverse_etl.errors import EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_REJECTED
+from reverse_etl.errors import EXIT_BUSY, EXIT_FAILED, EXIT_OK, EXIT_REJECTED, EXIT_STOPPED
 
-OUTCOMES = {EXIT_OK: "success", EXIT_REJECTED: "partial", EXIT_BUSY: "busy"}
+OUTCOMES = {
+    EXIT_OK: "success",
+    EXIT_REJECTED: "partial",
+    EXIT_BUSY: "busy",
+    EXIT_STOPPED: "stopped",
+}
 
 
 def utc_now() -> datetime:
