@@ -354,6 +354,13 @@ def sandbox_up(
         Path, typer.Option(help="Where the emulators keep their state between runs.")
     ] = Path("warehouse/sandbox"),
     latency_ms: Annotated[int, typer.Option(help="Simulated round-trip latency.")] = 0,
+    hubspot_numbered_paths: Annotated[
+        bool,
+        typer.Option(
+            envvar="SANDBOX_HUBSPOT_NUMBERED_PATHS",
+            help="Serve HubSpot's numbered API paths (/crm/v3/…); off: they answer 404.",
+        ),
+    ] = True,
     xero_tier: Annotated[
         str | None,
         typer.Option(
@@ -375,6 +382,7 @@ def sandbox_up(
             state_dir=state_dir,
             latency_ms=latency_ms,
             console=console,
+            hubspot_numbered_paths=hubspot_numbered_paths,
             xero_tier=xero_tier,
         )
     except (

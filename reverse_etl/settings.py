@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from reverse_etl.errors import ConfigError
+from reverse_etl.hubspot_paths import DEFAULT_API_VERSION, SUPPORTED_VERSIONS
 
 SANDBOX_XERO_PORT = 18710
 SANDBOX_HUBSPOT_PORT = 18720
@@ -62,6 +63,7 @@ class HubSpotSettings:
     object_name: str
     requests_per_10s: int
     max_in_flight: int
+    api_version: str = DEFAULT_API_VERSION
 
 
 XERO_INVOICE_TYPES = ("ACCREC", "ACCPAY")
@@ -124,6 +126,7 @@ class Settings:
             ("HUBSPOT_ACCESS_TOKEN", mask(self.hubspot.access_token)),
             ("HUBSPOT_BASE_URL", self.hubspot.base_url),
             ("HUBSPOT_OBJECT_NAME", self.hubspot.object_name),
+            ("HUBSPOT_API_VERSION", self.hubspot.api_version),
             ("HUBSPOT_REQUESTS_PER_10S", str(self.hubspot.requests_per_10s)),
             ("HUBSPOT_MAX_IN_FLIGHT", str(self.hubspot.max_in_flight)),
             ("HUBSPOT_INVOICE_TYPES", ",".join(self.mirroring.invoice_types)),
@@ -244,6 +247,7 @@ def _build(values: Mapping[str, str]) -> Settings:
         object_name=object_name,
         requests_per_10s=_int(values, "HUBSPOT_REQUESTS_PER_10S", 100, 1, 10_000),
         max_in_flight=_int(values, "HUBSPOT_MAX_IN_FLIGHT", 8, 1, 64),
+        api_version=_api_version(get("HUBSPOT_API_VERSION", DEFAULT_API_VERSION)),
     )
     return Settings(
         xero=xero,
@@ -315,3 +319,14 @@ def _int(values: Mapping[str, str], name: str, default: int, low: int, high: int
     if not low <= number <= high:
         raise ConfigError(f"{name}={number} is out of range: use {low} to {high}.")
     return number
+
+
+def _api_version(value: str) -> str:
+    """``HUBSPOT_API_VERSION``: one of the versions :mod:`reverse_etl.hubspot_paths` builds
+    paths for (the date versions tested, or the numbered family ``v3``)."""
+    if value not in SUPPORTED_VERSIONS:
+        raise ConfigError(
+            f"HUBSPOT_API_VERSION={value!r} is not a HubSpot API version this tool supports: "
+            f"use one of {', '.join(SUPPORTED_VERSIONS)} (default {DEFAULT_API_VERSION})."
+        )
+    return value

@@ -29,7 +29,7 @@ def _records(sandbox: HubSpotSandbox) -> dict[str, dict[str, Any]]:
 
 
 def _upserts(sandbox: HubSpotSandbox) -> int:
-    return sandbox.emulator.counters.total("POST /crm/v3/objects/{objectType}/batch/upsert")
+    return sandbox.emulator.counters.total("POST /crm/objects/2026-09/{objectType}/batch/upsert")
 
 
 def test_inserts_create_records_with_the_right_values(
@@ -201,9 +201,9 @@ def test_429_storm_and_5xx_are_retried_and_honoured(
     ensure_schema(settings, client=make_client(settings))
     write_actions(settings.warehouse_path, inserts(range(1, 501)))
     faults = hubspot_sandbox.emulator.faults
-    faults.add("status", status=429, path_prefix="/crm/v3/objects", times=4, retry_after=1)
-    faults.add("status", status=503, path_prefix="/crm/v3/objects", times=2, every=2)
-    faults.add("drop", path_prefix="/crm/v3/objects", times=1, every=3)
+    faults.add("status", status=429, path_prefix="/crm/objects/2026-09", times=4, retry_after=1)
+    faults.add("status", status=503, path_prefix="/crm/objects/2026-09", times=2, every=2)
+    faults.add("drop", path_prefix="/crm/objects/2026-09", times=1, every=3)
     client = make_client(settings, sim_clock)
 
     report = run_push(settings, client=client)
@@ -343,7 +343,7 @@ def test_a_push_that_dies_midway_keeps_what_landed_and_a_rerun_duplicates_nothin
         batches.append(len(inputs))
         if len(batches) == 3:  # from the third batch on: down for longer than the retries
             hubspot_sandbox.emulator.faults.add(
-                "status", status=502, path_prefix="/crm/v3/objects", times=None
+                "status", status=502, path_prefix="/crm/objects/2026-09", times=None
             )
         return original(object_type, inputs)
 
