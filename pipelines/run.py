@@ -50,6 +50,7 @@ from pipelines.hubspot_snapshot.source import (
     hubspot_snapshot_source,
 )
 from pipelines.xero.client import XeroClient
+from pipelines.xero.finance_source import FINANCE_TABLE_COLUMNS, FINANCE_TABLES
 from pipelines.xero.records import (
     INVOICE_COLUMNS,
     LINE_ITEM_COLUMNS,
@@ -72,13 +73,15 @@ class XeroExtractReport:
     invoices_loaded: int = 0
     rejected: int = 0
     unchanged: int = 0
-    xero_calls: int = 0
+    xero_calls: int = 0  # Invoices API calls
+    finance_calls: int = 0  # the other Xero endpoints' calls
     token_calls: int = 0
     connections_calls: int = 0
     retries: int = 0
     per_tenant: dict[str, int] = field(default_factory=dict)
     calls_per_tenant: dict[str, int] = field(default_factory=dict)
     rejected_per_tenant: dict[str, int] = field(default_factory=dict)
+    finance_rows: dict[str, int] = field(default_factory=dict)  # per finance table (+ rejected)
     pages_per_tenant: dict[str, int] = field(default_factory=dict)
     stopped: dict[str, str] = field(default_factory=dict)  # tenant → one-line reason + resume
     step_seconds: dict[str, float] = field(default_factory=dict)
@@ -163,6 +166,8 @@ class ExtractReport:
             f"organisation{'s' if orgs != 1 else ''} ({x.xero_calls} API call(s) + "
             f"{x.token_calls} token + {x.connections_calls} connections"
         )
+        if x.finance_calls:
+            text += f" + {x.finance_calls} for contacts/payments/credit/organisation"
         text += f", {x.retries} retried)" if x.retries else ")"
         if x.rejected:
             text += f", {x.rejected} rejected (see raw_xero.invoice_rejects)"
@@ -250,8 +255,15 @@ def run_xero_extract(
             )
         )
 
+    full_tables = [t.table for t in FINANCE_TABLES if not _table_exists(pipeline, t.table)]
     source = xero_source(
-        client, tenants, plan, stats, versions_since, continue_on_error=continue_on_error
+        client,
+        tenants,
+        plan,
+        stats,
+        versions_since,
+        continue_on_error=continue_on_error,
+        full_tables=full_tables,
     )
     step_seconds, load_ids = _run(pipeline, source)
     _ensure_tables(
@@ -260,6 +272,7 @@ def run_xero_extract(
             "invoices": INVOICE_COLUMNS,
             "invoices__line_items": LINE_ITEM_COLUMNS,
             "invoice_versions": VERSION_COLUMNS,
+            **FINANCE_TABLE_COLUMNS,
         },
     )
     record_extract(pipeline, sum(stats.loaded.values()), load_ids)
@@ -270,12 +283,14 @@ def run_xero_extract(
         rejected=sum(stats.rejected.values()),
         unchanged=sum(stats.unchanged.values()),
         xero_calls=counts.api,
+        finance_calls=counts.finance,
         token_calls=counts.token,
         connections_calls=counts.connections,
         retries=counts.retries,
         per_tenant={t: stats.loaded.get(t, 0) for t in tenants},
         calls_per_tenant=dict(counts.api_by_tenant),
         rejected_per_tenant=dict(stats.rejected),
+        finance_rows=dict(stats.finance),
         pages_per_tenant=dict(stats.pages),
         stopped=dict(stats.stops),
         step_seconds=step_seconds,

@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -64,6 +65,20 @@ MAX_RETRY_AFTER_SECONDS = 300.0
 XERO_DEFAULT_PAGE_SIZE = 100
 IDS_PER_CALL = 40  # Xero refuses more than ~52 ids (404); 40 leaves room for longer URLs
 CONCURRENT_BACKOFF_BASE = 0.5  # seconds, doubling, jittered: a call in flight ends in ~1 s
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A paged Xero list endpoint: its path, the envelope key of its records, the immutable
+    key it is ordered by (see :meth:`XeroClient.invoice_pages`), fixed query parameters."""
+
+    path: str
+    key: str
+    order: str | None = None
+    params: tuple[tuple[str, str], ...] = ()
+
+
+INVOICES = Endpoint("Invoices", "Invoices", "InvoiceID")
 
 
 @dataclass
@@ -106,6 +121,8 @@ class XeroClient:
         self.settings = settings
         self._prefetch = prefetch
         self._order: str | None = INVOICE_ORDER
+        self._refused_orders: set[str] = set()  # other endpoints whose ``order`` Xero refused
+        self._one_at_a_time = threading.RLock()
         self.counts = CallCounts()
         self._session = session or requests.Session()
         self._clock = clock
@@ -239,12 +256,39 @@ class XeroClient:
         else:
             yield from pages
 
+    def pages(
+        self,
+        endpoint: Endpoint,
+        tenant_id: str,
+        modified_since: datetime | None = None,
+        extra: Mapping[str, str] | None = None,
+    ) -> Iterator[InvoicePage]:
+        """Pages of another paged list endpoint (Contacts, Payments …; ``InvoicePage.invoices``
+        holds its records), with the paging, ordering, fallback and stopping rules of
+        :meth:`invoice_pages`; its calls are counted as ``finance``."""
+        params = {**dict(endpoint.params), **(extra or {})}
+        return self._pages(tenant_id, modified_since, params, endpoint=endpoint)
+
+    def get_one(self, path: str, key: str, tenant_id: str) -> tuple[list[Any], datetime | None]:
+        """An unpaged read (``GET /Organisation``): the envelope's ``key`` list, server time."""
+        response = self._authorised(
+            "GET", f"{API_PREFIX}/{path}", kind="finance", tenant_id=tenant_id
+        )
+        body = json.loads(response.content, parse_float=Decimal)
+        return list(body.get(key) or []), _server_time(body)
+
+    def _order_for(self, endpoint: Endpoint) -> str | None:
+        if endpoint is INVOICES:
+            return self._order
+        return None if endpoint.path in self._refused_orders else endpoint.order
+
     def _pages(
         self,
         tenant_id: str,
         modified_since: datetime | None,
         extra: dict[str, str],
         start_page: int = 1,
+        endpoint: Endpoint = INVOICES,
     ) -> Iterator[InvoicePage]:
         page_size = self.settings.page_size
         headers = {}
@@ -255,37 +299,42 @@ class XeroClient:
         honoured = page_size <= XERO_DEFAULT_PAGE_SIZE
         while True:
             params = {"page": str(page), "pageSize": str(page_size), **extra}
-            if self._order:
-                params["order"] = self._order
+            order = self._order_for(endpoint)
+            if order:
+                params["order"] = order
             try:
                 response = self._authorised(
                     "GET",
-                    f"{API_PREFIX}/Invoices",
-                    kind="api",
+                    f"{API_PREFIX}/{endpoint.path}",
+                    kind="api" if endpoint is INVOICES else "finance",
                     tenant_id=tenant_id,
                     params=params,
                     headers=headers,
                 )
             except XeroError as exc:
-                if not (self._order and first_request and "answered 400" in str(exc)):
+                if not (order and first_request and "answered 400" in str(exc)):
                     raise
                 log.warning(
-                    "Xero refused order=%s (%s); paging in Xero's default order from now on. "
-                    "An invoice edited during a multi-page read is then caught by the next run's "
-                    "overlap instead.",
-                    self._order,
+                    "Xero refused order=%s on %s (%s); paging in Xero's default order from now "
+                    "on. A record edited during a multi-page read is then caught by the next "
+                    "run's overlap instead.",
+                    order,
+                    endpoint.path,
                     exc,
                 )
-                self._order = None
+                if endpoint is INVOICES:
+                    self._order = None
+                else:
+                    self._refused_orders.add(endpoint.path)
                 page = 1  # positions in another order mean nothing: read the window again
                 continue
             first_request = False
             if response.status_code == 304:
                 return
             body = json.loads(response.content, parse_float=Decimal)
-            invoices = body.get("Invoices") or []
+            invoices = body.get(endpoint.key) or []
             server_time = _server_time(body)
-            yield InvoicePage(invoices, page, server_time, self._order)
+            yield InvoicePage(invoices, page, server_time, order)
             if not invoices:
                 return
             pagination = body.get("pagination")
@@ -312,7 +361,23 @@ class XeroClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        """An API call with a valid bearer token; one re-authentication on 401."""
+        """An API call with a valid bearer token; one re-authentication on 401.
+
+        One call at a time per client (``_one_at_a_time``): the invoices' prefetch thread and
+        the finance resources share the client, and a refresh-token rotation or the limiter's
+        remaining-calls bookkeeping must never interleave."""
+        with self._one_at_a_time:
+            return self._authorised_call(method, path, kind, tenant_id, params, headers)
+
+    def _authorised_call(
+        self,
+        method: str,
+        path: str,
+        kind: str,
+        tenant_id: str | None,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> requests.Response:
         for attempt in (1, 2):
             all_headers = {"Accept": "application/json", **self._bearer(), **(headers or {})}
             if tenant_id is not None:
@@ -434,6 +499,8 @@ class XeroClient:
             if tenant_id is not None:
                 by_tenant = self.counts.api_by_tenant
                 by_tenant[tenant_id] = by_tenant.get(tenant_id, 0) + 1
+        elif kind == "finance":
+            self.counts.finance += 1
         elif kind == "token":
             self.counts.token += 1
         else:

@@ -19,7 +19,8 @@ from reverse_etl.errors import XeroRateLimitError
 class CallCounts:
     """HTTP requests sent to Xero, by kind (retries included: each one costs quota)."""
 
-    api: int = 0
+    api: int = 0  # Invoices
+    finance: int = 0  # Contacts, Payments, CreditNotes, Overpayments, Prepayments, Organisation
     token: int = 0
     connections: int = 0
     retries: int = 0

@@ -174,6 +174,9 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
 }
 
 
+PARSERS = _PARSERS  # shared with :mod:`pipelines.xero.finance_records`
+FIXES = _FIXES
+
 _INVOICE_SPEC = tuple(
     (column, path[0], path[1] if len(path) > 1 else None, _PARSERS[kind], ".".join(path), kind)
     for column, path, kind in _INVOICE_FIELDS

@@ -1,5 +1,6 @@
-"""The dlt source for Xero invoices: ``raw_xero.invoices`` (+ ``__line_items``),
-``raw_xero.invoice_versions`` and ``raw_xero.invoice_rejects``.
+"""The dlt source for Xero: invoices — ``raw_xero.invoices`` (+ ``__line_items``),
+``raw_xero.invoice_versions`` and ``raw_xero.invoice_rejects`` — and the finance tables of
+:mod:`pipelines.xero.finance_source`.
 
 One resource reads each tenant's changed invoices once and writes three tables: the current
 version (merge on ``invoice_id``; line items as dlt's nested table, replaced with their parent),
@@ -33,6 +34,7 @@ from pipelines.cursor import (
     window_start,
 )
 from pipelines.xero.client import XeroClient
+from pipelines.xero.finance_source import finance_resources
 from pipelines.xero.records import (
     INVOICE_COLUMNS,
     LINE_ITEM_COLUMNS,
@@ -60,6 +62,7 @@ class XeroExtractStats:
     rejected: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
     windows: dict[str, str | None] = field(default_factory=dict)
+    finance: dict[str, int] = field(default_factory=dict)  # rows read per finance table
     pages: dict[str, int] = field(default_factory=dict)
     stops: dict[str, str] = field(default_factory=dict)  # tenant → why and where it resumes
 
@@ -252,9 +255,18 @@ def xero_source(
     stats: XeroExtractStats,
     known_versions: KnownVersions,
     continue_on_error: bool = False,
+    full_tables: Sequence[str] = (),
 ) -> Any:
-    """Xero invoices of ``tenant_ids``, read as ``plan`` says. Arguments, not config injection:
-    the settings module already read the environment (STYLE.md)."""
-    return invoices_resource(
+    """Xero invoices of ``tenant_ids``, read as ``plan`` says, and the finance records
+    (:mod:`pipelines.xero.finance_source`) unless the plan names invoices (webhook mode).
+    Arguments, not config injection: the settings module already read the environment
+    (STYLE.md). ``full_tables``: finance tables missing from the warehouse (read in full)."""
+    invoices = invoices_resource(
         client, tenant_ids, plan, stats, known_versions, continue_on_error=continue_on_error
     )
+    if plan.invoice_ids is not None:
+        return invoices
+    finance = finance_resources(
+        client, tenant_ids, plan, set(full_tables), stats.finance, lambda: datetime.now(UTC)
+    )
+    return [invoices, *finance]

@@ -124,22 +124,38 @@ class Renderer:
                     "HasValidationErrors": False,
                 }
                 for p, amount in zip(inv.payments, totals.payment_amounts, strict=True)
+                if not p.deleted
             ]
+            live = [a for a in inv.credits if not a.deleted]
             out["CreditNotes"] = [
                 {
-                    "CreditNoteID": derived_id(inv.invoice_id, "credit", c.salt),
-                    "CreditNoteNumber": c.number,
-                    "ID": derived_id(inv.invoice_id, "allocation", c.salt),
-                    "AppliedAmount": money(c.amount),
-                    "DateString": ordinal_iso(c.date),
-                    "Date": ordinal_ms_date(c.date),
+                    "CreditNoteID": a.source.doc_id,
+                    "CreditNoteNumber": a.source.number,
+                    "ID": a.allocation_id,
+                    "AppliedAmount": money(a.amount),
+                    "DateString": ordinal_iso(a.date),
+                    "Date": ordinal_ms_date(a.date),
                     "LineItems": [],
-                    "Total": money(c.amount),
+                    "Total": money(a.source.total),
                 }
-                for c in inv.credits
+                for a in live
+                if a.source.kind == "CREDITNOTE"
             ]
-            out["Prepayments"] = []
-            out["Overpayments"] = []
+            for kind, key, id_key in (
+                ("PREPAYMENT", "Prepayments", "PrepaymentID"),
+                ("OVERPAYMENT", "Overpayments", "OverpaymentID"),
+            ):
+                out[key] = [
+                    {
+                        id_key: a.source.doc_id,
+                        "ID": a.allocation_id,
+                        "AppliedAmount": money(a.amount),
+                        "Date": ordinal_ms_date(a.date),
+                        "Total": money(a.source.total),
+                    }
+                    for a in live
+                    if a.source.kind == kind
+                ]
         out["AmountDue"] = money(totals.amount_due)
         out["AmountPaid"] = money(totals.amount_paid)
         out["AmountCredited"] = money(totals.amount_credited)

@@ -21,6 +21,7 @@ from reverse_etl.errors import TransformError
 from reverse_etl.properties import INVOICE_PROPERTIES, PROPERTY_NAMES
 from reverse_etl.settings import Settings, load_settings
 from reverse_etl.transform import DBT_PROJECT_DIR, TransformReport, run_transform
+from tests.fixtures.raw_finance import payment
 from tests.fixtures.raw_warehouse import RawWarehouse, hubspot_echo, invoice, line_item
 
 UNCHANGED = "a0000000-0000-4000-8000-000000000001"
@@ -100,6 +101,9 @@ def _load_scenario(warehouse: RawWarehouse) -> None:
         ],
     )
     warehouse.add_hubspot_record("105", **hubspot_echo(authorised))
+    # The payments behind those amounts: 60.00 on 5 November, the rest on the 10th.
+    warehouse.add_finance_row("payments", payment("p-1", PAID, date(2026, 11, 5), "60.00"))
+    warehouse.add_finance_row("payments", payment("p-2", PAID, date(2026, 11, 10), "50.00"))
 
     active = invoice(VOIDED)
     voided = dict(active, status="VOIDED", amount_due=Decimal("0"), updated_date_utc=_at(12))
@@ -159,11 +163,11 @@ def _actions(path: Path) -> dict[str, dict[str, Any]]:
 
 def test_report_counts_models_and_tests(built: tuple[Path, TransformReport]) -> None:
     _, report = built
-    assert report.models == 11
+    assert report.models == 25
     assert report.tests > 50 and report.unit_tests >= 5
     assert report.warnings == 0
     assert re.match(
-        r"dbt build: 11 models built, \d+ data tests and \d+ unit tests", report.summary()
+        r"dbt build: 25 models built, \d+ data tests and \d+ unit tests", report.summary()
     )
 
 
@@ -371,7 +375,8 @@ def test_status_history_from_versions(built: tuple[Path, TransformReport]) -> No
     assert [(r["from_status"], r["to_status"], r["changed_at"]) for r in rows] == [
         (None, "DRAFT", _at(30, month=10)),
         ("DRAFT", "AUTHORISED", _at(1)),
-        ("AUTHORISED", "PAID", _at(10, 14)),
+        # Dated by the payment that cleared it (10 November), not by when the sync saw it.
+        ("AUTHORISED", "PAID", datetime(2026, 11, 10, tzinfo=UTC)),
     ]
 
 
@@ -415,7 +420,7 @@ def test_empty_raw_tables_build(tmp_path: Path) -> None:
     path = tmp_path / "empty.duckdb"
     RawWarehouse(path).close()
     report = run_transform(_settings(path))
-    assert report.models == 11
+    assert report.models == 25
     # dbt writes its artefacts and logs inside dbt_project/, never into the caller's cwd.
     assert not (Path.cwd() / "logs").exists() and not (Path.cwd() / "target").exists()
     assert _query(path, "select count(*) as n from reverse_etl.hubspot_invoice_actions") == [
