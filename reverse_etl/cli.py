@@ -15,11 +15,13 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from reverse_etl.errors import InvoiceSyncError
 from reverse_etl.lock import sync_lock
 from reverse_etl.settings import Settings, load_settings
+from reverse_etl.warehouse_busy import warehouse_busy_is_typed
 
 app = typer.Typer(
     name="invoice-sync",
@@ -67,7 +69,9 @@ def _run(work: Callable[[Settings], T], *, announce: bool = True) -> T:
     except InvoiceSyncError as exc:
         if _state["verbose"]:
             err_console.print_exception(show_locals=False)
-        err_console.print(f"[red]{type(exc).__name__}:[/red] {exc}", highlight=False)
+        err_console.print(
+            f"[red]{type(exc).__name__}:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(exc.exit_code) from None
 
 
@@ -123,7 +127,11 @@ def extract(
     from reverse_etl.sandbox_mode import sandbox_if_needed
 
     def work(settings: Settings) -> None:
-        with sync_lock(settings.warehouse_path, "extract"), sandbox_if_needed(settings):
+        with (
+            warehouse_busy_is_typed(settings),
+            sync_lock(settings.warehouse_path, "extract"),
+            sandbox_if_needed(settings),
+        ):
             report = run_extract(
                 settings,
                 full_refresh=full_refresh,
@@ -141,7 +149,7 @@ def transform() -> None:
     from reverse_etl.transform import run_transform
 
     def work(settings: Settings) -> None:
-        with sync_lock(settings.warehouse_path, "transform"):
+        with warehouse_busy_is_typed(settings), sync_lock(settings.warehouse_path, "transform"):
             report = run_transform(settings)
         console.print(report.summary(), highlight=False)
 
@@ -159,7 +167,11 @@ def push(
     from reverse_etl.sandbox_mode import sandbox_if_needed
 
     def work(settings: Settings) -> None:
-        with sync_lock(settings.warehouse_path, "push"), sandbox_if_needed(settings):
+        with (
+            warehouse_busy_is_typed(settings),
+            sync_lock(settings.warehouse_path, "push"),
+            sandbox_if_needed(settings),
+        ):
             report = run_push(settings, dry_run=dry_run, console=console)
         report.raise_for_rejections()
 
@@ -184,6 +196,34 @@ def sync(
             settings, every=every, full_refresh=full_refresh, console=console
         )
     )
+
+
+@app.command()
+def sql(
+    query: Annotated[
+        str | None,
+        typer.Argument(help="SQL to run; omit it for an interactive session (Harlequin)."),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="table (terminal), csv or json (scripts).")
+    ] = "table",
+) -> None:
+    """Query the published analysts' database (ANALYTICS_PATH), read-only."""
+    import subprocess
+    import sys
+
+    from reverse_etl.analyst_sql import interactive_command, run_query
+    from reverse_etl.errors import AnalystQueryError
+
+    def work(settings: Settings) -> None:
+        if output_format not in ("table", "csv", "json"):
+            raise AnalystQueryError(f"--format {output_format!r}: use table, csv or json.")
+        if query is None:
+            argv = interactive_command(settings.analytics_path)
+            raise typer.Exit(subprocess.call(argv))
+        run_query(settings.analytics_path, query, sys.stdout, output_format, console)  # type: ignore[arg-type]
+
+    _run(work, announce=False)
 
 
 @sandbox_app.command("up")

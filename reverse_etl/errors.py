@@ -58,3 +58,25 @@ class RejectedRecordsError(InvoiceSyncError):
     """The run finished, but HubSpot rejected some records (exit code 2)."""
 
     exit_code = 2
+
+
+class WarehouseBusyError(InvoiceSyncError):
+    """Another process (a notebook, a SQL client, a stray run) has the working warehouse open.
+
+    Raised wherever the warehouse is opened (dlt, dbt, the push, the publish) from DuckDB's
+    "Conflicting lock is held in <program> (PID n)" error; ``pid`` names the holder, so a
+    scheduler can retry the tick and the message can point analysts at ``ANALYTICS_PATH``.
+    """
+
+    def __init__(self, message: str, *, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
+class PublishError(InvoiceSyncError):
+    """The analysts' database could not be written (disk full, permissions); the previous
+    published copy is left as it was."""
+
+
+class AnalystQueryError(InvoiceSyncError):
+    """`invoice-sync sql`: no published database yet, or DuckDB refused the query."""

@@ -120,10 +120,12 @@ def run_push(
     console: Console | None = None,
     client: HubSpot | None = None,
     notify: alerts.Notify | None = None,
+    run_id: str | None = None,
 ) -> PushReport:
-    """Push the action table to HubSpot (or print the plan); see the module docstring."""
+    """Push the action table to HubSpot (or print the plan); see the module docstring.
+    ``run_id`` (default: a new UUID) keys the run in ``sync_log.runs``."""
     started = time.monotonic()
-    report = PushReport(run_id=str(uuid.uuid4()), dry_run=dry_run)
+    report = PushReport(run_id=run_id or str(uuid.uuid4()), dry_run=dry_run)
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(settings.warehouse_path))
     try:

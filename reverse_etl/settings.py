@@ -69,6 +69,7 @@ class Settings:
     xero: XeroSettings
     hubspot: HubSpotSettings
     warehouse_path: Path
+    analytics_path: Path
     alert_urls: tuple[str, ...]
     sandbox: bool
     state_dir: Path
@@ -104,6 +105,7 @@ class Settings:
             ("HUBSPOT_REQUESTS_PER_10S", str(self.hubspot.requests_per_10s)),
             ("HUBSPOT_MAX_IN_FLIGHT", str(self.hubspot.max_in_flight)),
             ("WAREHOUSE_PATH", str(self.warehouse_path)),
+            ("ANALYTICS_PATH", str(self.analytics_path)),
             ("ALERT_URLS", " ".join(mask_url(u) for u in self.alert_urls) or "(log only)"),
         ]
         return rows
@@ -160,6 +162,12 @@ def _build(values: Mapping[str, str]) -> Settings:
 
     warehouse_path = Path(get("WAREHOUSE_PATH", "warehouse/invoices.duckdb"))
     state_dir = Path(get("INVOICE_SYNC_STATE_DIR", str(warehouse_path.parent)))
+    analytics_path = Path(get("ANALYTICS_PATH", str(warehouse_path.parent / "analytics.duckdb")))
+    if analytics_path.expanduser().resolve() == warehouse_path.expanduser().resolve():
+        raise ConfigError(
+            f"ANALYTICS_PATH and WAREHOUSE_PATH are the same file ({warehouse_path}): the "
+            "analysts' copy must be a separate file, e.g. warehouse/analytics.duckdb."
+        )
 
     if sandbox:
         xero_base = get("XERO_BASE_URL", f"http://127.0.0.1:{SANDBOX_XERO_PORT}")
@@ -222,6 +230,7 @@ def _build(values: Mapping[str, str]) -> Settings:
         xero=xero,
         hubspot=hubspot,
         warehouse_path=warehouse_path,
+        analytics_path=analytics_path,
         alert_urls=_split(get("ALERT_URLS", "")),
         sandbox=sandbox,
         state_dir=state_dir,

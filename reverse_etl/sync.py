@@ -20,6 +20,7 @@ from reverse_etl.errors import ConfigError, InvoiceSyncError
 from reverse_etl.lock import sync_lock
 from reverse_etl.sandbox_mode import sandbox_if_needed
 from reverse_etl.settings import Settings
+from reverse_etl.warehouse_busy import warehouse_busy_is_typed
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class SyncReport:
     extract: Any = None
     transform: Any = None
     push: Any = None
+    publish: Any = None
 
     @property
     def rejected(self) -> int:
@@ -61,8 +63,12 @@ class SyncReport:
 def run_sync_once(
     settings: Settings, *, full_refresh: bool = False, console: Console | None = None
 ) -> SyncReport:
-    """One extract → transform → push under the lock. Raises on failure; returns the report."""
+    """One extract → transform → push under the lock, then the analysts' database is published
+    (reverse_etl/publish.py) whenever the transform succeeded, even if the push then failed or
+    HubSpot rejected records (``meta.sync_status`` says which). Raises on failure (a warehouse
+    held by another process as :class:`WarehouseBusyError`); returns the report."""
     from pipelines.run import run_extract
+    from reverse_etl.publish import push_then_publish
     from reverse_etl.push import run_push
     from reverse_etl.transform import run_transform
 
@@ -74,13 +80,19 @@ def run_sync_once(
         result = work()
         report.stage_seconds[name] = time.monotonic() - started
         summary = result.summary() if hasattr(result, "summary") else ""
-        out.print(f"[{name}] {summary}", highlight=False)
+        out.print(f"[{name}] {summary}", markup=False, highlight=False)
         return result
 
-    with sync_lock(settings.warehouse_path), sandbox_if_needed(settings):
+    with (
+        warehouse_busy_is_typed(settings),
+        sync_lock(settings.warehouse_path),
+        sandbox_if_needed(settings),
+    ):
         report.extract = stage("extract", lambda: run_extract(settings, full_refresh=full_refresh))
         report.transform = stage("transform", lambda: run_transform(settings))
-        report.push = stage("push", lambda: run_push(settings, console=out))
+        report.push, report.publish = push_then_publish(
+            settings, lambda run_id: run_push(settings, console=out, run_id=run_id), timed=stage
+        )
     out.print(report.summary(), highlight=False)
     return report
 
