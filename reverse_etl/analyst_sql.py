@@ -96,7 +96,9 @@ def _rows(cursor: duckdb.DuckDBPyConnection) -> Iterator[tuple[Any, ...]]:
 
 
 def _print_table(columns: Sequence[str], rows: Iterator[tuple[Any, ...]], console: Console) -> int:
-    table = Table(*[Text(c) for c in columns], show_lines=False)
+    table = Table()
+    for column in columns:
+        table.add_column(Text(column))
     shown = 0
     more = 0
     for row in rows:

@@ -188,15 +188,18 @@ def _write(
         con.execute(f"attach {_literal(str(temp))} as {_PUB} (read_write)")
         try:
             relations = analyst_relations(con, catalog)
+            con.execute("begin")  # one snapshot of the warehouse, one commit to the new file
             for schema in sorted({schema for schema, _ in relations} | {"meta"}):
                 con.execute(f"create schema {_PUB}.{_ident(schema)}")
             copied: list[tuple[str, str, int]] = []
             for schema, name in relations:
                 qualified = f"{_ident(schema)}.{_ident(name)}"
-                con.execute(f"create table {_PUB}.{qualified} as select * from {qualified}")
-                count = con.execute(f"select count(*) from {_PUB}.{qualified}").fetchone()
-                copied.append((schema, name, int(count[0]) if count else 0))
+                created = con.execute(
+                    f"create table {_PUB}.{qualified} as select * from {qualified}"
+                ).fetchone()  # DuckDB answers a CREATE TABLE AS with its row count
+                copied.append((schema, name, int(created[0]) if created else 0))
             _write_meta(con, settings, outcome, now, copied)
+            con.execute("commit")
             con.execute(f"checkpoint {_PUB}")
         finally:
             con.execute(f"detach {_PUB}")
