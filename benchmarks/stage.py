@@ -1,6 +1,6 @@
 """Run one measured stage in this (fresh) process and print its measurements as JSON.
 
-``python -m benchmarks.stage extract|transform|setup|push|sync|naive-push|reexport``. The
+``python -m benchmarks.stage extract|transform|setup|push|publish|sync|naive-push|reexport``. The
 harness sets the environment contract (``XERO_BASE_URL``, ``HUBSPOT_BASE_URL``,
 ``WAREHOUSE_PATH``, …) so the real stage functions run exactly as `invoice-sync` runs them,
 against the emulators in their own processes. The last line of stdout is
@@ -87,6 +87,10 @@ def _work(name: str, settings: Settings, args: argparse.Namespace) -> Callable[[
 
         console = Console(file=sys.stderr)
         return lambda: _sync(run_sync_once(settings, console=console))
+    if name == "publish":
+        from reverse_etl.publish import RunOutcome, publish_analytics
+
+        return lambda: publish_analytics(settings, RunOutcome(None, "benchmark"))
     if name == "naive-push":
         from benchmarks.peers.hubspot_clients import naive_push
 
@@ -110,6 +114,7 @@ def _sync(report: Any) -> dict[str, Any]:
         "extract": _plain(report.extract),
         "transform": _plain(report.transform),
         "push": _plain(report.push),
+        "publish": _plain(report.publish),
     }
 
 

@@ -129,8 +129,9 @@ def publish_analytics(
     if not warehouse.is_file():
         raise PublishError(f"Nothing to publish: the warehouse {warehouse} does not exist yet.")
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.*.publishing"):
+        _remove(stale)  # left by a publish that was killed; publishes run under the sync lock
     temp = target.with_name(f".{target.name}.{os.getpid()}.publishing")
-    _remove(temp)
     try:
         tables, rows = _write(settings, warehouse, temp, outcome, now or datetime.now(UTC))
         os.chmod(temp, FILE_MODE)

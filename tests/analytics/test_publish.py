@@ -175,3 +175,11 @@ def test_xero_cursors_come_from_the_extracts_dlt_state(settings):
         "from meta.sync_status",
     )
     assert rows == [("t-1", "2026-11-30 04:00")]
+
+
+def test_a_temp_file_left_by_a_killed_publish_is_cleared(settings):
+    stale = settings.analytics_path.with_name(".analytics.duckdb.999999.publishing")
+    stale.write_bytes(b"half a database")
+    publish_analytics(settings, RunOutcome("run-1", "success"))
+    assert not stale.exists()
+    assert settings.analytics_path.is_file()
