@@ -4,8 +4,9 @@
 harness sets the environment contract (``XERO_BASE_URL``, ``HUBSPOT_BASE_URL``,
 ``WAREHOUSE_PATH``, …) so the real stage functions run exactly as `invoice-sync` runs them,
 against the emulators in their own processes. The last line of stdout is
-``{"stage", "seconds", "peak_rss_mb", "children_peak_rss_mb", "report"}``: ``seconds`` is the
-stage function alone (imports and interpreter start excluded), peak RSS is this process's own
+``{"stage", "seconds", "cpu_seconds", "peak_rss_mb", "children_peak_rss_mb", "report"}``:
+``seconds`` is the stage function alone (imports and interpreter start excluded; ``cpu_seconds``
+its CPU time in this process, less sensitive to a busy machine), peak RSS is this process's own
 high-water mark (``getrusage``), and the children's for anything the stage spawned.
 """
 
@@ -128,14 +129,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     settings = load_settings(dotenv_path=None)
     work = _work(args.stage, settings, args)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = work()
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     line = {
         "stage": args.stage,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "peak_rss_mb": round(own, 1),
         "children_peak_rss_mb": round(children, 1),
         "report": _plain(report),

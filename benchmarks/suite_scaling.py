@@ -60,7 +60,7 @@ def bench_scaling(harness: Harness, shared: Shared) -> BenchResult:
 def _measure(harness: Harness, n: int, stages: tuple[str, ...], runs: int) -> dict[str, Any]:
     harness.log(f"  scaling: {n:,} invoices ({', '.join(stages)}, {runs} run(s))")
     samples: dict[str, dict[str, list[float]]] = {
-        s: {"seconds": [], "peak_rss_mb": [], "size_mb": []} for s in stages
+        s: {"seconds": [], "cpu_seconds": [], "peak_rss_mb": [], "size_mb": []} for s in stages
     }
     xero = harness.xero(n)
     try:
@@ -74,6 +74,7 @@ def _measure(harness: Harness, n: int, stages: tuple[str, ...], runs: int) -> di
                     out = harness.stage(stage, env, timeout=3600)
                     samples[stage]["seconds"].append(out["seconds"])
                     samples[stage]["peak_rss_mb"].append(out["peak_rss_mb"])
+                    samples[stage]["cpu_seconds"].append(out.get("cpu_seconds"))
                     if "size_mb" in out["report"]:  # the publish: the analysts' file
                         samples[stage]["size_mb"].append(out["report"]["size_mb"])
             finally:
@@ -90,6 +91,7 @@ def _measure(harness: Harness, n: int, stages: tuple[str, ...], runs: int) -> di
                 "peak_rss_mb": median(values["peak_rss_mb"]),
                 "size_mb": median(values["size_mb"]) if values["size_mb"] else None,
                 "seconds_runs": values["seconds"],
+                "cpu_seconds_runs": values["cpu_seconds"],
             }
             for stage, values in samples.items()
         },
