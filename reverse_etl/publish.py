@@ -202,8 +202,13 @@ def _write(
             _write_meta(con, settings, outcome, now, copied)
             con.execute("commit")
             con.execute(f"checkpoint {_PUB}")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # keep the original error, not "aborted"
+                con.execute("rollback")
+            raise
         finally:
-            con.execute(f"detach {_PUB}")
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"detach {_PUB}")
     leftover = temp.with_name(temp.name + ".wal")
     if leftover.exists():  # checkpointed and detached: a WAL here would be data not in the file
         raise PublishError(f"{temp} kept a write-ahead log after checkpoint; not publishing it.")

@@ -183,3 +183,15 @@ def test_a_temp_file_left_by_a_killed_publish_is_cleared(settings):
     publish_analytics(settings, RunOutcome("run-1", "success"))
     assert not stale.exists()
     assert settings.analytics_path.is_file()
+
+
+def test_a_duckdb_error_mid_copy_is_reported_as_itself(settings, monkeypatch):
+    monkeypatch.setattr(publish, "ANALYST_SCHEMAS", (*publish.ANALYST_SCHEMAS, "broken"))
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("create schema broken")
+        con.execute("create table broken.base as select 1 as x")
+        con.execute("create view broken.v as select x / 0 as y, 'a'::integer as z from broken.base")
+    with pytest.raises(PublishError, match="Conversion Error"):
+        publish_analytics(settings, RunOutcome("run-1", "success"))
+    assert not settings.analytics_path.exists()
+    assert os.listdir(settings.analytics_path.parent) == ["invoices.duckdb"]
