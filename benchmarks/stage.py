@@ -89,6 +89,7 @@ def _work(name: str, settings: Settings, args: argparse.Namespace) -> Callable[[
         console = Console(file=sys.stderr)
         return lambda: _sync(run_sync_once(settings, console=console))
     if name == "publish":
+        import pipelines.run  # noqa: F401 - imported by the sync before it publishes (dlt)
         from reverse_etl.publish import RunOutcome, publish_analytics
 
         return lambda: publish_analytics(settings, RunOutcome(None, "benchmark"))

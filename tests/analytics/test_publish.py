@@ -85,9 +85,10 @@ def test_publishes_the_analyst_schemas_as_tables_and_nothing_scratch(settings):
     assert report.path == target.resolve() and report.size_bytes == target.stat().st_size
     assert tables(target) == {
         "marts.fct_invoices": "table",
-        "staging.stg_xero__invoices": "table",
+        "staging.stg_xero__invoices": "view",  # reads the copy's own raw_xero, not the warehouse
         "raw_xero.invoice_versions": "table",
         "raw_xero.payments": "table",
+        "raw_hubspot.invoice_records": "table",
         "reverse_etl.hubspot_invoice_actions": "table",
         "sync_log.runs": "table",
         "meta.sync_status": "table",
@@ -185,13 +186,17 @@ def test_a_temp_file_left_by_a_killed_publish_is_cleared(settings):
     assert settings.analytics_path.is_file()
 
 
-def test_a_duckdb_error_mid_copy_is_reported_as_itself(settings, monkeypatch):
-    monkeypatch.setattr(publish, "ANALYST_SCHEMAS", (*publish.ANALYST_SCHEMAS, "broken"))
+def test_a_view_that_would_not_resolve_in_the_copy_stops_the_publish(settings):
+    publish_analytics(settings, RunOutcome("run-1", "success"))
+    before = settings.analytics_path.read_bytes()
     with duckdb.connect(str(settings.warehouse_path)) as con:
-        con.execute("create schema broken")
-        con.execute("create table broken.base as select 1 as x")
-        con.execute("create view broken.v as select x / 0 as y, 'a'::integer as z from broken.base")
-    with pytest.raises(PublishError, match="Conversion Error"):
-        publish_analytics(settings, RunOutcome("run-1", "success"))
-    assert not settings.analytics_path.exists()
-    assert os.listdir(settings.analytics_path.parent) == ["invoices.duckdb"]
+        con.execute(
+            "create view staging.stg_reads_scratch as select * from test_failures.not_null_x"
+        )
+    with pytest.raises(PublishError, match=r"staging\.stg_reads_scratch does not resolve"):
+        publish_analytics(settings, RunOutcome("run-2", "success"))
+    assert settings.analytics_path.read_bytes() == before
+    assert sorted(os.listdir(settings.analytics_path.parent)) == [
+        "analytics.duckdb",
+        "invoices.duckdb",
+    ]

@@ -20,7 +20,15 @@ from tests.e2e.test_sync import expected_ids
 
 runner = CliRunner()
 README = Path(__file__).resolve().parents[2] / "README.md"
-ANALYST_SCHEMAS = {"marts", "staging", "reverse_etl", "sync_log", "raw_xero", "meta"}
+ANALYST_SCHEMAS = {
+    "marts",
+    "staging",
+    "reverse_etl",
+    "sync_log",
+    "raw_xero",
+    "raw_hubspot",
+    "meta",
+}
 
 
 def sync() -> tuple[int, str]:
@@ -86,9 +94,13 @@ def test_sync_publishes_a_clean_consistent_analysts_database(world):
     path = analytics_path(world)
     assert "[publish] Published" in output
 
-    schemas = {s for (s,) in published(world, "select distinct schema_name from duckdb_tables()")}
-    assert schemas == ANALYST_SCHEMAS
-    assert published(world, "select count(*) from duckdb_views() where not internal") == [(0,)]
+    relations = published(
+        world,
+        "select schema_name, table_name, 'table' from duckdb_tables() union all "
+        "select schema_name, view_name, 'view' from duckdb_views() where not internal",
+    )
+    assert {schema for schema, _, _ in relations} == ANALYST_SCHEMAS
+    assert {kind for schema, _, kind in relations if schema != "staging"} == {"table"}
     assert published(world, "select count(*) from duckdb_tables() where table_name like '_dlt%'")[
         0
     ] == (0,)
