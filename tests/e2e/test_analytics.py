@@ -13,12 +13,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pytest
 from typer.testing import CliRunner
 
 from reverse_etl.cli import app
 from tests.e2e.test_sync import expected_ids
 
 runner = CliRunner()
+# Two or three whole syncs per test: more than the suite's default 300 s on a busy machine.
+pytestmark = pytest.mark.timeout(900)
 README = Path(__file__).resolve().parents[2] / "README.md"
 ANALYST_SCHEMAS = {
     "marts",
