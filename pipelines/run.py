@@ -44,7 +44,7 @@ from pipelines.xero.records import (
     VERSION_COLUMNS,
 )
 from pipelines.xero.source import XeroExtractStats, XeroReadPlan, xero_source
-from reverse_etl.errors import InvoiceSyncError
+from reverse_etl.errors import InvoiceSyncError, XeroLimitStop
 from reverse_etl.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -67,8 +67,16 @@ class XeroExtractReport:
     per_tenant: dict[str, int] = field(default_factory=dict)
     calls_per_tenant: dict[str, int] = field(default_factory=dict)
     rejected_per_tenant: dict[str, int] = field(default_factory=dict)
+    pages_per_tenant: dict[str, int] = field(default_factory=dict)
+    stopped: dict[str, str] = field(default_factory=dict)  # tenant → one-line reason + resume
     step_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+
+    def raise_for_limit_stops(self) -> None:
+        """:class:`XeroLimitStop` (exit 75) when a read stopped at a Xero limit: what it read
+        is committed and the next run resumes, but the run is not complete."""
+        if self.stopped:
+            raise XeroLimitStop(" ".join(self.stopped.values()), problem="day")
 
 
 @dataclass
@@ -111,6 +119,9 @@ class ExtractReport:
     def rejected(self) -> int:
         return self.xero.rejected
 
+    def raise_for_limit_stops(self) -> None:
+        self.xero.raise_for_limit_stops()
+
     def summary(self) -> str:
         x, h = self.xero, self.hubspot
         orgs = len(x.tenants)
@@ -129,7 +140,10 @@ class ExtractReport:
             )
         else:
             text += f"; {h.records_loaded:,} HubSpot record(s) ({h.mode}, {h.calls} call(s))"
-        return text + f" in {x.seconds + h.seconds:.1f}s."
+        text += f" in {x.seconds + h.seconds:.1f}s."
+        if x.stopped:
+            text += f" Incomplete: {len(x.stopped)} organisation(s) stopped at a Xero limit."
+        return text
 
 
 def run_extract(
@@ -142,7 +156,10 @@ def run_extract(
     """Xero invoices changed since the last run, then HubSpot's records, into the warehouse.
 
     The two loads are independent: if the HubSpot read fails, the Xero load already committed
-    stays (it is correct on its own), and the error is raised.
+    stays (it is correct on its own), and the error is raised. A Xero read stopped at the day
+    limit is not an error here (what it read is committed with its resume position): the
+    report's ``stopped`` says so, and :meth:`ExtractReport.raise_for_limit_stops` turns it into
+    exit code 75 once the caller has done what it can with the rows loaded.
     """
     xero = run_xero_extract(
         settings, full_refresh=full_refresh, since=since, continue_on_error=continue_on_error
@@ -217,6 +234,8 @@ def run_xero_extract(
         per_tenant={t: stats.loaded.get(t, 0) for t in tenants},
         calls_per_tenant=dict(counts.api_by_tenant),
         rejected_per_tenant=dict(stats.rejected),
+        pages_per_tenant=dict(stats.pages),
+        stopped=dict(stats.stops),
         step_seconds=step_seconds,
         seconds=time.monotonic() - started,
     )

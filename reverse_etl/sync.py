@@ -2,7 +2,9 @@
 
 Exit codes (documented in the README): 0 everything synced; 1 the run failed (nothing after
 the failing stage ran; what earlier stages stored is kept); 2 the run finished but HubSpot
-rejected some records (they are listed in ``sync_log.record_results`` and retried next run).
+rejected some records (they are listed in ``sync_log.record_results`` and retried next run);
+75 the Xero read stopped at Xero's day limit: what it read was transformed and pushed, and the
+next run resumes the read where it stopped (rejections, which need a person, win over 75).
 """
 
 from __future__ import annotations
@@ -114,6 +116,8 @@ def run_sync_command(
         push = report.push
         if push is not None and hasattr(push, "raise_for_rejections"):
             push.raise_for_rejections()
+        if report.extract is not None and hasattr(report.extract, "raise_for_limit_stops"):
+            report.extract.raise_for_limit_stops()
         return
     interval = parse_interval(every)
     out = console or Console()
@@ -130,6 +134,9 @@ def run_sync_command(
                     runs,
                     report.rejected,
                 )
+            stopped = getattr(getattr(report.extract, "xero", None), "stopped", None)
+            if stopped:
+                log.warning("Run %d is incomplete: %s", runs, " ".join(stopped.values()))
         except InvoiceSyncError as exc:
             log.error("Run %d failed: %s: %s", runs, type(exc).__name__, exc)
         if max_runs is not None and runs >= max_runs:

@@ -25,7 +25,13 @@ from typing import Any
 import dlt
 from dlt.extract.resource import DltResource
 
-from pipelines.cursor import VersionTracker, parse_cursor, stamp_key, window_start
+from pipelines.cursor import (
+    ReadPosition,
+    VersionTracker,
+    parse_cursor,
+    stamp_key,
+    window_start,
+)
 from pipelines.xero.client import XeroClient
 from pipelines.xero.records import (
     INVOICE_COLUMNS,
@@ -36,7 +42,7 @@ from pipelines.xero.records import (
     reject_row,
     version_row,
 )
-from reverse_etl.errors import RecordParseError
+from reverse_etl.errors import RecordParseError, XeroRateLimitError
 
 XERO_OVERLAP = timedelta(seconds=1)
 """Extra overlap before the (second-truncated) cursor. Small on purpose: the cursor is already
@@ -54,6 +60,8 @@ class XeroExtractStats:
     rejected: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
     windows: dict[str, str | None] = field(default_factory=dict)
+    pages: dict[str, int] = field(default_factory=dict)
+    stops: dict[str, str] = field(default_factory=dict)  # tenant → why and where it resumes
 
     def add(self, bucket: dict[str, int], tenant_id: str, n: int) -> None:
         bucket[tenant_id] = bucket.get(tenant_id, 0) + n
@@ -84,6 +92,12 @@ class XeroReadPlan:
             return True
         forced = datetime.combine(self.since, time(0), tzinfo=UTC)
         return forced <= cursor
+
+    @property
+    def resumes(self) -> bool:
+        """Whether a read stopped at a limit continues where it stopped: only a plain
+        incremental run; a full refresh or ``since`` asks for another read."""
+        return not self.full_refresh and self.since is None and self.invoice_ids is None
 
 
 def invoices_resource(
@@ -116,46 +130,113 @@ def invoices_resource(
 
     @dlt.resource(name="xero_invoices")
     def invoices() -> Iterator[Any]:
-        cursors: dict[str, str] = dlt.current.resource_state().setdefault("cursors", {})
+        state = dlt.current.resource_state()
+        cursors: dict[str, str] = state.setdefault("cursors", {})
+        positions: dict[str, Any] = state.setdefault("resume", {})
         for tenant_id in tenant_ids:
             old = parse_cursor(cursors.get(tenant_id))
-            start = plan.window(old)
+            resume = ReadPosition.from_state(positions.get(tenant_id)) if plan.resumes else None
+            start = resume.window if resume else plan.window(old)
             stats.windows[tenant_id] = stamp_key(start) if start else None
             tracker = VersionTracker()
+            if resume:
+                tracker.ceiling, tracker.max_seen = resume.ceiling, resume.max_seen
             if start is not None:
                 tracker.known = known_versions(tenant_id, start)
-            for page in client.invoice_pages(
-                tenant_id, modified_since=start, invoice_ids=plan.invoice_ids
-            ):
-                tracker.observe_ceiling(page.server_time)
-                rows: list[dict[str, Any]] = []
-                rejects: list[dict[str, Any]] = []
-                for payload in page.invoices:
-                    try:
-                        row = parse_invoice(payload, tenant_id)
-                    except RecordParseError as exc:
-                        if not continue_on_error:
-                            raise
-                        rejects.append(reject_row(payload, tenant_id, exc, now()))
-                        continue
-                    if tracker.is_new(row["invoice_id"], row["updated_date_utc"]):
-                        rows.append(row)
-                stats.add(stats.loaded, tenant_id, len(rows))
-                stats.add(stats.unchanged, tenant_id, len(page.invoices) - len(rows) - len(rejects))
-                if rejects:
-                    stats.add(stats.rejected, tenant_id, len(rejects))
-                    yield dlt.mark.with_hints(rejects, rejects_hints, create_table_variant=True)
-                if rows:
-                    yield dlt.mark.with_hints(rows, invoices_hints, create_table_variant=True)
-                    yield dlt.mark.with_hints(
-                        [version_row(r) for r in rows], versions_hints, create_table_variant=True
-                    )
+            pages = client.invoice_pages(
+                tenant_id,
+                modified_since=start,
+                invoice_ids=plan.invoice_ids,
+                start_page=resume.next_page if resume else 1,
+                ordered=resume.ordered if resume else True,
+            )
+            done, order = 0, client.invoice_order
+            try:
+                for page in _pages_until_limit(pages, plan):
+                    done, order = page.page, page.order
+                    stats.add(stats.pages, tenant_id, 1)
+                    yield from _page_rows(page, tenant_id, tracker, stats, continue_on_error)
+            except _LimitReached as stop:
+                position = ReadPosition(
+                    window=start,
+                    next_page=done + 1 if done else (resume.next_page if resume else 1),
+                    ceiling=tracker.ceiling,
+                    max_seen=tracker.max_seen,
+                    ordered=order is not None,
+                    pages_read=(resume.pages_read if resume else 0) + stats.pages.get(tenant_id, 0),
+                )
+                positions[tenant_id] = position.to_state()
+                stats.stops[tenant_id] = _stop_message(tenant_id, stop.error, position, stats)
+                continue
+            if plan.invoice_ids is None and plan.since is None:
+                positions.pop(tenant_id, None)  # this read covered what the stopped one had left
             if plan.moves_cursor(old):
                 new = tracker.next_cursor(old)
                 if new is not None:
                     cursors[tenant_id] = new.isoformat()
 
+    def _page_rows(
+        page: Any,
+        tenant_id: str,
+        tracker: VersionTracker,
+        stats: XeroExtractStats,
+        continue_on_error: bool,
+    ) -> Iterator[Any]:
+        """The rows of one page, as dlt items for the three tables."""
+        tracker.observe_ceiling(page.server_time)
+        rows: list[dict[str, Any]] = []
+        rejects: list[dict[str, Any]] = []
+        for payload in page.invoices:
+            try:
+                row = parse_invoice(payload, tenant_id)
+            except RecordParseError as exc:
+                if not continue_on_error:
+                    raise
+                rejects.append(reject_row(payload, tenant_id, exc, now()))
+                continue
+            if tracker.is_new(row["invoice_id"], row["updated_date_utc"]):
+                rows.append(row)
+        stats.add(stats.loaded, tenant_id, len(rows))
+        stats.add(stats.unchanged, tenant_id, len(page.invoices) - len(rows) - len(rejects))
+        if rejects:
+            stats.add(stats.rejected, tenant_id, len(rejects))
+            yield dlt.mark.with_hints(rejects, rejects_hints, create_table_variant=True)
+        if rows:
+            yield dlt.mark.with_hints(rows, invoices_hints, create_table_variant=True)
+            yield dlt.mark.with_hints(
+                [version_row(r) for r in rows], versions_hints, create_table_variant=True
+            )
+
     return invoices
+
+
+class _LimitReached(Exception):
+    def __init__(self, error: XeroRateLimitError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _pages_until_limit(pages: Iterator[Any], plan: XeroReadPlan) -> Iterator[Any]:
+    """``pages``, turning a rate limit that ends the read into :class:`_LimitReached` — raised
+    between pages, never inside one. Reads of named invoices (webhooks) have no position to
+    resume from: their limit error propagates and fails the run as before."""
+    try:
+        yield from pages
+    except XeroRateLimitError as exc:
+        if plan.invoice_ids is not None:
+            raise
+        raise _LimitReached(exc) from exc
+
+
+def _stop_message(
+    tenant_id: str, error: XeroRateLimitError, position: ReadPosition, stats: XeroExtractStats
+) -> str:
+    limit = "day limit" if error.problem == "day" else f"{error.problem or 'rate'} limit"
+    pages = stats.pages.get(tenant_id, 0)
+    return (
+        f"Xero {limit} reached for organisation {tenant_id} after {pages} page(s) this run; "
+        f"what was read is saved, and the next run resumes from {position.describe()}."
+    )
 
 
 def _named(columns: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
