@@ -31,6 +31,7 @@ from reverse_etl.errors import InvoiceSyncError
 from reverse_etl.lock import sync_lock
 from reverse_etl.run_summary import RunSummary, utc_now
 from reverse_etl.settings import Settings, load_settings
+from reverse_etl.warehouse_busy import warehouse_busy_is_typed
 
 app = typer.Typer(
     name="invoice-sync",
@@ -139,7 +140,9 @@ def _run(
             err_console.print_exception(show_locals=False)
         # the message may quote Xero/HubSpot data: never render it as markup
         err_console.print(
-            Text.assemble((f"{type(exc).__name__}:", "red"), " ", str(exc)), highlight=False
+            Text.assemble((f"{type(exc).__name__}:", "red"), " ", str(exc)),
+            highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(exc.exit_code) from None
     except Exception as exc:
@@ -215,7 +218,11 @@ def extract(
     def work(settings: Settings) -> None:
         out = _console()
         display = StageProgress(out if not as_json else None)
-        with sync_lock(settings.warehouse_path, "extract"), sandbox_if_needed(settings):
+        with (
+            warehouse_busy_is_typed(settings),
+            sync_lock(settings.warehouse_path, "extract"),
+            sandbox_if_needed(settings),
+        ):
             try:
                 report = run_extract(
                     settings,
@@ -244,7 +251,7 @@ def transform(as_json: Annotated[bool, _json_option()] = False) -> None:
     def work(settings: Settings) -> None:
         out = _console()
         display = StageProgress(out if not as_json else None)
-        with sync_lock(settings.warehouse_path, "transform"):
+        with warehouse_busy_is_typed(settings), sync_lock(settings.warehouse_path, "transform"):
             try:
                 report = run_transform(settings, progress=display.transform_hook())
             finally:
@@ -269,7 +276,11 @@ def push(
     summary = _summary("push", as_json, stage="push", dry_run=dry_run)
 
     def work(settings: Settings) -> None:
-        with sync_lock(settings.warehouse_path, "push"), sandbox_if_needed(settings):
+        with (
+            warehouse_busy_is_typed(settings),
+            sync_lock(settings.warehouse_path, "push"),
+            sandbox_if_needed(settings),
+        ):
             report = run_push(settings, dry_run=dry_run, console=_console())
         summary.run_id = report.run_id
         summary.stages["push"] = report.as_dict()
@@ -342,6 +353,34 @@ def _summary(command: str, as_json: bool, **fields: Any) -> RunSummary:
     if summary.run_id is None and command in ("extract", "transform"):
         summary.run_id = str(uuid.uuid4())
     return summary
+
+
+@app.command()
+def sql(
+    query: Annotated[
+        str | None,
+        typer.Argument(help="SQL to run; omit it for an interactive session (Harlequin)."),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="table (terminal), csv or json (scripts).")
+    ] = "table",
+) -> None:
+    """Query the published analysts' database (ANALYTICS_PATH), read-only."""
+    import subprocess
+    import sys
+
+    from reverse_etl.analyst_sql import interactive_command, run_query
+    from reverse_etl.errors import AnalystQueryError
+
+    def work(settings: Settings) -> None:
+        if output_format not in ("table", "csv", "json"):
+            raise AnalystQueryError(f"--format {output_format!r}: use table, csv or json.")
+        if query is None:
+            argv = interactive_command(settings.analytics_path)
+            raise typer.Exit(subprocess.call(argv))
+        run_query(settings.analytics_path, query, sys.stdout, output_format, _console())  # type: ignore[arg-type]
+
+    _run(work, announce=False)
 
 
 @sandbox_app.command("up")

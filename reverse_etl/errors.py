@@ -81,10 +81,29 @@ class LockBusyError(InvoiceSyncError):
 
 
 class WarehouseBusyError(LockBusyError):
-    """Another process (a DuckDB client, say) has the warehouse file open for writing."""
+    """Another process (a notebook, a SQL client, a stray run) has the working warehouse open
+    (exit code 4, like the sync lock: nothing was done, try again later).
+
+    Raised wherever the warehouse is opened (dlt, dbt, the push, the publish) from DuckDB's
+    "Conflicting lock is held in <program> (PID n)" error; ``pid`` names the holder, so a
+    scheduler can retry the tick and the message can point analysts at ``ANALYTICS_PATH``.
+    """
+
+    def __init__(self, message: str, *, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid
 
 
 class RejectedRecordsError(InvoiceSyncError):
     """The run finished, but HubSpot rejected some records (exit code 3)."""
 
     exit_code = EXIT_REJECTED
+
+
+class PublishError(InvoiceSyncError):
+    """The analysts' database could not be written (disk full, permissions); the previous
+    published copy is left as it was."""
+
+
+class AnalystQueryError(InvoiceSyncError):
+    """`invoice-sync sql`: no published database yet, or DuckDB refused the query."""

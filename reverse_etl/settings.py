@@ -93,6 +93,7 @@ class Settings:
     xero: XeroSettings
     hubspot: HubSpotSettings
     warehouse_path: Path
+    analytics_path: Path
     alert_urls: tuple[str, ...]
     sandbox: bool
     state_dir: Path
@@ -134,6 +135,7 @@ class Settings:
             ("HUBSPOT_INCLUDE_VOIDED", str(self.mirroring.include_voided).lower()),
             ("WAREHOUSE_PATH", str(self.warehouse_path)),
             ("INVOICE_SYNC_STATE_DIR", str(self.state_dir)),
+            ("ANALYTICS_PATH", str(self.analytics_path)),
             ("ALERT_URLS", " ".join(mask_url(u) for u in self.alert_urls) or "(log only)"),
         ]
         return rows
@@ -190,6 +192,12 @@ def _build(values: Mapping[str, str]) -> Settings:
 
     warehouse_path = Path(get("WAREHOUSE_PATH", "warehouse/invoices.duckdb"))
     state_dir = Path(get("INVOICE_SYNC_STATE_DIR", str(warehouse_path.parent)))
+    analytics_path = Path(get("ANALYTICS_PATH", str(warehouse_path.parent / "analytics.duckdb")))
+    if analytics_path.expanduser().resolve() == warehouse_path.expanduser().resolve():
+        raise ConfigError(
+            f"ANALYTICS_PATH and WAREHOUSE_PATH are the same file ({warehouse_path}): the "
+            "analysts' copy must be a separate file, e.g. warehouse/analytics.duckdb."
+        )
 
     if sandbox:
         xero_base = get("XERO_BASE_URL", f"http://127.0.0.1:{SANDBOX_XERO_PORT}")
@@ -253,6 +261,7 @@ def _build(values: Mapping[str, str]) -> Settings:
         xero=xero,
         hubspot=hubspot,
         warehouse_path=warehouse_path,
+        analytics_path=analytics_path,
         alert_urls=_split(get("ALERT_URLS", "")),
         sandbox=sandbox,
         state_dir=state_dir,

@@ -35,6 +35,7 @@ from reverse_etl.lock import sync_lock
 from reverse_etl.sandbox_mode import sandbox_if_needed
 from reverse_etl.settings import Settings
 from reverse_etl.stage_progress import StageProgress
+from reverse_etl.warehouse_busy import warehouse_busy_is_typed
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class SyncReport:
     transform: Any = None
     push: Any = None
     freshness: Any = None
+    publish: Any = None
 
     @property
     def rejected(self) -> int:
@@ -102,8 +104,12 @@ def run_sync_once(
     """One extract → transform → push under the lock, logged in ``sync_log.runs`` from the
     start. ``dry_run``: extract and transform, then print the plan; nothing is written to
     HubSpot. ``since``: read Xero from this date, once. Raises on failure; returns the report
-    (pass ``report`` to keep what a failed run did)."""
+    (pass ``report`` to keep what a failed run did). Whenever the transform succeeded (even if
+    the push then failed or HubSpot rejected records) the analysts' database is published
+    (reverse_etl/publish.py; ``meta.sync_status`` says which); a dry run publishes nothing.
+    A warehouse held by another process raises :class:`WarehouseBusyError`."""
     from pipelines.run import run_extract
+    from reverse_etl.publish import push_then_publish
     from reverse_etl.push import run_push
     from reverse_etl.transform import run_transform
 
@@ -125,7 +131,11 @@ def run_sync_once(
         out.print(f"[{name}] {summary}", highlight=False, markup=False)
         return result
 
-    with sync_lock(settings.warehouse_path), sandbox_if_needed(settings):
+    with (
+        warehouse_busy_is_typed(settings),
+        sync_lock(settings.warehouse_path),
+        sandbox_if_needed(settings),
+    ):
         with sync_log.open_warehouse(settings.warehouse_path) as con:
             sync_log.start_run(
                 con, report.run_id, sync_log.now(), command="sync", dry_run=dry_run, stage="extract"
@@ -144,10 +154,18 @@ def run_sync_once(
             report.transform = stage(
                 "transform", lambda: run_transform(settings, progress=display.transform_hook())
             )
-            report.push = stage(
-                "push",
-                lambda: run_push(settings, console=out, dry_run=dry_run, run_id=report.run_id),
-            )
+            if dry_run:
+                report.push = stage(
+                    "push",
+                    lambda: run_push(settings, console=out, dry_run=True, run_id=report.run_id),
+                )
+            else:
+                report.push, report.publish = push_then_publish(
+                    settings,
+                    lambda run_id: run_push(settings, console=out, run_id=run_id),
+                    run_id=report.run_id,
+                    timed=stage,
+                )
         except BaseException as exc:
             error = exc
             raise

@@ -85,3 +85,16 @@ def test_tenant_ids_are_split_on_commas_and_spaces():
     b = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
     settings = load_settings({**LIVE, "XERO_TENANT_ID": f"{a}, {b}"}, dotenv_path=None)
     assert settings.xero.tenant_ids == (a, b)
+
+
+def test_analytics_path_defaults_beside_the_warehouse_and_must_be_another_file():
+    settings = load_settings({"WAREHOUSE_PATH": "/data/w.duckdb"}, dotenv_path=None)
+    assert settings.analytics_path == Path("/data/analytics.duckdb")
+    own = load_settings({"ANALYTICS_PATH": "/srv/a.duckdb"}, dotenv_path=None)
+    assert own.analytics_path == Path("/srv/a.duckdb")
+    assert ("ANALYTICS_PATH", "/srv/a.duckdb") in own.describe()
+    with pytest.raises(ConfigError, match="ANALYTICS_PATH"):
+        load_settings(
+            {"WAREHOUSE_PATH": "/data/w.duckdb", "ANALYTICS_PATH": "/data/w.duckdb"},
+            dotenv_path=None,
+        )
