@@ -269,3 +269,9 @@ def corrupt(store: Store, inv: Invoice, now: datetime, field: str, value: Any) -
     """Make the API serve ``value`` for ``field`` of this invoice (bad-input tests)."""
     inv.corrupt = {**(inv.corrupt or {}), field: value}
     store.touch(inv, datetime_ms(now))
+
+
+def restore(store: Store, inv: Invoice, now: datetime) -> None:
+    """Serve the invoice as stored again (undo :func:`corrupt`): Xero corrected it."""
+    inv.corrupt = None
+    store.touch(inv, datetime_ms(now))

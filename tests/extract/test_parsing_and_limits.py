@@ -61,7 +61,7 @@ def _payload(**overrides: object) -> dict[str, object]:
         "TotalTax": 0,
         "Total": Decimal("0.15"),
         "AmountDue": Decimal("0.15"),
-        "CurrencyRate": Decimal("1.2345678901"),
+        "CurrencyRate": Decimal("1.234567891"),
         "UpdatedDateUTC": "/Date(1717408800123+0000)/",
         "IsDiscounted": False,
     }
@@ -75,7 +75,7 @@ def test_parse_invoice_maps_contract_columns_exactly() -> None:
     assert row["contact_name"] == "Müller GmbH" and row["tenant_id"] == "tenant-1"
     assert row["invoice_date"] == date(2024, 6, 3) and row["fully_paid_on_date"] is None
     assert row["total_tax"] == Decimal(0) and isinstance(row["total_tax"], Decimal)
-    assert row["currency_rate"] == Decimal("1.2345678901")
+    assert row["currency_rate"] == Decimal("1.234567891")
     assert row["updated_date_utc"] == datetime(2024, 6, 3, 10, 0, 0, 123_000, tzinfo=UTC)
     assert row["line_items"][0]["unit_amount"] == Decimal("0.1")
 
