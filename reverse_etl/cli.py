@@ -114,7 +114,16 @@ def extract(
         bool,
         typer.Option(
             "--continue-on-error",
-            help="Write unparseable invoices to raw_xero.invoice_rejects instead of failing.",
+            help="Kept for compatibility: bad invoices are always quarantined now.",
+            hidden=True,
+        ),
+    ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Fail on the first unparseable invoice instead of quarantining it "
+            "(raw_xero.quarantine).",
         ),
     ] = False,
 ) -> None:
@@ -128,9 +137,10 @@ def extract(
                 settings,
                 full_refresh=full_refresh,
                 since=since.date() if since else None,
+                strict=strict,
                 continue_on_error=continue_on_error,
             )
-        console.print(report.summary(), highlight=False)
+        console.print(report.summary(), highlight=False, markup=False)
 
     _run(work)
 

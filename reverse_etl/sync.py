@@ -2,7 +2,9 @@
 
 Exit codes (documented in the README): 0 everything synced; 1 the run failed (nothing after
 the failing stage ran; what earlier stages stored is kept); 2 the run finished but HubSpot
-rejected some records (they are listed in ``sync_log.record_results`` and retried next run).
+rejected some records (they are listed in ``sync_log.record_results`` and retried next run)
+or some Xero records are in quarantine (named in the output, ``sync_log.quarantine`` and the
+alert; retried when they change in Xero — :mod:`reverse_etl.quarantine_report`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ from typing import Any
 
 from rich.console import Console
 
-from reverse_etl.errors import ConfigError, InvoiceSyncError
+from reverse_etl.errors import (
+    ConfigError,
+    InvoiceSyncError,
+    QuarantinedRecordsError,
+    RejectedRecordsError,
+)
 from reverse_etl.lock import sync_lock
 from reverse_etl.sandbox_mode import sandbox_if_needed
 from reverse_etl.settings import Settings
@@ -48,10 +55,26 @@ class SyncReport:
     extract: Any = None
     transform: Any = None
     push: Any = None
+    quarantined: list[Any] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
         return int(getattr(self.push, "rejected", 0) or 0)
+
+    def raise_for_problems(self) -> None:
+        """Exit 2 when HubSpot rejected records or Xero records are in quarantine."""
+        from reverse_etl.quarantine_report import quarantine_message
+
+        quarantine = quarantine_message(self.quarantined) if self.quarantined else ""
+        try:
+            if self.push is not None and hasattr(self.push, "raise_for_rejections"):
+                self.push.raise_for_rejections()
+        except RejectedRecordsError as exc:
+            if quarantine:
+                raise RejectedRecordsError(f"{exc} Also: {quarantine}") from None
+            raise
+        if quarantine:
+            raise QuarantinedRecordsError(quarantine)
 
     def summary(self) -> str:
         timings = ", ".join(f"{name} {secs:.1f}s" for name, secs in self.stage_seconds.items())
@@ -64,6 +87,7 @@ def run_sync_once(
     """One extract → transform → push under the lock. Raises on failure; returns the report."""
     from pipelines.run import run_extract
     from reverse_etl.push import run_push
+    from reverse_etl.quarantine_report import report_quarantine
     from reverse_etl.transform import run_transform
 
     out = console or Console()
@@ -81,6 +105,9 @@ def run_sync_once(
         report.extract = stage("extract", lambda: run_extract(settings, full_refresh=full_refresh))
         report.transform = stage("transform", lambda: run_transform(settings))
         report.push = stage("push", lambda: run_push(settings, console=out))
+        report.quarantined = report_quarantine(settings, getattr(report.push, "run_id", None))
+    for record in report.quarantined:  # Xero's text: never rendered as markup
+        out.print(f"Quarantined: {record.line()}", highlight=False, markup=False)
     out.print(report.summary(), highlight=False)
     return report
 
@@ -99,9 +126,7 @@ def run_sync_command(
     schedule with ``every``, where a failed run is logged and the next tick runs regardless."""
     if every is None:
         report = run_sync_once(settings, full_refresh=full_refresh, console=console)
-        push = report.push
-        if push is not None and hasattr(push, "raise_for_rejections"):
-            push.raise_for_rejections()
+        report.raise_for_problems()
         return
     interval = parse_interval(every)
     out = console or Console()
@@ -112,11 +137,12 @@ def run_sync_command(
         runs += 1
         try:
             report = run_sync_once(settings, full_refresh=full_refresh and runs == 1, console=out)
-            if report.rejected:
+            if report.rejected or report.quarantined:
                 log.warning(
-                    "Run %d finished with %d rejected records (see sync_log).",
+                    "Run %d finished with %d rejected and %d quarantined records (see sync_log).",
                     runs,
                     report.rejected,
+                    len(report.quarantined),
                 )
         except InvoiceSyncError as exc:
             log.error("Run %d failed: %s: %s", runs, type(exc).__name__, exc)
