@@ -98,7 +98,7 @@ def run_sync_once(
         result = work()
         report.stage_seconds[name] = time.monotonic() - started
         summary = result.summary() if hasattr(result, "summary") else ""
-        out.print(f"[{name}] {summary}", highlight=False)
+        out.print(f"[{name}] {summary}", highlight=False, markup=False)  # Xero text inside
         return result
 
     with sync_lock(settings.warehouse_path), sandbox_if_needed(settings):

@@ -86,6 +86,7 @@ _ENUMS: dict[str, tuple[tuple[str, ...], bool]] = {
 }
 MAX_INTEGER_DIGITS = DECIMAL["precision"] - DECIMAL["scale"]  # 29 for decimal(38,9)
 _QUANTUM = Decimal(1).scaleb(-DECIMAL["scale"])
+_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
 _WIDE = Context(prec=200)
 
 _TYPES = {"text": TEXT, "decimal": DECIMAL, "date": DATE, "bool": BOOL, "timestamp": TIMESTAMP}
@@ -124,6 +125,11 @@ class _FieldError(ValueError):
 
 def _decimal(value: object) -> Decimal | None:
     if type(value) is Decimal:  # what json.loads(parse_float=Decimal) gives: always finite
+        text = str(value)
+        if "E" not in text and -_LIMIT < value < _LIMIT:
+            dot = text.find(".")
+            if dot < 0 or len(text) - dot - 1 <= DECIMAL["scale"]:
+                return value  # the common case, checked inline: parsing is the extract's hot path
         return _fits(value)
     return None if value is None else _fits(_any_decimal(value))
 
@@ -135,13 +141,17 @@ def _fits(value: Decimal) -> Decimal:
             f"{value} is too large for the warehouse (more than {MAX_INTEGER_DIGITS} digits "
             "before the decimal point)"
         )
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -DECIMAL["scale"]:
-        with localcontext(_WIDE):  # trailing zeros (1.5000000000) are exact, not rounded
-            if value.quantize(_QUANTUM) != value:
-                raise ValueError(
-                    f"{value} has more than {DECIMAL['scale']} decimal places and would be rounded"
-                )
+    text = str(value)  # cheaper than as_tuple(); exact for the plain form Xero sends
+    dot = text.find(".")
+    if "E" in text or (dot >= 0 and len(text) - dot - 1 > DECIMAL["scale"]):
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -DECIMAL["scale"]:
+            with localcontext(_WIDE):  # trailing zeros (1.5000000000) are exact, not rounded
+                if value.quantize(_QUANTUM) != value:
+                    raise ValueError(
+                        f"{value} has more than {DECIMAL['scale']} decimal places and would "
+                        "be rounded"
+                    )
     return value
 
 
