@@ -201,3 +201,33 @@ def test_loaded_packages_are_not_kept_and_warehouse_files_are_private(
         if table.startswith("_dlt"):
             continue
         assert env.scalar(f'select count(*) from raw_xero_staging."{table}"') == 0, table
+
+
+def test_a_package_wedged_before_the_fix_is_discarded_and_the_same_run_goes_on(
+    extract_env: ExtractEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warehouse wedged by an older version (a failed package left pending, retried first by
+    every run) heals on the first run of this one: the package is aborted, the cursor restored,
+    and the run reads and loads the records again — quarantining the bad one."""
+    env = extract_env
+    env.xero.emulator.seed_demo(60)
+    settings = env.settings(XERO_PAGE_SIZE="50")
+    run_xero_extract(settings, client=env.xero_client(settings))
+    good, bad = sorted(r[0] for r in env.query("select invoice_id from raw_xero.invoices"))[:2]
+    env.xero.clock.advance(minutes=1)
+    env.xero.emulator.edit(good, reference="edited")
+    env.xero.emulator.corrupt_invoice(bad, "Total", 10**30)
+
+    monkeypatch.setattr(records, "_fits", lambda value: value)
+    monkeypatch.setattr(records, "_LIMIT", Decimal(10) ** 40)
+    monkeypatch.setenv("LOAD__AUTO_ABORT_ON_TERMINAL_ERROR", "false")  # the old behaviour
+    for _ in range(2):  # wedged: every run fails on the same package
+        with pytest.raises(InvoiceSyncError):
+            run_xero_extract(settings, client=env.xero_client(settings))
+    monkeypatch.undo()
+
+    report = run_xero_extract(settings, client=env.xero_client(settings))
+    assert report.rejected == 1 and bad in report.quarantined[0]
+    assert (
+        env.scalar("select reference from raw_xero.invoices where invoice_id = ?", good) == "edited"
+    )
