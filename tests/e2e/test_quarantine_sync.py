@@ -66,3 +66,16 @@ def test_one_poisoned_invoice_never_blocks_ten_payments(world, alert_receiver, f
     assert code == 0, output
     assert "Quarantined" not in output
     assert_hubspot_matches_xero(world, {*payments, bad})
+
+
+def test_extract_quarantines_without_a_flag_and_still_accepts_the_old_one(world):
+    """``--continue-on-error`` is kept (it changes nothing now); ``--strict`` fails instead."""
+    bad = sorted(i.invoice_id for i in xero_invoices(world))[0]
+    world.xero.emulator.corrupt_invoice(bad, "Status", "ON_HOLD")
+    for flags in ([], ["--continue-on-error"]):
+        result = runner.invoke(app, ["extract", "--full-refresh", *flags])
+        assert result.exit_code == 0, result.output
+        assert "1 quarantined" in result.output and bad in result.output
+    result = runner.invoke(app, ["extract", "--full-refresh", "--strict"])
+    assert result.exit_code == 1
+    assert bad in result.output and "ON_HOLD" in result.output
