@@ -73,7 +73,7 @@ from pipelines.xero.records import (
     VERSION_COLUMNS,
 )
 from pipelines.xero.source import XeroExtractStats, XeroReadPlan, xero_source
-from reverse_etl.errors import InvoiceSyncError
+from reverse_etl.errors import InvoiceSyncError, XeroLimitStop
 from reverse_etl.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -98,8 +98,16 @@ class XeroExtractReport:
     rejected_per_tenant: dict[str, int] = field(default_factory=dict)
     quarantined: list[str] = field(default_factory=list)  # one line per record set aside
     duplicates: list[str] = field(default_factory=list)
+    pages_per_tenant: dict[str, int] = field(default_factory=dict)
+    stopped: dict[str, str] = field(default_factory=dict)  # tenant → one-line reason + resume
     step_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+
+    def raise_for_limit_stops(self) -> None:
+        """:class:`XeroLimitStop` (exit 75) when a read stopped at a Xero limit: what it read
+        is committed and the next run resumes, but the run is not complete."""
+        if self.stopped:
+            raise XeroLimitStop(" ".join(self.stopped.values()), problem="day")
 
 
 @dataclass
@@ -142,6 +150,9 @@ class ExtractReport:
     def rejected(self) -> int:
         return self.xero.rejected
 
+    def raise_for_limit_stops(self) -> None:
+        self.xero.raise_for_limit_stops()
+
     def summary(self) -> str:
         x, h = self.xero, self.hubspot
         orgs = len(x.tenants)
@@ -161,6 +172,8 @@ class ExtractReport:
         else:
             text += f"; {h.records_loaded:,} HubSpot record(s) ({h.mode}, {h.calls} call(s))"
         text += f" in {x.seconds + h.seconds:.1f}s."
+        if x.stopped:
+            text += f" Incomplete: {len(x.stopped)} organisation(s) stopped at a Xero limit."
         return "\n".join([text, *x.duplicates, *x.quarantined])
 
 
@@ -177,7 +190,10 @@ def run_extract(
     The two loads are independent: if the HubSpot read fails, the Xero load already committed
     stays (it is correct on its own), and the error is raised. A bad invoice is quarantined
     (``strict``: fails the run instead); ``continue_on_error`` is accepted for compatibility
-    and changes nothing, since quarantining is the default.
+    and changes nothing, since quarantining is the default. A Xero read stopped at the day
+    limit is not an error here (what it read is committed with its resume position): the
+    report's ``stopped`` says so, and :meth:`ExtractReport.raise_for_limit_stops` turns it into
+    exit code 75 once the caller has done what it can with the rows loaded.
     """
     del continue_on_error
     xero = run_xero_extract(settings, full_refresh=full_refresh, since=since, strict=strict)
@@ -270,6 +286,8 @@ def run_xero_extract(
         rejected_per_tenant=dict(stats.rejected),
         quarantined=list(stats.quarantined),
         duplicates=list(stats.duplicates),
+        pages_per_tenant=dict(stats.pages),
+        stopped=dict(stats.stops),
         step_seconds=step_seconds,
         seconds=time.monotonic() - started,
     )

@@ -141,6 +141,7 @@ def extract(
                 continue_on_error=continue_on_error,
             )
         console.print(report.summary(), highlight=False, markup=False)
+        report.raise_for_limit_stops()  # exit 75: stopped at Xero's day limit, resumes next run
 
     _run(work)
 
@@ -206,6 +207,14 @@ def sandbox_up(
         Path, typer.Option(help="Where the emulators keep their state between runs.")
     ] = Path("warehouse/sandbox"),
     latency_ms: Annotated[int, typer.Option(help="Simulated round-trip latency.")] = 0,
+    xero_tier: Annotated[
+        str | None,
+        typer.Option(
+            help="Xero app tier for the day limit: starter (1,000 calls/day), standard "
+            "(5,000), or a number of calls.",
+            metavar="TIER",
+        ),
+    ] = None,
 ) -> None:
     """Start both emulators on 127.0.0.1 with demo data and print the environment to use."""
     from sandbox.server import serve_forever
@@ -219,8 +228,12 @@ def sandbox_up(
             state_dir=state_dir,
             latency_ms=latency_ms,
             console=console,
+            xero_tier=xero_tier,
         )
-    except RuntimeError as exc:  # a port already in use
+    except (
+        RuntimeError,
+        ValueError,
+    ) as exc:  # a port already in use; an unknown tier  # a port already in use
         err_console.print(
             f"{exc}. Stop the other process or pass --xero-port/--hubspot-port.", highlight=False
         )

@@ -27,7 +27,22 @@ class XeroAuthError(XeroError):
 
 
 class XeroRateLimitError(XeroError):
-    """Xero's daily limit is spent, or retries for the minute limit ran out."""
+    """Xero's daily limit is spent, or retries for the minute limit ran out.
+
+    ``problem`` is Xero's ``X-Rate-Limit-Problem`` (``day``, ``minute``, ``concurrent``,
+    ``appminute``) when known."""
+
+    def __init__(self, message: str, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
+class XeroLimitStop(XeroRateLimitError):
+    """A read stopped at a Xero rate limit *after* committing what it had read, cursor and
+    resume position included: the next run continues from there (exit code 75, sysexits'
+    EX_TEMPFAIL: "try again later"; not a failure that lost anything)."""
+
+    exit_code = 75
 
 
 class RecordParseError(XeroError):

@@ -4,7 +4,9 @@ Exit codes (documented in the README): 0 everything synced; 1 the run failed (no
 the failing stage ran; what earlier stages stored is kept); 2 the run finished but HubSpot
 rejected some records (they are listed in ``sync_log.record_results`` and retried next run)
 or some Xero records are in quarantine (named in the output, ``sync_log.quarantine`` and the
-alert; retried when they change in Xero — :mod:`reverse_etl.quarantine_report`).
+alert; retried when they change in Xero — :mod:`reverse_etl.quarantine_report`); 75 the Xero
+read stopped at Xero's day limit: what it read was transformed and pushed, and the next run
+resumes the read where it stopped (rejections and quarantines, which need a person, win over 75).
 """
 
 from __future__ import annotations
@@ -127,6 +129,8 @@ def run_sync_command(
     if every is None:
         report = run_sync_once(settings, full_refresh=full_refresh, console=console)
         report.raise_for_problems()
+        if report.extract is not None and hasattr(report.extract, "raise_for_limit_stops"):
+            report.extract.raise_for_limit_stops()
         return
     interval = parse_interval(every)
     out = console or Console()
@@ -144,6 +148,9 @@ def run_sync_command(
                     report.rejected,
                     len(report.quarantined),
                 )
+            stopped = getattr(getattr(report.extract, "xero", None), "stopped", None)
+            if stopped:
+                log.warning("Run %d is incomplete: %s", runs, " ".join(stopped.values()))
         except InvoiceSyncError as exc:
             log.error("Run %d failed: %s: %s", runs, type(exc).__name__, exc)
         if max_runs is not None and runs >= max_runs:

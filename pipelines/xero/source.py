@@ -32,7 +32,13 @@ from typing import Any
 import dlt
 from dlt.extract.resource import DltResource
 
-from pipelines.cursor import VersionTracker, parse_cursor, stamp_key, window_start
+from pipelines.cursor import (
+    ReadPosition,
+    VersionTracker,
+    parse_cursor,
+    stamp_key,
+    window_start,
+)
 from pipelines.quarantine import Quarantine, quarantine_hints
 from pipelines.xero.client import XeroClient
 from pipelines.xero.records import (
@@ -42,6 +48,7 @@ from pipelines.xero.records import (
     parse_invoice,
     version_row,
 )
+from reverse_etl.errors import XeroRateLimitError
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +71,8 @@ class XeroExtractStats:
     windows: dict[str, str | None] = field(default_factory=dict)
     quarantined: list[str] = field(default_factory=list)  # one line per record set aside
     duplicates: list[str] = field(default_factory=list)
+    pages: dict[str, int] = field(default_factory=dict)
+    stops: dict[str, str] = field(default_factory=dict)  # tenant → why and where it resumes
 
     def add(self, bucket: dict[str, int], tenant_id: str, n: int) -> None:
         bucket[tenant_id] = bucket.get(tenant_id, 0) + n
@@ -95,6 +104,12 @@ class XeroReadPlan:
         forced = datetime.combine(self.since, time(0), tzinfo=UTC)
         return forced <= cursor
 
+    @property
+    def resumes(self) -> bool:
+        """Whether a read stopped at a limit continues where it stopped: only a plain
+        incremental run; a full refresh or ``since`` asks for another read."""
+        return not self.full_refresh and self.since is None and self.invoice_ids is None
+
 
 def invoices_resource(
     client: XeroClient,
@@ -125,12 +140,17 @@ def invoices_resource(
 
     @dlt.resource(name="xero_invoices")
     def invoices() -> Iterator[Any]:
-        cursors: dict[str, str] = dlt.current.resource_state().setdefault("cursors", {})
+        state = dlt.current.resource_state()
+        cursors: dict[str, str] = state.setdefault("cursors", {})
+        positions: dict[str, Any] = state.setdefault("resume", {})
         for tenant_id in tenant_ids:
             old = parse_cursor(cursors.get(tenant_id))
-            start = plan.window(old)
+            resume = ReadPosition.from_state(positions.get(tenant_id)) if plan.resumes else None
+            start = resume.window if resume else plan.window(old)
             stats.windows[tenant_id] = stamp_key(start) if start else None
             tracker = VersionTracker()
+            if resume:
+                tracker.ceiling, tracker.max_seen = resume.ceiling, resume.max_seen
             if start is not None:
                 tracker.known = known_versions(tenant_id, start)
             gate = Quarantine(
@@ -142,39 +162,70 @@ def invoices_resource(
                 name_field="InvoiceNumber",
                 updated_field="UpdatedDateUTC",
             )
-            for page in client.invoice_pages(
-                tenant_id, modified_since=start, invoice_ids=plan.invoice_ids
-            ):
-                tracker.observe_ceiling(page.server_time)
-                parsed: dict[str, dict[str, Any]] = {}
-                for payload in page.invoices:
-                    row = _parse(gate, payload, tenant_id, strict)
-                    if row is not None:
-                        _keep_newest(parsed, row, stats)
-                rows = [
-                    row
-                    for row in parsed.values()
-                    if tracker.is_new(row["invoice_id"], row["updated_date_utc"])
-                ]
-                stats.add(stats.loaded, tenant_id, len(rows))
-                stats.add(stats.unchanged, tenant_id, len(parsed) - len(rows))
-                if gate.quarantined:
-                    stats.add(stats.rejected, tenant_id, gate.quarantined)
-                    stats.quarantined.extend(gate.named)
-                    gate.quarantined, gate.named = 0, []
-                if gate.rows:
-                    yield dlt.mark.with_hints(
-                        gate.drain(), set_aside_hints, create_table_variant=True
-                    )
-                if rows:
-                    yield dlt.mark.with_hints(rows, invoices_hints, create_table_variant=True)
-                    yield dlt.mark.with_hints(
-                        [version_row(r) for r in rows], versions_hints, create_table_variant=True
-                    )
+            pages = client.invoice_pages(
+                tenant_id,
+                modified_since=start,
+                invoice_ids=plan.invoice_ids,
+                start_page=resume.next_page if resume else 1,
+                ordered=resume.ordered if resume else True,
+            )
+            done, order = 0, client.invoice_order
+            try:
+                for page in _pages_until_limit(pages, plan):
+                    done, order = page.page, page.order
+                    stats.add(stats.pages, tenant_id, 1)
+                    yield from _page_rows(page, tenant_id, tracker, stats, gate)
+            except _LimitReached as stop:
+                position = ReadPosition(
+                    window=start,
+                    next_page=done + 1 if done else (resume.next_page if resume else 1),
+                    ceiling=tracker.ceiling,
+                    max_seen=tracker.max_seen,
+                    ordered=order is not None,
+                    pages_read=(resume.pages_read if resume else 0) + stats.pages.get(tenant_id, 0),
+                )
+                positions[tenant_id] = position.to_state()
+                stats.stops[tenant_id] = _stop_message(tenant_id, stop.error, position, stats)
+                continue
+            if plan.invoice_ids is None and plan.since is None:
+                positions.pop(tenant_id, None)  # this read covered what the stopped one had left
             if plan.moves_cursor(old):
                 new = tracker.next_cursor(old)
                 if new is not None:
                     cursors[tenant_id] = new.isoformat()
+
+    def _page_rows(
+        page: Any,
+        tenant_id: str,
+        tracker: VersionTracker,
+        stats: XeroExtractStats,
+        gate: Quarantine,
+    ) -> Iterator[Any]:
+        """The rows of one page, as dlt items for the invoice tables and the quarantine."""
+        tracker.observe_ceiling(page.server_time)
+        parsed: dict[str, dict[str, Any]] = {}
+        for payload in page.invoices:
+            row = _parse(gate, payload, tenant_id, strict)
+            if row is not None:
+                _keep_newest(parsed, row, stats)
+        rows = [
+            row
+            for row in parsed.values()
+            if tracker.is_new(row["invoice_id"], row["updated_date_utc"])
+        ]
+        stats.add(stats.loaded, tenant_id, len(rows))
+        stats.add(stats.unchanged, tenant_id, len(parsed) - len(rows))
+        if gate.quarantined:
+            stats.add(stats.rejected, tenant_id, gate.quarantined)
+            stats.quarantined.extend(gate.named)
+            gate.quarantined, gate.named = 0, []
+        if gate.rows:
+            yield dlt.mark.with_hints(gate.drain(), set_aside_hints, create_table_variant=True)
+        if rows:
+            yield dlt.mark.with_hints(rows, invoices_hints, create_table_variant=True)
+            yield dlt.mark.with_hints(
+                [version_row(r) for r in rows], versions_hints, create_table_variant=True
+            )
 
     return invoices
 
@@ -209,6 +260,35 @@ def _keep_newest(
         row = newer
         del parsed[invoice_id]  # keep answer order: the kept copy goes where it was last seen
     parsed[invoice_id] = row
+
+
+class _LimitReached(Exception):
+    def __init__(self, error: XeroRateLimitError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _pages_until_limit(pages: Iterator[Any], plan: XeroReadPlan) -> Iterator[Any]:
+    """``pages``, turning a rate limit that ends the read into :class:`_LimitReached` — raised
+    between pages, never inside one. Reads of named invoices (webhooks) have no position to
+    resume from: their limit error propagates and fails the run as before."""
+    try:
+        yield from pages
+    except XeroRateLimitError as exc:
+        if plan.invoice_ids is not None:
+            raise
+        raise _LimitReached(exc) from exc
+
+
+def _stop_message(
+    tenant_id: str, error: XeroRateLimitError, position: ReadPosition, stats: XeroExtractStats
+) -> str:
+    limit = "day limit" if error.problem == "day" else f"{error.problem or 'rate'} limit"
+    pages = stats.pages.get(tenant_id, 0)
+    return (
+        f"Xero {limit} reached for organisation {tenant_id} after {pages} page(s) this run; "
+        f"what was read is saved, and the next run resumes from {position.describe()}."
+    )
 
 
 def _named(columns: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

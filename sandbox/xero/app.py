@@ -139,7 +139,8 @@ def _gate(emu: XeroEmulator) -> Any:
         outcome = emu.limiter.acquire(tenant, now)
         if isinstance(outcome, Refusal):
             headers = emu.limiter.remaining(tenant, now)
-            headers["Retry-After"] = str(outcome.retry_after)
+            if outcome.retry_after is not None:
+                headers["Retry-After"] = str(outcome.retry_after)
             headers["X-Rate-Limit-Problem"] = outcome.problem
             return _refuse(emu, request, web.Response(status=429, text="", headers=headers))
         try:
@@ -185,8 +186,22 @@ def _wants_json(request: web.Request) -> web.Response | None:
     )
 
 
+NOT_FOUND = "The resource you're looking for cannot be found"
+
+
+def _too_many_ids(emu: XeroEmulator, request: web.Request) -> web.Response | None:
+    """Xero answers a long ``IDs`` list with a 404, not a 400 (see :mod:`sandbox.xero.limits`,
+    ``max_ids``): the same answer as for an unknown invoice, so a client that does not chunk
+    its ids cannot tell it from "not found"."""
+    limit = emu.limits.max_ids
+    raw = next((v for k, v in request.query.items() if k.lower() == "ids"), "")
+    if limit is not None and len([i for i in raw.split(",") if i.strip()]) > limit:
+        return web.Response(status=404, text=NOT_FOUND)
+    return None
+
+
 async def _invoices(emu: XeroEmulator, request: web.Request) -> web.Response:
-    refusal = _wants_json(request)
+    refusal = _wants_json(request) or _too_many_ids(emu, request)
     if refusal is not None:
         return refusal
     try:
@@ -205,5 +220,5 @@ async def _invoice(emu: XeroEmulator, request: web.Request) -> web.Response:
             request[TENANT], request.match_info["invoice_id"], request.query
         )
     except KeyError:
-        return web.Response(status=404, text="The resource you're looking for cannot be found")
+        return web.Response(status=404, text=NOT_FOUND)
     return web.Response(body=body, content_type="application/json", charset="utf-8")

@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from pipelines.cursor import VersionTracker, window_start
-from pipelines.xero.client import CallCounts, RateLimiter
 from pipelines.xero.dates import XeroDateError, if_modified_since_header, parse_date, parse_datetime
+from pipelines.xero.limiter import CallCounts, RateLimiter
 from pipelines.xero.records import parse_invoice
 from pipelines.xero.tokens import read_token_file, write_token_file
 from reverse_etl.errors import RecordParseError, XeroRateLimitError

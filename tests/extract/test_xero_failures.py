@@ -92,7 +92,9 @@ def test_refresh_token_rotation_survives_a_crash(
         saved["refresh_token"],
     )
 
-    # The first token was spent by the crashed run: Xero refuses it, with a useful message.
+    # The first token was spent by the crashed run; 30 minutes later (Xero's grace period for
+    # a used token) Xero refuses it, with a useful message.
+    env.xero.clock.advance(minutes=31)
     stale = env.settings(
         XERO_CLIENT_ID="standard-app",
         XERO_CLIENT_SECRET="standard-secret",
@@ -103,7 +105,7 @@ def test_refresh_token_rotation_survives_a_crash(
         run_xero_extract(stale, client=env.xero_client(stale))
     message = str(refused.value)
     assert "invalid_grant" in message and "XERO_REFRESH_TOKEN" in message
-    assert "already used" in message and first_token not in message
+    assert "30-minute grace period" in message and first_token not in message
 
     # A newly authorised token in XERO_REFRESH_TOKEN wins over the file's older chain.
     fresh = env.xero.emulator.issue_refresh_token("standard-app")
@@ -143,27 +145,34 @@ def test_429_waits_retry_after(extract_env: ExtractEnv) -> None:
     assert report.xero_calls == 3 + 2  # three pages, two refused attempts
 
 
-def test_day_limit_fails_fast_instead_of_sleeping(extract_env: ExtractEnv) -> None:
+def test_day_limit_stops_at_a_page_boundary_instead_of_sleeping(extract_env: ExtractEnv) -> None:
     env = extract_env
     env.xero.emulator.seed_demo(300)
     env.xero.emulator.limits = XeroLimits(per_day=2)
     settings = env.settings(XERO_PAGE_SIZE="100")
-    with pytest.raises(XeroRateLimitError) as error:
-        run_xero_extract(settings, client=env.xero_client(settings))
-    assert "daily call limit" in str(error.value)  # from X-DayLimit-Remaining: 0
+    report = run_xero_extract(settings, client=env.xero_client(settings))
+    (tenant,) = report.tenants
+    assert "day limit reached" in report.stopped[tenant]  # from X-DayLimit-Remaining: 0
     assert env.sleeps == []
-    assert "raw_xero.invoices" not in env.tables()
+    assert env.invoice_calls() == 2  # no call after X-DayLimit-Remaining: 0
+    assert env.scalar("select count(*) from raw_xero.invoices") == 200  # two whole pages kept
+    with pytest.raises(XeroRateLimitError) as stop:
+        report.raise_for_limit_stops()
+    assert stop.value.exit_code == 75
 
 
-def test_429_with_an_hours_long_retry_after_fails_fast(extract_env: ExtractEnv) -> None:
+def test_429_with_an_hours_long_retry_after_stops_without_waiting(
+    extract_env: ExtractEnv,
+) -> None:
     env = extract_env
     env.xero.emulator.seed_demo(30)
     faults = env.xero.emulator.faults
     faults.add("status", status=429, path_prefix=INVOICES, retry_after=7200, times=1)
     settings = env.settings()
-    with pytest.raises(XeroRateLimitError, match="Retry-After 7200s"):
-        run_xero_extract(settings, client=env.xero_client(settings))
+    report = run_xero_extract(settings, client=env.xero_client(settings))
+    assert "minute limit reached" in " ".join(report.stopped.values())
     assert env.sleeps == []
+    assert report.invoices_loaded == 0
 
 
 def test_5xx_and_dropped_connections_are_retried(extract_env: ExtractEnv) -> None:
