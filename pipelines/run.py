@@ -5,8 +5,26 @@ into the dataset ``raw_xero`` and ``hubspot_snapshot`` into ``raw_hubspot``, wit
 ``loader_file_format="jsonl"`` (DESIGN.md: 3x faster and 8x smaller than insert_values here).
 dlt's working directory and pipeline state live under ``settings.state_dir / "dlt"``, so nothing
 lands in the user's home. A failed run changes nothing in the warehouse: credentials are
-checked and tenants listed before dlt starts, and an error raised while extracting (bad
-payload, auth, rate limit) discards that run's load package, cursor included.
+checked and tenants listed before dlt starts, and an error raised while extracting (auth,
+rate limit) discards that run's load package, cursor included. A record that cannot be parsed
+does not fail the run: it is quarantined (:mod:`pipelines.quarantine`).
+
+dlt settings of this process (set below unless the environment already sets them; dlt's
+configuration reference, ``LoaderConfiguration`` and ``LoadStorageConfiguration`` in dlt 1.31):
+
+- ``LOAD__AUTO_ABORT_ON_TERMINAL_ERROR=true``: a job that fails terminally (e.g. a value the
+  destination refuses) aborts its package like ``Pipeline.abort_packages`` — pending packages
+  are deleted and the local pipeline state (our cursors) is restored to where that package
+  started (dlt API reference, ``dlt.pipeline.abort``). Without it the failed package stays
+  pending and every later run retries it before reading anything new (issue 10: one bad amount
+  wedged all syncs until files under ``warehouse/dlt`` were deleted by hand).
+- ``LOAD__DELETE_COMPLETED_JOBS=true`` and ``LOAD__TRUNCATE_STAGING_DATASET=true``: a loaded
+  package's data files are deleted and the ``*_staging`` copy of the merged rows is emptied
+  after the load; what is left of each loaded package (its schema and state, a few KB) is
+  removed by :func:`~pipelines.housekeeping.prune_loaded_packages`. Recovery needs only
+  pending packages.
+- Files are private: the dlt working directory is mode 0700 and the DuckDB file 0600 (they hold
+  invoice data; :mod:`pipelines.housekeeping`).
 
 Each successful run appends a row to ``<dataset>.extract_runs`` (finished_at, rows loaded, dlt
 load ids), even when nothing changed and dlt wrote no load package: dbt's source freshness
@@ -31,6 +49,9 @@ from typing import Any
 # of a backfill). An explicit value in the environment still wins.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("DATA_WRITER__DISABLE_COMPRESSION", "true")
+os.environ.setdefault("LOAD__AUTO_ABORT_ON_TERMINAL_ERROR", "true")
+os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
+os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
 
 import dlt
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
@@ -43,12 +64,20 @@ from pipelines.extract_log import (
     drop_staging_dataset,
     record_extract,
 )
+from pipelines.housekeeping import (
+    finish_pending,
+    first_line,
+    make_private,
+    prune_loaded_packages,
+    secure_warehouse,
+)
 from pipelines.hubspot_snapshot.client import HubSpotReader
 from pipelines.hubspot_snapshot.source import (
     RECORD_COLUMNS,
     HubSpotSnapshotStats,
     hubspot_snapshot_source,
 )
+from pipelines.quarantine import QUARANTINE_COLUMNS
 from pipelines.xero.client import XeroClient
 from pipelines.xero.finance_source import FINANCE_TABLE_COLUMNS, FINANCE_TABLES
 from pipelines.xero.records import (
@@ -82,6 +111,8 @@ class XeroExtractReport:
     calls_per_tenant: dict[str, int] = field(default_factory=dict)
     rejected_per_tenant: dict[str, int] = field(default_factory=dict)
     finance_rows: dict[str, int] = field(default_factory=dict)  # per finance table (+ rejected)
+    quarantined: list[str] = field(default_factory=list)  # one line per record set aside
+    duplicates: list[str] = field(default_factory=list)
     pages_per_tenant: dict[str, int] = field(default_factory=dict)
     stopped: dict[str, str] = field(default_factory=dict)  # tenant → one-line reason + resume
     step_seconds: dict[str, float] = field(default_factory=dict)
@@ -170,7 +201,7 @@ class ExtractReport:
             text += f" + {x.finance_calls} for contacts/payments/credit/organisation"
         text += f", {x.retries} retried)" if x.retries else ")"
         if x.rejected:
-            text += f", {x.rejected} rejected (see raw_xero.invoice_rejects)"
+            text += f", {x.rejected} quarantined (see raw_xero.quarantine)"
         if h.mode == "none":
             text += (
                 f"; HubSpot has no '{self.object_name}' object yet "
@@ -181,7 +212,7 @@ class ExtractReport:
         text += f" in {x.seconds + h.seconds:.1f}s."
         if x.stopped:
             text += f" Incomplete: {len(x.stopped)} organisation(s) stopped at a Xero limit."
-        return text
+        return "\n".join([text, *x.duplicates, *x.quarantined])
 
 
 def run_extract(
@@ -189,22 +220,26 @@ def run_extract(
     *,
     full_refresh: bool = False,
     since: date | None = None,
+    strict: bool = False,
     continue_on_error: bool = False,
     progress: ExtractProgress | None = None,
 ) -> ExtractReport:
     """Xero invoices changed since the last run, then HubSpot's records, into the warehouse.
 
     The two loads are independent: if the HubSpot read fails, the Xero load already committed
-    stays (it is correct on its own), and the error is raised. A Xero read stopped at the day
+    stays (it is correct on its own), and the error is raised. A bad invoice is quarantined
+    (``strict``: fails the run instead); ``continue_on_error`` is accepted for compatibility
+    and changes nothing, since quarantining is the default. A Xero read stopped at the day
     limit is not an error here (what it read is committed with its resume position): the
     report's ``stopped`` says so, and :meth:`ExtractReport.raise_for_limit_stops` turns it into
     exit code 75 once the caller has done what it can with the rows loaded.
     """
+    del continue_on_error
     xero = run_xero_extract(
         settings,
         full_refresh=full_refresh,
         since=since,
-        continue_on_error=continue_on_error,
+        strict=strict,
         progress=progress,
     )
     if progress is not None:
@@ -220,6 +255,7 @@ def run_xero_extract(
     since: date | None = None,
     invoice_ids: Sequence[str] | None = None,
     tenant_ids: Sequence[str] | None = None,
+    strict: bool = False,
     continue_on_error: bool = False,
     client: XeroClient | None = None,
     progress: ExtractProgress | None = None,
@@ -229,7 +265,10 @@ def run_xero_extract(
     ``invoice_ids`` (the webhook mode) loads exactly those invoices with Xero's ``IDs`` filter
     and leaves the incremental cursor alone; ``tenant_ids`` narrows the organisations (default:
     ``XERO_TENANT_ID`` or every connected one). ``client`` lets tests inject clocks.
+    Unparseable invoices are quarantined unless ``strict``; ``continue_on_error`` is kept for
+    compatibility and ignored.
     """
+    del continue_on_error
     started = time.monotonic()
     if invoice_ids is not None and not invoice_ids:
         return XeroExtractReport()  # nothing named: no token, no call
@@ -255,6 +294,15 @@ def run_xero_extract(
             )
         )
 
+    def quarantined_keys(resource: str, tenant_id: str) -> set[str]:
+        rows = _query(
+            pipeline,
+            "select record_key from quarantine where resource = %s and tenant_id = %s",
+            resource,
+            tenant_id,
+        )
+        return {str(row[0]) for row in rows}
+
     full_tables = [t.table for t in FINANCE_TABLES if not _table_exists(pipeline, t.table)]
     source = xero_source(
         client,
@@ -262,10 +310,14 @@ def run_xero_extract(
         plan,
         stats,
         versions_since,
-        continue_on_error=continue_on_error,
+        quarantined_keys,
+        strict=strict,
         full_tables=full_tables,
     )
-    step_seconds, load_ids = _run(pipeline, source)
+    try:
+        step_seconds, load_ids = _run(pipeline, source)
+    finally:
+        secure_warehouse(settings.warehouse_path)
     _ensure_tables(
         pipeline,
         {
@@ -273,6 +325,7 @@ def run_xero_extract(
             "invoices__line_items": LINE_ITEM_COLUMNS,
             "invoice_versions": VERSION_COLUMNS,
             **FINANCE_TABLE_COLUMNS,
+            "quarantine": QUARANTINE_COLUMNS,
         },
     )
     record_extract(pipeline, sum(stats.loaded.values()), load_ids)
@@ -291,6 +344,8 @@ def run_xero_extract(
         calls_per_tenant=dict(counts.api_by_tenant),
         rejected_per_tenant=dict(stats.rejected),
         finance_rows=dict(stats.finance),
+        quarantined=list(stats.quarantined),
+        duplicates=list(stats.duplicates),
         pages_per_tenant=dict(stats.pages),
         stopped=dict(stats.stops),
         step_seconds=step_seconds,
@@ -321,7 +376,10 @@ def run_hubspot_snapshot(
 
     full = full_refresh or not _table_exists(pipeline, "invoice_records")
     source = hubspot_snapshot_source(reader, stats, versions_since, full_refresh=full)
-    step_seconds, load_ids = _run(pipeline, source)
+    try:
+        step_seconds, load_ids = _run(pipeline, source)
+    finally:
+        secure_warehouse(settings.warehouse_path)
     _ensure_tables(pipeline, {"invoice_records": RECORD_COLUMNS})
     record_extract(pipeline, stats.loaded, load_ids)
     return HubSpotSnapshotReport(
@@ -343,7 +401,8 @@ def _pipeline(settings: Settings, name: str, dataset: str) -> dlt.Pipeline:
     warehouse = Path(settings.warehouse_path)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     pipelines_dir = Path(settings.state_dir) / "dlt"
-    pipelines_dir.mkdir(parents=True, exist_ok=True)
+    pipelines_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private(pipelines_dir)
     return dlt.pipeline(
         pipeline_name=name,
         pipelines_dir=str(pipelines_dir),
@@ -362,8 +421,7 @@ def _run(pipeline: dlt.Pipeline, source: Any) -> tuple[dict[str, float], list[st
     try:
         pipeline.sync_destination()  # restores state from the warehouse if state_dir was wiped
         if pipeline.has_pending_data:
-            pipeline.normalize()
-            load_ids += list(pipeline.load().loads_ids)
+            finish_pending(pipeline)
         started, cpu = time.perf_counter(), time.process_time()
         pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
         timings["extract"] = time.perf_counter() - started
@@ -378,15 +436,30 @@ def _run(pipeline: dlt.Pipeline, source: Any) -> tuple[dict[str, float], list[st
         timings["load_cpu"] = time.process_time() - cpu
     except PipelineStepFailed as exc:
         if exc.step == "extract":
-            pipeline.drop_pending_packages()
+            pipeline.abort_packages()
         cause = _project_error(exc)
         if cause is not None:
             raise cause from None
+        if exc.step == "load" and not pipeline.has_pending_data:  # dlt aborted the package
+            log.warning(
+                "%s: a load job failed terminally; dlt discarded the package and restored the "
+                "cursor, so the next run reads those records again. %s",
+                pipeline.pipeline_name,
+                exc.exception,
+            )
+            raise InvoiceSyncError(
+                f"The {pipeline.pipeline_name} pipeline could not load this run's data: "
+                f"{first_line(exc.exception)}. Nothing of it was committed and the cursor "
+                "stayed where it was; the next run reads those records again."
+            ) from exc
         raise InvoiceSyncError(
             f"The {pipeline.pipeline_name} pipeline failed at the {exc.step} step: "
-            f"{exc.exception}. Nothing of this run was committed unless the step was 'load'; "
-            "run again (dlt resumes a pending load first)."
+            f"{first_line(exc.exception)}. Nothing of this run was committed unless the step "
+            "was 'load'; run again (dlt resumes a pending load first)."
         ) from exc
+    finally:
+        make_private(Path(pipeline.pipelines_dir))
+    prune_loaded_packages(pipeline)
     log.debug("%s: %s", pipeline.pipeline_name, timings)
     drop_staging_dataset(pipeline)
     return {name: round(value, 3) for name, value in timings.items()}, load_ids

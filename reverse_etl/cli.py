@@ -203,7 +203,16 @@ def extract(
         bool,
         typer.Option(
             "--continue-on-error",
-            help="Write unparseable invoices to raw_xero.invoice_rejects instead of failing.",
+            help="Kept for compatibility: bad invoices are always quarantined now.",
+            hidden=True,
+        ),
+    ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Fail on the first unparseable invoice instead of quarantining it "
+            "(raw_xero.quarantine).",
         ),
     ] = False,
     as_json: Annotated[bool, _json_option()] = False,
@@ -228,6 +237,7 @@ def extract(
                     settings,
                     full_refresh=full_refresh,
                     since=since.date() if since else None,
+                    strict=strict,
                     continue_on_error=continue_on_error,
                     progress=display.extract_hook(),
                 )

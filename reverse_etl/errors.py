@@ -55,7 +55,34 @@ class XeroLimitStop(XeroRateLimitError):
 
 
 class RecordParseError(XeroError):
-    """An invoice payload could not be parsed; names the invoice id and the field."""
+    """A record (invoice, contact, …) could not be parsed: names the record, the field and the
+    fix. The extract quarantines it (:mod:`pipelines.quarantine`) instead of failing."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        record_id: str | None = None,
+        field: str | None = None,
+        detail: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.record_id = record_id
+        self.field = field
+        self.detail = detail or message
+        self.fix = fix
+
+    @property
+    def invoice_id(self) -> str | None:
+        return self.record_id
+
+
+class QuarantinedRecordsError(InvoiceSyncError):
+    """The run finished, but some source records are in quarantine (exit code 3, like HubSpot's
+    rejections: the others went through; the record is retried when it changes in Xero)."""
+
+    exit_code = EXIT_REJECTED
 
 
 class HubSpotError(InvoiceSyncError):

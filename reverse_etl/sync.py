@@ -3,10 +3,12 @@
 Exit codes (documented in the README, :mod:`reverse_etl.errors`): 0 everything synced; 1 the
 run failed (nothing after the failing stage ran; what earlier stages stored is kept); 3 the run
 finished but HubSpot rejected some records (they are listed in ``sync_log.record_results`` and
-retried next run); 4 another run holds the warehouse (nothing was done); 75 the Xero read
-stopped at Xero's day limit: what it read was transformed and pushed, and the next run resumes
-the read where it stopped (rejections, which need a person, win over 75). 2 is Click's usage
-error.
+retried next run) or some Xero records are in quarantine (named in the output,
+``sync_log.quarantine`` and the alert; retried when they change in Xero —
+:mod:`reverse_etl.quarantine_report`); 4 another run holds the warehouse (nothing was
+done); 75 the Xero read stopped at Xero's day limit: what it read was transformed and pushed,
+and the next run resumes the read where it stopped (rejections and quarantines, which need a
+person, win over 75). 2 is Click's usage error.
 
 Run log: every run that got the lock has a ``sync_log.runs`` row, started before the extract,
 so a run that fails in the extract is logged too, with the stage it failed in, its error, the
@@ -30,7 +32,12 @@ from typing import Any
 from rich.console import Console
 
 from reverse_etl import sync_log
-from reverse_etl.errors import ConfigError, InvoiceSyncError
+from reverse_etl.errors import (
+    ConfigError,
+    InvoiceSyncError,
+    QuarantinedRecordsError,
+    RejectedRecordsError,
+)
 from reverse_etl.lock import sync_lock
 from reverse_etl.sandbox_mode import sandbox_if_needed
 from reverse_etl.settings import Settings
@@ -69,10 +76,26 @@ class SyncReport:
     push: Any = None
     freshness: Any = None
     publish: Any = None
+    quarantined: list[Any] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
         return int(getattr(self.push, "rejected", 0) or 0)
+
+    def raise_for_problems(self) -> None:
+        """Exit 2 when HubSpot rejected records or Xero records are in quarantine."""
+        from reverse_etl.quarantine_report import quarantine_message
+
+        quarantine = quarantine_message(self.quarantined) if self.quarantined else ""
+        try:
+            if self.push is not None and hasattr(self.push, "raise_for_rejections"):
+                self.push.raise_for_rejections()
+        except RejectedRecordsError as exc:
+            if quarantine:
+                raise RejectedRecordsError(f"{exc} Also: {quarantine}") from None
+            raise
+        if quarantine:
+            raise QuarantinedRecordsError(quarantine)
 
     def summary(self) -> str:
         timings = ", ".join(f"{name} {secs:.1f}s" for name, secs in self.stage_seconds.items())
@@ -111,6 +134,7 @@ def run_sync_once(
     from pipelines.run import run_extract
     from reverse_etl.publish import push_then_publish
     from reverse_etl.push import run_push
+    from reverse_etl.quarantine_report import report_quarantine
     from reverse_etl.transform import run_transform
 
     out = console or Console()
@@ -166,6 +190,7 @@ def run_sync_once(
                     run_id=report.run_id,
                     timed=stage,
                 )
+            report.quarantined = report_quarantine(settings, report.run_id)
         except BaseException as exc:
             error = exc
             raise
@@ -177,6 +202,8 @@ def run_sync_once(
                 if report.freshness is not None and report.freshness.status != "pass":
                     out.print(report.freshness.summary(), highlight=False, markup=False)
             _finish_run_log(settings, report, error)
+    for record in report.quarantined:  # Xero's text: never rendered as markup
+        out.print(f"Quarantined: {record.line()}", highlight=False, markup=False)
     out.print(report.summary(), highlight=False)
     return report
 
@@ -251,9 +278,7 @@ def run_sync_command(
             report=report,
             progress=progress,
         )
-        push = report.push
-        if push is not None and hasattr(push, "raise_for_rejections"):
-            push.raise_for_rejections()
+        report.raise_for_problems()
         if report.extract is not None and hasattr(report.extract, "raise_for_limit_stops"):
             report.extract.raise_for_limit_stops()
         return
@@ -266,11 +291,12 @@ def run_sync_command(
         runs += 1
         try:
             report = run_sync_once(settings, full_refresh=full_refresh and runs == 1, console=out)
-            if report.rejected:
+            if report.rejected or report.quarantined:
                 log.warning(
-                    "Run %d finished with %d rejected records (see sync_log).",
+                    "Run %d finished with %d rejected and %d quarantined records (see sync_log).",
                     runs,
                     report.rejected,
+                    len(report.quarantined),
                 )
             stopped = getattr(getattr(report.extract, "xero", None), "stopped", None)
             if stopped:

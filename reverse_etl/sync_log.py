@@ -23,6 +23,10 @@ Schemas (``docs/contracts.md``)::
     sync_log.alerted_status_changes(xero_invoice_id, new_status, xero_updated_at, alerted_at)
     sync_log.undelivered_status_changes(the StatusChange columns, recorded_at): written changes
       whose alert reached no target yet; the next run's message includes them
+    sync_log.quarantine(run_id, source_table, resource, tenant_id, record_key, record_id,
+                        record_name, field, error, fix, source_updated, quarantined_at,
+                        recorded_at): every source record in quarantine at the end of a sync,
+      one row per run (written by :mod:`reverse_etl.quarantine_report`)
 """
 
 from __future__ import annotations
@@ -90,6 +94,21 @@ create table if not exists sync_log.undelivered_status_changes (
     previous_status varchar,
     new_status varchar not null,
     xero_updated_at varchar,
+    recorded_at timestamptz not null
+);
+create table if not exists sync_log.quarantine (
+    run_id varchar,
+    source_table varchar not null,
+    resource varchar not null,
+    tenant_id varchar not null,
+    record_key varchar not null,
+    record_id varchar,
+    record_name varchar,
+    field varchar,
+    error varchar,
+    fix varchar,
+    source_updated varchar,
+    quarantined_at timestamptz,
     recorded_at timestamptz not null
 );
 """
