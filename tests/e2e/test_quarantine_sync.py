@@ -1,8 +1,9 @@
 """The principle of issue 10, end to end: one poisoned invoice beside ten ordinary payments.
 
 The ten payments reach HubSpot in the same run; the bad invoice is named in the output, in
-``sync_log.quarantine`` and in the alert; the run exits 3 (finished with records set aside). Once Xero corrects the invoice
-(the emulator's ``restore``), the next run exits 0 with everything right — no manual step.
+``sync_log.quarantine`` and in the alert; the run exits 3 (finished with records set aside).
+Once Xero corrects the invoice (the emulator's ``restore``), the next run exits 0 with
+everything right — no manual step.
 """
 
 from __future__ import annotations
