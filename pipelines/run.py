@@ -25,6 +25,9 @@ from typing import Any
 # of a backfill). An explicit value in the environment still wins.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("DATA_WRITER__DISABLE_COMPRESSION", "true")
+# resources one after another, in order: the invoices first, then the finance endpoints
+# (pipelines/xero/finance_source.py), so the invoices keep first claim on Xero's call budget
+os.environ.setdefault("EXTRACT__NEXT_ITEM_MODE", "fifo")
 
 import dlt
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
