@@ -16,7 +16,8 @@ The invoices are read first (dlt extracts resources one after another, ``next_it
 "fifo", set in :mod:`pipelines.run`), so they keep first claim on the day's call budget; once a
 rate limit ended a tenant's reads (``stats.stops``) the finance resources skip that tenant, and
 a limit met while reading a finance endpoint ends that endpoint's read (rows kept, cursor
-unmoved, the same window read again next run).
+unmoved, the same window read again next run; logged, counted as ``finance_rows["limit_stops"]``,
+not a stop of the invoices' kind).
 
 Scopes (Xero "OAuth 2.0 scopes" page, and Xero's granular scopes for apps created from
 2 March 2026): Contacts ``accounting.contacts.read``; Payments, Overpayments and Prepayments
@@ -27,6 +28,7 @@ Scopes (Xero "OAuth 2.0 scopes" page, and Xero's granular scopes for apps create
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +41,8 @@ from pipelines.cursor import VersionTracker, parse_cursor
 from pipelines.xero import finance_records as fr
 from pipelines.xero.client import Endpoint, XeroClient
 from reverse_etl.errors import RecordParseError, XeroRateLimitError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -188,10 +192,13 @@ def _list_resource(
             except XeroRateLimitError as exc:
                 # a limit ends this endpoint's read for now: what was read is kept (merged),
                 # the cursor stays, the next run reads the same window again
-                stops.setdefault(
+                stats["limit_stops"] = stats.get("limit_stops", 0) + 1
+                log.warning(
+                    "Xero rate limit reached for organisation %s while reading %s (%s); "
+                    "the next run reads it again.",
                     tenant_id,
-                    f"Xero rate limit reached for organisation {tenant_id} while reading "
-                    f"{table.endpoint.path} ({exc}); the next run reads it again.",
+                    table.endpoint.path,
+                    exc,
                 )
                 continue
             if plan.moves_cursor(old):
@@ -287,7 +294,8 @@ def _organisations_resource(
             try:
                 records, _server_time = client.get_one("Organisation", "Organisations", tenant_id)
             except XeroRateLimitError as exc:
-                stops.setdefault(tenant_id, f"Xero rate limit reached for {tenant_id}: {exc}")
+                stats["limit_stops"] = stats.get("limit_stops", 0) + 1
+                log.warning("Xero rate limit reached for %s (Organisation): %s", tenant_id, exc)
                 continue
             for payload in records[:1]:
                 try:
