@@ -52,6 +52,9 @@ os.environ.setdefault("DATA_WRITER__DISABLE_COMPRESSION", "true")
 os.environ.setdefault("LOAD__AUTO_ABORT_ON_TERMINAL_ERROR", "true")
 os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
 os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
+# resources one after another, in order: the invoices first, then the finance endpoints
+# (pipelines/xero/finance_source.py), so the invoices keep first claim on Xero's call budget
+os.environ.setdefault("EXTRACT__NEXT_ITEM_MODE", "fifo")
 
 import dlt
 from dlt.common.destination.exceptions import DestinationUndefinedEntity

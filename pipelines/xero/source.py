@@ -320,6 +320,12 @@ def xero_source(
     if plan.invoice_ids is not None:
         return invoices
     finance = finance_resources(
-        client, tenant_ids, plan, set(full_tables), stats.finance, lambda: datetime.now(UTC)
+        client,
+        tenant_ids,
+        plan,
+        set(full_tables),
+        stats.finance,
+        lambda: datetime.now(UTC),
+        stats.stops,
     )
     return [invoices, *finance]
