@@ -180,7 +180,7 @@ def connect_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
         raise WarehouseBusyError(
             f"The warehouse {path} is open in another process ({str(exc).splitlines()[0]}). "
             "Close that DuckDB session; the next run catches up."
-        ) from None
+        ) from exc
 
 
 @contextmanager

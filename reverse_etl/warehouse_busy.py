@@ -28,9 +28,9 @@ _CONFLICT = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<
 def busy_error(
     exc: BaseException, warehouse_path: Path, analytics_path: Path
 ) -> WarehouseBusyError | None:
-    """The :class:`WarehouseBusyError` for ``exc`` if DuckDB's lock conflict caused it."""
-    if isinstance(exc, WarehouseBusyError):
-        return exc
+    """The :class:`WarehouseBusyError` for ``exc`` if DuckDB's lock conflict caused it (also
+    when ``exc`` already is one, raised by a lower layer that knew neither the holder's command
+    line nor ``ANALYTICS_PATH``: the message is rebuilt with both)."""
     for link in _chain(exc):
         match = _CONFLICT.search(str(link))
         if match:
@@ -43,7 +43,7 @@ def busy_error(
                 f"the published copy {analytics_path} instead, which never blocks the sync.",
                 pid=pid,
             )
-    return None
+    return exc if isinstance(exc, WarehouseBusyError) else None
 
 
 @contextmanager
