@@ -16,8 +16,9 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from reverse_etl.errors import InvoiceSyncError
+from reverse_etl.failures import as_project_error
 from reverse_etl.lock import sync_lock
 from reverse_etl.settings import Settings, load_settings
 
@@ -33,8 +34,10 @@ webhooks_app = typer.Typer(help="Near-real-time sync from Xero webhooks.", no_ar
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(webhooks_app, name="webhooks")
 
-console = Console()
-err_console = Console(stderr=True)
+# Data (invoice numbers, names, HubSpot's and Xero's messages) is never read as Rich markup:
+# `INV-[/x]` must print as itself. Styling is applied with rich.text.Text instead.
+console = Console(markup=False, highlight=False)
+err_console = Console(stderr=True, markup=False, highlight=False)
 log = logging.getLogger("invoice_sync")
 T = TypeVar("T")
 
@@ -64,11 +67,16 @@ def _run(work: Callable[[Settings], T], *, announce: bool = True) -> T:
         if announce:
             console.print(settings.mode_line, highlight=False)
         return work(settings)
-    except InvoiceSyncError as exc:
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # any failure: one line naming the cause (item: no tracebacks)
+        error = as_project_error(exc)
         if _state["verbose"]:
             err_console.print_exception(show_locals=False)
-        err_console.print(f"[red]{type(exc).__name__}:[/red] {exc}", highlight=False)
-        raise typer.Exit(exc.exit_code) from None
+        err_console.print(
+            Text.assemble((f"{type(error).__name__}:", "red"), " ", str(error)), soft_wrap=True
+        )
+        raise typer.Exit(error.exit_code) from None
 
 
 @app.command()
@@ -78,7 +86,7 @@ def config() -> None:
     def show(settings: Settings) -> None:
         table = Table("variable", "value")
         for name, value in settings.describe():
-            table.add_row(name, value)
+            table.add_row(Text(name), Text(value))
         console.print(table)
 
     _run(show)

@@ -58,3 +58,15 @@ class RejectedRecordsError(InvoiceSyncError):
     """The run finished, but HubSpot rejected some records (exit code 2)."""
 
     exit_code = 2
+
+
+class WarehouseError(InvoiceSyncError):
+    """The warehouse file cannot be used: corrupt, not a DuckDB file, read-only, disk full."""
+
+
+class WarehouseBusyError(WarehouseError):
+    """The working warehouse is held by another process (DuckDB allows one writer at a time)."""
+
+
+class UnexpectedError(InvoiceSyncError):
+    """Something outside the project's own errors failed; the message names what and where."""

@@ -64,7 +64,12 @@ from hubspot.crm.properties import exceptions as properties_exceptions
 from hubspot.crm.schemas import exceptions as schemas_exceptions
 
 from reverse_etl.errors import HubSpotAuthError, HubSpotError
-from reverse_etl.hubspot_answers import BatchError, UpsertAnswer, UpsertResult
+from reverse_etl.hubspot_answers import (  # BatchError, UpsertResult: re-exported for callers
+    BatchError,  # noqa: F401
+    UpsertAnswer,
+    UpsertResult,  # noqa: F401
+    parse_upsert_answer,
+)
 from reverse_etl.hubspot_limiter import (
     RateLimiter,
     int_header,
@@ -369,12 +374,7 @@ class HubSpot:
             scope="crm.objects.custom.write",
             _preload_content=False,
         )
-        body = result.data if isinstance(result.data, dict) else {}
-        return UpsertAnswer(
-            status=result.status,
-            results=[UpsertResult.from_api(item) for item in body.get("results") or []],
-            errors=[BatchError.from_api(item) for item in body.get("errors") or []],
-        )
+        return parse_upsert_answer(result.status, result.data)
 
 
 def _unpack(answer: Any) -> tuple[Any, int, Any]:

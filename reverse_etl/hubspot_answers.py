@@ -1,6 +1,10 @@
 """The batch-upsert answer, as plain values: what :meth:`reverse_etl.hubspot.HubSpot.batch_upsert`
 returns and the push reads (HubSpot CRM API v3, ``POST /crm/v3/objects/{objectType}/batch/upsert``:
-``results[]`` of ``SimplePublicUpsertObject``, and on a 207 ``errors[]`` of ``StandardError``)."""
+``results[]`` of ``SimplePublicUpsertObject``, and on a 207 ``errors[]`` of ``StandardError``).
+
+:func:`parse_upsert_answer` never raises on a malformed body: an entry it cannot read is left
+out and described in :attr:`UpsertAnswer.problems`, so the inputs it would have answered end as
+rejected records naming the problem (retried next run) instead of a traceback."""
 
 from __future__ import annotations
 
@@ -22,10 +26,14 @@ class UpsertResult:
 
     @classmethod
     def from_api(cls, item: Mapping[str, Any]) -> UpsertResult:
+        props = item.get("properties")
         return cls(
             id=str(item.get("id")),
-            new=bool(item.get("new")),
-            properties=dict(item.get("properties") or {}),
+            new=item.get("new") is True,
+            properties={
+                str(k): None if v is None else str(v)
+                for k, v in (props.items() if isinstance(props, Mapping) else ())
+            },
             created_at=_timestamp(item.get("createdAt")),
             updated_at=_timestamp(item.get("updatedAt")),
         )
@@ -41,7 +49,9 @@ class BatchError:
 
     @classmethod
     def from_api(cls, item: Mapping[str, Any]) -> BatchError:
-        context = item.get("context") or {}
+        context = item.get("context")
+        if not isinstance(context, Mapping):
+            context = {}
         return cls(
             category=str(item.get("category") or "ERROR"),
             message=str(item.get("message") or ""),
@@ -57,6 +67,42 @@ class UpsertAnswer:
     status: int
     results: list[UpsertResult]
     errors: list[BatchError]
+    problems: tuple[str, ...] = ()
+
+
+def parse_upsert_answer(status: int, body: Any) -> UpsertAnswer:
+    """The answer's readable results and errors, and what could not be read."""
+    problems: list[str] = []
+    if not isinstance(body, Mapping):
+        problems.append(f"the {status} body is not a JSON object")
+        body = {}
+    results = [
+        UpsertResult.from_api(item)
+        for item in _entries(body, "results", problems)
+        if _has_id(item, problems)
+    ]
+    errors = [BatchError.from_api(item) for item in _entries(body, "errors", problems)]
+    return UpsertAnswer(status, results, errors, tuple(problems))
+
+
+def _entries(body: Mapping[str, Any], key: str, problems: list[str]) -> list[Mapping[str, Any]]:
+    value = body.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.append(f"{key} is {type(value).__name__}, not a list")
+        return []
+    entries = [item for item in value if isinstance(item, Mapping)]
+    if len(entries) < len(value):
+        problems.append(f"{len(value) - len(entries)} {key} entries are not objects")
+    return entries
+
+
+def _has_id(item: Mapping[str, Any], problems: list[str]) -> bool:
+    if item.get("id") in (None, ""):
+        problems.append("a result has no id")
+        return False
+    return True
 
 
 def _timestamp(value: Any) -> datetime | None:
