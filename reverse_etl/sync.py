@@ -16,7 +16,9 @@ from typing import Any
 
 from rich.console import Console
 
-from reverse_etl.errors import ConfigError, InvoiceSyncError
+from reverse_etl.errors import ConfigError, InvoiceSyncError, LockBusyError, WarehouseBusyError
+from reverse_etl.failures import as_project_error, one_line
+from reverse_etl.health import LoopHealth
 from reverse_etl.lock import sync_lock
 from reverse_etl.sandbox_mode import sandbox_if_needed
 from reverse_etl.settings import Settings
@@ -66,7 +68,7 @@ def run_sync_once(
     from reverse_etl.push import run_push
     from reverse_etl.transform import run_transform
 
-    out = console or Console()
+    out = console or Console(markup=False, highlight=False)
     report = SyncReport()
 
     def stage(name: str, work: Callable[[], Any]) -> Any:
@@ -74,14 +76,14 @@ def run_sync_once(
         result = work()
         report.stage_seconds[name] = time.monotonic() - started
         summary = result.summary() if hasattr(result, "summary") else ""
-        out.print(f"[{name}] {summary}", highlight=False)
+        out.print(f"[{name}] {summary}", highlight=False, markup=False)
         return result
 
     with sync_lock(settings.warehouse_path), sandbox_if_needed(settings):
         report.extract = stage("extract", lambda: run_extract(settings, full_refresh=full_refresh))
         report.transform = stage("transform", lambda: run_transform(settings))
         report.push = stage("push", lambda: run_push(settings, console=out))
-    out.print(report.summary(), highlight=False)
+    out.print(report.summary(), highlight=False, markup=False)
     return report
 
 
@@ -94,9 +96,17 @@ def run_sync_command(
     max_runs: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    health: LoopHealth | None = None,
 ) -> None:
     """`invoice-sync sync`: once (errors propagate: exit 1, or 2 for rejected records), or on a
-    schedule with ``every``, where a failed run is logged and the next tick runs regardless."""
+    schedule with ``every``, where a failed tick is logged and the next tick runs regardless.
+
+    On a schedule nothing stops the loop but Ctrl-C: any exception of a tick is turned into its
+    one-line project error (:func:`reverse_etl.failures.as_project_error`), logged with the count
+    of failures in a row, and recorded in ``health``. A tick that found the warehouse busy
+    (another process holds DuckDB's file lock, or another invoice-sync run holds ours) is
+    retried within the interval after :data:`BUSY_BACKOFF` fractions of it (1, 2, 4 and 8
+    minutes for ``--every 1h``) before it counts as failed."""
     if every is None:
         report = run_sync_once(settings, full_refresh=full_refresh, console=console)
         push = report.push
@@ -104,22 +114,22 @@ def run_sync_command(
             push.raise_for_rejections()
         return
     interval = parse_interval(every)
-    out = console or Console()
-    out.print(f"Running every {every}; Ctrl-C to stop.", highlight=False)
+    out = console or Console(markup=False, highlight=False)
+    health = health or LoopHealth()
+    out.print(f"Running every {every}; Ctrl-C to stop.", highlight=False, markup=False)
     runs = 0
     next_start = clock()
     while max_runs is None or runs < max_runs:
         runs += 1
-        try:
-            report = run_sync_once(settings, full_refresh=full_refresh and runs == 1, console=out)
-            if report.rejected:
-                log.warning(
-                    "Run %d finished with %d rejected records (see sync_log).",
-                    runs,
-                    report.rejected,
-                )
-        except InvoiceSyncError as exc:
-            log.error("Run %d failed: %s: %s", runs, type(exc).__name__, exc)
+        _tick(
+            lambda first=(runs == 1): run_sync_once(
+                settings, full_refresh=full_refresh and first, console=out
+            ),
+            number=runs,
+            interval=interval,
+            sleep=sleep,
+            health=health,
+        )
         if max_runs is not None and runs >= max_runs:
             break
         next_start += interval
@@ -127,3 +137,53 @@ def run_sync_command(
         if next_start < now:  # the run overran: skip the missed ticks, keep the cadence
             next_start += interval * ((now - next_start) // interval + 1)
         sleep(next_start - now)
+
+
+# Retry delays of a tick that found the warehouse busy, as fractions of the interval.
+BUSY_BACKOFF = (1 / 60, 2 / 60, 4 / 60, 8 / 60)
+
+
+def _tick(
+    run: Callable[[], SyncReport],
+    *,
+    number: int,
+    interval: float,
+    sleep: Callable[[float], None],
+    health: LoopHealth,
+) -> None:
+    """One scheduled run: never raises (but for Ctrl-C); busy warehouses are retried."""
+    retries = iter(BUSY_BACKOFF)
+    while True:
+        try:
+            report = run()
+        except Exception as exc:  # an unattended loop survives anything; it reports it
+            error = as_project_error(exc)
+            delay = next(retries, None) if _is_busy(error) else None
+            if delay is not None:
+                log.warning(
+                    "Run %d: %s; retrying in %.0fs.", number, one_line(str(error)), delay * interval
+                )
+                sleep(delay * interval)
+                continue
+            message = f"{type(error).__name__}: {one_line(str(error))}"
+            health.failed(message)
+            log.error(
+                "Run %d failed (%d in a row): %s The next run starts on schedule.",
+                number,
+                health.consecutive_failures,
+                message,
+            )
+            return
+        health.succeeded()
+        if report.rejected:
+            log.warning(
+                "Run %d finished with %d rejected records (see sync_log.record_results; "
+                "they are retried next run).",
+                number,
+                report.rejected,
+            )
+        return
+
+
+def _is_busy(error: InvoiceSyncError) -> bool:
+    return isinstance(error, WarehouseBusyError | LockBusyError)
