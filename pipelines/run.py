@@ -242,8 +242,14 @@ def run_hubspot_snapshot(
             )
         )
 
+    def archived_ids() -> set[str]:
+        rows = _query(pipeline, "select hs_object_id from invoice_records where archived")
+        return {str(row[0]) for row in rows}
+
     full = full_refresh or not _table_exists(pipeline, "invoice_records")
-    source = hubspot_snapshot_source(reader, stats, versions_since, full_refresh=full)
+    source = hubspot_snapshot_source(
+        reader, stats, versions_since, full_refresh=full, known_archived=archived_ids
+    )
     step_seconds = _run(pipeline, source)
     _ensure_tables(pipeline, {"invoice_records": RECORD_COLUMNS})
     return HubSpotSnapshotReport(

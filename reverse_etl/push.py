@@ -37,7 +37,6 @@ run retries them.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -58,7 +57,7 @@ from reverse_etl.hubspot import (
     UpsertResult,
 )
 from reverse_etl.properties import PROPERTY_NAMES, UPSERT_KEY
-from reverse_etl.push_display import PushProgress, print_plan, summary_table
+from reverse_etl.push_display import PushProgress, name_rejected, print_plan, summary_table
 from reverse_etl.schema import forget_object_type_id, resolve_object_type_id
 from reverse_etl.settings import Settings
 from reverse_etl.sync_log import Action, BatchOutcome, RejectedRecord, WrittenRecord, read_actions
@@ -101,14 +100,14 @@ class PushReport:
             + ")."
         )
         if self.rejected:
-            text += " Rejected: " + _name_rejected(self.rejected_records) + "."
+            text += " Rejected: " + name_rejected(self.rejected_records) + "."
         return text
 
     def raise_for_rejections(self) -> None:
         if self.rejected:
             raise RejectedRecordsError(
                 f"HubSpot rejected {self.rejected} invoice(s): "
-                f"{_name_rejected(self.rejected_records)}. The others were written; see "
+                f"{name_rejected(self.rejected_records)}. The others were written; see "
                 "sync_log.record_results, fix the data in Xero, and the next run retries them."
             )
 
@@ -263,7 +262,38 @@ def upsert_isolating_rejects(
         outcome = upsert_isolating_rejects(hub, object_type, batch[:middle])
         outcome.extend(upsert_isolating_rejects(hub, object_type, batch[middle:]))
         return outcome
-    return _read_batch_answer(batch, result)
+    return _complete_new_records(hub, object_type, batch, _read_batch_answer(batch, result))
+
+
+def _complete_new_records(
+    hub: HubSpot, object_type: str, batch: Sequence[Action], outcome: BatchOutcome
+) -> BatchOutcome:
+    """An UPDATE sends only the changed properties; if HubSpot answers ``new: true`` the record
+    it meant to update is gone (archived or deleted in HubSpot: an archived record no longer
+    holds its unique value, so the upsert created a new one) and the new record holds only
+    those properties. Send such records again with every property, so they end complete."""
+    by_id = {a.xero_invoice_id: a for a in batch}
+    partial = [
+        w
+        for w in outcome.written
+        if w.new
+        and by_id[w.xero_invoice_id].action == "UPDATE"
+        and by_id[w.xero_invoice_id].changed_properties
+    ]
+    if not partial:
+        return outcome
+    log.warning(
+        "HubSpot created %d new record(s) for invoices it held before (archived or deleted in "
+        "HubSpot): sending them again with every property.",
+        len(partial),
+    )
+    resend = [replace(by_id[w.xero_invoice_id], changed_properties=()) for w in partial]
+    again = upsert_isolating_rejects(hub, object_type, resend)
+    done = {w.xero_invoice_id for w in partial}
+    outcome.written = [w for w in outcome.written if w.xero_invoice_id not in done]
+    outcome.written += [replace(w, new=True) for w in again.written]
+    outcome.rejected += again.rejected
+    return outcome
 
 
 # 400s about the request as a whole, which bisecting cannot cure (HubSpot's wording; the
@@ -313,6 +343,11 @@ def _read_batch_answer(batch: Sequence[Action], answer: UpsertAnswer) -> BatchOu
         category = " / ".join(sorted({e.category for e in unattributed})) or "NO_RESULT"
         message = " | ".join(e.message for e in unattributed) or (
             "HubSpot returned no result for this input"
+            + (
+                f" (its answer was malformed: {'; '.join(answer.problems)})"
+                if answer.problems
+                else ""
+            )
         )
         outcome.rejected.append(
             RejectedRecord(
@@ -377,24 +412,3 @@ def _count_by_action(actions: Sequence[Action]) -> dict[str, int]:
     for action in actions:
         counts[action.action] = counts.get(action.action, 0) + 1
     return counts
-
-
-def _name_rejected(records: Sequence[RejectedRecord], limit: int = 10) -> str:
-    names = [f"{r.invoice_number or r.xero_invoice_id} ({_reason(r)})" for r in records[:limit]]
-    more = f" and {len(records) - limit} more" if len(records) > limit else ""
-    return ", ".join(names) + more
-
-
-def _reason(record: RejectedRecord) -> str:
-    """HubSpot's reason, short: ``due_date: 2026-13-45 is not a valid date`` for the
-    ``Property values were not valid: [{...}]`` form, else the category and message."""
-    _, _, listed = record.message.partition("Property values were not valid: ")
-    try:
-        problems = json.loads(listed) if listed else None
-    except ValueError:
-        problems = None
-    if isinstance(problems, list) and problems:
-        return "; ".join(
-            f"{p.get('name')}: {p.get('message')}" for p in problems if isinstance(p, dict)
-        )
-    return f"{record.category}: {record.message[:160]}"
