@@ -152,3 +152,17 @@ def test_malformed_batch_answers_are_read_without_raising(body):
     answer = parse_upsert_answer(207, body)
     assert answer.results == []
     assert answer.problems
+
+
+def test_a_malformed_207_rejects_its_inputs_naming_the_problem():
+    from reverse_etl.push import _read_batch_answer
+    from reverse_etl.sync_log import Action
+
+    batch = [Action(f"id-{n}", "INSERT", None, (), {"invoice_number": f"INV-{n}"}) for n in (1, 2)]
+    answer = parse_upsert_answer(
+        207, {"status": "COMPLETE", "results": [{"id": "9", "properties": "garbled"}, 7]}
+    )
+    outcome = _read_batch_answer(batch, answer)
+    assert outcome.written == []
+    assert [r.xero_invoice_id for r in outcome.rejected] == ["id-1", "id-2"]
+    assert all("malformed" in r.message and "not objects" in r.message for r in outcome.rejected)
