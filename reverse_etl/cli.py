@@ -73,8 +73,9 @@ def _run(work: Callable[[Settings], T], *, announce: bool = True) -> T:
         error = as_project_error(exc)
         if _state["verbose"]:
             err_console.print_exception(show_locals=False)
+        message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
         err_console.print(
-            Text.assemble((f"{type(error).__name__}:", "red"), " ", str(error)), soft_wrap=True
+            Text.assemble((f"{type(error).__name__}:", "red"), " ", message), soft_wrap=True
         )
         raise typer.Exit(error.exit_code) from None
 

@@ -166,3 +166,11 @@ def test_a_malformed_207_rejects_its_inputs_naming_the_problem():
     assert outcome.written == []
     assert [r.xero_invoice_id for r in outcome.rejected] == ["id-1", "id-2"]
     assert all("malformed" in r.message and "not objects" in r.message for r in outcome.rejected)
+
+
+def test_a_multi_line_project_error_is_printed_on_one_line():
+    from reverse_etl.errors import TransformError
+
+    code, output = run_failing(TransformError("dbt build failed:\n  model a\n  test b"))
+    assert code == 1
+    assert output.strip() == "TransformError: dbt build failed: model a test b"
