@@ -27,7 +27,8 @@ from reverse_etl.webhooks import WEBHOOK_PATH, WebhookWorker, build_app
 from tests.e2e.faults_helpers import WarehouseHolder
 from tests.e2e.test_sync import assert_hubspot_matches_xero, expected_ids
 
-pytestmark = [pytest.mark.e2e, pytest.mark.soak]
+# ~2 minutes each on an idle machine; the per-test timeout leaves room for a loaded CI box.
+pytestmark = [pytest.mark.e2e, pytest.mark.soak, pytest.mark.timeout(1200)]
 INTERVAL = 600.0
 
 
