@@ -1,9 +1,19 @@
 """HubSpot HTTP concerns, in one place: client factory, shared rate limiter, retries, errors.
 
 Every HubSpot call of the tool — setup, push, webhooks and the warehouse snapshot's reads
-(:mod:`pipelines.hubspot_snapshot.client`) — goes through :meth:`HubSpot.call`, built on the
-official ``hubspot-api-client`` (12.x) pointed at ``settings.hubspot.base_url`` with
-``hubspot.Client.create(access_token=..., host=...)``.
+(:mod:`pipelines.hubspot_snapshot.client`) — goes through :meth:`HubSpot.request` →
+:meth:`HubSpot.call` to a path built by :mod:`reverse_etl.hubspot_paths` for
+``HUBSPOT_API_VERSION`` (a date version such as ``2026-09``, or the numbered ``v3`` family).
+
+Why the official ``hubspot-api-client`` (12.x) still carries the requests, with our paths: its
+generated methods hard-code the numbered paths (``/crm/v3/objects/…``), but each family's
+``ApiClient.call_api(resource_path, method, …)`` sends any path with the SDK's auth, JSON
+encoding, connection pool, error classes and model deserialiser, so one transport serves every
+version and ``v3`` stays selectable by configuration alone. The other official Python client,
+``hubspot-sdk`` (0.1.0a9, checked 30 Nov 2026), is an alpha generated for ``2026-03`` only (its
+1,010 CRM paths all name ``2026-03``: no ``2026-09``, no numbered family), brings a fourth HTTP
+stack (httpx + pydantic) and retries on its own (``DEFAULT_MAX_RETRIES = 2``) beneath our
+limiter — so it would serve worse here. Revisit when it is stable and covers ``2026-09``.
 
 One retry mechanism, ours, not urllib3's. The SDK can take a ``urllib3.util.Retry``, but it
 retries POST only with ``allowed_methods=None``, raises ``MaxRetryError`` once exhausted unless
@@ -21,28 +31,30 @@ see ``urllib3.util.Retry.from_int``) and :meth:`HubSpot.call` owns the loop:
   resets at midnight; retrying only burns calls);
 - ``5xx`` and dropped connections / timeouts: exponential backoff with jitter, bounded
   attempts. Safe for our POSTs because the writes are batch *upserts* keyed on a unique
-  property (HubSpot CRM API v3, ``POST /crm/v3/objects/{objectType}/batch/upsert``);
-- ``401`` → :class:`HubSpotAuthError` naming ``HUBSPOT_ACCESS_TOKEN``; ``403`` →
-  :class:`HubSpotAuthError` naming the missing scope from HubSpot's ``MISSING_SCOPES`` body
-  (``errors[].context.requiredScopes`` / ``requiredGranularScopes``), falling back to the
-  scope the call needs;
-- other ``4xx`` → :class:`HubSpotRequestError` with HubSpot's ``category`` and ``message``.
+  property (``POST …/objects/{objectType}/batch/upsert``);
+- ``401`` → :class:`HubSpotAuthError` naming the Service Key / private-app token in
+  ``HUBSPOT_ACCESS_TOKEN``; ``403`` → :class:`HubSpotAuthError` naming the missing scope from
+  HubSpot's ``MISSING_SCOPES`` body and where to add it (:mod:`reverse_etl.hubspot_answers`);
+- other ``4xx`` → :class:`HubSpotRequestError` with HubSpot's ``category`` and ``message`` —
+  or, for a required-property refusal (API 2026-09), the property and the fix.
 
 SDK facts relied on (read from hubspot-api-client 12.0.0): each sub-package
-(``hubspot.crm.objects``, ``.schemas``, ``.properties``) has its own ``ApiException`` (check
-``.status``, ``.headers``, ``.body``); ``client.crm.objects.batch_api`` builds a new
-``ApiClient`` (and connection pool) on *every* attribute access, so :class:`HubSpot` keeps one
-reference per API; ``*_with_http_info`` returns ``(data, status, headers)``, or the raw
-urllib3 response with ``_preload_content=False`` (non-2xx still raise); a 207 does not raise;
-dict bodies are sent as-is; ``Client.create(**kw)`` sets every keyword on each sub-package's
-``Configuration`` (``host``, ``retries`` from ``retry``, ``connection_pool_maxsize``, sized
-here to ``max_in_flight`` so workers do not queue for a connection). Checked here: with
-``retry=False`` the pool gets ``Retry(total=False)`` and a refused connection surfaces as
+(``hubspot.crm.objects``, ``.schemas``, ``.properties``) has its own ``ApiClient`` and
+``ApiException`` (check ``.status``, ``.headers``, ``.body``); ``client.crm.objects.batch_api``
+builds a new ``ApiClient`` (and connection pool) on *every* attribute access, so
+:class:`HubSpot` keeps one per family; ``call_api(..., _preload_content=False)`` returns the raw
+urllib3 response (non-2xx still raise), with ``response_types_map`` it returns ``(model,
+status, headers)``, reading model class names from its own package; a 207 does not raise;
+``Client.create(**kw)`` sets every keyword on each sub-package's ``Configuration`` (``host``,
+``retries`` from ``retry``, ``connection_pool_maxsize``, sized here to ``max_in_flight`` so
+workers do not queue for a connection). Checked here: with ``retry=False`` the pool gets
+``Retry(total=False)`` and a refused connection surfaces as
 ``urllib3.exceptions.NewConnectionError``; 401/403/404/5xx come as the sub-package's
 ``UnauthorizedException``/``ForbiddenException``/``NotFoundException``/``ServiceException``.
 
-The rolling-window limiters live in :mod:`reverse_etl.hubspot_limiter`, the upsert answer's
-value types in :mod:`reverse_etl.hubspot_answers`; this module is the limiters' only caller.
+The rolling-window limiters live in :mod:`reverse_etl.hubspot_limiter`, the answers' value
+types and messages in :mod:`reverse_etl.hubspot_answers`; this module is the limiters' only
+caller.
 """
 
 from __future__ import annotations
@@ -50,7 +62,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -64,20 +75,33 @@ from hubspot.crm.properties import exceptions as properties_exceptions
 from hubspot.crm.schemas import exceptions as schemas_exceptions
 
 from reverse_etl.errors import HubSpotAuthError, HubSpotError
-from reverse_etl.hubspot_answers import (  # BatchError, UpsertResult: re-exported for callers
-    BatchError,  # noqa: F401
+from reverse_etl.hubspot_answers import (  # the answer types are re-exported for the push
+    BatchError,
     UpsertAnswer,
-    UpsertResult,  # noqa: F401
-    parse_upsert_answer,
+    UpsertResult,
+    forbidden_message,
+    required_property_fix,
+    unauthorized_message,
 )
+from reverse_etl.hubspot_calls import HubSpotCalls
 from reverse_etl.hubspot_limiter import (
     RateLimiter,
     int_header,
     shared_limiter,
     shared_search_limiter,
 )
+from reverse_etl.hubspot_paths import HubSpotPaths
 from reverse_etl.settings import HubSpotSettings
 
+__all__ = [
+    "ApiResult",
+    "BatchError",
+    "HubSpot",
+    "HubSpotRateLimitError",
+    "HubSpotRequestError",
+    "UpsertAnswer",
+    "UpsertResult",
+]
 log = logging.getLogger(__name__)
 
 SDK_ERRORS: tuple[type[Exception], ...] = (
@@ -85,8 +109,6 @@ SDK_ERRORS: tuple[type[Exception], ...] = (
     schemas_exceptions.ApiException,
     properties_exceptions.ApiException,
 )
-LIST_LIMIT = 100  # HubSpot's maximum page size for the objects list
-_SCOPE = re.compile(r"\bcrm\.[a-z_]+\.[a-z_.]+\b")
 
 
 class HubSpotRequestError(HubSpotError):
@@ -112,7 +134,7 @@ class ApiResult:
     headers: Mapping[str, str]
 
 
-class HubSpot:
+class HubSpot(HubSpotCalls):
     """The official SDK behind one retrying, rate-limited, counted :meth:`call`.
 
     Thread-safe: the push's workers share one instance (urllib3's pool is thread-safe and
@@ -155,12 +177,14 @@ class HubSpot:
             retry=False,
             connection_pool_maxsize=max(4, settings.max_in_flight + 2),
         )
-        # Each of these attribute accesses builds a new ApiClient: keep one of each.
-        self.batch_api = self.sdk.crm.objects.batch_api
-        self.basic_api = self.sdk.crm.objects.basic_api
-        self.search_api = self.sdk.crm.objects.search_api
-        self.schemas_api = self.sdk.crm.schemas.core_api
-        self.properties_api = self.sdk.crm.properties.core_api
+        self.paths = HubSpotPaths(settings.api_version)
+        # Each of these attribute accesses builds a new ApiClient (and pool): keep one per
+        # SDK family — objects for raw JSON, schemas and properties to read their models.
+        self._api_clients = {
+            "objects": self.sdk.crm.objects.batch_api.api_client,
+            "schemas": self.sdk.crm.schemas.core_api.api_client,
+            "properties": self.sdk.crm.properties.core_api.api_client,
+        }
 
     # -- the one loop -------------------------------------------------------------------
 
@@ -199,12 +223,12 @@ class HubSpot:
                 self._observe(headers, self._clock() - started, search)
                 if status == 401:
                     raise HubSpotAuthError(
-                        "HubSpot rejected the access token (401 Unauthorized). Check "
-                        "HUBSPOT_ACCESS_TOKEN: it must be the private app's current access "
-                        "token."
+                        unauthorized_message(self.settings.access_token)
                     ) from None
                 if status == 403:
-                    raise HubSpotAuthError(_forbidden_message(what, body, scope)) from None
+                    raise HubSpotAuthError(
+                        forbidden_message(what, body, scope, self.settings.access_token)
+                    ) from None
                 if status == 429:
                     rate_limited += 1
                     with self._count_lock:
@@ -234,7 +258,9 @@ class HubSpot:
                         what,
                         status,
                         str(body.get("category") or getattr(exc, "reason", "") or "ERROR"),
-                        _message(body) or str(getattr(exc, "reason", "")),
+                        required_property_fix(body, self.settings.object_name)
+                        or _message(body)
+                        or str(getattr(exc, "reason", "")),
                     ) from None
             except urllib3.exceptions.HTTPError as exc:
                 last_problem = f"connection problem: {type(exc).__name__}"
@@ -282,99 +308,44 @@ class HubSpot:
             return max(0.1, limiter.seconds_until_slot())
         return self._backoff(attempt)
 
-    # -- the calls the tool makes --------------------------------------------------------
+    # -- one request, to a path of the configured version ------------------------------
 
-    def list_schemas(self) -> list[Any]:
-        result = self.call(
-            "GET /crm-object-schemas/v3/schemas",
-            self.schemas_api.get_all_with_http_info,
-            scope="crm.schemas.custom.read",
-        )
-        return list(result.data.results or []) if result.data is not None else []
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        scope: str,
+        query: Sequence[tuple[str, Any]] | None = None,
+        body: Any = None,
+        search: bool = False,
+        model: tuple[str, str] | None = None,
+        what: str | None = None,
+    ) -> ApiResult:
+        """``method path`` (built by :attr:`paths`) through the SDK's ``ApiClient.call_api``
+        and :meth:`call`: HubSpot's JSON as plain data, or — ``model=(family, class name)``,
+        family ``"schemas"`` or ``"properties"`` — read into that SDK model.
 
-    def list_page(
-        self, object_type: str, properties: Sequence[str], *, after: str | None, archived: bool
-    ) -> dict[str, Any]:
-        """``GET /crm/v3/objects/{objectType}``: one page of records, as HubSpot's raw JSON
-        (read with ``json.loads`` rather than the SDK's models, as :meth:`batch_upsert` is)."""
-        result = self.call(
-            f"GET /crm/v3/objects/{object_type}",
-            self.basic_api.get_page_with_http_info,
-            object_type,
-            limit=LIST_LIMIT,
-            after=after,
-            properties=list(properties),
-            archived=archived,
-            scope="crm.objects.custom.read",
-            _preload_content=False,
-        )
-        return result.data if isinstance(result.data, dict) else {}
-
-    def search_page(self, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
-        """``POST /crm/v3/objects/{objectType}/search``: one page, as HubSpot's raw JSON."""
-        result = self.call(
-            f"POST /crm/v3/objects/{object_type}/search",
-            self.search_api.do_search_with_http_info,
-            object_type,
-            body,
-            scope="crm.objects.custom.read",
-            search=True,
-            _preload_content=False,
-        )
-        return result.data if isinstance(result.data, dict) else {}
-
-    def create_schema(self, body: dict[str, Any]) -> Any:
+        For the associations work too: ``hub.request("POST", hub.paths.associations_batch(
+        from_type, to_type, "create"), body=..., scope="crm.objects.custom.write")``."""
+        family, model_name = model or ("objects", "")
+        api_client = self._api_clients[family]
+        header = f"{method} {path}" + (f" ({what})" if what else "")
         return self.call(
-            "POST /crm-object-schemas/v3/schemas (create the custom object)",
-            self.schemas_api.create_with_http_info,
-            body,
-            scope="crm.schemas.custom.write",
-        ).data
-
-    def list_properties(self, object_type: str) -> list[Any]:
-        result = self.call(
-            f"GET /crm/v3/properties/{object_type}",
-            self.properties_api.get_all_with_http_info,
-            object_type,
-            scope="crm.schemas.custom.read",
+            header,
+            api_client.call_api,
+            path,
+            method,
+            query_params=list(query or []),
+            header_params={"Accept": "application/json", "Content-Type": "application/json"},
+            body=body,
+            response_types_map={200: model_name, 201: model_name} if model_name else {},
+            auth_settings=["oauth2"],
+            _return_http_data_only=False,
+            _preload_content=bool(model_name),
+            scope=scope,
+            search=search,
         )
-        return list(result.data.results or []) if result.data is not None else []
-
-    def create_property(self, object_type: str, body: dict[str, Any]) -> Any:
-        return self.call(
-            f"POST /crm/v3/properties/{object_type} ({body.get('name')})",
-            self.properties_api.create_with_http_info,
-            object_type,
-            body,
-            scope="crm.schemas.custom.write",
-        ).data
-
-    def update_property(self, object_type: str, name: str, body: dict[str, Any]) -> Any:
-        return self.call(
-            f"PATCH /crm/v3/properties/{object_type}/{name}",
-            self.properties_api.update_with_http_info,
-            object_type,
-            name,
-            body,
-            scope="crm.schemas.custom.write",
-        ).data
-
-    def batch_upsert(self, object_type: str, inputs: list[dict[str, Any]]) -> UpsertAnswer:
-        """``POST /crm/v3/objects/{objectType}/batch/upsert``: 200 all written, 207 some not.
-
-        Called with the SDK's ``_preload_content=False`` and read with ``json.loads``: the SDK's
-        model deserialisation costs ~33 ms of CPU per 100-result answer against ~1 ms (measured
-        here), which on the push's hot path would use more CPU than the rate limit leaves time
-        for. Requests, auth, URLs and error classes stay the SDK's."""
-        result = self.call(
-            f"POST /crm/v3/objects/{object_type}/batch/upsert",
-            self.batch_api.upsert_with_http_info,
-            object_type,
-            {"inputs": inputs},
-            scope="crm.objects.custom.write",
-            _preload_content=False,
-        )
-        return parse_upsert_answer(result.status, result.data)
 
 
 def _unpack(answer: Any) -> tuple[Any, int, Any]:
@@ -412,23 +383,3 @@ def _json(body: Any) -> dict[str, Any]:
 
 def _message(body: Mapping[str, Any]) -> str:
     return str(body.get("message") or "")
-
-
-def _forbidden_message(what: str, body: Mapping[str, Any], scope: str) -> str:
-    """Name the missing scope: HubSpot's MISSING_SCOPES body lists it in ``errors[].context``."""
-    scopes: list[str] = []
-    for error in body.get("errors") or []:
-        context = error.get("context") if isinstance(error, dict) else None
-        if isinstance(context, dict):
-            for key in ("requiredGranularScopes", "requiredScopes", "missingScopes"):
-                for value in context.get(key) or []:
-                    if str(value) not in scopes:
-                        scopes.append(str(value))
-    if not scopes:
-        scopes = sorted(set(_SCOPE.findall(json.dumps(body)))) or [scope]
-    detail = _message(body) or "forbidden"
-    return (
-        f"HubSpot refused {what} (403: {detail}). The private app behind "
-        f"HUBSPOT_ACCESS_TOKEN lacks the scope {' / '.join(scopes)}: add it in HubSpot under "
-        "Settings → Integrations → Private apps → Scopes, then rerun."
-    )

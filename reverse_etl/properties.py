@@ -33,7 +33,8 @@ class PropertySpec:
     unique: bool = False
 
     def to_hubspot(self) -> dict[str, object]:
-        """The body of ``POST /crm/v3/properties/{objectType}`` for this property."""
+        """The body of ``POST …/properties/{objectType}`` for this property (each option with
+        ``hidden``, which HubSpot's ``OptionInput`` schema requires)."""
         body: dict[str, object] = {
             "name": self.name,
             "label": self.label,
@@ -44,7 +45,7 @@ class PropertySpec:
         }
         if self.options:
             body["options"] = [
-                {"label": value.title(), "value": value, "displayOrder": index}
+                {"label": value.title(), "value": value, "displayOrder": index, "hidden": False}
                 for index, value in enumerate(self.options)
             ]
         if self.unique:

@@ -13,9 +13,14 @@ what the batches in flight wrote, ends the run ``failed`` and is raised.
 
 Crash safety: a record is in ``raw_hubspot.invoice_records`` as soon as its batch's answer is
 committed, so after a kill the next `sync` (transform rebuilds the action table from that
-snapshot) re-sends only the batches that were in flight, as harmless upserts. A bare
-`push` rerun without transform re-sends the whole unchanged action table, still as upserts:
-updates, never duplicates.
+snapshot) re-sends only the batches that were in flight, as harmless upserts.
+
+A consumed action table is never pushed twice: dbt stamps the table with its invocation id (a
+table comment, ``hubspot_invoice_actions``' post-hook), each run logs the id it read
+(``sync_log.runs.actions_invocation_id``), and a push (or dry run) that finds the table already
+written from re-derives it first with a targeted ``dbt build --select source:raw_hubspot+``:
+the push upserted what it wrote into ``raw_hubspot.invoice_records``, so the rebuilt table
+holds only what is still to do. dbt stays the one definition of what HubSpot should hold.
 
 What is sent: for INSERT every non-null property; for UPDATE only ``changed_properties``,
 a null sent as ``""`` (HubSpot clears a property given an empty string). ``xero_invoice_id``
@@ -48,6 +53,7 @@ import duckdb
 from rich.console import Console
 
 from reverse_etl import alerts, sync_log
+from reverse_etl.actions import Action, actions_invocation_id, read_actions, refresh_if_consumed
 from reverse_etl.errors import HubSpotSchemaError, RejectedRecordsError
 from reverse_etl.hubspot import (
     BatchError,
@@ -60,7 +66,7 @@ from reverse_etl.properties import PROPERTY_NAMES, UPSERT_KEY
 from reverse_etl.push_display import PushProgress, name_rejected, print_plan, summary_table
 from reverse_etl.schema import forget_object_type_id, resolve_object_type_id
 from reverse_etl.settings import Settings
-from reverse_etl.sync_log import Action, BatchOutcome, RejectedRecord, WrittenRecord, read_actions
+from reverse_etl.sync_log import BatchOutcome, RejectedRecord, WrittenRecord
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +77,8 @@ BATCH_SIZE = 100
 class PushReport:
     run_id: str
     dry_run: bool = False
+    actions_invocation_id: str | None = None
+    rebuilt_stale_actions: bool = False
     status: str = "running"
     planned: dict[str, int] = field(default_factory=dict)
     inserted: int = 0
@@ -103,6 +111,33 @@ class PushReport:
             text += " Rejected: " + name_rejected(self.rejected_records) + "."
         return text
 
+    def as_dict(self) -> dict[str, object]:
+        """The push's part of the ``--json`` run summary."""
+        return {
+            "status": self.status,
+            "planned": dict(self.planned),
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "rejected": self.rejected,
+            "hubspot_calls": self.hubspot_calls,
+            "rate_limited": self.rate_limited,
+            "seconds": round(self.seconds, 3),
+            "actions_invocation_id": self.actions_invocation_id,
+            "rebuilt_stale_actions": self.rebuilt_stale_actions,
+        }
+
+    def rejected_as_dicts(self) -> list[dict[str, object]]:
+        return [
+            {
+                "xero_invoice_id": r.xero_invoice_id,
+                "invoice_number": r.invoice_number,
+                "action": r.action,
+                "category": r.category,
+                "message": r.message,
+            }
+            for r in self.rejected_records
+        ]
+
     def raise_for_rejections(self) -> None:
         if self.rejected:
             raise RejectedRecordsError(
@@ -119,21 +154,31 @@ def run_push(
     console: Console | None = None,
     client: HubSpot | None = None,
     notify: alerts.Notify | None = None,
+    run_id: str | None = None,
 ) -> PushReport:
-    """Push the action table to HubSpot (or print the plan); see the module docstring."""
+    """Push the action table to HubSpot (or print the plan); see the module docstring.
+
+    ``run_id`` names a ``sync_log.runs`` row a sync already started: the push then records its
+    counts there and leaves ``finished_at`` to the sync. Without it the push logs its own run.
+    """
     started = time.monotonic()
-    report = PushReport(run_id=str(uuid.uuid4()), dry_run=dry_run)
+    report = PushReport(run_id=run_id or str(uuid.uuid4()), dry_run=dry_run)
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(settings.warehouse_path))
+    report.rebuilt_stale_actions = refresh_if_consumed(settings)
+    con = sync_log.connect_warehouse(settings.warehouse_path)
+    final = run_id is None
     try:
         sync_log.ensure_tables(con)
         actions = read_actions(con)
         report.planned = _count_by_action(actions)
-        sync_log.start_run(con, report.run_id, sync_log.now())
+        report.actions_invocation_id = actions_invocation_id(con)
+        if run_id is None:
+            sync_log.start_run(con, report.run_id, sync_log.now(), dry_run=dry_run, stage="push")
+        sync_log.update_run(con, report.run_id, actions_invocation_id=report.actions_invocation_id)
         if dry_run:
             print_plan(actions, report.planned, console)
-            report.status = "dry_run"
-            _finish(con, report, started)
+            report.status = "success"
+            _finish(con, report, started, final=final)
             return report
         hub = client or HubSpot(settings.hubspot)
         calls_before = hub.calls
@@ -147,12 +192,12 @@ def run_push(
         except BaseException as exc:
             report.hubspot_calls = hub.calls - calls_before
             report.status = "failed"
-            _finish(con, report, started, error=f"{type(exc).__name__}: {exc}")
+            _finish(con, report, started, error=f"{type(exc).__name__}: {exc}", final=final)
             raise
         report.hubspot_calls = hub.calls - calls_before
         report.rate_limited = hub.rate_limited
         report.status = "partial" if report.rejected else "success"
-        _finish(con, report, started)
+        _finish(con, report, started, final=final)
         try:
             outcome = alerts.send_push_alerts(
                 settings,
@@ -166,9 +211,10 @@ def run_push(
             report.alerts_failed = outcome.targets_failed
         except Exception as exc:  # alerts never fail the sync
             log.warning("Alerts could not be sent: %s: %s", type(exc).__name__, exc)
-        if console is not None:
+        if console is None:
+            log.info(report.summary())
+        elif final:  # within a sync, the sync prints the push's summary line
             console.print(summary_table(report))
-        log.info(report.summary())
         return report
     finally:
         con.close()
@@ -211,7 +257,11 @@ def _push(
                     except BaseException as exc:  # stop sending; still record what landed
                         fatal = fatal or exc
                 arrived.rejected = [
-                    replace(r, invoice_number=by_id[r.xero_invoice_id].values.get("invoice_number"))
+                    replace(
+                        r,
+                        invoice_number=by_id[r.xero_invoice_id].values.get("invoice_number"),
+                        changed_properties=by_id[r.xero_invoice_id].changed_properties,
+                    )
                     for r in arrived.rejected
                 ]
                 sync_log.record_batch(con, report.run_id, arrived, columns)
@@ -380,6 +430,7 @@ def _written(action: Action, result: UpsertResult) -> WrittenRecord:
         created_at=result.created_at,
         updated_at=result.updated_at,
         new=result.new,
+        changed_properties=action.changed_properties,
     )
 
 
@@ -387,7 +438,12 @@ def _written(action: Action, result: UpsertResult) -> WrittenRecord:
 
 
 def _finish(
-    con: duckdb.DuckDBPyConnection, report: PushReport, started: float, error: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    report: PushReport,
+    started: float,
+    error: str | None = None,
+    *,
+    final: bool = True,
 ) -> None:
     report.seconds = time.monotonic() - started
     sync_log.finish_run(
@@ -399,6 +455,7 @@ def _finish(
         rejected=report.rejected,
         hubspot_calls=report.hubspot_calls,
         error=error,
+        final=final,
     )
 
 

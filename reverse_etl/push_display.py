@@ -14,8 +14,9 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from reverse_etl.actions import Action
 from reverse_etl.properties import UPSERT_KEY
-from reverse_etl.sync_log import Action, RejectedRecord
+from reverse_etl.sync_log import RejectedRecord
 
 if TYPE_CHECKING:
     from reverse_etl.push import PushReport
@@ -97,12 +98,12 @@ class PushProgress:
 
 
 def name_rejected(records: Sequence[RejectedRecord], limit: int = 10) -> str:
-    names = [f"{r.invoice_number or r.xero_invoice_id} ({_reason(r)})" for r in records[:limit]]
+    names = [f"{r.invoice_number or r.xero_invoice_id} ({reason(r)})" for r in records[:limit]]
     more = f" and {len(records) - limit} more" if len(records) > limit else ""
     return ", ".join(names) + more
 
 
-def _reason(record: RejectedRecord) -> str:
+def reason(record: RejectedRecord) -> str:
     """HubSpot's reason, short: ``due_date: 2026-13-45 is not a valid date`` for the
     ``Property values were not valid: [{...}]`` form, else the category and message."""
     _, _, listed = record.message.partition("Property values were not valid: ")

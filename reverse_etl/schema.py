@@ -4,14 +4,17 @@ Creates what is missing and never deletes or retypes anything: HubSpot cannot ch
 property's type once records hold values, and archiving a property loses its values, so a
 conflict is a decision for a person (:class:`HubSpotSchemaError` names the fix).
 
-HubSpot facts relied on (CRM custom objects API v3, SDK ``hubspot.crm.schemas`` /
-``hubspot.crm.properties`` 12.x): ``GET/POST /crm-object-schemas/v3/schemas`` (the SDK's path;
-``/crm/v3/schemas`` is an alias) with ``name``, ``labels``, ``primaryDisplayProperty``,
-``secondaryDisplayProperties``, ``searchableProperties``, ``requiredProperties`` and
-``properties[]``; the answer carries ``objectTypeId`` (``2-NNN``), which addresses the object
-in every objects/properties call. ``GET/POST /crm/v3/properties/{objectType}`` lists and adds
-properties; ``PATCH /crm/v3/properties/{objectType}/{name}`` may add enumeration options (an
-additive change we make, since a missing option would make every write with it fail).
+HubSpot facts relied on (custom objects / Schemas and Properties APIs, the same in v3, 2026-03
+and 2026-09 — paths from :mod:`reverse_etl.hubspot_paths` for ``HUBSPOT_API_VERSION``, read into
+the SDK's ``hubspot.crm.schemas`` / ``hubspot.crm.properties`` 12.x models):
+``GET/POST /crm-object-schemas/{version}/schemas`` with ``name``, ``labels``,
+``primaryDisplayProperty``, ``secondaryDisplayProperties``, ``searchableProperties``,
+``requiredProperties`` and ``properties[]``; the answer carries ``objectTypeId`` (``2-NNN``),
+which addresses the object in every objects/properties call. ``GET/POST
+…/properties/{objectType}`` lists and adds properties; ``PATCH …/properties/{objectType}/{name}``
+may add enumeration options (an additive change we make, since a missing option would make
+every write with it fail); every option is sent with ``label``, ``value``, ``displayOrder`` and
+``hidden``, all four required by the specs' ``OptionInput``.
 
 The objectTypeId is remembered in ``<state_dir>/hubspot_schema.json`` per (host, object name),
 so a push finds the object without a call; a stale entry (object deleted in HubSpot) is
@@ -29,6 +32,7 @@ from typing import Any
 
 from reverse_etl.errors import HubSpotSchemaError
 from reverse_etl.hubspot import HubSpot, HubSpotRequestError
+from reverse_etl.hubspot_paths import DEFAULT_API_VERSION, is_date_version
 from reverse_etl.properties import INVOICE_PROPERTIES, UPSERT_KEY, PropertySpec
 from reverse_etl.settings import Settings
 
@@ -78,9 +82,14 @@ class SchemaReport:
         return " ".join(parts)
 
 
-def schema_body(object_name: str) -> dict[str, Any]:
-    """The body of ``POST /crm-object-schemas/v3/schemas`` for the invoices object."""
-    return {
+def schema_body(object_name: str, api_version: str = DEFAULT_API_VERSION) -> dict[str, Any]:
+    """The body of ``POST /crm-object-schemas/{version}/schemas`` for the invoices object.
+
+    The date versions' ``ObjectSchemaEgg`` lists more fields as required than v3 did
+    (HubSpot-public-api-spec-collection, ``CRM/Schemas``): ``allowsSensitiveProperties`` from
+    2026-03 on, and in 2026-03 only ``shouldCreateSameObjectAssociation`` (gone in 2026-09,
+    so not sent there)."""
+    body = {
         "name": object_name,
         "description": "Xero invoices, mirrored by invoice-sync. Xero is the source of truth.",
         "labels": {"singular": "Invoice", "plural": "Invoices"},
@@ -91,6 +100,11 @@ def schema_body(object_name: str) -> dict[str, Any]:
         "properties": [property_body(spec, object_name) for spec in INVOICE_PROPERTIES],
         "associatedObjects": [],
     }
+    if is_date_version(api_version):
+        body["allowsSensitiveProperties"] = False
+    if api_version == "2026-03":
+        body["shouldCreateSameObjectAssociation"] = False
+    return body
 
 
 def property_body(spec: PropertySpec, object_name: str) -> dict[str, Any]:
@@ -112,7 +126,7 @@ def ensure_schema(settings: Settings, *, client: HubSpot | None = None) -> Schem
     created = False
     if existing is None:
         try:
-            existing = hub.create_schema(schema_body(name))
+            existing = hub.create_schema(schema_body(name, hub.paths.version))
             created = True
             log.info("Created HubSpot custom object %s (%s).", name, existing.object_type_id)
         except HubSpotRequestError as exc:
@@ -172,7 +186,7 @@ def _ensure_properties(hub: HubSpot, report: SchemaReport) -> list[str]:
             hub.create_property(object_type, property_body(spec, report.object_name))
             report.added_properties.append(spec.name)
             continue
-        problem = _conflict(spec, prop, object_type)
+        problem = _conflict(spec, prop, f"DELETE {hub.paths.property(object_type, spec.name)}")
         if problem:
             conflicts.append(problem)
             continue
@@ -180,18 +194,25 @@ def _ensure_properties(hub: HubSpot, report: SchemaReport) -> list[str]:
         missing = [value for value in spec.options if value not in have]
         if missing:
             options = [
-                {"label": o.label, "value": o.value, "displayOrder": o.display_order}
+                {
+                    "label": o.label,
+                    "value": o.value,
+                    "displayOrder": o.display_order,
+                    "hidden": bool(o.hidden),
+                }
                 for o in prop.options or []
             ]
             for value in missing:
-                options.append({"label": value.title(), "value": value, "displayOrder": -1})
+                options.append(
+                    {"label": value.title(), "value": value, "displayOrder": -1, "hidden": False}
+                )
             hub.update_property(object_type, spec.name, {"options": options})
             report.added_options[spec.name] = missing
     return conflicts
 
 
-def _conflict(spec: PropertySpec, prop: Any, object_type: str) -> str | None:
-    where = f"DELETE /crm/v3/properties/{object_type}/{spec.name}"
+def _conflict(spec: PropertySpec, prop: Any, where: str) -> str | None:
+    """``where``: the DELETE that archives the property, in the configured API version."""
     if (prop.type, prop.field_type) != (spec.type, spec.field_type):
         return (
             f"Property {spec.name} is {prop.type}/{prop.field_type} in HubSpot but must be "

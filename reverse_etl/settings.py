@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 from reverse_etl.errors import ConfigError
+from reverse_etl.hubspot_paths import DEFAULT_API_VERSION, SUPPORTED_VERSIONS
 
 SANDBOX_XERO_PORT = 18710
 SANDBOX_HUBSPOT_PORT = 18720
@@ -62,6 +63,29 @@ class HubSpotSettings:
     object_name: str
     requests_per_10s: int
     max_in_flight: int
+    api_version: str = DEFAULT_API_VERSION
+
+
+XERO_INVOICE_TYPES = ("ACCREC", "ACCPAY")
+
+
+@dataclass(frozen=True)
+class MirroringPolicy:
+    """Which Xero invoices get a HubSpot record. Passed to every dbt build as the vars
+    ``hubspot_invoice_types``, ``hubspot_include_drafts`` and
+    ``hubspot_include_voided_and_deleted`` (``dbt_project.yml`` reads the same variables
+    for a hand-run dbt). An invoice that already has a record is always kept current."""
+
+    invoice_types: tuple[str, ...] = ("ACCREC",)
+    include_drafts: bool = False
+    include_voided: bool = False
+
+    def dbt_vars(self) -> dict[str, object]:
+        return {
+            "hubspot_invoice_types": list(self.invoice_types),
+            "hubspot_include_drafts": self.include_drafts,
+            "hubspot_include_voided_and_deleted": self.include_voided,
+        }
 
 
 @dataclass(frozen=True)
@@ -69,9 +93,11 @@ class Settings:
     xero: XeroSettings
     hubspot: HubSpotSettings
     warehouse_path: Path
+    analytics_path: Path
     alert_urls: tuple[str, ...]
     sandbox: bool
     state_dir: Path
+    mirroring: MirroringPolicy = field(default_factory=MirroringPolicy)
     sources: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -105,9 +131,15 @@ class Settings:
             ("HUBSPOT_ACCESS_TOKEN", mask(self.hubspot.access_token)),
             ("HUBSPOT_BASE_URL", redact_url(self.hubspot.base_url)),
             ("HUBSPOT_OBJECT_NAME", self.hubspot.object_name),
+            ("HUBSPOT_API_VERSION", self.hubspot.api_version),
             ("HUBSPOT_REQUESTS_PER_10S", str(self.hubspot.requests_per_10s)),
             ("HUBSPOT_MAX_IN_FLIGHT", str(self.hubspot.max_in_flight)),
+            ("HUBSPOT_INVOICE_TYPES", ",".join(self.mirroring.invoice_types)),
+            ("HUBSPOT_INCLUDE_DRAFTS", str(self.mirroring.include_drafts).lower()),
+            ("HUBSPOT_INCLUDE_VOIDED", str(self.mirroring.include_voided).lower()),
             ("WAREHOUSE_PATH", str(self.warehouse_path)),
+            ("INVOICE_SYNC_STATE_DIR", str(self.state_dir)),
+            ("ANALYTICS_PATH", str(self.analytics_path)),
             ("ALERT_URLS", " ".join(mask_url(u) for u in self.alert_urls) or "(log only)"),
         ]
         return rows
@@ -212,6 +244,14 @@ def _build(values: Mapping[str, str]) -> Settings:
     # `~` is expanded here, once: DuckDB and dlt would otherwise disagree about it.
     warehouse_path = Path(get("WAREHOUSE_PATH", "warehouse/invoices.duckdb")).expanduser()
     state_dir = Path(get("INVOICE_SYNC_STATE_DIR", str(warehouse_path.parent))).expanduser()
+    analytics_path = Path(
+        get("ANALYTICS_PATH", str(warehouse_path.parent / "analytics.duckdb"))
+    ).expanduser()
+    if analytics_path.resolve() == warehouse_path.resolve():
+        raise ConfigError(
+            f"ANALYTICS_PATH and WAREHOUSE_PATH are the same file ({warehouse_path}): the "
+            "analysts' copy must be a separate file, e.g. warehouse/analytics.duckdb."
+        )
 
     if sandbox:
         xero_base = get("XERO_BASE_URL", f"http://127.0.0.1:{SANDBOX_XERO_PORT}")
@@ -269,16 +309,45 @@ def _build(values: Mapping[str, str]) -> Settings:
         object_name=object_name,
         requests_per_10s=_int(values, "HUBSPOT_REQUESTS_PER_10S", 100, 1, 10_000),
         max_in_flight=_int(values, "HUBSPOT_MAX_IN_FLIGHT", 8, 1, 64),
+        api_version=_api_version(get("HUBSPOT_API_VERSION", DEFAULT_API_VERSION)),
     )
     return Settings(
         xero=xero,
         hubspot=hubspot,
         warehouse_path=warehouse_path,
+        analytics_path=analytics_path,
         alert_urls=_split(get("ALERT_URLS", "")),
         sandbox=sandbox,
         state_dir=state_dir,
+        mirroring=_mirroring(values),
         sources=dict(values),
     )
+
+
+def _mirroring(values: Mapping[str, str]) -> MirroringPolicy:
+    types = tuple(t.upper() for t in _split(values.get("HUBSPOT_INVOICE_TYPES", "ACCREC")))
+    unknown = [t for t in types if t not in XERO_INVOICE_TYPES]
+    if unknown or not types:
+        raise ConfigError(
+            f"HUBSPOT_INVOICE_TYPES={values.get('HUBSPOT_INVOICE_TYPES')!r} must list Xero "
+            "invoice types, comma-separated: ACCREC (sales invoices), ACCPAY (bills)."
+        )
+    return MirroringPolicy(
+        invoice_types=tuple(dict.fromkeys(types)),
+        include_drafts=_bool(values, "HUBSPOT_INCLUDE_DRAFTS", False),
+        include_voided=_bool(values, "HUBSPOT_INCLUDE_VOIDED", False),
+    )
+
+
+def _bool(values: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = values.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a yes/no value: use true or false.")
 
 
 def _require(values: Mapping[str, str], name: str, what: str) -> str:
@@ -313,3 +382,14 @@ def _int(values: Mapping[str, str], name: str, default: int, low: int, high: int
     if not low <= number <= high:
         raise ConfigError(f"{name}={number} is out of range: use {low} to {high}.")
     return number
+
+
+def _api_version(value: str) -> str:
+    """``HUBSPOT_API_VERSION``: one of the versions :mod:`reverse_etl.hubspot_paths` builds
+    paths for (the date versions tested, or the numbered family ``v3``)."""
+    if value not in SUPPORTED_VERSIONS:
+        raise ConfigError(
+            f"HUBSPOT_API_VERSION={value!r} is not a HubSpot API version this tool supports: "
+            f"use one of {', '.join(SUPPORTED_VERSIONS)} (default {DEFAULT_API_VERSION})."
+        )
+    return value

@@ -77,13 +77,19 @@ def sync_invoices(settings: Settings, invoice_ids: list[str]) -> None:
     """Extract the named invoices, rebuild the models, push: the hourly job, narrowed."""
     from pipelines.run import run_xero_extract
     from reverse_etl.lock import sync_lock
+    from reverse_etl.publish import push_then_publish
     from reverse_etl.push import run_push
     from reverse_etl.transform import run_transform
+    from reverse_etl.warehouse_busy import warehouse_busy_is_typed
 
-    with sync_lock(settings.warehouse_path, purpose="webhook sync"):
+    with (
+        warehouse_busy_is_typed(settings),
+        sync_lock(settings.warehouse_path, purpose="webhook sync"),
+    ):
         run_xero_extract(settings, invoice_ids=invoice_ids)
         run_transform(settings)
-        run_push(settings).raise_for_rejections()
+        pushed, _ = push_then_publish(settings, lambda run_id: run_push(settings, run_id=run_id))
+    pushed.raise_for_rejections()
 
 
 @dataclass

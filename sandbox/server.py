@@ -64,8 +64,14 @@ def start_sandbox(
     invoices: int = 500,
     seed: int = 7,
     latency_ms: int = 0,
+    hubspot_numbered_paths: bool = True,
+    xero_tier: str | None = None,
 ) -> SandboxHandle:
-    """Start the emulators whose port is given (0 = any free port), loading or seeding state."""
+    """Start the emulators whose port is given (0 = any free port), loading or seeding state.
+    ``xero_tier`` sets the Xero day limit (``starter``, ``standard``, … or a number of calls;
+    see :mod:`sandbox.xero.limits`). ``hubspot_numbered_paths=False``: the HubSpot emulator
+    answers 404 on the numbered API paths (``/crm/v3/…``), as HubSpot will once they are
+    retired (September 2027)."""
     xero = hubspot = None
     xero_server = hubspot_server = None
     xero_file, hubspot_file = state_dir / "xero.json", state_dir / "hubspot.json"
@@ -75,10 +81,13 @@ def start_sandbox(
             xero = XeroEmulator()
             xero.seed_demo(invoices=invoices, seed=seed)
         xero.faults.latency_seconds = latency_ms / 1000
+        if xero_tier is not None:
+            xero.limits = xero.limits.updated({"tier": xero_tier})
         xero_server = start_in_thread(xero.app(), xero_port)
     if hubspot_port is not None:
         hubspot = _load_or_none(HubSpotEmulator.load, hubspot_file) or HubSpotEmulator()
         hubspot.faults.latency_seconds = latency_ms / 1000
+        hubspot.numbered_paths = hubspot_numbered_paths
         hubspot_server = start_in_thread(hubspot.app(), hubspot_port)
     handle = SandboxHandle(state_dir, xero, hubspot, xero_server, hubspot_server)
     handle.save()
@@ -128,15 +137,19 @@ def serve_forever(
     state_dir: Path,
     latency_ms: int,
     console: Console,
+    hubspot_numbered_paths: bool = True,
+    xero_tier: str | None = None,
 ) -> None:
     """`invoice-sync sandbox up`: serve until Ctrl-C / SIGTERM, then save the state."""
     handle = start_sandbox(
+        hubspot_numbered_paths=hubspot_numbered_paths,
         xero_port=xero_port,
         hubspot_port=hubspot_port,
         state_dir=state_dir,
         invoices=invoices,
         seed=seed,
         latency_ms=latency_ms,
+        xero_tier=xero_tier,
     )
     assert handle.xero_server is not None and handle.hubspot_server is not None
     console.print(

@@ -1,17 +1,20 @@
 """Read-only HubSpot CRM reads for the snapshot: schema lookup, list, windowed search.
 
 Transport — the SDK, limits, retries, waits and errors — is :class:`reverse_etl.hubspot.HubSpot`,
-the tool's one HubSpot client: this module keeps only the snapshot's endpoint logic (paging and
-search windowing). HubSpot behaviour relied on (CRM objects / search / usage guidelines, v3;
-see ``/work/shared/API_FACTS.md``):
+the tool's one HubSpot client, which sends every call to the paths of ``HUBSPOT_API_VERSION``
+(:mod:`reverse_etl.hubspot_paths`): this module keeps only the snapshot's endpoint logic
+(paging and search windowing). HubSpot behaviour relied on (CRM objects / search / usage
+guidelines; the same in v3, 2026-03 and 2026-09 per HubSpot's spec collection; see
+``/work/shared/API_FACTS.md``):
 
-- ``GET /crm-object-schemas/v3/schemas`` lists custom objects (``name``, ``objectTypeId``,
-  ``fullyQualifiedName``; scope ``crm.schemas.custom.read``); the objects API accepts the
-  ``objectTypeId``. Reading records needs ``crm.objects.custom.read``.
-- ``GET /crm/v3/objects/{type}?limit<=100&after=&properties=`` pages with ``paging.next.after``.
-- ``POST /crm/v3/objects/{type}/search``: ``limit`` <= 200, one sort, at most 10,000 results per
-  query (paging past that answers 400); results can lag writes. Its own ~5 requests/s limit is
-  kept by :func:`reverse_etl.hubspot_limiter.shared_search_limiter`.
+- ``GET /crm-object-schemas/{version}/schemas`` lists custom objects (``name``,
+  ``objectTypeId``, ``fullyQualifiedName``; scope ``crm.schemas.custom.read``); the objects
+  API accepts the ``objectTypeId``. Reading records needs ``crm.objects.custom.read``.
+- ``GET /crm/objects/{version}/{type}?limit<=100&after=&properties=`` pages with
+  ``paging.next.after``.
+- ``POST /crm/objects/{version}/{type}/search``: ``limit`` <= 200, one sort, at most 10,000
+  results per query (paging past that answers 400); results can lag writes. Its own ~5
+  requests/s limit is kept by :func:`reverse_etl.hubspot_limiter.shared_search_limiter`.
 """
 
 from __future__ import annotations

@@ -14,9 +14,19 @@ auth flow, Accounting API Invoices, API rate limits; see also ``/work/shared/API
 - Access tokens live ``expires_in`` seconds (1800); an expired one gets ``401`` with
   ``Detail: "TokenExpired: ..."``; we refresh proactively 60 s early and once more on a 401.
 - ``GET /connections`` lists the tenants; every API call carries ``xero-tenant-id``.
-- Limits per organisation: 60 calls per rolling minute, 5,000 per day; over a limit ``429`` with
-  ``Retry-After`` (seconds) and ``X-Rate-Limit-Problem: minute | day | concurrent | appminute``;
-  successful responses carry ``X-MinLimit-Remaining`` / ``X-DayLimit-Remaining``.
+- Limits per organisation: 60 calls per rolling minute, a day limit that depends on the app's
+  tier (5,000 documented; 1,000 reported for Starter apps — see :mod:`sandbox.xero.limits`), 5
+  in flight; over a limit ``429`` with ``X-Rate-Limit-Problem: minute | day | concurrent |
+  appminute``, and ``Retry-After`` (seconds) for the minute and day limits only ("If you have
+  exceeded the minute or daily limit you will also receive a Retry-After http header",
+  developer.xero.com/documentation/oauth2/limits). A 429 without ``Retry-After`` (the
+  concurrency limit) is retried after a short backoff with jitter, never a blind long wait.
+  Successful responses carry ``X-MinLimit-Remaining`` / ``X-DayLimit-Remaining``; the client
+  never assumes a day limit: it stops when ``X-DayLimit-Remaining`` reaches 0.
+- A used refresh token stays valid for 30 minutes (Xero's grace period for a lost answer), and
+  each use still rotates: the newest token is always the one saved.
+- ``IDs`` lists: Xero answers more than about 52 ids with a 404 (a URL-length limit), so named
+  invoices are read :data:`IDS_PER_CALL` at a time.
 - Paging: ``page`` (1-based) and ``pageSize``; a ``pagination`` object (``pageCount``) in recent
   API versions. Listing *without* ``page`` omits line items, so ``page`` is always sent.
 
@@ -29,10 +39,10 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -41,6 +51,8 @@ import requests
 
 from pipelines.prefetch import prefetched
 from pipelines.xero.dates import if_modified_since_header, parse_datetime
+from pipelines.xero.limiter import CallCounts, RateLimiter
+from pipelines.xero.scopes import scope_for
 from pipelines.xero.tokens import current_refresh_token, seed_hash, write_token_file
 from reverse_etl.errors import XeroAuthError, XeroError, XeroRateLimitError
 from reverse_etl.settings import XeroSettings
@@ -51,19 +63,22 @@ API_PREFIX = "/api.xro/2.0"
 TOKEN_SKEW_SECONDS = 60.0
 MAX_RETRY_AFTER_SECONDS = 300.0
 XERO_DEFAULT_PAGE_SIZE = 100
-IDS_PER_CALL = 40
+IDS_PER_CALL = 40  # Xero refuses more than ~52 ids (404); 40 leaves room for longer URLs
+CONCURRENT_BACKOFF_BASE = 0.5  # seconds, doubling, jittered: a call in flight ends in ~1 s
 
 
-@dataclass
-class CallCounts:
-    """HTTP requests sent to Xero, by kind (retries included: each one costs quota)."""
+@dataclass(frozen=True)
+class Endpoint:
+    """A paged Xero list endpoint: its path, the envelope key of its records, the immutable
+    key it is ordered by (see :meth:`XeroClient.invoice_pages`), fixed query parameters."""
 
-    api: int = 0
-    token: int = 0
-    connections: int = 0
-    retries: int = 0
-    waited_seconds: float = 0.0
-    api_by_tenant: dict[str, int] = field(default_factory=dict)
+    path: str
+    key: str
+    order: str | None = None
+    params: tuple[tuple[str, str], ...] = ()
+
+
+INVOICES = Endpoint("Invoices", "Invoices", "InvoiceID")
 
 
 @dataclass
@@ -71,58 +86,7 @@ class InvoicePage:
     invoices: list[dict[str, Any]]
     page: int
     server_time: datetime | None
-
-
-class RateLimiter:
-    """Keeps each tenant under ``calls_per_minute`` in any rolling minute, and obeys Xero's
-    remaining-calls headers: ``X-MinLimit-Remaining: 0`` waits out the minute,
-    ``X-DayLimit-Remaining: 0`` stops the run with :class:`XeroRateLimitError`."""
-
-    def __init__(
-        self,
-        calls_per_minute: int,
-        clock: Callable[[], float],
-        sleep: Callable[[float], None],
-        counts: CallCounts,
-    ) -> None:
-        self.calls_per_minute = calls_per_minute
-        self._clock = clock
-        self._sleep = sleep
-        self._counts = counts
-        self._calls: dict[str, deque[float]] = {}
-        self._minute_spent: dict[str, bool] = {}
-        self._day_spent: dict[str, bool] = {}
-
-    def _wait(self, seconds: float) -> None:
-        if seconds > 0:
-            self._counts.waited_seconds += seconds
-            self._sleep(seconds)
-
-    def acquire(self, tenant_id: str) -> None:
-        if self._day_spent.get(tenant_id):
-            raise XeroRateLimitError(
-                f"Xero's daily call limit for organisation {tenant_id} is spent "
-                "(X-DayLimit-Remaining: 0). Run again after the daily reset; the next run "
-                "continues from the saved cursor."
-            )
-        calls = self._calls.setdefault(tenant_id, deque())
-        now = self._clock()
-        while calls and calls[0] <= now - 60.0:
-            calls.popleft()
-        if self._minute_spent.pop(tenant_id, False):
-            self._wait((calls[0] + 60.0 - now) if calls else 60.0)
-        elif len(calls) >= self.calls_per_minute:
-            self._wait(calls[0] + 60.0 - now)
-        now = self._clock()
-        while calls and calls[0] <= now - 60.0:
-            calls.popleft()
-        calls.append(now)
-
-    def observe(self, tenant_id: str, headers: Mapping[str, str]) -> None:
-        if headers.get("X-MinLimit-Remaining") == "0":
-            self._minute_spent[tenant_id] = True
-        if headers.get("X-DayLimit-Remaining") == "0":
-            self._day_spent[tenant_id] = True
+    order: str | None = None  # the ``order`` the page was read in (None: Xero's default)
 
 
 # Paging order: an immutable key, so an invoice edited mid-read cannot shift an unread one onto
@@ -157,6 +121,8 @@ class XeroClient:
         self.settings = settings
         self._prefetch = prefetch
         self._order: str | None = INVOICE_ORDER
+        self._refused_orders: set[str] = set()  # other endpoints whose ``order`` Xero refused
+        self._one_at_a_time = threading.RLock()
         self.counts = CallCounts()
         self._session = session or requests.Session()
         self._clock = clock
@@ -170,6 +136,11 @@ class XeroClient:
         self._limiter = RateLimiter(settings.calls_per_minute, clock, sleep, self.counts)
         self._access_token: str | None = None
         self._expires_at = 0.0
+
+    @property
+    def invoice_order(self) -> str | None:
+        """The ``order`` invoice pages are read in (None once Xero refused it)."""
+        return self._order
 
     # -- auth -----------------------------------------------------------------------------
 
@@ -209,8 +180,9 @@ class XeroClient:
         status = response.status_code
         if error == "invalid_grant":
             return XeroAuthError(
-                f"Xero refused the refresh token (invalid_grant, {status}): it was already used "
-                "(Xero rotates it on every refresh) or has expired (unused for 60 days). "
+                f"Xero refused the refresh token (invalid_grant, {status}): it was used more "
+                "than 30 minutes ago (Xero rotates it on every refresh and honours a used one "
+                "for a 30-minute grace period only) or has expired (unused for 60 days). "
                 "Re-authorise the app and set XERO_REFRESH_TOKEN to the new refresh token "
                 f"(the saved token file is {self.settings.token_file})."
             )
@@ -251,8 +223,14 @@ class XeroClient:
         *,
         modified_since: datetime | None = None,
         invoice_ids: Sequence[str] | None = None,
+        start_page: int = 1,
+        ordered: bool = True,
     ) -> Iterator[InvoicePage]:
         """Pages of ``GET /Invoices`` until a short or empty page (or ``pageCount`` is reached).
+
+        ``start_page`` resumes a read that stopped at a limit (same window, same order: see
+        :mod:`pipelines.cursor`); ``ordered=False`` reads in Xero's default order (a resumed
+        read that began in it after Xero refused ``order``).
 
         Works whether or not the server honours ``pageSize`` or sends ``pagination``: without
         ``pagination`` a page is "full" when it holds ``pageSize`` rows, or 100 (Xero's default
@@ -270,51 +248,93 @@ class XeroClient:
                 chunk = ids[start : start + IDS_PER_CALL]
                 yield from self._pages(tenant_id, None, {"IDs": ",".join(chunk)})
             return
+        if not ordered:
+            self._order = None
+        pages = self._pages(tenant_id, modified_since, {}, start_page)
         if self._prefetch:
-            yield from prefetched(self._pages(tenant_id, modified_since, {}))
+            yield from prefetched(pages)
         else:
-            yield from self._pages(tenant_id, modified_since, {})
+            yield from pages
+
+    def pages(
+        self,
+        endpoint: Endpoint,
+        tenant_id: str,
+        modified_since: datetime | None = None,
+        extra: Mapping[str, str] | None = None,
+    ) -> Iterator[InvoicePage]:
+        """Pages of another paged list endpoint (Contacts, Payments …; ``InvoicePage.invoices``
+        holds its records), with the paging, ordering, fallback and stopping rules of
+        :meth:`invoice_pages`; its calls are counted as ``finance``."""
+        params = {**dict(endpoint.params), **(extra or {})}
+        return self._pages(tenant_id, modified_since, params, endpoint=endpoint)
+
+    def get_one(self, path: str, key: str, tenant_id: str) -> tuple[list[Any], datetime | None]:
+        """An unpaged read (``GET /Organisation``): the envelope's ``key`` list, server time."""
+        response = self._authorised(
+            "GET", f"{API_PREFIX}/{path}", kind="finance", tenant_id=tenant_id
+        )
+        body = json.loads(response.content, parse_float=Decimal)
+        return list(body.get(key) or []), _server_time(body)
+
+    def _order_for(self, endpoint: Endpoint) -> str | None:
+        if endpoint is INVOICES:
+            return self._order
+        return None if endpoint.path in self._refused_orders else endpoint.order
 
     def _pages(
-        self, tenant_id: str, modified_since: datetime | None, extra: dict[str, str]
+        self,
+        tenant_id: str,
+        modified_since: datetime | None,
+        extra: dict[str, str],
+        start_page: int = 1,
+        endpoint: Endpoint = INVOICES,
     ) -> Iterator[InvoicePage]:
         page_size = self.settings.page_size
         headers = {}
         if modified_since is not None:
             headers["If-Modified-Since"] = if_modified_since_header(modified_since)
-        page = 1
+        page = max(1, start_page)
+        first_request = True
         honoured = page_size <= XERO_DEFAULT_PAGE_SIZE
         while True:
             params = {"page": str(page), "pageSize": str(page_size), **extra}
-            if self._order:
-                params["order"] = self._order
+            order = self._order_for(endpoint)
+            if order:
+                params["order"] = order
             try:
                 response = self._authorised(
                     "GET",
-                    f"{API_PREFIX}/Invoices",
-                    kind="api",
+                    f"{API_PREFIX}/{endpoint.path}",
+                    kind="api" if endpoint is INVOICES else "finance",
                     tenant_id=tenant_id,
                     params=params,
                     headers=headers,
                 )
             except XeroError as exc:
-                if not (self._order and page == 1 and "answered 400" in str(exc)):
+                if not (order and first_request and "answered 400" in str(exc)):
                     raise
                 log.warning(
-                    "Xero refused order=%s (%s); paging in Xero's default order from now on. "
-                    "An invoice edited during a multi-page read is then caught by the next run's "
-                    "overlap instead.",
-                    self._order,
+                    "Xero refused order=%s on %s (%s); paging in Xero's default order from now "
+                    "on. A record edited during a multi-page read is then caught by the next "
+                    "run's overlap instead.",
+                    order,
+                    endpoint.path,
                     exc,
                 )
-                self._order = None
+                if endpoint is INVOICES:
+                    self._order = None
+                else:
+                    self._refused_orders.add(endpoint.path)
+                page = 1  # positions in another order mean nothing: read the window again
                 continue
+            first_request = False
             if response.status_code == 304:
                 return
             body = json.loads(response.content, parse_float=Decimal)
-            invoices = body.get("Invoices") or []
+            invoices = body.get(endpoint.key) or []
             server_time = _server_time(body)
-            yield InvoicePage(invoices, page, server_time)
+            yield InvoicePage(invoices, page, server_time, order)
             if not invoices:
                 return
             pagination = body.get("pagination")
@@ -341,7 +361,23 @@ class XeroClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        """An API call with a valid bearer token; one re-authentication on 401."""
+        """An API call with a valid bearer token; one re-authentication on 401.
+
+        One call at a time per client (``_one_at_a_time``): the invoices' prefetch thread and
+        the finance resources share the client, and a refresh-token rotation or the limiter's
+        remaining-calls bookkeeping must never interleave."""
+        with self._one_at_a_time:
+            return self._authorised_call(method, path, kind, tenant_id, params, headers)
+
+    def _authorised_call(
+        self,
+        method: str,
+        path: str,
+        kind: str,
+        tenant_id: str | None,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> requests.Response:
         for attempt in (1, 2):
             all_headers = {"Accept": "application/json", **self._bearer(), **(headers or {})}
             if tenant_id is not None:
@@ -361,14 +397,14 @@ class XeroClient:
             if response.status_code == 401:
                 raise XeroAuthError(
                     f"Xero rejected a fresh access token (401: {_detail(response)}). Check "
-                    "XERO_CLIENT_ID / XERO_CLIENT_SECRET and the app's scopes "
-                    "(accounting.transactions.read)."
+                    "XERO_CLIENT_ID / XERO_CLIENT_SECRET and that the app has the scope "
+                    f"{scope_for(path)}."
                 )
             if response.status_code == 403:
                 raise XeroAuthError(
                     f"Xero refused access to organisation {tenant_id} (403: {_detail(response)})."
                     " Check XERO_TENANT_ID and that the app is connected to it with the scope "
-                    "accounting.transactions.read."
+                    f"{scope_for(path)}."
                 )
             if response.status_code >= 400:
                 raise XeroError(
@@ -412,18 +448,26 @@ class XeroClient:
             if response.status_code == 429:
                 limited += 1
                 wait = _retry_after(response.headers)
-                problem = response.headers.get("X-Rate-Limit-Problem", "minute")
-                if problem.lower() == "day" or wait > self._max_retry_after:
+                problem = response.headers.get("X-Rate-Limit-Problem", "minute").lower()
+                if problem == "day" or (wait is not None and wait > self._max_retry_after):
+                    shown = f"Retry-After {wait:.0f}s" if wait is not None else "no Retry-After"
                     raise XeroRateLimitError(
-                        f"Xero's {problem} rate limit is spent (429, Retry-After {wait:.0f}s) "
+                        f"Xero's {problem} rate limit is spent (429, {shown}) "
                         f"for organisation {tenant_id}. Run again after the limit resets; the "
-                        "next run continues from the saved cursor."
+                        "next run continues from the saved cursor.",
+                        problem=problem,
                     )
                 if limited > self._max_retries:
                     raise XeroRateLimitError(
                         f"Xero kept answering 429 ({problem} limit) after {limited} waits; "
-                        "lower XERO_CALLS_PER_MINUTE or run again later."
+                        "lower XERO_CALLS_PER_MINUTE or run again later.",
+                        problem=problem,
                     )
+                if wait is None:  # the concurrency 429 has no Retry-After: a short backoff
+                    self._backoff(
+                        limited, f"429 ({problem}) on {_path(url)}", CONCURRENT_BACKOFF_BASE
+                    )
+                    continue
                 log.info("Xero 429 (%s limit): waiting %.1fs", problem, wait)
                 self.counts.retries += 1
                 self.counts.waited_seconds += wait
@@ -440,8 +484,9 @@ class XeroClient:
                 continue
             return response
 
-    def _backoff(self, failures: int, why: str) -> None:
-        delay = min(self._backoff_cap, self._backoff_base * 2 ** (failures - 1))
+    def _backoff(self, failures: int, why: str, base: float | None = None) -> None:
+        first = self._backoff_base if base is None else base
+        delay = min(self._backoff_cap, first * 2 ** (failures - 1))
         delay = delay / 2 + self._jitter() * delay / 2
         log.info("Xero: %s; retry %d in %.2fs", why, failures, delay)
         self.counts.retries += 1
@@ -454,17 +499,23 @@ class XeroClient:
             if tenant_id is not None:
                 by_tenant = self.counts.api_by_tenant
                 by_tenant[tenant_id] = by_tenant.get(tenant_id, 0) + 1
+        elif kind == "finance":
+            self.counts.finance += 1
         elif kind == "token":
             self.counts.token += 1
         else:
             self.counts.connections += 1
 
 
-def _retry_after(headers: Mapping[str, str]) -> float:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """``Retry-After`` in seconds, or None when Xero sent none (or an unreadable one)."""
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
     try:
-        return max(0.0, float(headers.get("Retry-After", "60")))
+        return max(0.0, float(value))
     except ValueError:
-        return 60.0
+        return None
 
 
 def _path(url: str) -> str:

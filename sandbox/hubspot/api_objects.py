@@ -1,4 +1,17 @@
-"""``/crm/v3/objects/{objectType}``: list, get, create, update, archive, batches and search.
+"""``…/objects/{objectType}`` of every served version: list, get, create, update, archive,
+batches and search.
+
+Version differences: from 2026-09 every create and update checks the portal's required
+properties first (:mod:`sandbox.hubspot.required`: a whole-request 400).
+
+Strictness (issue 15): batch ``results`` come back shuffled — HubSpot does not promise input
+order — unless ``emu.shuffle_results`` is off; ``emu.echo_id_property`` off drops the
+``idProperty`` value from upsert results, leaving ``objectWriteTraceId`` to map them.
+batch/create and batch/update validate every input first and refuse the whole batch with a 400
+on an invalid value (rudderlabs/rudder-transformer#5147: HubSpot batch writes failing with a
+400 are retried one by one; HubSpot/hubspot-api-python#51: a batch create reports one error
+for the batch); batch/upsert lists invalid values per input in a 207 (HubSpot/hubspot-api-
+ruby#403 quotes such an upsert answer).
 
 Batch answers (HubSpot CRM objects guide; ``hubspot-api-client`` 12 models
 ``BatchResponseSimplePublicObject``/``...WithErrors``): ``{"status": "COMPLETE", "results",
@@ -27,8 +40,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from reverse_etl.hubspot_paths import HubSpotPaths, enforces_required_properties
 from sandbox.hubspot import search as search_module
 from sandbox.hubspot.errors import HubSpotError, not_found, validation_error
+from sandbox.hubspot.required import check_writes
 from sandbox.hubspot.store import DEFAULT_PROPERTIES, ObjectType, Record
 
 if TYPE_CHECKING:
@@ -62,6 +77,10 @@ def _written(record: Record, keys: Any, trace: Any = None) -> dict[str, Any]:
     if trace is not None:
         body["objectWriteTraceId"] = str(trace)
     return body
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _inputs(body: Any) -> list[dict[str, Any]]:
@@ -100,12 +119,19 @@ def _context(input_id: Any, trace: Any) -> dict[str, list[str]]:
     return context
 
 
-def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
+def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
     store = emu.store
+    enforce = enforces_required_properties(paths.version)
+
+    def required(object_type: ObjectType) -> list[str]:
+        return emu.required.for_object(object_type) if enforce else []
 
     def batch_answer(
         results: list[dict[str, Any]], errors: list[dict[str, Any]], started: str, ok: int
     ) -> web.Response:
+        if emu.shuffle_results and len(results) > 1:
+            results = list(results)
+            emu.rng.shuffle(results)
         body: dict[str, Any] = {
             "status": "COMPLETE",
             "results": results,
@@ -168,6 +194,7 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
             if not isinstance(body, dict):
                 raise validation_error("The request body must be an object with 'properties'.")
             properties = body.get("properties")
+            check_writes(required(object_type), object_type, [(None, None, properties)])
             record = store.create(object_type, store.clean(object_type, properties))
             return web.json_response(_written(record, properties), status=201)
 
@@ -186,6 +213,7 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
                     "No properties found to update, please provide at least one.",
                     context={"properties": ["{}"]},
                 )
+            check_writes(required(object_type), object_type, [(record.id, record, properties)])
             store.update(object_type, record, store.clean(object_type, properties))
             return web.json_response(_written(record, properties))
 
@@ -205,12 +233,13 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
         results, errors = [], []
         with emu.lock:
             object_type = store.resolve(request.match_info["objectType"])
-            for item in inputs:
+            writes = [(None, None, item.get("properties")) for item in inputs]
+            check_writes(required(object_type), object_type, writes)
+            cleaned = [store.clean(object_type, item.get("properties")) for item in inputs]
+            for item, clean in zip(inputs, cleaned, strict=True):
                 trace = item.get("objectWriteTraceId")
                 try:
-                    record = store.create(
-                        object_type, store.clean(object_type, item.get("properties"))
-                    )
+                    record = store.create(object_type, clean)
                 except HubSpotError as error:
                     errors.append(error.batch_error(_context(None, trace)))
                     continue
@@ -224,21 +253,25 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
         results, errors = [], []
         with emu.lock:
             object_type = store.resolve(request.match_info["objectType"])
-            for item in inputs:
+            found = [store.find(object_type, str(i.get("id")), i.get("idProperty")) for i in inputs]
+            writes = [
+                (str(item.get("id")), record, item.get("properties"))
+                for item, record in zip(inputs, found, strict=True)
+                if record is not None
+            ]
+            check_writes(required(object_type), object_type, writes)
+            cleaned = [store.clean(object_type, item.get("properties")) for item in inputs]
+            for item, record, clean in zip(inputs, found, cleaned, strict=True):
                 trace = item.get("objectWriteTraceId")
                 key = str(item.get("id"))
                 try:
-                    record = store.find(object_type, key, item.get("idProperty"))
                     if record is None:
                         raise not_found(NOT_FOUND_MESSAGE)
-                    properties = item.get("properties")
-                    store.update(object_type, record, store.clean(object_type, properties))
+                    store.update(object_type, record, clean)
                 except HubSpotError as error:
-                    if error.status == 400 and error.message.startswith("Unable to perform"):
-                        raise
                     errors.append(error.batch_error(_context(key, trace)))
                     continue
-                results.append(_written(record, properties, trace))
+                results.append(_written(record, item.get("properties"), trace))
         return batch_answer(results, errors, started, 200)
 
     async def batch_upsert(request: web.Request) -> web.Response:
@@ -260,6 +293,15 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
                         "Each upsert input needs an 'id' (the idProperty value)."
                     )
             _reject_duplicates([str(i["id"]) for i in inputs])
+            writes = [
+                (
+                    str(item["id"]),
+                    object_type.find_unique(str(item["idProperty"]), str(item["id"])),
+                    {**_dict(item.get("properties")), str(item["idProperty"]): str(item["id"])},
+                )
+                for item in inputs
+            ]
+            check_writes(required(object_type), object_type, writes)
             results, errors = [], []
             for item in inputs:
                 trace = item.get("objectWriteTraceId")
@@ -280,6 +322,8 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
                     errors.append(error.batch_error(_context(key, trace)))
                     continue
                 written = _written(record, [*properties, id_property], trace)
+                if not emu.echo_id_property:
+                    written["properties"].pop(id_property, None)
                 written["new"] = created
                 results.append(written)
         return batch_answer(results, errors, started, 200)
@@ -339,7 +383,7 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
             answer["paging"] = {"next": {"after": str(next_after)}}
         return web.json_response(answer)
 
-    base = "/crm/v3/objects/{objectType}"
+    base = paths.objects("{objectType}")
     return [
         web.get(base, list_objects),
         web.post(base, create_object),

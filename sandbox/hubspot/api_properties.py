@@ -1,10 +1,13 @@
-"""``/crm/v3/properties/{objectType}`` routes (and property groups).
+"""``…/properties/{objectType}`` routes of every served version (and property groups).
 
 Property names: lower case letters, digits and underscores, not starting with ``hs_``; ``type``
 and ``fieldType`` must be a documented pair (see :mod:`sandbox.hubspot.values`); enumerations
 need options with unique values; ``groupName`` must exist (every custom object starts with the
 group ``{name}_information``); at most ``limits.max_unique_properties`` (HubSpot: 10) unique-value
-properties per object. A name in use answers 409 ``OBJECT_ALREADY_EXISTS``.
+properties per object. A name in use answers 409 ``OBJECT_ALREADY_EXISTS``. Every option
+must carry ``label``, ``value``, ``displayOrder`` and ``hidden``: the ``OptionInput`` schema of
+HubSpot's Properties and Schemas specs (2026-03, 2026-09; HubSpot-public-api-spec-collection)
+lists all four as required (the 400 wording follows HubSpot's "Invalid input JSON …" answers).
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from sandbox.hubspot.store import ObjectType, valid_name
 from sandbox.hubspot.values import FIELD_TYPES, PropertyDef
 
 if TYPE_CHECKING:
+    from reverse_etl.hubspot_paths import HubSpotPaths
     from sandbox.hubspot.emulator import HubSpotEmulator
+
+OPTION_REQUIRED = ("displayOrder", "hidden")
 
 
 def parse_property(
@@ -58,6 +64,12 @@ def parse_property(
     for index, option in enumerate(options):
         if not isinstance(option, dict) or not option.get("label") or "value" not in option:
             raise validation_error(f"Property {name!r}: each option needs a label and a value.")
+        unset = [key for key in OPTION_REQUIRED if key not in option]
+        if unset:
+            raise validation_error(
+                "Invalid input JSON: Cannot build OptionInput, some of required attributes are "
+                f"not set [{', '.join(unset)}] (property {name!r}, option {option['value']!r})"
+            )
         value = str(option["value"])
         if value in seen:
             raise validation_error(f"Property {name!r}: option value {value!r} is duplicated.")
@@ -94,7 +106,7 @@ def parse_property(
     if object_type is not None and group not in object_type.groups:
         raise validation_error(
             f"Property {name!r}: property group {group!r} does not exist on {object_name}; "
-            f"create it first (POST /crm/v3/properties/{object_name}/groups) or use "
+            f"create it first (POST …/properties/{object_name}/groups) or use "
             f"{object_name}_information."
         )
     return PropertyDef(
@@ -124,7 +136,7 @@ def check_unique_budget(emu: HubSpotEmulator, object_type: ObjectType, adding: i
         )
 
 
-def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
+def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
     store = emu.store
 
     async def list_properties(request: web.Request) -> web.Response:
@@ -224,12 +236,13 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
             object_type.groups[name] = group
             return web.json_response(group, status=201)
 
+    base = paths.properties("{objectType}")
     return [
-        web.get("/crm/v3/properties/{objectType}", list_properties),
-        web.post("/crm/v3/properties/{objectType}", create_property),
-        web.get("/crm/v3/properties/{objectType}/groups", list_groups),
-        web.post("/crm/v3/properties/{objectType}/groups", create_group),
-        web.get("/crm/v3/properties/{objectType}/{propertyName}", get_property),
-        web.patch("/crm/v3/properties/{objectType}/{propertyName}", update_property),
-        web.delete("/crm/v3/properties/{objectType}/{propertyName}", archive_property),
+        web.get(base, list_properties),
+        web.post(base, create_property),
+        web.get(base + "/groups", list_groups),
+        web.post(base + "/groups", create_group),
+        web.get(base + "/{propertyName}", get_property),
+        web.patch(base + "/{propertyName}", update_property),
+        web.delete(base + "/{propertyName}", archive_property),
     ]

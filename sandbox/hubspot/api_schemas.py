@@ -1,10 +1,10 @@
-"""``/crm/v3/schemas`` routes (also served under ``/crm-object-schemas/v3/schemas``).
+"""``/crm-object-schemas/{version}/schemas`` routes (numbered family: also ``/crm/v3/schemas``).
 
 Validation follows HubSpot's custom-objects guide: ``name``, ``labels.singular``/``plural``,
 ``primaryDisplayProperty`` and ``properties`` are required; display, searchable and required
 property lists must name defined properties; a name already in use answers 409. Names that are
 also standard object types in the objects API path (``invoice``, ``contacts``, ...) are refused
-because ``/crm/v3/objects/invoice`` already means HubSpot's own Invoices object (``0-53``); this
+because ``…/objects/invoice`` already means HubSpot's own Invoices object (``0-53``); this
 is stricter than HubSpot is known to be for every name (a custom object called ``owners`` exists
 in the wild, airbytehq/airbyte#40679) — unconfirmed, kept because the clash is real.
 """
@@ -20,10 +20,17 @@ from sandbox.hubspot.errors import HubSpotError, not_found, validation_error
 from sandbox.hubspot.store import ObjectType, valid_name
 
 if TYPE_CHECKING:
+    from reverse_etl.hubspot_paths import HubSpotPaths
     from sandbox.hubspot.emulator import HubSpotEmulator
 
-# HubSpot serves schemas at both; hubspot-api-client 12 calls the second.
-SCHEMA_PREFIXES = ("/crm/v3/schemas", "/crm-object-schemas/v3/schemas")
+# Fields ObjectSchemaEgg marks required beyond v3's, per date version (HubSpot's spec
+# collection, CRM/Schemas/Rollouts/145900/{version}/schemas.json).
+REQUIRED_SCHEMA_FIELDS: dict[str, tuple[str, ...]] = {
+    "2026-03": ("allowsSensitiveProperties", "shouldCreateSameObjectAssociation"),
+    "2026-09": ("allowsSensitiveProperties",),
+}
+# The numbered family serves schemas at both; hubspot-api-client 12 calls the second.
+NUMBERED_ALIAS = "/crm/v3/schemas"
 STANDARD_OBJECT_NAMES = frozenset(
     {
         "contact", "contacts", "company", "companies", "deal", "deals", "ticket", "tickets",
@@ -38,7 +45,7 @@ STANDARD_OBJECT_NAMES = frozenset(
 )  # fmt: skip
 
 
-def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
+def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
     store = emu.store
 
     async def list_schemas(_request: web.Request) -> web.Response:
@@ -54,7 +61,7 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
     async def create_schema(request: web.Request) -> web.Response:
         body = await emu.read_json(request)
         with emu.lock:
-            object_type = new_schema(emu, body)
+            object_type = new_schema(emu, body, paths.version)
             store.register(object_type)
             return web.json_response(object_type.schema_api(), status=201)
 
@@ -117,9 +124,10 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
             store.unregister(object_type)
         return web.Response(status=204)
 
+    prefixes = (paths.schemas(),) if paths.dated else (NUMBERED_ALIAS, paths.schemas())
     schema_routes = [
         route
-        for prefix in SCHEMA_PREFIXES
+        for prefix in prefixes
         for route in (
             web.get(prefix, list_schemas),
             web.post(prefix, create_schema),
@@ -138,10 +146,18 @@ def _resolve_or_404(emu: HubSpotEmulator, key: str) -> ObjectType:
         raise not_found(f"Unable to find object type {key}") from None
 
 
-def new_schema(emu: HubSpotEmulator, body: Any) -> ObjectType:
+def new_schema(emu: HubSpotEmulator, body: Any, version: str | None = None) -> ObjectType:
+    """Validate and build a schema; ``version``: the API version of the request, whose
+    ``ObjectSchemaEgg`` required fields are checked (``None``: the Python interface)."""
     store = emu.store
     if not isinstance(body, dict):
         raise validation_error("The schema must be a JSON object.")
+    unset = [key for key in REQUIRED_SCHEMA_FIELDS.get(version or "", ()) if key not in body]
+    if unset:
+        raise validation_error(
+            "Invalid input JSON: Cannot build ObjectSchemaEgg, some of required attributes are "
+            f"not set [{', '.join(unset)}]"
+        )
     name = body.get("name")
     if not valid_name(name):
         raise validation_error(

@@ -5,7 +5,14 @@
 - ``POST /_sandbox/reject`` with ``{"property", "value", "message"?}``; ``DELETE`` clears all.
 - ``GET /_sandbox/limits``; ``POST /_sandbox/limits`` with any ``HubSpotLimits`` fields, or
   ``{"unlimited": true}`` (windows restart).
-- ``POST /_sandbox/tokens`` with ``{"token", "scopes"?}``.
+- ``POST /_sandbox/tokens`` with ``{"token", "scopes"?}``: a Service Key / private-app token
+  with only those scopes (a call needing another answers 403 ``MISSING_SCOPES``).
+- ``POST /_sandbox/numbered_paths`` with ``{"enabled": bool}``: off, every numbered path
+  (``/crm/v3/…``, ``/crm/v4/…``, ``/crm-object-schemas/v3/…``) answers 404.
+- ``POST /_sandbox/required`` with ``{"objectType", "properties": [...]}``: a portal rule that
+  every create and update (API 2026-09 on) leave those properties set; ``DELETE`` clears all.
+- ``POST /_sandbox/batch_answers`` with ``{"shuffle"?: bool, "echo_id_property"?: bool}``: batch
+  results in shuffled order (default on) / upsert results echoing the ``idProperty`` value.
 - ``POST /_sandbox/search_lag`` with ``{"seconds"}``: writes reach search only that much later.
 - ``POST /_sandbox/save`` / ``POST /_sandbox/load`` with ``{"path"}``; ``POST /_sandbox/reset``.
 - ``/_sandbox/faults`` and ``/_sandbox/counters`` come from :mod:`sandbox.faults`.
@@ -102,6 +109,37 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
             emu.add_token(str(body["token"]), [str(s) for s in scopes])
         return web.json_response({"added": True})
 
+    async def post_numbered_paths(request: web.Request) -> web.Response:
+        body = await body_of(request)
+        if not isinstance(body.get("enabled"), bool):
+            return _bad("send {'enabled': true|false}")
+        emu.numbered_paths = body["enabled"]
+        return web.json_response({"numbered_paths": emu.numbered_paths})
+
+    async def post_required(request: web.Request) -> web.Response:
+        body = await body_of(request)
+        properties = body.get("properties")
+        if not body.get("objectType") or not isinstance(properties, list):
+            return _bad("send {'objectType': name or id, 'properties': [names]}")
+        emu.require_properties(str(body["objectType"]), [str(p) for p in properties])
+        return web.json_response({"required": emu.required.by_object})
+
+    async def delete_required(_request: web.Request) -> web.Response:
+        with emu.lock:
+            emu.required.clear()
+        return web.json_response({"cleared": True})
+
+    async def post_batch_answers(request: web.Request) -> web.Response:
+        body = await body_of(request)
+        for key in ("shuffle", "echo_id_property"):
+            if key in body and not isinstance(body[key], bool):
+                return _bad(f"{key} must be true or false")
+        emu.shuffle_results = body.get("shuffle", emu.shuffle_results)
+        emu.echo_id_property = body.get("echo_id_property", emu.echo_id_property)
+        return web.json_response(
+            {"shuffle": emu.shuffle_results, "echo_id_property": emu.echo_id_property}
+        )
+
     async def post_save(request: web.Request) -> web.Response:
         body = await body_of(request)
         if not body.get("path"):
@@ -129,6 +167,10 @@ def routes(emu: HubSpotEmulator) -> list[web.RouteDef]:
         web.post("/_sandbox/limits", post_limits),
         web.post("/_sandbox/tokens", post_token),
         web.post("/_sandbox/search_lag", post_search_lag),
+        web.post("/_sandbox/numbered_paths", post_numbered_paths),
+        web.post("/_sandbox/required", post_required),
+        web.delete("/_sandbox/required", delete_required),
+        web.post("/_sandbox/batch_answers", post_batch_answers),
         web.post("/_sandbox/save", post_save),
         web.post("/_sandbox/load", post_load),
         web.post("/_sandbox/reset", post_reset),

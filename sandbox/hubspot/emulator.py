@@ -1,4 +1,11 @@
-"""The HubSpot CRM v3 emulator: state, auth, rate limits and faults behind one aiohttp app.
+"""The HubSpot CRM emulator: state, auth, rate limits and faults behind one aiohttp app.
+
+Served API versions: every date version of :data:`reverse_etl.hubspot_paths.DATE_VERSIONS` and
+the numbered family (``/crm/v3/…``, ``/crm-object-schemas/v3/…``), with paths built by the same
+:class:`~reverse_etl.hubspot_paths.HubSpotPaths` the client uses (checked against HubSpot's
+spec collection in that module). ``numbered_paths=False`` (constructor, ``POST
+/_sandbox/numbered_paths``, ``invoice-sync sandbox up --no-hubspot-numbered-paths``) answers 404
+on every numbered path — proof that nothing still calls the family HubSpot retires in 2027.
 
 Request pipeline (outermost first): ``sandbox.faults.middleware`` (latency, injected faults,
 counters) → authentication and scopes → rate limits → error rendering → route handler.
@@ -13,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -22,6 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
+from reverse_etl.hubspot_paths import SUPPORTED_VERSIONS, HubSpotPaths, is_numbered_path
 from reverse_etl.settings import SANDBOX_HUBSPOT_TOKEN
 from sandbox import faults as faults_module
 from sandbox.clock import utc_now
@@ -36,6 +45,7 @@ from sandbox.hubspot.errors import (
 )
 from sandbox.hubspot.limits import HubSpotLimits, RateLimiter
 from sandbox.hubspot.persistence import load_store, save_store
+from sandbox.hubspot.required import RequiredRules
 from sandbox.hubspot.store import DEFAULT_PROPERTIES, Store
 from sandbox.hubspot.values import iso_ms
 
@@ -52,9 +62,11 @@ Handler = Callable[[web.Request], Any]
 def required_scope(method: str, path: str) -> str | None:
     """The scope a request needs, by route (``None`` for paths outside the CRM API)."""
     read = method in ("GET", "HEAD") or path.endswith(("/search", "/batch/read"))
-    if path.startswith(("/crm/v3/schemas", "/crm-object-schemas/", "/crm/v3/properties")):
+    if path.startswith(
+        ("/crm/v3/schemas", "/crm-object-schemas/", "/crm/v3/properties", "/crm/properties/")
+    ):
         return "crm.schemas.custom.read" if read else "crm.schemas.custom.write"
-    if path.startswith("/crm/v3/objects"):
+    if path.startswith(("/crm/v3/objects", "/crm/objects/")):
         return "crm.objects.custom.read" if read else "crm.objects.custom.write"
     return None
 
@@ -67,6 +79,10 @@ class HubSpotEmulator:
         limits: HubSpotLimits | None = None,
         clock: Callable[[], datetime] | None = None,
         portal_id: int = 12345678,
+        *,
+        numbered_paths: bool = True,
+        shuffle_results: bool = True,
+        seed: int | None = None,
     ) -> None:
         self._default_clock: Callable[[], datetime] = clock or utc_now
         self.clock: Callable[[], datetime] = self._default_clock
@@ -79,6 +95,12 @@ class HubSpotEmulator:
         self.counters = faults_module.Counters()
         self.tokens: dict[str, frozenset[str]] = {}
         self.add_token(SANDBOX_HUBSPOT_TOKEN)
+        self._defaults = (numbered_paths, shuffle_results)
+        self.numbered_paths = numbered_paths
+        self.shuffle_results = shuffle_results
+        self.echo_id_property = True
+        self.rng = random.Random(seed)
+        self.required = RequiredRules()
 
     # -- Python interface -------------------------------------------------------------------
 
@@ -110,20 +132,32 @@ class HubSpotEmulator:
         self.limiter.reset(limits)
 
     def reset(self) -> None:
-        """Clear schemas, records, rejections, faults, counters, extra tokens and search lag;
-        back to the limits and clock given at construction (HubSpot's defaults if none)."""
+        """Clear schemas, records, rejections, faults, counters, extra tokens, search lag and
+        required-property rules; back to the limits, clock and path / answer-order switches
+        given at construction (HubSpot's defaults if none)."""
         with self.lock:
             self.clock = self._default_clock
             self.store.clear()
             self.tokens = {}
             self.add_token(SANDBOX_HUBSPOT_TOKEN)
+            self.numbered_paths, self.shuffle_results = self._defaults
+            self.echo_id_property = True
+            self.required.clear()
         self.limiter.reset(replace(self._default_limits))
         self.faults.clear()
         self.counters.reset()
 
     def add_token(self, token: str, scopes: list[str] | tuple[str, ...] = ALL_SCOPES) -> None:
+        """Accept ``token`` (a Service Key or private-app token) with only ``scopes``: a call
+        needing another answers 403 ``MISSING_SCOPES`` naming it."""
         with self.lock:
             self.tokens[token] = frozenset(scopes)
+
+    def require_properties(self, object_type: str, properties: list[str]) -> None:
+        """A portal rule (API 2026-09 on): every create and update of ``object_type`` (name,
+        objectTypeId or fully qualified name) must leave these properties with a value."""
+        with self.lock:
+            self.required.require(object_type, properties)
 
     def records(self, object_type: str) -> list[dict[str, Any]]:
         """Every record stored for the object (archived too), with all its set properties."""
@@ -150,7 +184,7 @@ class HubSpotEmulator:
             return out
 
     def create_schema(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Create a custom object as ``POST /crm/v3/schemas`` would (same validation)."""
+        """Create a custom object as ``POST …/schemas`` would (same validation)."""
         with self.lock:
             object_type = api_schemas.new_schema(self, body)
             self.store.register(object_type)
@@ -231,9 +265,11 @@ class HubSpotEmulator:
             ],
             client_max_size=32 * 1024 * 1024,
         )
-        app.add_routes(api_schemas.routes(self))
-        app.add_routes(api_properties.routes(self))
-        app.add_routes(api_objects.routes(self))
+        for version in SUPPORTED_VERSIONS:
+            paths = HubSpotPaths(version)
+            app.add_routes(api_schemas.routes(self, paths))
+            app.add_routes(api_properties.routes(self, paths))
+            app.add_routes(api_objects.routes(self, paths))
         app.add_routes(faults_module.control_routes(self.faults, self.counters))
         app.add_routes(control.routes(self))
         return app
@@ -242,6 +278,13 @@ class HubSpotEmulator:
     async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/_sandbox/"):
             return await handler(request)
+        if not self.numbered_paths and is_numbered_path(request.path):
+            return HubSpotError(
+                404,
+                "OBJECT_NOT_FOUND",
+                f"{request.path} is a numbered (v1–v4) API path, switched off in this sandbox: "
+                "call the date-versioned path (e.g. /crm/objects/2026-09/…).",
+            ).response()
         header = request.headers.get("Authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else ""
         scopes = self.tokens.get(token)

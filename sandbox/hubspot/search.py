@@ -1,4 +1,4 @@
-"""``POST /crm/v3/objects/{objectType}/search`` semantics.
+"""``POST …/objects/{objectType}/search`` semantics (every served API version).
 
 HubSpot's search guide (developers.hubspot.com, "CRM search", section Limitations, and the
 Sept 2024 changelog "Increasing our API limits"): ``filterGroups`` are ORed, the filters inside a

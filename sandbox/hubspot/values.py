@@ -55,7 +55,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 @dataclass
 class PropertyDef:
-    """A property of an object type (the body of ``GET /crm/v3/properties/{type}/{name}``)."""
+    """A property of an object type (the body of ``GET …/properties/{type}/{name}``)."""
 
     name: str
     label: str

@@ -1,4 +1,5 @@
-"""The HTTP face of the emulator: identity routes, ``/connections`` and the Invoices API.
+"""The HTTP face of the emulator: identity routes, ``/connections``, the Invoices API and the
+finance endpoints (Contacts, Payments, CreditNotes, Overpayments, Prepayments, Organisation).
 
 One aiohttp application serves what lives on two hosts in production (``XERO_IDENTITY_URL``
 and ``XERO_BASE_URL`` both point at it). The outermost middleware does what Xero's gateway
@@ -99,11 +100,26 @@ def build_app(emu: XeroEmulator) -> web.Application:
             web.get(API_PREFIX + "invoices/{invoice_id}", partial(_invoice, emu)),
         ]
     )
+    for path, endpoint in FINANCE_PATHS.items():
+        for spelling in {path, path.lower()}:
+            app.router.add_get(API_PREFIX + spelling, partial(_finance_list, emu, endpoint))
+    for spelling in ("Organisation", "organisation"):
+        app.router.add_get(API_PREFIX + spelling, partial(_organisation, emu))
     app.add_routes(control_routes(emu.faults, emu.counters))
     from sandbox.xero.control import control_routes as xero_control_routes
 
     app.add_routes(xero_control_routes(emu))
     return app
+
+
+# path → what :class:`finance_reading.FinanceReader` calls it
+FINANCE_PATHS = {
+    "Contacts": "Contacts",
+    "Payments": "Payments",
+    "CreditNotes": "CREDITNOTE",
+    "Overpayments": "OVERPAYMENT",
+    "Prepayments": "PREPAYMENT",
+}
 
 
 def _gate(emu: XeroEmulator) -> Any:
@@ -139,7 +155,8 @@ def _gate(emu: XeroEmulator) -> Any:
         outcome = emu.limiter.acquire(tenant, now)
         if isinstance(outcome, Refusal):
             headers = emu.limiter.remaining(tenant, now)
-            headers["Retry-After"] = str(outcome.retry_after)
+            if outcome.retry_after is not None:
+                headers["Retry-After"] = str(outcome.retry_after)
             headers["X-Rate-Limit-Problem"] = outcome.problem
             return _refuse(emu, request, web.Response(status=429, text="", headers=headers))
         try:
@@ -185,8 +202,22 @@ def _wants_json(request: web.Request) -> web.Response | None:
     )
 
 
+NOT_FOUND = "The resource you're looking for cannot be found"
+
+
+def _too_many_ids(emu: XeroEmulator, request: web.Request) -> web.Response | None:
+    """Xero answers a long ``IDs`` list with a 404, not a 400 (see :mod:`sandbox.xero.limits`,
+    ``max_ids``): the same answer as for an unknown invoice, so a client that does not chunk
+    its ids cannot tell it from "not found"."""
+    limit = emu.limits.max_ids
+    raw = next((v for k, v in request.query.items() if k.lower() == "ids"), "")
+    if limit is not None and len([i for i in raw.split(",") if i.strip()]) > limit:
+        return web.Response(status=404, text=NOT_FOUND)
+    return None
+
+
 async def _invoices(emu: XeroEmulator, request: web.Request) -> web.Response:
-    refusal = _wants_json(request)
+    refusal = _wants_json(request) or _too_many_ids(emu, request)
     if refusal is not None:
         return refusal
     try:
@@ -205,5 +236,26 @@ async def _invoice(emu: XeroEmulator, request: web.Request) -> web.Response:
             request[TENANT], request.match_info["invoice_id"], request.query
         )
     except KeyError:
-        return web.Response(status=404, text="The resource you're looking for cannot be found")
+        return web.Response(status=404, text=NOT_FOUND)
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
+
+
+async def _finance_list(emu: XeroEmulator, endpoint: str, request: web.Request) -> web.Response:
+    """Contacts, Payments, CreditNotes, Overpayments, Prepayments: behind the same gate
+    (token, tenant, limits) and fault middleware as Invoices (see :mod:`finance_reading`)."""
+    refusal = _wants_json(request)
+    if refusal is not None:
+        return refusal
+    try:
+        body = emu.finance.list_body(endpoint, request[TENANT], request.query, request.headers)
+    except QueryError as exc:
+        return api_exception(400, "QueryParseException", str(exc))
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
+
+
+async def _organisation(emu: XeroEmulator, request: web.Request) -> web.Response:
+    refusal = _wants_json(request)
+    if refusal is not None:
+        return refusal
+    body = emu.finance.organisation_body(request[TENANT])
     return web.Response(body=body, content_type="application/json", charset="utf-8")

@@ -12,6 +12,16 @@ issue #3601 "400 BadRequest (invalid_client) from token endpoint"; xero-python i
 the same ``invalid_client`` from ``identity.xero.com/connect/token``).
 Access tokens are JWT-shaped (clients may decode ``exp``) and live ``expires_in`` seconds
 (1800) on the emulator's clock.
+
+Grace period: a refresh token that has been used keeps working for 30 minutes after its first
+use, so a client that lost the answer (crash, dropped connection) can refresh again with it.
+Each such refresh still rotates: it answers with another new refresh token. After the grace
+period the used token is ``invalid_grant``. Source: Xero staff on the Xero Developer Community
+("If, for whatever reason, you don't receive the response after performing the token refresh
+you can retry refreshing the old token for a grace period of 30 minutes", discussion 105714701;
+"Refresh Tokens ... provide a 30 minute grace period where the same token can be used as many
+times as needed, in case the initial response containing your new Refresh and Access tokens is
+lost", discussion 127920775).
 """
 
 from __future__ import annotations
@@ -25,7 +35,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 REFRESH_TOKEN_LIFETIME = timedelta(days=60)
-SCOPES_CLIENT_CREDENTIALS = "accounting.transactions.read accounting.contacts.read"
+REFRESH_TOKEN_GRACE = timedelta(minutes=30)
+# What an app created after 2 March 2026 is granted: granular scopes only (see
+# pipelines/xero/scopes.py for the names and sources).
+SCOPES_CLIENT_CREDENTIALS = (
+    "accounting.invoices.read accounting.payments.read accounting.contacts.read "
+    "accounting.settings.read"
+)
 SCOPES_STANDARD = "offline_access " + SCOPES_CLIENT_CREDENTIALS
 
 
@@ -67,7 +83,7 @@ class Identity:
     clients: dict[str, Client] = field(default_factory=dict)
     access_tokens: dict[str, AccessToken] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
-    used_refresh_tokens: set[str] = field(default_factory=set)
+    used_refresh_tokens: dict[str, tuple[RefreshToken, datetime]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add_client(self, client_id: str, secret: str, tenant_ids: list[str] | None) -> None:
@@ -117,11 +133,15 @@ class Identity:
         if grant_type == "refresh_token":
             presented = form.get("refresh_token", "")
             with self.lock:
-                stored = self.refresh_tokens.get(presented)
+                stored = self.refresh_tokens.pop(presented, None)
+                if stored is not None:
+                    self.used_refresh_tokens[presented] = (stored, now)
+                elif presented in self.used_refresh_tokens:
+                    stored, first_used = self.used_refresh_tokens[presented]
+                    if now >= first_used + REFRESH_TOKEN_GRACE:
+                        raise AuthError("invalid_grant")
                 if stored is None or stored.client_id != client.client_id:
                     raise AuthError("invalid_grant")
-                del self.refresh_tokens[presented]
-                self.used_refresh_tokens.add(presented)
             if stored.expires_at <= now:
                 raise AuthError("invalid_grant")
             token = self._access_token(

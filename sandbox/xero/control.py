@@ -6,9 +6,15 @@
 ``POST /_sandbox/invoices {"tenant_id": …, "ContactName": …, "LineItems": [...]}`` (create);
 ``GET /_sandbox/invoices/{id}``;
 ``POST /_sandbox/invoices/{id}/<action>`` with action one of pay, credit, void, delete, edit,
-authorise, submit, remove_payments, corrupt (``pay``: ``{"amount": "10.00"}`` optional;
-``credit``: ``{"amount"}``; ``edit``: fields;
-``corrupt``: ``{"field", "value"}``);
+authorise, submit, remove_payments, corrupt, duplicate, restore (``pay``: ``{"amount": "10.00"}``
+optional; ``credit``: ``{"amount"}``; ``edit``: fields; ``corrupt``: ``{"field", "value"}`` —
+serve a raw value for one JSON field (dotted paths reach line items); ``duplicate``: field
+overrides of a second copy served in the same page; ``restore``: undo corrupt/duplicate, as
+when Xero corrects the invoice);
+``POST /_sandbox/payments/{PaymentID}/delete``;
+``POST /_sandbox/credit-notes/{CreditNoteID|OverpaymentID|PrepaymentID}/allocate
+{"invoice_id", "amount", "date": null}``; ``POST /_sandbox/contacts/{ContactID}/rename
+{"name"}`` and ``…/email {"email"}``; ``pay`` also takes ``{"date": "YYYY-MM-DD"}``;
 ``GET|POST /_sandbox/limits`` (partial updates; ``{"unlimited": true}``; ``{"default": true}``);
 ``POST /_sandbox/save {"path": …}`` (defaults to the file the state was loaded from);
 ``POST /_sandbox/webhooks {"url", "key", "deliver_every": null}``,
@@ -103,7 +109,7 @@ def control_routes(emu: XeroEmulator) -> list[web.RouteDef]:
         invoice_id, action = request.match_info["invoice_id"], request.match_info["action"]
         amount = Decimal(str(body["amount"])) if body.get("amount") is not None else None
         if action == "pay":
-            return emu.pay(invoice_id, amount)
+            return emu.pay(invoice_id, amount, body.get("date"))
         if action == "credit":
             if amount is None:
                 raise XeroValidationError("credit needs an amount")
@@ -112,16 +118,38 @@ def control_routes(emu: XeroEmulator) -> list[web.RouteDef]:
             return emu.edit(invoice_id, **body)
         if action == "corrupt":
             return emu.corrupt_invoice(invoice_id, str(body["field"]), body.get("value"))
+        if action == "duplicate":
+            return emu.duplicate_in_page(invoice_id, **body)
         simple = {
             "void": emu.void,
             "delete": emu.delete,
             "authorise": emu.authorise,
             "submit": emu.submit,
             "remove_payments": emu.remove_payments,
+            "restore": emu.restore_invoice,
         }
         if action not in simple:
             raise ValueError(f"unknown action {action!r}")
         return simple[action](invoice_id)
+
+    def delete_payment(request: web.Request, _body: dict[str, Any]) -> dict[str, Any]:
+        return emu.delete_payment(request.match_info["payment_id"])
+
+    def allocate(request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
+        return emu.allocate_credit(
+            request.match_info["doc_id"],
+            str(body["invoice_id"]),
+            Decimal(str(body["amount"])),
+            body.get("date"),
+        )
+
+    def contact(request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
+        contact_id, action = request.match_info["contact_id"], request.match_info["action"]
+        if action == "rename":
+            return emu.rename_contact(contact_id, str(body["name"]))
+        if action == "email":
+            return emu.set_contact_email(contact_id, str(body["email"]))
+        raise ValueError(f"unknown action {action!r} (rename or email)")
 
     def get_limits(_r: web.Request, _body: dict[str, Any]) -> dict[str, Any]:
         return emu.limits.public()
@@ -170,6 +198,9 @@ def control_routes(emu: XeroEmulator) -> list[web.RouteDef]:
         web.post(f"{prefix}/invoices", _guarded(create)),
         web.get(f"{prefix}/invoices/{{invoice_id}}", _guarded(show)),
         web.post(f"{prefix}/invoices/{{invoice_id}}/{{action}}", _guarded(act)),
+        web.post(f"{prefix}/payments/{{payment_id}}/delete", _guarded(delete_payment)),
+        web.post(f"{prefix}/credit-notes/{{doc_id}}/allocate", _guarded(allocate)),
+        web.post(f"{prefix}/contacts/{{contact_id}}/{{action}}", _guarded(contact)),
         web.get(f"{prefix}/limits", _guarded(get_limits)),
         web.post(f"{prefix}/limits", _guarded(set_limits)),
         web.post(f"{prefix}/save", _guarded(save)),

@@ -9,7 +9,7 @@ person does in Xero and each bumps ``UpdatedDateUTC`` from the injected clock.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,15 +19,17 @@ from aiohttp import web
 from reverse_etl.settings import SANDBOX_XERO_CLIENT_ID, SANDBOX_XERO_CLIENT_SECRET
 from sandbox.clock import utc_now
 from sandbox.faults import Counters, Faults
-from sandbox.xero import mutations
+from sandbox.xero import mutations, views
 from sandbox.xero.activity import simulate
 from sandbox.xero.auth import AccessToken, Identity
+from sandbox.xero.finance_reading import FinanceReader
 from sandbox.xero.generator import generate
+from sandbox.xero.ledger import CreditDoc
 from sandbox.xero.limits import RateLimiter, XeroLimits
-from sandbox.xero.model import Invoice
+from sandbox.xero.model import Invoice, derived_id
 from sandbox.xero.persistence import load_store, save_store
 from sandbox.xero.reading import InvoiceReader
-from sandbox.xero.render import Renderer
+from sandbox.xero.render import DUPLICATE_KEY, Renderer
 from sandbox.xero.store import Store, XeroValidationError
 from sandbox.xero.webhooks import Delivery, Webhooks
 
@@ -45,6 +47,7 @@ class XeroEmulator:
         self.webhooks = Webhooks(self)
         self.state_path: Path | None = None
         self.reader = InvoiceReader(self)
+        self.finance = FinanceReader(self)
         self._install_defaults(limits)
 
     # ----------------------------------------------------------------- set-up and state
@@ -133,8 +136,53 @@ class XeroEmulator:
         """The invoice as the API returns it by id (full, with line items)."""
         return self.reader.invoice(invoice_id)
 
+    # Plain views of the finance records, for tests to compute expected values independently
+    # of the HTTP answers (amounts as Decimal, dates as date, timestamps as epoch ms).
+    def contacts(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        """Every contact of a tenant, archived ones included, with persons and balances."""
+        tenant = self._tenant(tenant_id)
+        balances, roles = self.finance.balances(tenant)
+        with self.store.lock:
+            return [
+                views.contact(self.store, i, balances, roles)
+                for i in self.store.tenant_contacts[tenant]
+            ]
+
+    def contact(self, contact_id: str) -> dict[str, Any]:
+        index = self.store.contact_index(contact_id)
+        return next(c for c in self.contacts(self._tenant_id_of(index)) if c["index"] == index)
+
+    def payments(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        """Every payment of a tenant, deleted ones included."""
+        with self.store.lock:
+            rows = self.finance.payments(self._tenant(tenant_id), None)
+            return [views.payment(r.inv, r.payment, r.amount) for r in rows]
+
+    def credit_docs(self, kind: str, tenant_id: str | None = None) -> list[CreditDoc]:
+        """Credit notes (``CREDITNOTE``), overpayments or prepayments of a tenant."""
+        with self.store.lock:
+            return self.finance.docs(self._tenant(tenant_id), kind.upper(), None)
+
+    def allocations(self, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        """Every allocation of every credit document of a tenant, deleted ones included."""
+        with self.store.lock:
+            docs = [
+                d for d in self.store.credit_docs.values() if d.tenant == self._tenant(tenant_id)
+            ]
+            return [views.allocation(a) for d in docs for a in d.allocations]
+
+    def organisation(self, tenant_id: str | None = None) -> dict[str, Any]:
+        return views.organisation(self.store.tenants[self._tenant(tenant_id)])
+
+    def _tenant(self, tenant_id: str | None) -> int:
+        return self.store.tenant_index((tenant_id or self.tenant_ids[0]).lower())
+
+    def _tenant_id_of(self, contact: int) -> str:
+        return self.store.tenants[self.store.contact_details[contact].tenant].tenant_id
+
     def _clear_cache(self) -> None:
         self.reader.clear()
+        self.finance.clear()
 
     def list_invoices_body(
         self, tenant_id: str, query: Mapping[str, str], headers: Mapping[str, str]
@@ -171,13 +219,52 @@ class XeroEmulator:
     def submit(self, invoice_id: str) -> dict[str, Any]:
         return self._mutate(mutations.submit, invoice_id)
 
-    def pay(self, invoice_id: str, amount: Decimal | None = None) -> dict[str, Any]:
-        """Record a payment (the whole amount due when ``amount`` is None)."""
-        return self._mutate(mutations.pay, invoice_id, amount)
+    def pay(
+        self, invoice_id: str, amount: Decimal | None = None, on: date | str | None = None
+    ) -> dict[str, Any]:
+        """Record a payment (the whole amount due when ``amount`` is None) dated ``on``
+        (default today); the invoice's AmountPaid/AmountDue/Status follow from it."""
+        return self._mutate(mutations.pay, invoice_id, amount, on)
 
     def credit(self, invoice_id: str, amount: Decimal) -> dict[str, Any]:
         """Allocate a credit note of ``amount`` to the invoice."""
         return self._mutate(mutations.credit, invoice_id, amount)
+
+    def delete_payment(self, payment_id: str) -> dict[str, Any]:
+        """Delete one payment (it stays listed with ``Status: DELETED``); returns the invoice."""
+        with self.store.lock:
+            for inv in self.store.invoices.values():
+                for payment in inv.payments:
+                    if derived_id(inv.invoice_id, "payment", payment.salt) == payment_id.lower():
+                        mutations.delete_payment(self.store, inv, payment, self.now())
+                        return self.invoice(inv.invoice_id)
+        raise KeyError(payment_id)
+
+    def allocate_credit(
+        self, doc_id: str, invoice_id: str, amount: Decimal, on: date | str | None = None
+    ) -> dict[str, Any]:
+        """Allocate ``amount`` of a credit note's (overpayment's, prepayment's) remaining credit
+        to an invoice of the same contact and currency; returns the invoice."""
+        with self.store.lock:
+            doc = self.store.credit_docs.get(doc_id.lower())
+            if doc is None:
+                raise KeyError(doc_id)
+            inv = self.store.get(invoice_id)
+            day = mutations.ordinal(on, self.now().date().toordinal())
+            mutations.allocate(self.store, doc, inv, self.now(), amount, day)
+        return self.invoice(invoice_id)
+
+    def rename_contact(self, contact_id: str, name: str) -> dict[str, Any]:
+        with self.store.lock:
+            index = self.store.contact_index(contact_id)
+            mutations.rename_contact(self.store, index, self.now(), name)
+        return self.contact(contact_id)
+
+    def set_contact_email(self, contact_id: str, email: str) -> dict[str, Any]:
+        with self.store.lock:
+            index = self.store.contact_index(contact_id)
+            mutations.set_contact_email(self.store, index, self.now(), email)
+        return self.contact(contact_id)
 
     def remove_payments(self, invoice_id: str) -> dict[str, Any]:
         return self._mutate(mutations.remove_payments, invoice_id)
@@ -196,6 +283,17 @@ class XeroEmulator:
         ``"Total", "12,50"`` or ``"LineItems.0.LineAmount", "abc"``), for tests of a client's
         bad-input handling. The stored invoice is unchanged; only what the API serves is bad."""
         return self._mutate(mutations.corrupt, invoice_id, field, value)
+
+    def restore_invoice(self, invoice_id: str) -> dict[str, Any]:
+        """Undo :meth:`corrupt_invoice` and :meth:`duplicate_in_page`: the invoice is served as
+        stored again, with a new ``UpdatedDateUTC`` (as when Xero corrects a record)."""
+        return self._mutate(mutations.restore, invoice_id)
+
+    def duplicate_in_page(self, invoice_id: str, **overrides: Any) -> dict[str, Any]:
+        """Serve a second copy of the invoice right after it in ``GET /Invoices`` answers,
+        with ``overrides`` (e.g. an older ``UpdatedDateUTC`` and another ``Total``): the
+        repeated-``InvoiceID`` answers of issue 10. Bumps ``UpdatedDateUTC`` like any change."""
+        return self._mutate(mutations.corrupt, invoice_id, DUPLICATE_KEY, overrides)
 
     def activity(self, hours: float = 1.0, seed: int | None = None) -> dict[str, int]:
         """Simulate ``hours`` of business (see :mod:`activity`); returns counts by kind."""

@@ -1,13 +1,32 @@
 """Xero's API rate limits, on the emulator's clock.
 
-Per organisation (tenant): 60 calls in any rolling minute, 5,000 in a rolling day, 5 in
-flight at once; per app: 10,000 calls in a rolling minute across all tenants (Xero developer
-docs, "OAuth 2.0 API limits"; Codat's "Xero API Rate Limiting" article, which also shows a
-daily-cap refusal with "retry-after 66975": day-limit waits are hours long).
-A refused call answers 429 with ``Retry-After`` (whole seconds)
-and ``X-Rate-Limit-Problem: minute | day | concurrent | appminute``; refused calls are not
-counted against the windows. Answered calls carry ``X-DayLimit-Remaining``,
+Per organisation (tenant): 60 calls in any rolling minute, a day limit that depends on the
+app's tier (below), 5 in flight at once; per app: 10,000 calls in a rolling minute across all
+tenants (Xero developer docs, "OAuth 2.0 API limits"; Codat's "Xero API Rate Limiting" article,
+which also shows a daily-cap refusal with "retry-after 66975": day-limit waits are hours long).
+A refused call answers 429 with ``X-Rate-Limit-Problem: minute | day | concurrent |
+appminute``; refused calls are not counted against the windows. Only the minute and day
+refusals carry ``Retry-After`` (whole seconds): Xero's limits page says "If you have exceeded
+the minute or daily limit you will also receive a Retry-After http header"
+(developer.xero.com/documentation/oauth2/limits), so a concurrency 429 comes without one and a
+client must not fall back to a blind long wait. Answered calls carry ``X-DayLimit-Remaining``,
 ``X-MinLimit-Remaining`` and ``X-AppMinLimit-Remaining``.
+
+Day limit per tier (:data:`DAY_LIMIT_BY_TIER`): developer.xero.com/faq/limits (as stored on
+2026-11-30) still states 5,000 calls per organisation per day "the same for all apps"; since
+Xero's 2 March 2026 tiers (Starter, Core, Plus, Advanced, Enterprise —
+developer.xero.com/faq/pricing-and-policy-updates), the free Starter tier is *reported* to allow
+1,000 (HirePOS support, June 2026: Core "provides approximately 5 times the rate limits of the
+Free plan"). Not confirmed on developer.xero.com: the tier is a switch here
+(``XeroLimits.for_tier``, ``POST /_sandbox/limits {"tier": "starter"}``, ``invoice-sync sandbox
+up --xero-tier starter``) so the client is proven against both, and the client itself never
+assumes a number — it obeys ``X-DayLimit-Remaining``.
+
+``max_ids``: ``GET /Invoices?IDs=`` with more than 52 ids answers 404 "The resource you're
+looking for cannot be found" even though the invoices exist (Xero-OpenAPI issue #534: 52 ids
+work, 53 give 404; Xero-NetStandard issue #413: more than 55 give 404; a Xero engineer in
+Xero-Net issue #389: "a limitation on the length of URL query params ... keep your searches
+below 50 IDs").
 """
 
 from __future__ import annotations
@@ -22,6 +41,31 @@ from typing import Any
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
 
+DAY_LIMIT_BY_TIER: dict[str, int] = {
+    "starter": 1_000,
+    "standard": 5_000,
+    "core": 5_000,
+    "plus": 5_000,
+    "advanced": 5_000,
+    "enterprise": 5_000,
+}
+"""Calls per organisation per rolling day, by Xero app tier (see the module docstring)."""
+
+
+def day_limit_for(tier: str | int) -> int:
+    """A tier name (``starter``, ``standard``, ``core`` …) or a number of calls per day."""
+    if isinstance(tier, int) or str(tier).strip().isdigit():
+        calls = int(tier)
+        if calls < 1:
+            raise ValueError(f"a day limit must be at least 1 call, not {calls}")
+        return calls
+    name = str(tier).strip().lower()
+    if name not in DAY_LIMIT_BY_TIER:
+        raise ValueError(
+            f"unknown Xero tier {tier!r}: use one of {', '.join(DAY_LIMIT_BY_TIER)} or a number"
+        )
+    return DAY_LIMIT_BY_TIER[name]
+
 
 @dataclass
 class XeroLimits:
@@ -33,6 +77,7 @@ class XeroLimits:
     app_per_minute: int | None = 10_000
     access_token_seconds: int = 1800
     max_page_size: int = 1000
+    max_ids: int | None = 52
 
     @classmethod
     def unlimited(cls, **overrides: Any) -> XeroLimits:
@@ -46,10 +91,18 @@ class XeroLimits:
         values.update(overrides)
         return cls(**values)
 
+    @classmethod
+    def for_tier(cls, tier: str | int, **overrides: Any) -> XeroLimits:
+        """Default limits with the day limit of ``tier`` (a name or a number of calls)."""
+        return cls(per_day=day_limit_for(tier), **overrides)
+
     def public(self) -> dict[str, Any]:
         return asdict(self)
 
     def updated(self, changes: dict[str, Any]) -> XeroLimits:
+        changes = dict(changes)
+        if "tier" in changes:
+            changes["per_day"] = day_limit_for(changes.pop("tier"))
         known = {f.name for f in fields(self)}
         unknown = set(changes) - known
         if unknown:
@@ -64,7 +117,7 @@ class XeroLimits:
 @dataclass
 class Refusal:
     problem: str  # minute | day | concurrent | appminute
-    retry_after: int
+    retry_after: int | None  # None: Xero sends no Retry-After (the concurrency limit)
 
 
 class RateLimiter:
@@ -102,7 +155,7 @@ class RateLimiter:
                 if lim.per_day is not None and len(day) >= lim.per_day:
                     return Refusal("day", _wait(day, ms, DAY_MS))
                 if lim.concurrent is not None and self._in_flight.get(tenant, 0) >= lim.concurrent:
-                    return Refusal("concurrent", 1)
+                    return Refusal("concurrent", None)
                 if lim.per_minute is not None and len(minute) >= lim.per_minute:
                     return Refusal("minute", _wait(minute, ms, MINUTE_MS))
             if lim.app_per_minute is not None and len(self._app) >= lim.app_per_minute:

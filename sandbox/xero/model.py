@@ -17,7 +17,10 @@ import hashlib
 import random
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandbox.xero.ledger import Allocation
 
 STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED")
 TYPES = ("ACCREC", "ACCPAY")
@@ -62,22 +65,18 @@ class Line:
 @dataclass(slots=True)
 class Payment:
     """``amount`` in cents; ``None`` = whatever settles the invoice (generated full payments
-    keep no amount, so seeding needs no line items for them)."""
+    keep no amount, so seeding needs no line items for them). A deleted payment always holds
+    its amount. ``updated_ms`` is the payment's own ``UpdatedDateUTC``: never later than its
+    invoice's (every payment change touches the invoice), which is what lets ``GET /Payments``
+    with ``If-Modified-Since`` walk the invoices' index instead of keeping one of its own."""
 
     salt: int
     date: int  # proleptic ordinal of the payment date
     amount: int | None
     reference: str = ""
-
-
-@dataclass(slots=True)
-class Credit:
-    """A credit note allocated to the invoice (``AmountCredited`` and ``CreditNotes``)."""
-
-    salt: int
-    number: str
-    date: int
-    amount: int
+    deleted: bool = False
+    updated_ms: int = 0
+    reconciled: bool = False
 
 
 @dataclass(slots=True)
@@ -98,7 +97,7 @@ class Invoice:
     line_seed: int
     lines_: list[Line] | None = None
     payments: tuple[Payment, ...] = ()  # tuples: the shared empty tuple costs no memory
-    credits: tuple[Credit, ...] = ()
+    credits: tuple[Allocation, ...] = ()  # credit notes, overpayments, prepayments
     fully_paid_on: int | None = None
     expected_payment: int | None = None
     sent_to_contact: bool = False
@@ -164,17 +163,21 @@ def compute_totals(
     lines: list[Line],
     line_amount_types: str,
     payments: tuple[Payment, ...],
-    credits: tuple[Credit, ...],
+    credits: tuple[Allocation, ...],
 ) -> Totals:
+    """Totals from the lines, ``AmountPaid`` = Σ non-deleted payments (a payment without an
+    amount settles what the others leave) and ``AmountCredited`` = Σ non-deleted allocations.
+    ``payment_amounts`` has one amount per payment, deleted ones included."""
     amounts = [line_amounts(line, line_amount_types) for line in lines]
     line_sum = sum(a.line_amount for a in amounts)
     tax = sum(a.tax_amount for a in amounts)
     sub_total = line_sum - tax if line_amount_types == "Inclusive" else line_sum
     total = sub_total + tax
-    credited = sum(c.amount for c in credits)
-    explicit = sum(p.amount for p in payments if p.amount is not None)
+    credited = sum(c.amount for c in credits if not c.deleted)
+    explicit = sum(p.amount for p in payments if p.amount is not None and not p.deleted)
     remainder = total - credited - explicit
-    paid = tuple(remainder if p.amount is None else p.amount for p in payments)
+    per_payment = tuple(remainder if p.amount is None else p.amount for p in payments)
+    paid = tuple(a for a, p in zip(per_payment, payments, strict=True) if not p.deleted)
     return Totals(
         lines=amounts,
         sub_total=sub_total,
@@ -183,8 +186,25 @@ def compute_totals(
         total_discount=sum(a.discount for a in amounts),
         amount_paid=sum(paid),
         amount_credited=credited,
-        payment_amounts=paid,
+        payment_amounts=per_payment,
     )
+
+
+def settle(inv: Invoice, totals: Totals | None = None) -> None:
+    """Derive ``Status`` (AUTHORISED ⇄ PAID) and ``FullyPaidOnDate`` from the payments and
+    allocations: PAID iff nothing is due, paid on the date of the last live payment or
+    allocation. The one place these two fields are set after an invoice is approved."""
+    if inv.status not in ("AUTHORISED", "PAID"):
+        return
+    totals = totals or inv.totals()
+    if totals.amount_due == 0 and totals.total > 0:
+        dates = [p.date for p in inv.payments if not p.deleted]
+        dates += [c.date for c in inv.credits if not c.deleted]
+        inv.status = "PAID"
+        inv.fully_paid_on = max(dates) if dates else inv.date
+    else:
+        inv.status = "AUTHORISED"
+        inv.fully_paid_on = None
 
 
 def generated_lines(seed: int, invoice_type: str, line_amount_types: str) -> list[Line]:

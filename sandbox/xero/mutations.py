@@ -18,7 +18,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sandbox.xero.model import TAX_TYPES, Credit, Invoice, Line, Payment
+from sandbox.xero.ledger import CREDIT_NOTE, DOC_TYPES, Allocation, CreditDoc, settle_doc
+from sandbox.xero.model import TAX_TYPES, Invoice, Line, Payment, settle
 from sandbox.xero.render import datetime_ms
 from sandbox.xero.store import Store, XeroValidationError
 
@@ -32,7 +33,7 @@ def _cents(amount: Decimal | float | str | int) -> int:
     return int(value * 100)
 
 
-def _ordinal(value: date | datetime | str | None, default: int) -> int:
+def ordinal(value: date | datetime | str | None, default: int) -> int:
     if value is None:
         return default
     if isinstance(value, datetime):
@@ -98,8 +99,8 @@ def create(store: Store, tenant: int, now: datetime, fields: dict[str, Any]) -> 
         number=str(number),
         reference=str(f.get("reference", "")),
         contact=contact,
-        date=_ordinal(f.get("date"), today),
-        due_date=_ordinal(f.get("duedate"), today + 30),
+        date=ordinal(f.get("date"), today),
+        due_date=ordinal(f.get("duedate"), today + 30),
         status=status,
         line_amount_types=str(f.get("lineamounttypes", "Exclusive")),
         currency=currency,
@@ -133,7 +134,14 @@ def submit(store: Store, inv: Invoice, now: datetime) -> None:
     store.touch(inv, datetime_ms(now))
 
 
-def pay(store: Store, inv: Invoice, now: datetime, amount: Decimal | None = None) -> None:
+def pay(
+    store: Store,
+    inv: Invoice,
+    now: datetime,
+    amount: Decimal | None = None,
+    on: date | str | None = None,
+) -> Payment:
+    """A payment of ``amount`` (default: all that is due) dated ``on`` (default: today)."""
     if inv.status != "AUTHORISED":
         raise XeroValidationError(
             f"Payments can only be made against AUTHORISED invoices (this one is {inv.status})"
@@ -144,47 +152,110 @@ def pay(store: Store, inv: Invoice, now: datetime, amount: Decimal | None = None
         raise XeroValidationError("Payment amount must be greater than zero")
     if cents > due:
         raise XeroValidationError("Payment amount exceeds the amount outstanding on this document")
-    today = now.date().toordinal()
-    inv.payments = (*inv.payments, Payment(inv.next_salt, today, cents, "Sandbox payment"))
+    day = ordinal(on, now.date().toordinal())
+    payment = Payment(inv.next_salt, day, cents, "Sandbox payment")
+    inv.payments = (*inv.payments, payment)
     inv.next_salt += 1
-    _settle(inv, today)
+    settle(inv)
     store.touch(inv, datetime_ms(now))
+    payment.updated_ms = inv.updated_ms
+    return payment
 
 
-def credit(store: Store, inv: Invoice, now: datetime, amount: Decimal) -> None:
+def credit(store: Store, inv: Invoice, now: datetime, amount: Decimal) -> CreditDoc:
+    """A new credit note for ``amount``, allocated in full to the invoice today."""
+    check_allocatable(inv, _cents(amount))
+    today = now.date().toordinal()
+    doc = CreditDoc(
+        kind=CREDIT_NOTE,
+        doc_id=str(uuid.uuid4()),
+        tenant=inv.tenant,
+        type=DOC_TYPES[(CREDIT_NOTE, inv.type)],
+        number=f"CN-S{inv.next_salt:05d}",
+        contact=inv.contact,
+        date=today,
+        currency=inv.currency,
+        rate_micros=inv.rate_micros,
+        total=_cents(amount),
+        updated_ms=datetime_ms(now),
+    )
+    inv.next_salt += 1
+    store.add_doc(doc)
+    allocate(store, doc, inv, now, amount, today)
+    return doc
+
+
+def check_allocatable(inv: Invoice, cents: int) -> None:
     if inv.status != "AUTHORISED":
         raise XeroValidationError(
             f"Credit can only be allocated to AUTHORISED invoices ({inv.status})"
         )
-    cents = _cents(amount)
     if cents <= 0 or cents > inv.totals().amount_due:
         raise XeroValidationError(
             "The amount to allocate must be positive and not exceed the amount due"
         )
-    today = now.date().toordinal()
-    inv.credits = (
-        *inv.credits,
-        Credit(inv.next_salt, f"CN-S{inv.next_salt:05d}", today, cents),
-    )
-    inv.next_salt += 1
-    _settle(inv, today)
+
+
+def allocate(
+    store: Store, doc: CreditDoc, inv: Invoice, now: datetime, amount: Decimal, day: int
+) -> Allocation:
+    """Apply ``amount`` of the document's remaining credit to the invoice (same contact and
+    currency, as Xero requires); both records get a new UpdatedDateUTC."""
+    cents = _cents(amount)
+    check_allocatable(inv, cents)
+    if doc.status == "VOIDED" or cents > doc.remaining:
+        raise XeroValidationError(
+            f"The amount to allocate exceeds the remaining credit ({doc.remaining / 100:.2f})"
+        )
+    if doc.currency != inv.currency or doc.contact != inv.contact or doc.tenant != inv.tenant:
+        raise XeroValidationError(
+            "Credit can only be allocated to an invoice of the same contact and currency"
+        )
+    allocation = Allocation(doc, inv.invoice_id, inv.number, day, cents, doc.next_salt)
+    doc.next_salt += 1
+    doc.allocations.append(allocation)
+    inv.credits = (*inv.credits, allocation)
+    settle_doc(doc)
+    settle(inv)
     store.touch(inv, datetime_ms(now))
+    store.touch_doc(doc, datetime_ms(now))
+    return allocation
 
 
-def _settle(inv: Invoice, today: int) -> None:
-    if inv.totals().amount_due == 0:
-        inv.status = "PAID"
-        inv.fully_paid_on = today
+def delete_payment(store: Store, inv: Invoice, payment: Payment, now: datetime) -> None:
+    """Xero keeps a deleted payment (``Status: DELETED``); the invoice is due again."""
+    if payment.deleted:
+        raise XeroValidationError("This payment is already deleted")
+    _fix_amounts(inv)
+    payment.deleted = True
+    settle(inv)
+    store.touch(inv, datetime_ms(now))
+    payment.updated_ms = inv.updated_ms
+
+
+def _fix_amounts(inv: Invoice) -> None:
+    """Give every payment its amount explicitly (a generated one settles "the rest", which
+    would change once another payment goes)."""
+    amounts = inv.totals().payment_amounts
+    for payment, amount in zip(inv.payments, amounts, strict=True):
+        payment.amount = amount
 
 
 def remove_payments(store: Store, inv: Invoice, now: datetime) -> None:
-    if not inv.payments:
+    live = [p for p in inv.payments if not p.deleted]
+    if not live:
         raise XeroValidationError("This invoice has no payments to remove")
-    inv.payments = ()
-    if inv.status == "PAID":
-        inv.status = "AUTHORISED"
-        inv.fully_paid_on = None
+    _fix_amounts(inv)
+    for payment in live:
+        payment.deleted = True
+    settle(inv)
     store.touch(inv, datetime_ms(now))
+    for payment in live:
+        payment.updated_ms = inv.updated_ms
+
+
+def has_allocations(inv: Invoice) -> bool:
+    return any(not p.deleted for p in inv.payments) or any(not c.deleted for c in inv.credits)
 
 
 def void(store: Store, inv: Invoice, now: datetime) -> None:
@@ -193,7 +264,7 @@ def void(store: Store, inv: Invoice, now: datetime) -> None:
             f"Only AUTHORISED invoices can be voided (this one is {inv.status}; "
             "delete drafts instead)"
         )
-    if inv.payments or inv.credits:
+    if has_allocations(inv):
         raise XeroValidationError(
             "This document cannot be edited as it has a payment or credit note allocated to it."
         )
@@ -234,7 +305,7 @@ def edit(store: Store, inv: Invoice, now: datetime, fields: dict[str, Any]) -> N
     if inv.status in FINAL:
         raise XeroValidationError(f"A {inv.status} invoice cannot be edited")
     locked = set(f) - ALWAYS_EDITABLE
-    if locked and (inv.payments or inv.credits):
+    if locked and has_allocations(inv):
         raise XeroValidationError(
             "This document cannot be edited as it has a payment or credit note allocated to it."
         )
@@ -243,11 +314,11 @@ def edit(store: Store, inv: Invoice, now: datetime, fields: dict[str, Any]) -> N
     if "invoicenumber" in f:
         inv.number = str(f["invoicenumber"])
     if "date" in f:
-        inv.date = _ordinal(f["date"], inv.date)
+        inv.date = ordinal(f["date"], inv.date)
     if "duedate" in f:
-        inv.due_date = _ordinal(f["duedate"], inv.due_date)
+        inv.due_date = ordinal(f["duedate"], inv.due_date)
     if "expectedpaymentdate" in f:
-        inv.expected_payment = _ordinal(f["expectedpaymentdate"], inv.date)
+        inv.expected_payment = ordinal(f["expectedpaymentdate"], inv.date)
     if "senttocontact" in f:
         inv.sent_to_contact = bool(f["senttocontact"])
     if "hasattachments" in f:
@@ -268,4 +339,32 @@ def edit(store: Store, inv: Invoice, now: datetime, fields: dict[str, Any]) -> N
 def corrupt(store: Store, inv: Invoice, now: datetime, field: str, value: Any) -> None:
     """Make the API serve ``value`` for ``field`` of this invoice (bad-input tests)."""
     inv.corrupt = {**(inv.corrupt or {}), field: value}
+    store.touch(inv, datetime_ms(now))
+
+
+def rename_contact(store: Store, contact: int, now: datetime, name: str) -> None:
+    """A new contact name; the contact's UpdatedDateUTC moves, its invoices' do not (their
+    ``Contact.Name`` shows the new name on the next read, as in Xero)."""
+    name = name.strip()
+    if not name:
+        raise XeroValidationError("The contact name must not be empty")
+    tenant = store.contact_details[contact].tenant
+    other = store.find_contact(tenant, name)
+    if other is not None and other != contact:
+        raise XeroValidationError(f"The contact name {name} is already assigned to another contact")
+    store.contacts[contact] = (store.contacts[contact][0], name)
+    store.touch_contact(contact, datetime_ms(now))
+
+
+def set_contact_email(store: Store, contact: int, now: datetime, email: str) -> None:
+    email = email.strip()
+    if email and ("@" not in email or " " in email):
+        raise XeroValidationError(f"Email address must be valid ({email!r})")
+    store.contact_details[contact].email = email
+    store.touch_contact(contact, datetime_ms(now))
+
+
+def restore(store: Store, inv: Invoice, now: datetime) -> None:
+    """Serve the invoice as stored again (undo :func:`corrupt`): Xero corrected it."""
+    inv.corrupt = None
     store.touch(inv, datetime_ms(now))

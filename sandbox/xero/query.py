@@ -36,7 +36,7 @@ class QueryError(ValueError):
     """A query Xero would answer with 400 (``QueryParseException``)."""
 
 
-Getter = Callable[[Invoice, "list[tuple[str, str]]"], Any]
+Getter = Callable[[Any, "list[tuple[str, str]]"], Any]
 
 
 def _total(name: str) -> Getter:
@@ -71,7 +71,6 @@ FIELDS: dict[str, tuple[str, Getter]] = {
     "TotalTax": ("money", _total("total_tax")),
     "Total": ("money", _total("total")),
 }
-_FIELDS_CI = {name.lower(): name for name in FIELDS}
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -140,8 +139,16 @@ def _literal(kind: str, field_kind: str, value: str, field: str) -> Any:
     raise QueryError(f"Operator '==' incompatible with operand types for {field} and {value!r}")
 
 
-def parse_where(text: str) -> list[list[Clause]]:
-    """``where`` as OR-groups of AND-ed clauses."""
+Fields = dict[str, tuple[str, Getter]]
+
+
+def parse_where(
+    text: str, fields: Fields | None = None, kind: str = "Invoice"
+) -> list[list[Clause]]:
+    """``where`` as OR-groups of AND-ed clauses over ``fields`` (the invoices' by default; the
+    other resources pass theirs, :mod:`finance_query`), named ``kind`` in errors."""
+    fields = FIELDS if fields is None else fields
+    insensitive = {name.lower(): name for name in fields}
     tokens = _tokens(text)
     groups: list[list[Clause]] = [[]]
     i = 0
@@ -149,12 +156,12 @@ def parse_where(text: str) -> list[list[Clause]]:
         if len(tokens) - i < 3:
             raise QueryError(f"Incomplete expression in where clause: {text!r}")
         (fk, fv), (ok, ov), (lk, lv) = tokens[i : i + 3]
-        field = _FIELDS_CI.get(fv.lower()) if fk == "word" else None
+        field = insensitive.get(fv.lower()) if fk == "word" else None
         if field is None:
-            raise QueryError(f"No property or field '{fv}' exists in type 'Invoice'")
+            raise QueryError(f"No property or field '{fv}' exists in type '{kind}'")
         if ok != "op" or ov not in _OPS:
             raise QueryError(f"Expected a comparison operator after {field}, got {ov!r}")
-        field_kind, getter = FIELDS[field]
+        field_kind, getter = fields[field]
         if lk == "word" and lv.lower() == "null":
             if ov not in ("==", "!="):
                 raise QueryError(f"Operator '{ov}' cannot compare {field} with null")
@@ -174,20 +181,19 @@ def parse_where(text: str) -> list[list[Clause]]:
     return groups
 
 
-def matches(groups: list[list[Clause]], inv: Invoice, contacts: list[tuple[str, str]]) -> bool:
+def matches(groups: list[list[Clause]], inv: Any, contacts: list[tuple[str, str]]) -> bool:
     return any(all(op(get(inv, contacts), lit) for get, op, lit in group) for group in groups)
 
 
 @dataclass(frozen=True)
 class Order:
-    keys: tuple[tuple[str, bool], ...]  # (field, descending)
+    keys: tuple[tuple[Getter, bool], ...]  # (field getter, descending)
 
-    def sort(self, invoices: list[Invoice], contacts: list[tuple[str, str]]) -> list[Invoice]:
+    def sort(self, invoices: list[Any], contacts: list[tuple[str, str]]) -> list[Any]:
         out = invoices
-        for field, descending in reversed(self.keys):
-            getter = FIELDS[field][1]
+        for getter, descending in reversed(self.keys):
 
-            def key(inv: Invoice, getter: Getter = getter) -> tuple[bool, Any]:
+            def key(inv: Any, getter: Getter = getter) -> tuple[bool, Any]:
                 value = getter(inv, contacts)
                 return (value is None, value if value is not None else 0)
 
@@ -195,19 +201,21 @@ class Order:
         return out
 
 
-def parse_order(text: str) -> Order:
+def parse_order(text: str, fields: Fields | None = None, kind: str = "Invoice") -> Order:
+    fields = FIELDS if fields is None else fields
+    insensitive = {name.lower(): name for name in fields}
     keys = []
     for part in text.split(","):
         words = part.split()
         if not words or len(words) > 2:
             raise QueryError(f"Invalid order clause {text!r}")
-        field = _FIELDS_CI.get(words[0].lower())
+        field = insensitive.get(words[0].lower())
         if field is None:
-            raise QueryError(f"No property or field '{words[0]}' exists in type 'Invoice'")
+            raise QueryError(f"No property or field '{words[0]}' exists in type '{kind}'")
         direction = words[1].upper() if len(words) == 2 else "ASC"
         if direction not in ("ASC", "DESC"):
             raise QueryError(f"Invalid sort direction {words[1]!r} (use ASC or DESC)")
-        keys.append((field, direction == "DESC"))
+        keys.append((fields[field][1], direction == "DESC"))
     return Order(tuple(keys))
 
 

@@ -63,6 +63,20 @@ def unit(amount: int, unitdp: int) -> float:
     return round_div(amount, 100) / 100
 
 
+DUPLICATE_KEY = "__duplicate__"
+"""Key of ``Invoice.corrupt`` whose value (field overrides) makes the list endpoint serve a
+second, altered copy of the invoice right after it in the same page (see
+:meth:`sandbox.xero.emulator.XeroEmulator.duplicate_in_page`)."""
+
+
+def duplicate_copy(rendered: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """The second copy of a duplicated invoice: the rendered invoice with ``overrides``."""
+    copy = json.loads(json.dumps(rendered))
+    for path, value in overrides.items():
+        _set_path(copy, path, value)
+    return copy
+
+
 def _set_path(target: dict[str, Any], path: str, value: Any) -> None:
     """Set ``"Total"`` or a dotted path such as ``"LineItems.0.LineAmount"`` (skipped when the
     shape being rendered has no such element, e.g. line items in a summary)."""
@@ -124,22 +138,38 @@ class Renderer:
                     "HasValidationErrors": False,
                 }
                 for p, amount in zip(inv.payments, totals.payment_amounts, strict=True)
+                if not p.deleted
             ]
+            live = [a for a in inv.credits if not a.deleted]
             out["CreditNotes"] = [
                 {
-                    "CreditNoteID": derived_id(inv.invoice_id, "credit", c.salt),
-                    "CreditNoteNumber": c.number,
-                    "ID": derived_id(inv.invoice_id, "allocation", c.salt),
-                    "AppliedAmount": money(c.amount),
-                    "DateString": ordinal_iso(c.date),
-                    "Date": ordinal_ms_date(c.date),
+                    "CreditNoteID": a.source.doc_id,
+                    "CreditNoteNumber": a.source.number,
+                    "ID": a.allocation_id,
+                    "AppliedAmount": money(a.amount),
+                    "DateString": ordinal_iso(a.date),
+                    "Date": ordinal_ms_date(a.date),
                     "LineItems": [],
-                    "Total": money(c.amount),
+                    "Total": money(a.source.total),
                 }
-                for c in inv.credits
+                for a in live
+                if a.source.kind == "CREDITNOTE"
             ]
-            out["Prepayments"] = []
-            out["Overpayments"] = []
+            for kind, key, id_key in (
+                ("PREPAYMENT", "Prepayments", "PrepaymentID"),
+                ("OVERPAYMENT", "Overpayments", "OverpaymentID"),
+            ):
+                out[key] = [
+                    {
+                        id_key: a.source.doc_id,
+                        "ID": a.allocation_id,
+                        "AppliedAmount": money(a.amount),
+                        "Date": ordinal_ms_date(a.date),
+                        "Total": money(a.source.total),
+                    }
+                    for a in live
+                    if a.source.kind == kind
+                ]
         out["AmountDue"] = money(totals.amount_due)
         out["AmountPaid"] = money(totals.amount_paid)
         out["AmountCredited"] = money(totals.amount_credited)
@@ -194,7 +224,8 @@ class Renderer:
             out["Url"] = inv.url
         if inv.corrupt:
             for path, value in inv.corrupt.items():
-                _set_path(out, path, value)
+                if path != DUPLICATE_KEY:
+                    _set_path(out, path, value)
         return out
 
     def envelope_json(

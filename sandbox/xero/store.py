@@ -1,4 +1,5 @@
-"""The emulator's state: organisations, contacts, invoices, and the UpdatedDateUTC index.
+"""The emulator's state: organisations, contacts, invoices, credit documents, and the
+invoices' UpdatedDateUTC index.
 
 Invoices are kept per tenant in an append-only index ordered by ``UpdatedDateUTC`` (then by
 mutation sequence), so ``If-Modified-Since`` is a binary search and the default listing order
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.xero.ledger import ContactDetail, CreditDoc
 from sandbox.xero.model import Invoice
 
 
@@ -32,6 +34,12 @@ class Tenant:
     branding_theme_id: str
     connection_id: str
     auth_event_id: str
+    # Organisation fields (GET /Organisation); defaults for state saved before they existed
+    country_code: str = "NZ"
+    timezone: str = "NEWZEALANDSTANDARDTIME"  # Xero's own enum (TimeZone in the OpenAPI spec)
+    financial_year_end_day: int = 31
+    financial_year_end_month: int = 3
+    organisation_id: str = ""
 
     def public(self) -> dict[str, Any]:
         return {
@@ -93,9 +101,11 @@ class UpdatedIndex:
 class Store:
     tenants: list[Tenant] = field(default_factory=list)
     contacts: list[tuple[str, str]] = field(default_factory=list)  # (ContactID, Name)
+    contact_details: list[ContactDetail] = field(default_factory=list)  # same indexes
     tenant_contacts: list[list[int]] = field(default_factory=list)  # per tenant: contact indexes
     invoices: dict[str, Invoice] = field(default_factory=dict)
     indexes: list[UpdatedIndex] = field(default_factory=list)
+    credit_docs: dict[str, CreditDoc] = field(default_factory=dict)  # by id (lower case)
     next_number: list[int] = field(default_factory=list)  # per tenant: next ACCREC number
     sequence: int = 0  # bumped on every mutation; also the store's cache key
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -119,10 +129,40 @@ class Store:
         self.next_number.append(1)
         return len(self.tenants) - 1
 
-    def add_contact(self, tenant: int, contact_id: str, name: str) -> int:
+    def add_contact(
+        self, tenant: int, contact_id: str, name: str, detail: ContactDetail | None = None
+    ) -> int:
         self.contacts.append((contact_id, name))
+        self.contact_details.append(detail or ContactDetail(tenant))
         self.tenant_contacts[tenant].append(len(self.contacts) - 1)
         return len(self.contacts) - 1
+
+    def contact_index(self, contact_id: str) -> int:
+        wanted = contact_id.lower()
+        for index, (cid, _name) in enumerate(self.contacts):
+            if cid == wanted:
+                return index
+        raise KeyError(contact_id)
+
+    def touch_contact(self, index: int, updated_ms: int) -> None:
+        """A contact changed: its own UpdatedDateUTC moves (never backwards, never equal)."""
+        detail = self.contact_details[index]
+        with self.lock:
+            self.sequence += 1
+            detail.version = self.sequence
+            detail.updated_ms = max(updated_ms, detail.updated_ms + 1)
+
+    def add_doc(self, doc: CreditDoc) -> None:
+        with self.lock:
+            self.sequence += 1
+            doc.version = self.sequence
+            self.credit_docs[doc.doc_id] = doc
+
+    def touch_doc(self, doc: CreditDoc, updated_ms: int) -> None:
+        with self.lock:
+            self.sequence += 1
+            doc.version = self.sequence
+            doc.updated_ms = max(updated_ms, doc.updated_ms + 1)
 
     def find_contact(self, tenant: int, name: str) -> int | None:
         for index in self.tenant_contacts[tenant]:

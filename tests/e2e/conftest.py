@@ -37,7 +37,7 @@ class SyncWorld:
 
     def hubspot_writes(self) -> int:
         """HubSpot calls that change data (reads, searches and schema reads excluded)."""
-        base = "/crm/v3/objects/{objectType}"
+        base = "/crm/objects/2026-09/{objectType}"
         routes = [f"POST {base}/batch/{verb}" for verb in ("create", "update", "upsert", "archive")]
         routes += [f"POST {base}", f"PATCH {base}/{{objectId}}", f"DELETE {base}/{{objectId}}"]
         by_route = self.hubspot.emulator.counters.snapshot()["by_route"]

@@ -17,7 +17,7 @@ from sandbox.runner import start_in_thread
 from tests.e2e.conftest import make_world
 from tests.e2e.test_sync import assert_hubspot_matches_xero, expected_ids
 
-UPSERT_ROUTE = "POST /crm/v3/objects/{objectType}/batch/upsert"
+UPSERT_ROUTE = "POST /crm/objects/2026-09/{objectType}/batch/upsert"
 
 
 def test_sync_killed_mid_push_then_rerun_loses_and_duplicates_nothing(

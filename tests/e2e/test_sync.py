@@ -135,12 +135,12 @@ def test_hand_edit_in_hubspot_is_put_back(world):
     assert_hubspot_matches_xero(world, {invoice_id})
 
 
-def test_rejected_record_is_reported_with_exit_2_and_retried_next_run(world):
+def test_rejected_record_is_reported_with_exit_3_and_retried_next_run(world):
     victim = sorted(expected_ids(world))[5]
     number = world.xero.emulator.invoice(victim)["InvoiceNumber"]
     world.hubspot.emulator.reject_value("invoice_number", number, "Sandbox says no to this one")
     code, output = sync()
-    assert code == 2, output
+    assert code == 3, output
     assert number in output or victim in output
     assert set(world.hubspot_by_invoice()) == expected_ids(world) - {victim}
     rejected = world.query(
@@ -158,9 +158,9 @@ def test_rejected_record_is_reported_with_exit_2_and_retried_next_run(world):
 
 def test_rate_limit_storms_and_server_errors_still_converge(world):
     hub = world.hubspot.emulator.faults
-    hub.add("status", status=429, path_prefix="/crm/v3/objects", times=6, every=2)
-    hub.add("status", status=502, path_prefix="/crm/v3/objects", times=2)
-    hub.add("drop", path_prefix="/crm/v3/objects", times=1)
+    hub.add("status", status=429, path_prefix="/crm/objects/2026-09", times=6, every=2)
+    hub.add("status", status=502, path_prefix="/crm/objects/2026-09", times=2)
+    hub.add("drop", path_prefix="/crm/objects/2026-09", times=1)
     xero = world.xero.emulator.faults
     xero.add("status", status=503, path_prefix="/api.xro", times=2, retry_after=1)
     xero.add("drop", path_prefix="/api.xro", times=1)
@@ -175,7 +175,7 @@ def test_rate_limit_storms_and_server_errors_still_converge(world):
 def test_overlapping_run_is_refused_without_touching_anything(world):
     with sync_lock(world.warehouse, purpose="hourly sync"):
         code, output = sync()
-    assert code == 1
+    assert code == 4
     assert "holds the lock" in output
     assert world.hubspot.emulator.counters.total() == 0
     assert world.xero.emulator.counters.total() == 0
@@ -192,6 +192,6 @@ def test_empty_organisation_syncs_cleanly(
     code, output = sync()
     assert code == 0, output
     counters = hubspot_sandbox.emulator.counters
-    assert counters.total("POST /crm/v3/objects/{objectType}/batch") == 0
+    assert counters.total("POST /crm/objects/2026-09/{objectType}/batch") == 0
     assert hubspot_sandbox.emulator.records("xero_invoice") == []  # the object exists, empty
     assert xero_sandbox.emulator.counters.total("GET /api.xro/2.0/Invoices") == 1

@@ -117,9 +117,10 @@ class ExtractEnv:
             "primaryDisplayProperty": "invoice_number",
             "requiredProperties": ["xero_invoice_id"],
             "properties": [spec.to_hubspot() for spec in INVOICE_PROPERTIES],
+            "allowsSensitiveProperties": False,
         }
         response = requests.post(
-            f"{self.hubspot.url}/crm/v3/schemas",
+            f"{self.hubspot.url}/crm-object-schemas/2026-09/schemas",
             json=body,
             headers=self.hubspot.headers,
             timeout=30,

@@ -89,6 +89,8 @@ def main() -> None:
                 "seconds": round(seconds, 2),
                 "invoices_per_second": round(report.invoices_loaded / seconds),
                 "xero_calls": report.xero_calls,
+                "finance_calls": report.finance_calls,
+                "finance_rows": report.finance_rows,
                 "token_calls": report.token_calls,
                 "connections_calls": report.connections_calls,
                 "cpu_seconds": round(cpu, 2),

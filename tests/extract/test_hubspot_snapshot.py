@@ -108,7 +108,7 @@ def test_full_read_then_only_the_hand_edit(extract_env: ExtractEnv) -> None:
 
 def _archive_over_http(env: ExtractEnv, record_id: str) -> None:
     response = requests.delete(
-        f"{env.hubspot.url}/crm/v3/objects/{OBJECT}/{record_id}",
+        f"{env.hubspot.url}/crm/objects/2026-09/{OBJECT}/{record_id}",
         headers=env.hubspot.headers,
         timeout=30,
     )
@@ -169,7 +169,7 @@ def test_429_is_waited_out(extract_env: ExtractEnv) -> None:
     env.create_hubspot_object()
     _seed(env, 150)
     env.hubspot.emulator.faults.add(
-        "status", status=429, path_prefix="/crm/v3/objects", retry_after=1, times=2
+        "status", status=429, path_prefix="/crm/objects/2026-09", retry_after=1, times=2
     )
     settings = env.settings()
     report = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
@@ -196,8 +196,8 @@ def test_5xx_and_dropped_connections_are_retried_with_backoff(extract_env: Extra
     env.create_hubspot_object()
     _seed(env, 150)
     faults = env.hubspot.emulator.faults
-    faults.add("status", status=503, path_prefix="/crm/v3/objects", times=2)
-    faults.add("drop", path_prefix="/crm/v3/objects", times=1)
+    faults.add("status", status=503, path_prefix="/crm/objects/2026-09", times=2)
+    faults.add("drop", path_prefix="/crm/objects/2026-09", times=1)
     settings = env.settings()
     report = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
     assert report.records_loaded == 150
@@ -209,7 +209,9 @@ def test_5xx_that_does_not_stop_names_the_setting_to_check(extract_env: ExtractE
     env = extract_env
     env.create_hubspot_object()
     _seed(env, 10)
-    env.hubspot.emulator.faults.add("status", status=500, path_prefix="/crm/v3/objects", times=None)
+    env.hubspot.emulator.faults.add(
+        "status", status=500, path_prefix="/crm/objects/2026-09", times=None
+    )
     settings = env.settings()
     reader = env.hubspot_reader(settings)
     with pytest.raises(HubSpotError, match="after 6 attempts") as error:

@@ -11,8 +11,8 @@ from reverse_etl.hubspot import (
     RateLimiter,
     UpsertAnswer,
     UpsertResult,
-    _forbidden_message,
 )
+from reverse_etl.hubspot_answers import forbidden_message
 from reverse_etl.hubspot_limiter import SEARCH_PER_SECOND, SEARCH_WINDOW_SECONDS
 from reverse_etl.push import Action, _read_batch_answer, upsert_isolating_rejects
 from tests.push.conftest import SimClock, invoice
@@ -139,6 +139,8 @@ def test_403_names_the_scope_hubspot_lists() -> None:
         "category": "MISSING_SCOPES",
         "errors": [{"context": {"requiredGranularScopes": ["crm.objects.custom.write"]}}],
     }
-    text = _forbidden_message("POST /crm/v3/objects/2-1/batch/upsert", body, "fallback.scope")
+    text = forbidden_message("POST /crm/objects/2026-09/2-1/batch/upsert", body, "fb.scope", "k")
     assert "crm.objects.custom.write" in text and "HUBSPOT_ACCESS_TOKEN" in text
-    assert "fallback.scope" in _forbidden_message("GET x", {}, "fallback.scope")
+    assert "Service Key" in text and "Development → Keys → Service keys" in text
+    private = forbidden_message("GET x", {}, "fb.scope", "pat-na1-123")
+    assert "fb.scope" in private and "private app" in private and "Private apps" in private

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from typing import Any
 
@@ -28,7 +29,7 @@ def _records(sandbox: HubSpotSandbox) -> dict[str, dict[str, Any]]:
 
 
 def _upserts(sandbox: HubSpotSandbox) -> int:
-    return sandbox.emulator.counters.total("POST /crm/v3/objects/{objectType}/batch/upsert")
+    return sandbox.emulator.counters.total("POST /crm/objects/2026-09/{objectType}/batch/upsert")
 
 
 def test_inserts_create_records_with_the_right_values(
@@ -116,14 +117,14 @@ def test_dry_run_writes_nothing(hubspot_sandbox: HubSpotSandbox, settings: Setti
     report = run_push(settings, dry_run=True, console=console)
 
     assert hubspot_sandbox.emulator.counters.total() == 0
-    assert report.status == "dry_run" and report.planned == {"INSERT": 30}
+    assert report.status == "success" and report.dry_run and report.planned == {"INSERT": 30}
     text = console.export_text()
     assert "30 invoice(s) to write: 30 INSERT" in text
     assert "INSERT INV-00001: invoice_number='INV-00001'" in text
     assert "… and 20 more" in text
-    assert query(settings.warehouse_path, "select status, inserted from sync_log.runs") == [
-        ("dry_run", 0)
-    ]
+    assert query(
+        settings.warehouse_path, "select status, dry_run, command, inserted from sync_log.runs"
+    ) == [("success", True, "push", 0)]
     assert query(settings.warehouse_path, "select count(*) from sync_log.record_results") == [(0,)]
 
 
@@ -200,9 +201,9 @@ def test_429_storm_and_5xx_are_retried_and_honoured(
     ensure_schema(settings, client=make_client(settings))
     write_actions(settings.warehouse_path, inserts(range(1, 501)))
     faults = hubspot_sandbox.emulator.faults
-    faults.add("status", status=429, path_prefix="/crm/v3/objects", times=4, retry_after=1)
-    faults.add("status", status=503, path_prefix="/crm/v3/objects", times=2, every=2)
-    faults.add("drop", path_prefix="/crm/v3/objects", times=1, every=3)
+    faults.add("status", status=429, path_prefix="/crm/objects/2026-09", times=4, retry_after=1)
+    faults.add("status", status=503, path_prefix="/crm/objects/2026-09", times=2, every=2)
+    faults.add("drop", path_prefix="/crm/objects/2026-09", times=1, every=3)
     client = make_client(settings, sim_clock)
 
     report = run_push(settings, client=client)
@@ -263,7 +264,7 @@ def test_one_rejected_record_in_a_batch(
     )
     with pytest.raises(RejectedRecordsError) as caught:
         report.raise_for_rejections()
-    assert caught.value.exit_code == 2
+    assert caught.value.exit_code == 3
     assert "INV-00004" in str(caught.value) and "INV-00007" in str(caught.value)
     assert query(settings.warehouse_path, "select status, rejected from sync_log.runs") == [
         ("partial", 2)
@@ -342,7 +343,7 @@ def test_a_push_that_dies_midway_keeps_what_landed_and_a_rerun_duplicates_nothin
         batches.append(len(inputs))
         if len(batches) == 3:  # from the third batch on: down for longer than the retries
             hubspot_sandbox.emulator.faults.add(
-                "status", status=502, path_prefix="/crm/v3/objects", times=None
+                "status", status=502, path_prefix="/crm/objects/2026-09", times=None
             )
         return original(object_type, inputs)
 
@@ -398,3 +399,34 @@ def test_a_run_left_running_by_a_killed_process_is_closed_as_failed(
 
     runs = dict(query(settings.warehouse_path, "select run_id, status from sync_log.runs"))
     assert runs == {"killed-run": "failed", report.run_id: "success"}
+
+
+def test_summary_is_printed_once_not_also_logged(
+    hubspot_sandbox: HubSpotSandbox, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows = [
+        {**row, "changed_properties": ["invoice_number", "total"]} for row in inserts(range(1, 6))
+    ]
+    write_actions(settings.warehouse_path, rows)
+    console = Console(record=True, width=200)
+    with caplog.at_level("INFO"):
+        report = run_push(settings, client=make_client(settings), console=console)
+    assert report.inserted == 5
+    assert "created" in console.export_text()  # the summary table
+    assert not [r for r in caplog.records if "Pushed to HubSpot" in r.getMessage()]
+    changed = query(
+        settings.warehouse_path, "select changed_properties from sync_log.record_results"
+    )
+    assert [row[0] for row in changed] == [["invoice_number", "total"]] * 5  # what was sent
+
+
+def test_stage_progress_shows_only_on_a_terminal() -> None:
+    from reverse_etl.stage_progress import StageProgress
+
+    piped = StageProgress(Console(file=io.StringIO(), force_terminal=False))
+    assert piped.extract_hook() is None and piped.transform_hook() is None
+    terminal = StageProgress(Console(file=io.StringIO(), force_terminal=True))
+    assert terminal.extract_hook() is not None
+    terminal.extract("Xero organisation [bold]x[/bold]: page 1")  # never parsed as markup
+    terminal.stop()
+    assert StageProgress(None).transform_hook() is None

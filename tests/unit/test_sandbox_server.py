@@ -26,3 +26,15 @@ def test_state_persists_between_starts_and_bad_files_are_set_aside(tmp_path):
         assert answer.status_code == 200
     finally:
         third.stop()
+
+
+def test_xero_tier_sets_the_day_limit(tmp_path):
+    """`sandbox up --xero-tier starter`: the Xero emulator allows 1,000 calls a day."""
+    handle = start_sandbox(
+        xero_port=0, hubspot_port=None, state_dir=tmp_path, invoices=5, xero_tier="starter"
+    )
+    try:
+        limits = requests.get(f"{handle.xero_server.url}/_sandbox/limits", timeout=5).json()
+        assert limits["per_day"] == 1_000
+    finally:
+        handle.stop()

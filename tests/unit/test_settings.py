@@ -137,3 +137,16 @@ def test_credentials_inside_urls_are_never_shown():
     assert "proxy-pass-123" not in shown and "proxyuser" not in shown
     assert "secret-key-456" not in shown
     assert "proxy.example:8443" in shown and "api.example" in shown
+
+
+def test_analytics_path_defaults_beside_the_warehouse_and_must_be_another_file():
+    settings = load_settings({"WAREHOUSE_PATH": "/data/w.duckdb"}, dotenv_path=None)
+    assert settings.analytics_path == Path("/data/analytics.duckdb")
+    own = load_settings({"ANALYTICS_PATH": "/srv/a.duckdb"}, dotenv_path=None)
+    assert own.analytics_path == Path("/srv/a.duckdb")
+    assert ("ANALYTICS_PATH", "/srv/a.duckdb") in own.describe()
+    with pytest.raises(ConfigError, match="ANALYTICS_PATH"):
+        load_settings(
+            {"WAREHOUSE_PATH": "/data/w.duckdb", "ANALYTICS_PATH": "/data/w.duckdb"},
+            dotenv_path=None,
+        )

@@ -8,7 +8,7 @@ invoices as (
 
 line_items as (
 
-    select * from {{ ref('stg_xero__invoice_line_items') }}
+    select * from {{ ref('int_invoice_line_items') }}
 
 ),
 
@@ -22,10 +22,9 @@ line_item_counts as (
 
 ),
 
-{# "Today" in UTC, fixed when the table is built. #}
-build_date as (
+organisations as (
 
-    select cast(timezone('UTC', current_timestamp) as date) as today
+    select * from {{ ref('stg_xero__organisations') }}
 
 ),
 
@@ -35,9 +34,12 @@ enriched as (
         invoices.*,
         coalesce(line_item_counts.line_item_count, 0) as line_item_count,
         invoices.status = 'AUTHORISED' and invoices.amount_due > 0 as is_outstanding,
-        build_date.today
+        organisations.base_currency_code,
+        {# "Today" in the organisation's time zone when the table is built (var as_of_date). #}
+        {{ organisation_today('organisations.timezone') }} as today
     from invoices
-    cross join build_date
+    left join organisations
+        on invoices.tenant_id = organisations.tenant_id
     left join line_item_counts
         on invoices.invoice_id = line_item_counts.invoice_id
 
@@ -68,11 +70,10 @@ final as (
         amount_due,
         amount_paid,
         amount_credited,
-        {# Division is done in double, then rounded to cents: exact for amounts below 10^13. #}
-        cast(round(total / nullif(currency_rate, 0), 2) as decimal(38, 2))
-            as total_in_base_currency,
-        cast(round(amount_due / nullif(currency_rate, 0), 2) as decimal(38, 2))
-            as amount_due_in_base_currency,
+        base_currency_code,
+        {{ to_base_currency('sub_total', 'currency_rate') }} as sub_total_in_base_currency,
+        {{ to_base_currency('total', 'currency_rate') }} as total_in_base_currency,
+        {{ to_base_currency('amount_due', 'currency_rate') }} as amount_due_in_base_currency,
         is_outstanding,
         case
             when is_outstanding and due_date < today then cast(today - due_date as integer)

@@ -40,12 +40,13 @@ class Api:
             {"idProperty": "xero_invoice_id", "id": row["xero_invoice_id"], "properties": row}
             for row in rows
         ]
-        return self.post(f"/crm/v3/objects/{object_type}/batch/upsert", {"inputs": inputs})
+        return self.post(f"/crm/objects/2026-09/{object_type}/batch/upsert", {"inputs": inputs})
 
 
 def invoice_schema(name: str = OBJECT) -> dict[str, Any]:
     return {
         "name": name,
+        "allowsSensitiveProperties": False,
         "labels": {"singular": "Invoice", "plural": "Invoices"},
         "primaryDisplayProperty": "invoice_number",
         "secondaryDisplayProperties": ["contact_name"],
@@ -79,6 +80,6 @@ def api(hubspot_sandbox: HubSpotSandbox) -> Iterator[Api]:
 @pytest.fixture
 def schema(api: Api) -> dict[str, Any]:
     """The invoice custom object, created over HTTP."""
-    response = api.post("/crm/v3/schemas", invoice_schema())
+    response = api.post("/crm-object-schemas/2026-09/schemas", invoice_schema())
     assert response.status_code == 201, response.text
     return response.json()

@@ -14,7 +14,9 @@ def test_missing_or_unknown_token_is_401_with_hubspots_body(
     hubspot_sandbox: HubSpotSandbox,
 ) -> None:
     for headers in ({}, {"Authorization": "Bearer pat-na1-not-a-token"}, {"Authorization": "x"}):
-        response = requests.get(f"{hubspot_sandbox.url}/crm/v3/schemas", headers=headers)
+        response = requests.get(
+            f"{hubspot_sandbox.url}/crm-object-schemas/2026-09/schemas", headers=headers
+        )
         assert response.status_code == 401
         body = response.json()
         assert body["status"] == "error"
@@ -33,12 +35,12 @@ def test_token_without_a_scope_is_403_naming_it(
     reader.headers["Authorization"] = "Bearer pat-read-only"
     url = hubspot_sandbox.url
 
-    assert reader.get(f"{url}/crm/v3/objects/{OBJECT}").status_code == 200
-    search = reader.post(f"{url}/crm/v3/objects/{OBJECT}/search", json={})
+    assert reader.get(f"{url}/crm/objects/2026-09/{OBJECT}").status_code == 200
+    search = reader.post(f"{url}/crm/objects/2026-09/{OBJECT}/search", json={})
     assert search.status_code == 200
 
     write = reader.post(
-        f"{url}/crm/v3/objects/{OBJECT}/batch/upsert",
+        f"{url}/crm/objects/2026-09/{OBJECT}/batch/upsert",
         json={"inputs": [{"idProperty": "xero_invoice_id", "id": "x", "properties": invoice(1)}]},
     )
     assert write.status_code == 403
@@ -46,12 +48,14 @@ def test_token_without_a_scope_is_403_naming_it(
     assert body["category"] == "MISSING_SCOPES"
     assert body["errors"][0]["context"]["requiredGranularScopes"] == ["crm.objects.custom.write"]
 
-    schema_write = reader.post(f"{url}/crm/v3/schemas", json=invoice_schema("other_thing"))
+    schema_write = reader.post(
+        f"{url}/crm-object-schemas/2026-09/schemas", json=invoice_schema("other_thing")
+    )
     assert schema_write.status_code == 403
     assert schema_write.json()["errors"][0]["context"]["requiredGranularScopes"] == [
         "crm.schemas.custom.write"
     ]
-    assert api.get(f"/crm/v3/objects/{OBJECT}").status_code == 200
+    assert api.get(f"/crm/objects/2026-09/{OBJECT}").status_code == 200
 
 
 def test_control_routes_need_no_token(hubspot_sandbox: HubSpotSandbox) -> None:

@@ -8,10 +8,10 @@ from sandbox.clock import ManualClock
 from tests.fixtures.hubspot import HubSpotSandbox
 from tests.sandbox.hubspot.conftest import OBJECT, Api, invoice
 
-BASE = f"/crm/v3/objects/{OBJECT}"
+BASE = f"/crm/objects/2026-09/{OBJECT}"
 
 
-def test_batch_create_is_201_and_207_when_an_input_fails(api: Api, schema: Any) -> None:
+def test_batch_create_is_201_and_207_when_an_input_conflicts(api: Api, schema: Any) -> None:
     ok = api.post(f"{BASE}/batch/create", {"inputs": [{"properties": invoice(1)}]})
     assert ok.status_code == 201
     body = ok.json()
@@ -24,34 +24,64 @@ def test_batch_create_is_201_and_207_when_an_input_fails(api: Api, schema: Any) 
             "inputs": [
                 {"properties": invoice(2), "objectWriteTraceId": "t2"},
                 {"properties": invoice(1), "objectWriteTraceId": "t1-again"},
-                {"properties": invoice(3, status="LOST"), "objectWriteTraceId": "t3"},
             ]
         },
     )
     assert mixed.status_code == 207
     body = mixed.json()
-    assert body["numErrors"] == 2
+    assert body["numErrors"] == 1
     assert [r["objectWriteTraceId"] for r in body["results"]] == ["t2"]
-    conflict, invalid = body["errors"]
+    (conflict,) = body["errors"]
     assert conflict["category"] == "CONFLICT"
     assert conflict["context"] == {"objectWriteTraceId": ["t1-again"]}
-    assert invalid["category"] == "VALIDATION_ERROR"
-    assert "INVALID_OPTION" in invalid["message"]
-    for error in body["errors"]:
-        assert set(error) >= {"status", "category", "message", "context", "errors", "links"}
+    assert set(conflict) >= {"status", "category", "message", "context", "errors", "links"}
+
+
+def test_batch_create_and_update_refuse_the_whole_batch_for_an_invalid_value(
+    api: Api, schema: Any, hubspot_sandbox: HubSpotSandbox
+) -> None:
+    invalid = api.post(
+        f"{BASE}/batch/create",
+        {"inputs": [{"properties": invoice(5)}, {"properties": invoice(6, status="LOST")}]},
+    )
+    assert invalid.status_code == 400
+    assert invalid.json()["category"] == "VALIDATION_ERROR"
+    assert "INVALID_OPTION" in invalid.json()["message"]
+    assert hubspot_sandbox.emulator.records(OBJECT) == []  # the valid input was not created
+
+    ids = [r["id"] for r in api.upsert([invoice(1), invoice(2)]).json()["results"]]
+    update = api.post(
+        f"{BASE}/batch/update",
+        {
+            "inputs": [
+                {"id": ids[0], "properties": {"total": "5"}},
+                {"id": ids[1], "properties": {"due_date": "2026-02-30"}},
+            ]
+        },
+    )
+    assert update.status_code == 400
+    assert "INVALID_DATE" in update.json()["message"]
+    totals = {r["properties"].get("total") for r in hubspot_sandbox.emulator.records(OBJECT)}
+    assert "5" not in totals
 
 
 def test_upsert_creates_then_updates_and_reports_new(
     api: Api, schema: Any, hubspot_sandbox: HubSpotSandbox
 ) -> None:
-    created = api.upsert([invoice(1), invoice(2)]).json()["results"]
-    assert [r["new"] for r in created] == [True, True]
-    assert created[0]["properties"]["xero_invoice_id"] == "inv-000001"
-    updated = api.upsert([invoice(1, status="PAID"), invoice(3)]).json()["results"]
-    assert [(r["id"] == created[0]["id"], r["new"]) for r in updated] == [
-        (True, False),
-        (False, True),
-    ]
+    created = {
+        r["properties"]["xero_invoice_id"]: r
+        for r in api.upsert([invoice(1), invoice(2)]).json()["results"]
+    }
+    assert {key: r["new"] for key, r in created.items()} == {
+        "inv-000001": True,
+        "inv-000002": True,
+    }
+    updated = {
+        r["properties"]["xero_invoice_id"]: r
+        for r in api.upsert([invoice(1, status="PAID"), invoice(3)]).json()["results"]
+    }
+    assert updated["inv-000001"]["id"] == created["inv-000001"]["id"]
+    assert (updated["inv-000001"]["new"], updated["inv-000003"]["new"]) == (False, True)
     stored = {
         r["properties"]["xero_invoice_id"]: r for r in hubspot_sandbox.emulator.records(OBJECT)
     }
@@ -122,10 +152,9 @@ def test_batch_update_by_id_and_by_id_property(api: Api, schema: Any) -> None:
     )
     assert response.status_code == 207
     body = response.json()
-    assert [r["properties"].get("status") or r["properties"]["total"] for r in body["results"]] == [
-        "PAID",
-        "9",
-    ]
+    assert sorted(
+        r["properties"].get("status") or r["properties"]["total"] for r in body["results"]
+    ) == ["9", "PAID"]
     assert body["errors"][0]["category"] == "OBJECT_NOT_FOUND"
     assert body["errors"][0]["context"] == {"id": ["999"]}
 

@@ -18,8 +18,12 @@ from tests.sandbox.hubspot.conftest import OBJECT, Api, invoice
 def test_records_returns_everything_stored(
     api: Api, schema: dict[str, Any], hubspot_sandbox: HubSpotSandbox
 ) -> None:
-    ids = [r["id"] for r in api.upsert([invoice(1), invoice(2)]).json()["results"]]
-    api("DELETE", f"/crm/v3/objects/{OBJECT}/{ids[1]}")
+    written = {
+        r["properties"]["xero_invoice_id"]: r["id"]
+        for r in api.upsert([invoice(1), invoice(2)]).json()["results"]
+    }
+    ids = [written["inv-000001"], written["inv-000002"]]
+    api("DELETE", f"/crm/objects/2026-09/{OBJECT}/{ids[1]}")
     emulator = hubspot_sandbox.emulator
     for key in (OBJECT, schema["objectTypeId"], schema["fullyQualifiedName"]):
         records = emulator.records(key)
@@ -50,7 +54,7 @@ def test_hand_edit_bumps_last_modified(
     )
     assert over_http.status_code == 200
     got = api.get(
-        f"/crm/v3/objects/{OBJECT}/{record['id']}", params={"properties": "total,status"}
+        f"/crm/objects/2026-09/{OBJECT}/{record['id']}", params={"properties": "total,status"}
     ).json()
     assert got["properties"]["total"] == "999" and got["properties"]["status"] == "VOIDED"
     assert got["updatedAt"] == over_http.json()["updatedAt"]
@@ -85,7 +89,9 @@ def test_reject_over_http(
 def test_tokens_over_http(hubspot_sandbox: HubSpotSandbox) -> None:
     url = hubspot_sandbox.url
     requests.post(f"{url}/_sandbox/tokens", json={"token": "pat-other", "scopes": []})
-    denied = requests.get(f"{url}/crm/v3/schemas", headers={"Authorization": "Bearer pat-other"})
+    denied = requests.get(
+        f"{url}/crm-object-schemas/2026-09/schemas", headers={"Authorization": "Bearer pat-other"}
+    )
     assert denied.status_code == 403
 
 
@@ -111,16 +117,16 @@ def test_save_and_load_between_runs(
         loaded.seed(OBJECT, [invoice(4, status="DELETED")])
 
     hubspot_sandbox.emulator.reset()
-    assert api.get("/crm/v3/schemas").json()["results"] == []
+    assert api.get("/crm-object-schemas/2026-09/schemas").json()["results"] == []
     requests.post(f"{hubspot_sandbox.url}/_sandbox/load", json={"path": str(path)})
-    assert len(api.get(f"/crm/v3/objects/{OBJECT}").json()["results"]) == 2
+    assert len(api.get(f"/crm/objects/2026-09/{OBJECT}").json()["results"]) == 2
 
 
 def test_reset_over_http(api: Api, schema: dict[str, Any], hubspot_sandbox: HubSpotSandbox) -> None:
     api.upsert([invoice(1)])
     hubspot_sandbox.emulator.faults.latency_seconds = 0.01
     assert requests.post(f"{hubspot_sandbox.url}/_sandbox/reset").json() == {"reset": True}
-    assert api.get("/crm/v3/schemas").json()["results"] == []
+    assert api.get("/crm-object-schemas/2026-09/schemas").json()["results"] == []
     assert hubspot_sandbox.emulator.faults.latency_seconds == 0
     assert hubspot_sandbox.emulator.counters.total() == 1
 
@@ -140,7 +146,7 @@ def test_create_schema_and_seed_from_python(hubspot_sandbox: HubSpotSandbox, api
 
     schema = hubspot_sandbox.emulator.create_schema(invoice_schema())
     ids = hubspot_sandbox.emulator.seed(schema["objectTypeId"], [invoice(1), invoice(2)])
-    listed = api.get(f"/crm/v3/objects/{OBJECT}").json()["results"]
+    listed = api.get(f"/crm/objects/2026-09/{OBJECT}").json()["results"]
     assert [r["id"] for r in listed] == ids
     with pytest.raises(Exception, match="already exists"):
         hubspot_sandbox.emulator.create_schema(invoice_schema())

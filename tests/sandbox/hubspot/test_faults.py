@@ -11,14 +11,14 @@ import requests
 from tests.fixtures.hubspot import HubSpotSandbox
 from tests.sandbox.hubspot.conftest import OBJECT, Api, invoice
 
-UPSERT = f"/crm/v3/objects/{OBJECT}/batch/upsert"
+UPSERT = f"/crm/objects/2026-09/{OBJECT}/batch/upsert"
 
 
 def test_429_storm_has_hubspots_body_and_optional_retry_after(
     api: Api, schema: Any, hubspot_sandbox: HubSpotSandbox
 ) -> None:
     hubspot_sandbox.emulator.faults.add(
-        "status", status=429, path_prefix="/crm/v3/objects", times=3, retry_after=1
+        "status", status=429, path_prefix="/crm/objects/2026-09", times=3, retry_after=1
     )
     answers = [api.upsert([invoice(1)]) for _ in range(4)]
     assert [a.status_code for a in answers] == [429, 429, 429, 200]
@@ -57,20 +57,20 @@ def test_slow_answers_and_latency(api: Api, schema: Any, hubspot_sandbox: HubSpo
     assert time.perf_counter() - started >= 0.3
     hubspot_sandbox.emulator.faults.latency_seconds = 0.05
     started = time.perf_counter()
-    api.get(f"/crm/v3/objects/{OBJECT}")
+    api.get(f"/crm/objects/2026-09/{OBJECT}")
     assert time.perf_counter() - started >= 0.05
 
 
 def test_counters_by_route_template(api: Api, schema: Any, hubspot_sandbox: HubSpotSandbox) -> None:
     api.upsert([invoice(1)])
     api.upsert([invoice(2)])
-    api.post(f"/crm/v3/objects/{OBJECT}/search", {})
-    requests.get(f"{hubspot_sandbox.url}/crm/v3/schemas")  # 401, still counted
+    api.post(f"/crm/objects/2026-09/{OBJECT}/search", {})
+    requests.get(f"{hubspot_sandbox.url}/crm-object-schemas/2026-09/schemas")  # 401, still counted
     counters = requests.get(f"{hubspot_sandbox.url}/_sandbox/counters").json()
-    assert counters["by_route"]["POST /crm/v3/objects/{objectType}/batch/upsert"] == 2
-    assert counters["by_route"]["POST /crm/v3/objects/{objectType}/search"] == 1
+    assert counters["by_route"]["POST /crm/objects/2026-09/{objectType}/batch/upsert"] == 2
+    assert counters["by_route"]["POST /crm/objects/2026-09/{objectType}/search"] == 1
     assert counters["by_status"]["401"] == 1
-    assert hubspot_sandbox.emulator.counters.total("POST /crm/v3/objects") == 3
+    assert hubspot_sandbox.emulator.counters.total("POST /crm/objects/2026-09") == 3
 
 
 def test_faults_over_http_from_another_process(

@@ -11,8 +11,8 @@ from sandbox.hubspot import HubSpotLimits
 from tests.fixtures.hubspot import HubSpotSandbox
 from tests.sandbox.hubspot.conftest import OBJECT, Api
 
-LIST = f"/crm/v3/objects/{OBJECT}"
-SEARCH = f"/crm/v3/objects/{OBJECT}/search"
+LIST = f"/crm/objects/2026-09/{OBJECT}"
+SEARCH = f"/crm/objects/2026-09/{OBJECT}/search"
 
 
 def _use(hubspot_sandbox: HubSpotSandbox, limits: HubSpotLimits) -> ManualClock:

@@ -1,4 +1,4 @@
-"""``/crm/v3/properties/{objectType}``: list, get, create, update, groups and their rules."""
+"""``/crm/properties/2026-09/{objectType}``: list, get, create, update, groups and their rules."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from tests.fixtures.hubspot import HubSpotSandbox
 from tests.sandbox.hubspot.conftest import OBJECT, Api
 
-BASE = f"/crm/v3/properties/{OBJECT}"
+BASE = f"/crm/properties/2026-09/{OBJECT}"
 
 
 def _prop(name: str, **extra: Any) -> dict[str, Any]:
@@ -67,7 +67,7 @@ def test_invalid_property_is_400(
 def test_every_documented_type_and_field_type_pair_is_accepted(
     api: Api, schema: dict[str, Any]
 ) -> None:
-    options = [{"label": "A", "value": "a"}]
+    options = [{"label": "A", "value": "a", "displayOrder": 0, "hidden": False}]
     pairs = [
         ("string", "textarea", None),
         ("number", "number", None),
@@ -107,7 +107,8 @@ def test_unique_value_properties_are_capped_per_object(
 
 def test_patch_adds_an_option(api: Api, schema: dict[str, Any]) -> None:
     current = api.get(f"{BASE}/status").json()
-    options = [*current["options"], {"label": "Archived", "value": "ARCHIVED", "displayOrder": 9}]
+    archived = {"label": "Archived", "value": "ARCHIVED", "displayOrder": 9, "hidden": False}
+    options = [*current["options"], archived]
     updated = api.patch(f"{BASE}/status", {"options": options})
     assert updated.status_code == 200, updated.text
     assert updated.json()["options"][-1]["value"] == "ARCHIVED"
@@ -122,9 +123,21 @@ def test_archive_property_and_delete_schema(api: Api, schema: dict[str, Any]) ->
     assert api("DELETE", f"{BASE}/hs_object_id").status_code == 400
     assert api.post(BASE, _prop("temp", type="number", fieldType="number")).status_code == 201
 
-    record = api.post(f"/crm/v3/objects/{OBJECT}", {"properties": {"xero_invoice_id": "a"}})
-    refused = api("DELETE", f"/crm/v3/schemas/{OBJECT}")
+    record = api.post(f"/crm/objects/2026-09/{OBJECT}", {"properties": {"xero_invoice_id": "a"}})
+    refused = api("DELETE", f"/crm-object-schemas/2026-09/schemas/{OBJECT}")
     assert refused.status_code == 400 and "1 records" in refused.json()["message"]
-    api("DELETE", f"/crm/v3/objects/{OBJECT}/{record.json()['id']}")
-    assert api("DELETE", f"/crm/v3/schemas/{OBJECT}").status_code == 204
-    assert api.get(f"/crm/v3/schemas/{OBJECT}").status_code == 404
+    api("DELETE", f"/crm/objects/2026-09/{OBJECT}/{record.json()['id']}")
+    assert api("DELETE", f"/crm-object-schemas/2026-09/schemas/{OBJECT}").status_code == 204
+    assert api.get(f"/crm-object-schemas/2026-09/schemas/{OBJECT}").status_code == 404
+
+
+def test_an_option_without_hidden_or_display_order_is_refused(api: Api, schema: Any) -> None:
+    """HubSpot's OptionInput schema requires ``hidden`` and ``displayOrder`` (2026-09 spec)."""
+    body = {"name": "tier", "label": "Tier", "type": "enumeration", "fieldType": "select"}
+    for option in ({"label": "A", "value": "a", "displayOrder": 0}, {"label": "A", "value": "a"}):
+        refused = api.post(BASE, {**body, "options": [option]})
+        assert refused.status_code == 400
+        assert "required attributes are not set" in refused.json()["message"]
+        assert "hidden" in refused.json()["message"]
+    option = {"label": "A", "value": "a", "displayOrder": 0, "hidden": False}
+    assert api.post(BASE, {**body, "options": [option]}).status_code == 201

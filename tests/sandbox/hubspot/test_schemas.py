@@ -1,4 +1,4 @@
-"""``/crm/v3/schemas``: create, list, get by every name, validation and conflicts."""
+"""``…/schemas`` (2026-09): create, list, get by every name, validation and conflicts."""
 
 from __future__ import annotations
 
@@ -21,23 +21,26 @@ def test_created_schema_is_addressable_by_id_fqn_and_name(api: Api, schema: dict
     assert unique == ["xero_invoice_id"]
 
     for key in (schema["objectTypeId"], schema["fullyQualifiedName"], "xero_invoice"):
-        got = api.get(f"/crm/v3/schemas/{key}")
+        got = api.get(f"/crm-object-schemas/2026-09/schemas/{key}")
         assert got.status_code == 200 and got.json()["objectTypeId"] == schema["objectTypeId"]
-        assert api.get(f"/crm/v3/objects/{key}").status_code == 200
-    assert api.get("/crm-object-schemas/v3/schemas").json()["results"][0]["name"] == "xero_invoice"
-    assert len(api.get("/crm/v3/schemas").json()["results"]) == 1
+        assert api.get(f"/crm/objects/2026-09/{key}").status_code == 200
+    assert (
+        api.get("/crm-object-schemas/2026-09/schemas").json()["results"][0]["name"]
+        == "xero_invoice"
+    )
+    assert len(api.get("/crm-object-schemas/2026-09/schemas").json()["results"]) == 1
 
 
 def test_existing_name_is_409(api: Api, schema: dict[str, Any]) -> None:
-    again = api.post("/crm/v3/schemas", invoice_schema())
+    again = api.post("/crm-object-schemas/2026-09/schemas", invoice_schema())
     assert again.status_code == 409
     assert again.json()["category"] == "OBJECT_ALREADY_EXISTS"
 
 
 def test_unknown_schema_is_404_and_unknown_object_type_400(api: Api) -> None:
-    missing = api.get("/crm/v3/schemas/nothing_here")
+    missing = api.get("/crm-object-schemas/2026-09/schemas/nothing_here")
     assert missing.status_code == 404 and missing.json()["category"] == "OBJECT_NOT_FOUND"
-    objects = api.get("/crm/v3/objects/nothing_here")
+    objects = api.get("/crm/objects/2026-09/nothing_here")
     assert objects.status_code == 400
     assert objects.json()["message"] == "Unable to infer object type from: nothing_here"
 
@@ -86,27 +89,27 @@ def _broken(**changes: Any) -> dict[str, Any]:
 def test_invalid_schema_is_400_validation_error(
     api: Api, body: dict[str, Any], fragment: str
 ) -> None:
-    response = api.post("/crm/v3/schemas", body)
+    response = api.post("/crm-object-schemas/2026-09/schemas", body)
     assert response.status_code == 400, response.text
     assert response.json()["category"] == "VALIDATION_ERROR"
     assert fragment in response.json()["message"]
-    assert api.get("/crm/v3/schemas").json()["results"] == []
+    assert api.get("/crm-object-schemas/2026-09/schemas").json()["results"] == []
 
 
 def test_malformed_json_is_400(api: Api) -> None:
-    response = api("POST", "/crm/v3/schemas", data=b"{not json")
+    response = api("POST", "/crm-object-schemas/2026-09/schemas", data=b"{not json")
     assert response.status_code == 400
     assert response.json()["category"] == "VALIDATION_ERROR"
     assert response.json()["message"].startswith("Invalid input JSON on line 1, column 2:")
 
 
 def test_wrong_body_shapes_are_400_never_500(api: Api, schema: dict[str, Any]) -> None:
-    base = "/crm/v3/objects/xero_invoice"
+    base = "/crm/objects/2026-09/xero_invoice"
     targets = [
-        ("POST", "/crm/v3/schemas"),
-        ("POST", "/crm/v3/properties/xero_invoice"),
-        ("PATCH", "/crm/v3/properties/xero_invoice/status"),
-        ("POST", "/crm/v3/properties/xero_invoice/groups"),
+        ("POST", "/crm-object-schemas/2026-09/schemas"),
+        ("POST", "/crm/properties/2026-09/xero_invoice"),
+        ("PATCH", "/crm/properties/2026-09/xero_invoice/status"),
+        ("POST", "/crm/properties/2026-09/xero_invoice/groups"),
         ("POST", base),
         ("POST", f"{base}/search"),
         *[

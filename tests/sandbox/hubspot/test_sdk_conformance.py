@@ -27,6 +27,8 @@ from tests.fixtures.hubspot import HubSpotSandbox
 
 @pytest.fixture
 def client(hubspot_sandbox: HubSpotSandbox) -> Client:
+    """The SDK's generated methods call the numbered (v3) paths: serve them for these tests."""
+    hubspot_sandbox.numbered()
     return Client.create(access_token=hubspot_sandbox.token, host=hubspot_sandbox.url)
 
 

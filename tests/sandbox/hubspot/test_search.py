@@ -1,4 +1,4 @@
-"""``POST /crm/v3/objects/{type}/search``: operators, groups, sorts, paging and the 10k ceiling."""
+"""``POST …/objects/{type}/search``: operators, groups, sorts, paging and the 10k ceiling."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sandbox.hubspot import HubSpotLimits
 from tests.fixtures.hubspot import HubSpotSandbox
 from tests.sandbox.hubspot.conftest import OBJECT, Api, invoice
 
-SEARCH = f"/crm/v3/objects/{OBJECT}/search"
+SEARCH = f"/crm/objects/2026-09/{OBJECT}/search"
 
 
 def _ids(api: Api, *filters: dict[str, Any], **body: Any) -> list[str]:
@@ -184,7 +184,7 @@ def test_paging_stops_at_10000_results_with_a_400(
 
 def test_archived_records_are_not_found(api: Api, schema: Any) -> None:
     record_id = api.upsert([invoice(1)]).json()["results"][0]["id"]
-    api("DELETE", f"/crm/v3/objects/{OBJECT}/{record_id}")
+    api("DELETE", f"/crm/objects/2026-09/{OBJECT}/{record_id}")
     assert api.post(SEARCH, {}).json()["total"] == 0
 
 
@@ -214,7 +214,7 @@ def test_search_can_lag_writes_like_hubspots_index(
     assert _ids(api, _f("status", "EQ", "VOIDED")) == ["inv-000001"]
 
     record_id = emulator.records(OBJECT)[0]["id"]
-    api("DELETE", f"/crm/v3/objects/{OBJECT}/{record_id}")
+    api("DELETE", f"/crm/objects/2026-09/{OBJECT}/{record_id}")
     assert _ids(api) == ["inv-000001"]  # archive not indexed yet
     clock.advance(seconds=3)
     assert _ids(api) == []

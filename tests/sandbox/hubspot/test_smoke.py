@@ -12,7 +12,7 @@ def test_fixture_points_at_a_clean_sandbox(hubspot_sandbox: HubSpotSandbox, api:
     env = hubspot_sandbox.env()
     assert env["HUBSPOT_BASE_URL"] == hubspot_sandbox.url
     assert env["HUBSPOT_ACCESS_TOKEN"] == "pat-sandbox-token"
-    assert api.get("/crm/v3/schemas").json() == {"results": []}
+    assert api.get("/crm-object-schemas/2026-09/schemas").json() == {"results": []}
 
 
 def test_upsert_then_read_list_and_search(api: Api, schema: dict[str, Any]) -> None:
@@ -24,7 +24,7 @@ def test_upsert_then_read_list_and_search(api: Api, schema: dict[str, Any]) -> N
     assert result["new"] is False and result["properties"]["status"] == "PAID"
 
     read = api.post(
-        f"/crm/v3/objects/{schema['objectTypeId']}/batch/read",
+        f"/crm/objects/2026-09/{schema['objectTypeId']}/batch/read",
         {
             "idProperty": "xero_invoice_id",
             "inputs": [{"id": "inv-000001"}],
@@ -33,11 +33,11 @@ def test_upsert_then_read_list_and_search(api: Api, schema: dict[str, Any]) -> N
     )
     assert read.json()["results"][0]["properties"]["status"] == "PAID"
 
-    listed = api.get(f"/crm/v3/objects/{OBJECT}", params={"limit": 1}).json()
+    listed = api.get(f"/crm/objects/2026-09/{OBJECT}", params={"limit": 1}).json()
     assert len(listed["results"]) == 1 and "paging" in listed
 
     found = api.post(
-        f"/crm/v3/objects/{schema['fullyQualifiedName']}/search",
+        f"/crm/objects/2026-09/{schema['fullyQualifiedName']}/search",
         {
             "filterGroups": [
                 {"filters": [{"propertyName": "status", "operator": "EQ", "value": "PAID"}]}

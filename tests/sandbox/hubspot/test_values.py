@@ -9,7 +9,7 @@ import pytest
 
 from tests.sandbox.hubspot.conftest import OBJECT, Api
 
-BASE = f"/crm/v3/objects/{OBJECT}"
+BASE = f"/crm/objects/2026-09/{OBJECT}"
 
 
 def _create(api: Api, **properties: Any) -> Any:
@@ -79,7 +79,7 @@ def test_invalid_value_is_400_with_hubspots_shape(
 
 def test_bool_properties_take_true_or_false(api: Api, schema: Any) -> None:
     api.post(
-        f"/crm/v3/properties/{OBJECT}",
+        f"/crm/properties/2026-09/{OBJECT}",
         {"name": "disputed", "label": "Disputed", "type": "bool", "fieldType": "booleancheckbox"},
     )
     assert _create(api, disputed="true").json()["properties"]["disputed"] == "true"
@@ -131,4 +131,10 @@ def test_required_properties_are_enforced_on_create(api: Api, schema: Any) -> No
     assert response.status_code == 400
     assert '"error":"REQUIRED_PROPERTY","name":"xero_invoice_id"' in response.json()["message"]
     batch = api.post(f"{BASE}/batch/create", {"inputs": [{"properties": {"total": "1"}}]})
-    assert batch.status_code == 207 and "REQUIRED_PROPERTY" in batch.json()["errors"][0]["message"]
+    assert batch.status_code == 400  # 2026-09: the whole request is refused
+    assert batch.json()["errors"][0]["code"] == "REQUIRED_PROPERTY"
+    older = api.post(
+        f"/crm/objects/2026-03/{OBJECT}/batch/create", {"inputs": [{"properties": {"total": "1"}}]}
+    )
+    assert older.status_code == 207  # before 2026-09: only the schema's rule, per input
+    assert "REQUIRED_PROPERTY" in older.json()["errors"][0]["message"]

@@ -16,7 +16,9 @@ def test_client_credentials_grant_answers_like_xero(xero_http: XeroHttp) -> None
     body = response.json()
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 1800
-    assert "accounting.transactions.read" in body["scope"]
+    # an app created after 2 March 2026: granular scopes only
+    assert "accounting.invoices.read" in body["scope"].split()
+    assert "accounting.transactions.read" not in body["scope"].split()
     assert "refresh_token" not in body
     claims = body["access_token"].split(".")[1]
     exp = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["exp"]
@@ -40,7 +42,7 @@ def test_unknown_grant_type_is_refused(xero_http: XeroHttp) -> None:
 
 
 def test_refresh_token_rotates_and_the_old_one_is_refused(xero_http: XeroHttp) -> None:
-    emulator = xero_http.sandbox.emulator
+    emulator, clock = xero_http.sandbox.emulator, xero_http.sandbox.clock
     emulator.add_client("standard-app", "standard-secret")
     first = emulator.issue_refresh_token("standard-app")
 
@@ -51,6 +53,15 @@ def test_refresh_token_rotates_and_the_old_one_is_refused(xero_http: XeroHttp) -
     assert body["refresh_token"] != first
     assert body["expires_in"] == 1800 and body["token_type"] == "Bearer"
 
+    # Xero's 30-minute grace period: the used token works again (an answer may have been
+    # lost), and each use still rotates
+    clock.advance(minutes=29)
+    within = xero_http.token("standard-app", "standard-secret", grant_type="refresh_token",
+                             refresh_token=first)  # fmt: skip
+    assert within.status_code == 200, within.text
+    assert within.json()["refresh_token"] not in (first, body["refresh_token"])
+
+    clock.advance(minutes=1)  # 30 minutes after its first use
     again = xero_http.token("standard-app", "standard-secret", grant_type="refresh_token",
                             refresh_token=first)  # fmt: skip
     assert (again.status_code, again.json()) == (400, {"error": "invalid_grant"})

@@ -116,6 +116,18 @@ def test_list_filters(xero_http: XeroHttp) -> None:
     assert by_contact and {i["Contact"]["ContactID"] for i in by_contact} == {contact}
 
 
+def test_long_ids_list_is_refused_like_xero(xero_http: XeroHttp) -> None:
+    """More than 52 ids: 404 "cannot be found" although every invoice exists (Xero's
+    query-length limit); 52 are answered."""
+    ids = [i["InvoiceID"] for i in all_invoices(xero_http)][:53]
+    assert len(ids) == 53
+    answered = xero_http.invoices({"page": 1, "IDs": ",".join(ids[:52])})
+    assert answered.status_code == 200 and len(answered.json()["Invoices"]) == 52
+    refused = xero_http.invoices({"page": 1, "IDs": ",".join(ids)})
+    assert refused.status_code == 404
+    assert "cannot be found" in refused.text
+
+
 def test_where_clauses(xero_http: XeroHttp) -> None:
     invoices = all_invoices(xero_http)
     sales = all_invoices(xero_http, where='Type=="ACCREC"')

@@ -82,7 +82,24 @@ def test_concurrent_limit(xero_http: XeroHttp) -> None:
         answers = list(pool.map(call, (0.0, 0.0, 0.3)))
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert answers[2].headers["X-Rate-Limit-Problem"] == "concurrent"
-    assert answers[2].headers["Retry-After"] == "1"
+    # Xero sends Retry-After with the minute and day refusals only
+    assert "Retry-After" not in answers[2].headers
+
+
+def test_day_limit_per_tier(xero_http: XeroHttp) -> None:
+    """Starter apps get fewer calls a day than standard ones; a number works too."""
+    assert XeroLimits.for_tier("starter").per_day == 1_000
+    assert XeroLimits.for_tier("standard").per_day == 5_000
+    assert XeroLimits.for_tier(250).per_day == 250
+    with pytest.raises(ValueError, match="unknown Xero tier"):
+        XeroLimits.for_tier("gold")
+    url = f"{xero_http.sandbox.url}/_sandbox/limits"
+    assert requests.post(url, json={"tier": "starter"}).json()["per_day"] == 1_000
+    first = xero_http.invoices({"page": 1, "pageSize": 1})
+    assert first.headers["X-DayLimit-Remaining"] == "999"
+    assert requests.post(url, json={"tier": "3"}).json()["per_day"] == 3
+    assert requests.post(url, json={"tier": "platinum"}).status_code == 400
+    assert requests.post(url, json={"default": True}).json()["per_day"] == 5_000
 
 
 def test_unlimited_and_limits_over_http(xero_http: XeroHttp) -> None:

@@ -19,6 +19,7 @@ renamed as (
         cast(contact_name as varchar) as contact_name,
         cast(invoice_date as date) as invoice_date,
         cast(due_date as date) as due_date,
+        cast(fully_paid_on_date as date) as fully_paid_on_date,
         cast(currency_code as varchar) as currency_code,
         cast(currency_rate as decimal(38, 9)) as currency_rate,
         cast(total as decimal(38, 9)) as total,

@@ -1,0 +1,42 @@
+with
+
+source as (
+
+    select * from {{ source('raw_xero', 'contact_persons') }}
+
+),
+
+renamed as (
+
+    select
+        cast(contact_id as varchar) || '#' || cast(person_index as varchar) as contact_person_id,
+        cast(contact_id as varchar) as contact_id,
+        cast(person_index as integer) as person_index,
+        cast(tenant_id as varchar) as tenant_id,
+        nullif(cast(first_name as varchar), '') as first_name,
+        nullif(cast(last_name as varchar), '') as last_name,
+        nullif(cast(email_address as varchar), '') as email_address,
+        coalesce(cast(include_in_emails as boolean), false) as include_in_emails,
+        cast(contact_updated_date_utc as timestamp with time zone) as contact_updated_at
+
+    from source
+
+),
+
+deduplicated as (
+
+    select * from renamed
+    qualify row_number() over (
+        partition by contact_person_id
+        order by contact_updated_at desc
+    ) = 1
+
+),
+
+final as (
+
+    select * from deduplicated
+
+)
+
+select * from final

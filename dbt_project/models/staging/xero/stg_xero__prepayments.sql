@@ -1,0 +1,45 @@
+with
+
+source as (
+
+    select * from {{ source('raw_xero', 'prepayments') }}
+
+),
+
+renamed as (
+
+    select
+        cast(prepayment_id as varchar) as prepayment_id,
+        cast(tenant_id as varchar) as tenant_id,
+        cast(type as varchar) as prepayment_type,
+        cast(contact_id as varchar) as contact_id,
+        cast(date as date) as prepayment_date,
+        cast(status as varchar) as status,
+        cast(currency_code as varchar) as currency_code,
+        cast(currency_rate as decimal(38, 9)) as currency_rate,
+        cast(total as decimal(38, 9)) as total,
+        cast(remaining_credit as decimal(38, 9)) as remaining_credit,
+        cast(updated_date_utc as timestamp with time zone) as updated_at,
+        _dlt_load_id as dlt_load_id
+
+    from source
+
+),
+
+deduplicated as (
+
+    select * from renamed
+    qualify row_number() over (
+        partition by prepayment_id
+        order by updated_at desc, dlt_load_id desc
+    ) = 1
+
+),
+
+final as (
+
+    select * from deduplicated
+
+)
+
+select * from final

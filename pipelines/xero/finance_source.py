@@ -1,0 +1,311 @@
+"""dlt resources for Xero's finance records beside invoices (docs/contracts.md, "Finance
+tables"): ``raw_xero.contacts`` (+ ``contact_persons``), ``payments``, ``credit_notes``,
+``overpayments``, ``prepayments``, their ``allocations``, ``organisations``, and the records
+that could not be parsed, ``finance_rejects``.
+
+Each list resource reads its endpoint through :meth:`XeroClient.pages` (same paging, limits,
+retries and ``order``-by-immutable-id rule as the invoices) incrementally by
+``If-Modified-Since``, with the invoices' cursor and overlap rules (:mod:`pipelines.cursor`,
+``XERO_OVERLAP``): a cursor per tenant in the resource's own dlt state, capped at Xero's clock
+when the read began, moved only when the plan read everything changed since it. Rows are merged
+on their id, so re-reading the overlap never duplicates. A record that does not parse goes to
+``finance_rejects`` and the others load; once corrected in Xero its ``UpdatedDateUTC`` moves
+and the next run reads it again. An unchanged hour costs one call per endpoint and organisation.
+
+The invoices are read first (dlt extracts resources one after another, ``next_item_mode``
+"fifo", set in :mod:`pipelines.run`), so they keep first claim on the day's call budget; once a
+rate limit ended a tenant's reads (``stats.stops``) the finance resources skip that tenant, and
+a limit met while reading a finance endpoint ends that endpoint's read (rows kept, cursor
+unmoved, the same window read again next run; logged, counted as ``finance_rows["limit_stops"]``,
+not a stop of the invoices' kind).
+
+Scopes (Xero "OAuth 2.0 scopes" page, and Xero's granular scopes for apps created from
+2 March 2026): Contacts ``accounting.contacts.read``; Payments, Overpayments and Prepayments
+``accounting.payments.read`` (broad: ``accounting.transactions.read``); CreditNotes
+``accounting.invoices.read`` (broad: ``accounting.transactions.read``); Organisation
+``accounting.settings.read``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import dlt
+from dlt.extract.resource import DltResource
+
+from pipelines.cursor import VersionTracker, parse_cursor
+from pipelines.xero import finance_records as fr
+from pipelines.xero.client import Endpoint, XeroClient
+from reverse_etl.errors import RecordParseError, XeroRateLimitError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FinanceTable:
+    """One list endpoint and the table its records go to."""
+
+    name: str  # dlt resource name
+    endpoint: Endpoint
+    resource: str  # what a record is called in messages
+    id_field: str
+    table: str
+    key: str
+    spec: fr.Spec
+    columns: dict[str, dict[str, Any]]
+    scope: str
+    allocations_of: str | None = None  # source_type of its Allocations, if it has them
+
+
+FINANCE_TABLES = (
+    FinanceTable(
+        "xero_contacts",
+        # includeArchived: without it Xero leaves ARCHIVED contacts out (OpenAPI spec).
+        Endpoint("Contacts", "Contacts", "ContactID", (("includeArchived", "true"),)),
+        "contact",
+        "ContactID",
+        "contacts",
+        "contact_id",
+        fr.CONTACT_FIELDS,
+        fr.CONTACT_COLUMNS,
+        "accounting.contacts.read",
+    ),
+    FinanceTable(
+        "xero_payments",
+        Endpoint("Payments", "Payments", "PaymentID"),
+        "payment",
+        "PaymentID",
+        "payments",
+        "payment_id",
+        fr.PAYMENT_FIELDS,
+        fr.PAYMENT_COLUMNS,
+        "accounting.payments.read",
+    ),
+    FinanceTable(
+        "xero_credit_notes",
+        Endpoint("CreditNotes", "CreditNotes", "CreditNoteID"),
+        "credit note",
+        "CreditNoteID",
+        "credit_notes",
+        "credit_note_id",
+        fr.CREDIT_NOTE_FIELDS,
+        fr.CREDIT_NOTE_COLUMNS,
+        "accounting.invoices.read",
+        "CREDITNOTE",
+    ),
+    FinanceTable(
+        "xero_overpayments",
+        Endpoint("Overpayments", "Overpayments", "OverpaymentID"),
+        "overpayment",
+        "OverpaymentID",
+        "overpayments",
+        "overpayment_id",
+        fr.OVERPAYMENT_FIELDS,
+        fr.OVERPAYMENT_COLUMNS,
+        "accounting.payments.read",
+        "OVERPAYMENT",
+    ),
+    FinanceTable(
+        "xero_prepayments",
+        Endpoint("Prepayments", "Prepayments", "PrepaymentID"),
+        "prepayment",
+        "PrepaymentID",
+        "prepayments",
+        "prepayment_id",
+        fr.PREPAYMENT_FIELDS,
+        fr.PREPAYMENT_COLUMNS,
+        "accounting.payments.read",
+        "PREPAYMENT",
+    ),
+)
+# every finance table and its columns (created empty when no row reached it: dbt sources)
+FINANCE_TABLE_COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
+    **{t.table: t.columns for t in FINANCE_TABLES},
+    "contact_persons": fr.CONTACT_PERSON_COLUMNS,
+    "allocations": fr.ALLOCATION_COLUMNS,
+    "organisations": fr.ORGANISATION_COLUMNS,
+    "finance_rejects": fr.FINANCE_REJECT_COLUMNS,
+}
+
+
+def _named(columns: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {name: {"name": name, **hints} for name, hints in columns.items()}
+
+
+def _hints(table: str, **kwargs: Any) -> Any:
+    return dlt.mark.make_hints(
+        table_name=table, columns=_named(FINANCE_TABLE_COLUMNS[table]), **kwargs
+    )
+
+
+def finance_resources(
+    client: XeroClient,
+    tenant_ids: Sequence[str],
+    plan: Any,
+    full_tables: set[str],
+    stats: dict[str, int],
+    now: Callable[[], datetime],
+    stops: dict[str, str],
+) -> list[DltResource]:
+    """One resource per list endpoint, plus Organisation. ``full_tables``: tables missing
+    from the warehouse, read from the beginning whatever their cursor says; ``stops``: tenant
+    → why a read ended at a rate limit (shared with the invoices' stops)."""
+    out = [
+        _list_resource(t, client, tenant_ids, plan, full_tables, stats, now, stops)
+        for t in FINANCE_TABLES
+    ]
+    out.append(_organisations_resource(client, tenant_ids, stats, now, stops))
+    return out
+
+
+def _list_resource(
+    table: FinanceTable,
+    client: XeroClient,
+    tenant_ids: Sequence[str],
+    plan: Any,
+    full_tables: set[str],
+    stats: dict[str, int],
+    now: Callable[[], datetime],
+    stops: dict[str, str],
+) -> DltResource:
+    main = _hints(table.table, write_disposition="merge", primary_key=table.key)
+    # All of a contact's persons are replaced when it is read again (merge_key without a
+    # primary key: dlt deletes the contact's rows, then inserts the new ones).
+    persons = _hints("contact_persons", write_disposition="merge", merge_key="contact_id")
+    allocations = _hints("allocations", write_disposition="merge", primary_key="allocation_key")
+    rejects = _hints("finance_rejects", write_disposition="append")
+
+    def read() -> Iterator[Any]:
+        cursors: dict[str, str] = dlt.current.resource_state().setdefault("cursors", {})
+        for tenant_id in tenant_ids:
+            if tenant_id in stops:  # a limit already ended this run's reads of the tenant
+                continue
+            old = parse_cursor(cursors.get(tenant_id))
+            start = None if table.table in full_tables else plan.window(old)
+            tracker = VersionTracker()
+            try:
+                yield from _read_pages(tenant_id, start, tracker)
+            except XeroRateLimitError as exc:
+                # a limit ends this endpoint's read for now: what was read is kept (merged),
+                # the cursor stays, the next run reads the same window again
+                stats["limit_stops"] = stats.get("limit_stops", 0) + 1
+                log.warning(
+                    "Xero rate limit reached for organisation %s while reading %s (%s); "
+                    "the next run reads it again.",
+                    tenant_id,
+                    table.endpoint.path,
+                    exc,
+                )
+                continue
+            if plan.moves_cursor(old):
+                new = tracker.next_cursor(old)
+                if new is not None:
+                    cursors[tenant_id] = new.isoformat()
+
+    def _read_pages(tenant_id: str, start: Any, tracker: VersionTracker) -> Iterator[Any]:
+        for page in client.pages(table.endpoint, tenant_id, start):
+            tracker.observe_ceiling(page.server_time)
+            rows, children, kids, bad = [], [], [], []
+            for payload in page.invoices:
+                try:
+                    row, nested = _parse(table, payload, tenant_id)
+                except RecordParseError as exc:
+                    bad.append(
+                        fr.finance_reject_row(table.resource, payload, tenant_id, exc, now())
+                    )
+                    continue
+                tracker.is_new(row[table.key], row["updated_date_utc"])
+                rows.append(row)
+                (children if table.allocations_of is None else kids).extend(nested)
+            stats[table.table] = stats.get(table.table, 0) + len(rows)
+            if bad:
+                stats["rejected"] = stats.get("rejected", 0) + len(bad)
+                yield dlt.mark.with_hints(bad, rejects, create_table_variant=True)
+            if rows:
+                yield dlt.mark.with_hints(rows, main, create_table_variant=True)
+            if children:
+                yield dlt.mark.with_hints(children, persons, create_table_variant=True)
+            if kids:
+                yield dlt.mark.with_hints(kids, allocations, create_table_variant=True)
+
+    read.__doc__ = (
+        f"``GET /{table.endpoint.path}`` → ``raw_xero.{table.table}``; scope {table.scope}."
+    )
+    return dlt.resource(read, name=table.name)
+
+
+def _parse(
+    table: FinanceTable, payload: Any, tenant_id: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    row = fr.parse_record(table.resource, table.id_field, table.spec, payload, tenant_id)
+    record_id = row[table.key]
+    if table.table == "contacts":
+        persons = fr.parse_children(
+            "contact", record_id, tenant_id, payload.get("ContactPersons"), "ContactPersons",
+            fr.PERSON_FIELDS,
+        )  # fmt: skip
+        for index, person in enumerate(persons):
+            person.update(
+                tenant_id=tenant_id,
+                contact_id=record_id,
+                person_index=index,
+                contact_updated_date_utc=row["updated_date_utc"],
+            )
+        return row, persons
+    if table.allocations_of is None:
+        return row, []
+    allocations = fr.parse_children(
+        table.resource, record_id, tenant_id, payload.get("Allocations"), "Allocations",
+        fr.ALLOCATION_FIELDS,
+    )  # fmt: skip
+    for allocation in allocations:
+        allocation.update(
+            tenant_id=tenant_id,
+            source_type=table.allocations_of,
+            source_id=record_id,
+            source_updated_date_utc=row["updated_date_utc"],
+        )
+        allocation["allocation_key"] = fr.allocation_key(
+            table.allocations_of, record_id, allocation
+        )
+    return row, allocations
+
+
+def _organisations_resource(
+    client: XeroClient,
+    tenant_ids: Sequence[str],
+    stats: dict[str, int],
+    now: Callable[[], datetime],
+    stops: dict[str, str],
+) -> DltResource:
+    hints = _hints("organisations", write_disposition="merge", primary_key="tenant_id")
+    rejects = _hints("finance_rejects", write_disposition="append")
+
+    def read() -> Iterator[Any]:
+        """``GET /Organisation`` → ``raw_xero.organisations``, every run (one call per
+        organisation: it has no If-Modified-Since); scope accounting.settings.read."""
+        for tenant_id in tenant_ids:
+            if tenant_id in stops:
+                continue
+            try:
+                records, _server_time = client.get_one("Organisation", "Organisations", tenant_id)
+            except XeroRateLimitError as exc:
+                stats["limit_stops"] = stats.get("limit_stops", 0) + 1
+                log.warning("Xero rate limit reached for %s (Organisation): %s", tenant_id, exc)
+                continue
+            for payload in records[:1]:
+                try:
+                    row = fr.organisation_row(payload, tenant_id, now())
+                except RecordParseError as exc:
+                    stats["rejected"] = stats.get("rejected", 0) + 1
+                    reject = fr.finance_reject_row("organisation", payload, tenant_id, exc, now())
+                    yield dlt.mark.with_hints([reject], rejects, create_table_variant=True)
+                    continue
+                stats["organisations"] = stats.get("organisations", 0) + 1
+                yield dlt.mark.with_hints([row], hints, create_table_variant=True)
+
+    return dlt.resource(read, name="xero_organisations")
