@@ -53,7 +53,12 @@ def test_markup_in_an_error_message_is_printed_as_text_and_keeps_its_exit_code()
 def test_stage_labels_are_not_swallowed_as_markup(monkeypatch, tmp_path):
     from reverse_etl import sync
 
-    class Stage:
+    class Stage:  # what the sync reads of each stage's report
+        load_ids: tuple[str, ...] = ()
+        invocation_id = None
+        status = "success"
+        rejected = 0
+
         def summary(self) -> str:
             return "INV-[/x] done [red]"
 
@@ -156,7 +161,7 @@ def test_malformed_batch_answers_are_read_without_raising(body):
 
 def test_a_malformed_207_rejects_its_inputs_naming_the_problem():
     from reverse_etl.push import _read_batch_answer
-    from reverse_etl.sync_log import Action
+    from reverse_etl.actions import Action
 
     batch = [Action(f"id-{n}", "INSERT", None, (), {"invoice_number": f"INV-{n}"}) for n in (1, 2)]
     answer = parse_upsert_answer(
