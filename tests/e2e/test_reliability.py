@@ -31,7 +31,7 @@ def assert_hubspot_matches_xero(world, ids: set[str] | None = None) -> None:
 def _archive(world, invoice_id: str) -> str:
     record = world.hubspot_by_invoice()[invoice_id]
     answer = requests.delete(
-        f"{world.hubspot.url}/crm/v3/objects/xero_invoice/{record['id']}",
+        f"{world.hubspot.url}/crm/objects/2026-09/xero_invoice/{record['id']}",
         headers=world.hubspot.headers,
         timeout=5,
     )

@@ -64,7 +64,7 @@ def test_sync_every_survives_an_hour_of_faults_and_still_syncs(world, caplog):
         xero.faults.clear()
         if tick == 2:  # a 5xx storm on both sides, absorbed by the retries
             xero.pay(_authorised(world)[0])
-            hub.faults.add("status", status=503, path_prefix="/crm/v3/objects", times=None, every=2)
+            hub.faults.add("status", status=503, path_prefix="/crm/objects/2026-09", times=None, every=2)
             xero.faults.add("status", status=502, path_prefix="/api.xro", times=3)
         elif tick == 3:  # the warehouse is held by another process for the whole tick
             xero.pay(_authorised(world)[0])
@@ -76,7 +76,7 @@ def test_sync_every_survives_an_hour_of_faults_and_still_syncs(world, caplog):
             xero.pay(_authorised(world)[0])
         elif tick == 5:  # HubSpot down for longer than the push's retries
             xero.activity(hours=0.2, seed=tick)
-            hub.faults.add("status", status=503, path_prefix="/crm/v3/objects", times=None)
+            hub.faults.add("status", status=503, path_prefix="/crm/objects/2026-09", times=None)
         elif tick == 6:  # the source is corrected: HubSpot accepts the record again
             hub.clear_rejections()
             xero.activity(hours=0.2, seed=tick)
@@ -192,7 +192,7 @@ def test_webhook_server_survives_an_hour_of_faults_and_still_syncs(world, monkey
         change_and_deliver(_authorised(world)[0])
         assert worker.health.successes == 1 and len(waits) == 2
         # 2. a 5xx storm on both APIs, absorbed by the retries
-        hub.faults.add("status", status=503, path_prefix="/crm/v3/objects", times=None, every=2)
+        hub.faults.add("status", status=503, path_prefix="/crm/objects/2026-09", times=None, every=2)
         xero.faults.add("status", status=502, path_prefix="/api.xro", times=2)
         change_and_deliver(_authorised(world)[0])
         hub.faults.clear()
@@ -205,7 +205,7 @@ def test_webhook_server_survives_an_hour_of_faults_and_still_syncs(world, monkey
         assert worker.wait_idle(120)
         assert "INV-[/poison]" in (worker.health.last_error or "")
         # 4. an outage past the retries, then a busy warehouse past the worker's patience
-        hub.faults.add("status", status=503, path_prefix="/crm/v3/objects", times=None)
+        hub.faults.add("status", status=503, path_prefix="/crm/objects/2026-09", times=None)
         change_and_deliver(_authorised(world)[0])
         hub.faults.clear()
         holder.hold()

@@ -23,12 +23,12 @@ def _live(sandbox: HubSpotSandbox) -> list[dict[str, Any]]:
 
 
 def _upserts(sandbox: HubSpotSandbox) -> int:
-    return sandbox.emulator.counters.total("POST /crm/v3/objects/{objectType}/batch/upsert")
+    return sandbox.emulator.counters.total("POST /crm/objects/2026-09/{objectType}/batch/upsert")
 
 
 def _archive(sandbox: HubSpotSandbox, record_id: str) -> None:
     answer = requests.delete(
-        f"{sandbox.url}/crm/v3/objects/{OBJECT}/{record_id}", headers=sandbox.headers, timeout=5
+        f"{sandbox.url}/crm/objects/2026-09/{OBJECT}/{record_id}", headers=sandbox.headers, timeout=5
     )
     assert answer.status_code == 204
 
@@ -83,7 +83,7 @@ def test_archived_records_leave_search_and_default_lists_and_free_their_unique_v
     run_push(settings, client=make_client(settings))
     (record,) = _live(hubspot_sandbox)
     _archive(hubspot_sandbox, record["id"])
-    base, headers = f"{hubspot_sandbox.url}/crm/v3/objects/{OBJECT}", hubspot_sandbox.headers
+    base, headers = f"{hubspot_sandbox.url}/crm/objects/2026-09/{OBJECT}", hubspot_sandbox.headers
     listed = requests.get(base, headers=headers, timeout=5).json()["results"]
     archived = requests.get(base, params={"archived": "true"}, headers=headers, timeout=5)
     found = requests.post(
@@ -137,14 +137,14 @@ def test_a_schema_conflict_blocks_every_push_until_fixed_and_setup_says_what_it_
         with pytest.raises(HubSpotSchemaError, match="total is string/text"):
             run_push(settings, client=make_client(settings))
     assert (
-        hubspot_sandbox.emulator.counters.total("POST /crm/v3/objects/{objectType}/batch/upsert")
+        hubspot_sandbox.emulator.counters.total("POST /crm/objects/2026-09/{objectType}/batch/upsert")
         == 0
     )
     assert _live(hubspot_sandbox) == []
 
     # The fix the message names: archive the property; the next push proceeds by itself.
     answer = requests.delete(
-        f"{hubspot_sandbox.url}/crm/v3/properties/{OBJECT}/total",
+        f"{hubspot_sandbox.url}/crm/properties/2026-09/{OBJECT}/total",
         headers=hubspot_sandbox.headers,
         timeout=5,
     )
