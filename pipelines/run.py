@@ -377,8 +377,14 @@ def run_hubspot_snapshot(
             )
         )
 
+    def archived_ids() -> set[str]:
+        rows = _query(pipeline, "select hs_object_id from invoice_records where archived")
+        return {str(row[0]) for row in rows}
+
     full = full_refresh or not _table_exists(pipeline, "invoice_records")
-    source = hubspot_snapshot_source(reader, stats, versions_since, full_refresh=full)
+    source = hubspot_snapshot_source(
+        reader, stats, versions_since, full_refresh=full, known_archived=archived_ids
+    )
     try:
         step_seconds, load_ids = _run(pipeline, source)
     finally:

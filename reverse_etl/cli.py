@@ -27,7 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from reverse_etl.cli_options import EPILOG, LOG_LEVELS, GlobalOptionsGroup
-from reverse_etl.errors import InvoiceSyncError
+from reverse_etl.failures import as_project_error
 from reverse_etl.lock import sync_lock
 from reverse_etl.run_summary import RunSummary, utc_now
 from reverse_etl.settings import Settings, load_settings
@@ -47,8 +47,10 @@ webhooks_app = typer.Typer(help="Near-real-time sync from Xero webhooks.", no_ar
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(webhooks_app, name="webhooks")
 
-console = Console()
-err_console = Console(stderr=True)
+# Data (invoice numbers, names, HubSpot's and Xero's messages) is never read as Rich markup:
+# `INV-[/x]` must print as itself. Styling is applied with rich.text.Text instead.
+console = Console(markup=False, highlight=False)
+err_console = Console(stderr=True, markup=False, highlight=False)
 log = logging.getLogger("invoice_sync")
 T = TypeVar("T")
 
@@ -133,22 +135,22 @@ def _run(
         if announce:
             _console().print(settings.mode_line, highlight=False)
         return work(settings)
-    except InvoiceSyncError as exc:
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # any failure: one line naming the cause, never a traceback
+        error = as_project_error(exc)
         if summary is not None:
-            summary.fail(exc, exit_code=exc.exit_code, stage=summary.stage)
+            summary.fail(error, exit_code=error.exit_code, stage=summary.stage)
         if _state["verbose"]:
             err_console.print_exception(show_locals=False)
         # the message may quote Xero/HubSpot data: never render it as markup
+        message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
         err_console.print(
-            Text.assemble((f"{type(exc).__name__}:", "red"), " ", str(exc)),
+            Text.assemble((f"{type(error).__name__}:", "red"), " ", message),
             highlight=False,
             soft_wrap=True,
         )
-        raise typer.Exit(exc.exit_code) from None
-    except Exception as exc:
-        if summary is not None:
-            summary.fail(exc, stage=summary.stage)
-        raise
+        raise typer.Exit(error.exit_code) from None
     finally:
         if summary is not None and _state["json"]:
             summary.finished_at = utc_now()
@@ -166,7 +168,7 @@ def config() -> None:
     def show(settings: Settings) -> None:
         table = Table("variable", "value")
         for name, value in settings.describe():
-            table.add_row(name, value)
+            table.add_row(Text(name), Text(value))
         console.print(table)  # what the user asked for, even with --quiet
 
     _run(show)

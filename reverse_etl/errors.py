@@ -107,7 +107,11 @@ class LockBusyError(InvoiceSyncError):
     exit_code = EXIT_BUSY
 
 
-class WarehouseBusyError(LockBusyError):
+class WarehouseError(InvoiceSyncError):
+    """The warehouse file cannot be used: corrupt, not a DuckDB file, read-only, disk full."""
+
+
+class WarehouseBusyError(LockBusyError, WarehouseError):
     """Another process (a notebook, a SQL client, a stray run) has the working warehouse open
     (exit code 4, like the sync lock: nothing was done, try again later).
 
@@ -134,3 +138,7 @@ class PublishError(InvoiceSyncError):
 
 class AnalystQueryError(InvoiceSyncError):
     """`invoice-sync sql`: no published database yet, or DuckDB refused the query."""
+
+
+class UnexpectedError(InvoiceSyncError):
+    """Something outside the project's own errors failed; the message names what and where."""

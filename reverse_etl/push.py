@@ -312,7 +312,38 @@ def upsert_isolating_rejects(
         outcome = upsert_isolating_rejects(hub, object_type, batch[:middle])
         outcome.extend(upsert_isolating_rejects(hub, object_type, batch[middle:]))
         return outcome
-    return _read_batch_answer(batch, result)
+    return _complete_new_records(hub, object_type, batch, _read_batch_answer(batch, result))
+
+
+def _complete_new_records(
+    hub: HubSpot, object_type: str, batch: Sequence[Action], outcome: BatchOutcome
+) -> BatchOutcome:
+    """An UPDATE sends only the changed properties; if HubSpot answers ``new: true`` the record
+    it meant to update is gone (archived or deleted in HubSpot: an archived record no longer
+    holds its unique value, so the upsert created a new one) and the new record holds only
+    those properties. Send such records again with every property, so they end complete."""
+    by_id = {a.xero_invoice_id: a for a in batch}
+    partial = [
+        w
+        for w in outcome.written
+        if w.new
+        and by_id[w.xero_invoice_id].action == "UPDATE"
+        and by_id[w.xero_invoice_id].changed_properties
+    ]
+    if not partial:
+        return outcome
+    log.warning(
+        "HubSpot created %d new record(s) for invoices it held before (archived or deleted in "
+        "HubSpot): sending them again with every property.",
+        len(partial),
+    )
+    resend = [replace(by_id[w.xero_invoice_id], changed_properties=()) for w in partial]
+    again = upsert_isolating_rejects(hub, object_type, resend)
+    done = {w.xero_invoice_id for w in partial}
+    outcome.written = [w for w in outcome.written if w.xero_invoice_id not in done]
+    outcome.written += [replace(w, new=True) for w in again.written]
+    outcome.rejected += again.rejected
+    return outcome
 
 
 # 400s about the request as a whole, which bisecting cannot cure (HubSpot's wording; the
@@ -362,6 +393,11 @@ def _read_batch_answer(batch: Sequence[Action], answer: UpsertAnswer) -> BatchOu
         category = " / ".join(sorted({e.category for e in unattributed})) or "NO_RESULT"
         message = " | ".join(e.message for e in unattributed) or (
             "HubSpot returned no result for this input"
+            + (
+                f" (its answer was malformed: {'; '.join(answer.problems)})"
+                if answer.problems
+                else ""
+            )
         )
         outcome.rejected.append(
             RejectedRecord(

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 
 from reverse_etl.errors import ConfigError
 from reverse_etl.hubspot_paths import DEFAULT_API_VERSION, SUPPORTED_VERSIONS
@@ -106,9 +106,13 @@ class Settings:
         if self.sandbox:
             return (
                 "Sandbox mode: no Xero or HubSpot credentials set; using the local emulators at "
-                f"{self.xero.base_url} (Xero) and {self.hubspot.base_url} (HubSpot)."
+                f"{redact_url(self.xero.base_url)} (Xero) and "
+                f"{redact_url(self.hubspot.base_url)} (HubSpot)."
             )
-        return f"Live mode: Xero at {self.xero.base_url}, HubSpot at {self.hubspot.base_url}."
+        return (
+            f"Live mode: Xero at {redact_url(self.xero.base_url)}, "
+            f"HubSpot at {redact_url(self.hubspot.base_url)}."
+        )
 
     def describe(self) -> list[tuple[str, str]]:
         """Every setting as (variable, shown value), secrets masked, for `invoice-sync config`."""
@@ -118,14 +122,14 @@ class Settings:
             ("XERO_CLIENT_SECRET", mask(self.xero.client_secret)),
             ("XERO_REFRESH_TOKEN", mask(self.xero.refresh_token)),
             ("XERO_TENANT_ID", ",".join(self.xero.tenant_ids) or "(all connected)"),
-            ("XERO_BASE_URL", self.xero.base_url),
-            ("XERO_IDENTITY_URL", self.xero.identity_url),
+            ("XERO_BASE_URL", redact_url(self.xero.base_url)),
+            ("XERO_IDENTITY_URL", redact_url(self.xero.identity_url)),
             ("XERO_WEBHOOK_KEY", mask(self.xero.webhook_key)),
             ("XERO_TOKEN_FILE", str(self.xero.token_file)),
             ("XERO_CALLS_PER_MINUTE", str(self.xero.calls_per_minute)),
             ("XERO_PAGE_SIZE", str(self.xero.page_size)),
             ("HUBSPOT_ACCESS_TOKEN", mask(self.hubspot.access_token)),
-            ("HUBSPOT_BASE_URL", self.hubspot.base_url),
+            ("HUBSPOT_BASE_URL", redact_url(self.hubspot.base_url)),
             ("HUBSPOT_OBJECT_NAME", self.hubspot.object_name),
             ("HUBSPOT_API_VERSION", self.hubspot.api_version),
             ("HUBSPOT_REQUESTS_PER_10S", str(self.hubspot.requests_per_10s)),
@@ -156,22 +160,69 @@ def mask_url(url: str) -> str:
     return f"{scheme}://****" if _rest else "****"
 
 
+def redact_url(url: str) -> str:
+    """``url`` without the secrets it may carry: ``user:password@`` and query values."""
+    parsed = urlparse(url)
+    netloc = parsed.netloc
+    if "@" in netloc:
+        netloc = "****@" + netloc.rpartition("@")[2]
+    query = "****" if parsed.query else ""
+    return urlunparse(parsed._replace(netloc=netloc, query=query))
+
+
 def load_settings(
     env: Mapping[str, str] | None = None, dotenv_path: Path | None = Path(".env")
 ) -> Settings:
     """Read and validate the configuration.
 
     ``env`` defaults to ``os.environ``; a ``.env`` file fills in variables the environment does
-    not set (the environment wins). Raises :class:`ConfigError` naming the variable at fault.
+    not set (the environment wins, but a variable set to the empty string counts as unset, so
+    ``HUBSPOT_ACCESS_TOKEN=`` in a shell never hides the file's value). A ``.env`` line that
+    cannot be read — an unclosed quote — is an error naming the line, never skipped silently
+    (python-dotenv skips it and may swallow the following lines into one value).
+    Raises :class:`ConfigError` naming the variable or line at fault.
     """
     values: dict[str, str] = {}
     if dotenv_path is not None and dotenv_path.is_file():
-        from dotenv import dotenv_values
-
-        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
-    values.update(os.environ if env is None else env)
+        values.update(read_dotenv(dotenv_path))
+    values.update(
+        {k: v for k, v in (os.environ if env is None else env).items() if v and v.strip()}
+    )
     values = {k: v.strip() for k, v in values.items() if v is not None and v.strip() != ""}
     return _build(values)
+
+
+_ASSIGNMENT = re.compile(r"^\s*(export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=")
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """The variables of a ``.env`` file; :class:`ConfigError` for a line that cannot be read."""
+    from dotenv.parser import parse_stream
+
+    values: dict[str, str] = {}
+    with path.open(encoding="utf-8") as stream:
+        for binding in parse_stream(stream):
+            line = binding.original.line
+            if binding.error:
+                text = binding.original.string.strip()
+                raise ConfigError(
+                    f"{path} line {line} cannot be read ({text[:40]!r}): close the quote or "
+                    "remove the line. Nothing was run."
+                )
+            if binding.key is None or binding.value is None:
+                continue
+            swallowed = [
+                other.split("=", 1)[0].strip()
+                for other in binding.value.splitlines()[1:]
+                if _ASSIGNMENT.match(other)
+            ]
+            if swallowed:
+                raise ConfigError(
+                    f"{path} line {line}: the quoted value of {binding.key} runs over several "
+                    f"lines and swallows {', '.join(swallowed)}; a closing quote is missing."
+                )
+            values[binding.key] = binding.value
+    return values
 
 
 def _build(values: Mapping[str, str]) -> Settings:
@@ -190,10 +241,13 @@ def _build(values: Mapping[str, str]) -> Settings:
             "Set them (Xero app credentials), or unset HUBSPOT_ACCESS_TOKEN to run on the sandbox."
         )
 
-    warehouse_path = Path(get("WAREHOUSE_PATH", "warehouse/invoices.duckdb"))
-    state_dir = Path(get("INVOICE_SYNC_STATE_DIR", str(warehouse_path.parent)))
-    analytics_path = Path(get("ANALYTICS_PATH", str(warehouse_path.parent / "analytics.duckdb")))
-    if analytics_path.expanduser().resolve() == warehouse_path.expanduser().resolve():
+    # `~` is expanded here, once: DuckDB and dlt would otherwise disagree about it.
+    warehouse_path = Path(get("WAREHOUSE_PATH", "warehouse/invoices.duckdb")).expanduser()
+    state_dir = Path(get("INVOICE_SYNC_STATE_DIR", str(warehouse_path.parent))).expanduser()
+    analytics_path = Path(
+        get("ANALYTICS_PATH", str(warehouse_path.parent / "analytics.duckdb"))
+    ).expanduser()
+    if analytics_path.resolve() == warehouse_path.resolve():
         raise ConfigError(
             f"ANALYTICS_PATH and WAREHOUSE_PATH are the same file ({warehouse_path}): the "
             "analysts' copy must be a separate file, e.g. warehouse/analytics.duckdb."
@@ -245,7 +299,7 @@ def _build(values: Mapping[str, str]) -> Settings:
         base_url=_url(values, "XERO_BASE_URL", xero_base),
         identity_url=_url(values, "XERO_IDENTITY_URL", identity),
         webhook_key=webhook_key,
-        token_file=Path(get("XERO_TOKEN_FILE", str(state_dir / "xero_token.json"))),
+        token_file=Path(get("XERO_TOKEN_FILE", str(state_dir / "xero_token.json"))).expanduser(),
         calls_per_minute=_int(values, "XERO_CALLS_PER_MINUTE", 60, 1, 10_000),
         page_size=_int(values, "XERO_PAGE_SIZE", 1000, 1, 1000),
     )

@@ -35,9 +35,13 @@ from reverse_etl import sync_log
 from reverse_etl.errors import (
     ConfigError,
     InvoiceSyncError,
+    LockBusyError,
     QuarantinedRecordsError,
     RejectedRecordsError,
+    WarehouseBusyError,
 )
+from reverse_etl.failures import as_project_error, one_line
+from reverse_etl.health import LoopHealth
 from reverse_etl.lock import sync_lock
 from reverse_etl.sandbox_mode import sandbox_if_needed
 from reverse_etl.settings import Settings
@@ -137,7 +141,7 @@ def run_sync_once(
     from reverse_etl.quarantine_report import report_quarantine
     from reverse_etl.transform import run_transform
 
-    out = console or Console()
+    out = console or Console(markup=False, highlight=False)
     report = report or SyncReport()
     report.dry_run = dry_run
     display = StageProgress(out if progress else None)
@@ -204,7 +208,7 @@ def run_sync_once(
             _finish_run_log(settings, report, error)
     for record in report.quarantined:  # Xero's text: never rendered as markup
         out.print(f"Quarantined: {record.line()}", highlight=False, markup=False)
-    out.print(report.summary(), highlight=False)
+    out.print(report.summary(), highlight=False, markup=False)
     return report
 
 
@@ -259,13 +263,22 @@ def run_sync_command(
     max_runs: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    health: LoopHealth | None = None,
     dry_run: bool = False,
     since: date | None = None,
     report: SyncReport | None = None,
     progress: bool = True,
 ) -> None:
-    """`invoice-sync sync`: once (errors propagate: exit 1, or 3 for rejected records), or on a
-    schedule with ``every``, where a failed run is logged and the next tick runs regardless."""
+    """`invoice-sync sync`: once (errors propagate: exit 1, or 3 for rejected or quarantined
+    records), or on a schedule with ``every``, where a failed tick is logged and the next tick
+    runs regardless.
+
+    On a schedule nothing stops the loop but Ctrl-C: any exception of a tick is turned into its
+    one-line project error (:func:`reverse_etl.failures.as_project_error`), logged with the count
+    of failures in a row, and recorded in ``health``. A tick that found the warehouse busy
+    (another process holds DuckDB's file lock, or another invoice-sync run holds ours) is
+    retried within the interval after :data:`BUSY_BACKOFF` fractions of it (1, 2, 4 and 8
+    minutes for ``--every 1h``) before it counts as failed."""
     if every is not None and (dry_run or since is not None):
         raise ConfigError("--dry-run and --since apply to one run: use them without --every.")
     if every is None:
@@ -283,26 +296,22 @@ def run_sync_command(
             report.extract.raise_for_limit_stops()
         return
     interval = parse_interval(every)
-    out = console or Console()
-    out.print(f"Running every {every}; Ctrl-C to stop.", highlight=False)
+    out = console or Console(markup=False, highlight=False)
+    health = health or LoopHealth()
+    out.print(f"Running every {every}; Ctrl-C to stop.", highlight=False, markup=False)
     runs = 0
     next_start = clock()
     while max_runs is None or runs < max_runs:
         runs += 1
-        try:
-            report = run_sync_once(settings, full_refresh=full_refresh and runs == 1, console=out)
-            if report.rejected or report.quarantined:
-                log.warning(
-                    "Run %d finished with %d rejected and %d quarantined records (see sync_log).",
-                    runs,
-                    report.rejected,
-                    len(report.quarantined),
-                )
-            stopped = getattr(getattr(report.extract, "xero", None), "stopped", None)
-            if stopped:
-                log.warning("Run %d is incomplete: %s", runs, " ".join(stopped.values()))
-        except InvoiceSyncError as exc:
-            log.error("Run %d failed: %s: %s", runs, type(exc).__name__, exc)
+        _tick(
+            lambda first=(runs == 1): run_sync_once(
+                settings, full_refresh=full_refresh and first, console=out
+            ),
+            number=runs,
+            interval=interval,
+            sleep=sleep,
+            health=health,
+        )
         if max_runs is not None and runs >= max_runs:
             break
         next_start += interval
@@ -310,3 +319,57 @@ def run_sync_command(
         if next_start < now:  # the run overran: skip the missed ticks, keep the cadence
             next_start += interval * ((now - next_start) // interval + 1)
         sleep(next_start - now)
+
+
+# Retry delays of a tick that found the warehouse busy, as fractions of the interval.
+BUSY_BACKOFF = (1 / 60, 2 / 60, 4 / 60, 8 / 60)
+
+
+def _tick(
+    run: Callable[[], SyncReport],
+    *,
+    number: int,
+    interval: float,
+    sleep: Callable[[float], None],
+    health: LoopHealth,
+) -> None:
+    """One scheduled run: never raises (but for Ctrl-C); busy warehouses are retried."""
+    retries = iter(BUSY_BACKOFF)
+    while True:
+        try:
+            report = run()
+        except Exception as exc:  # an unattended loop survives anything; it reports it
+            error = as_project_error(exc)
+            delay = next(retries, None) if _is_busy(error) else None
+            if delay is not None:
+                log.warning(
+                    "Run %d: %s; retrying in %.0fs.", number, one_line(str(error)), delay * interval
+                )
+                sleep(delay * interval)
+                continue
+            message = f"{type(error).__name__}: {one_line(str(error))}"
+            health.failed(message)
+            log.error(
+                "Run %d failed (%d in a row): %s The next run starts on schedule.",
+                number,
+                health.consecutive_failures,
+                message,
+            )
+            return
+        health.succeeded()
+        if report.rejected or report.quarantined:
+            log.warning(
+                "Run %d finished with %d rejected and %d quarantined records (see sync_log; "
+                "they are retried next run).",
+                number,
+                report.rejected,
+                len(report.quarantined),
+            )
+        stopped = getattr(getattr(report.extract, "xero", None), "stopped", None)
+        if stopped:
+            log.warning("Run %d is incomplete: %s", number, " ".join(stopped.values()))
+        return
+
+
+def _is_busy(error: InvoiceSyncError) -> bool:
+    return isinstance(error, WarehouseBusyError | LockBusyError)
