@@ -64,7 +64,9 @@ def test_sync_every_survives_an_hour_of_faults_and_still_syncs(world, caplog):
         xero.faults.clear()
         if tick == 2:  # a 5xx storm on both sides, absorbed by the retries
             xero.pay(_authorised(world)[0])
-            hub.faults.add("status", status=503, path_prefix="/crm/objects/2026-09", times=None, every=2)
+            hub.faults.add(
+                "status", status=503, path_prefix="/crm/objects/2026-09", times=None, every=2
+            )
             xero.faults.add("status", status=502, path_prefix="/api.xro", times=3)
         elif tick == 3:  # the warehouse is held by another process for the whole tick
             xero.pay(_authorised(world)[0])
@@ -192,7 +194,9 @@ def test_webhook_server_survives_an_hour_of_faults_and_still_syncs(world, monkey
         change_and_deliver(_authorised(world)[0])
         assert worker.health.successes == 1 and len(waits) == 2
         # 2. a 5xx storm on both APIs, absorbed by the retries
-        hub.faults.add("status", status=503, path_prefix="/crm/objects/2026-09", times=None, every=2)
+        hub.faults.add(
+            "status", status=503, path_prefix="/crm/objects/2026-09", times=None, every=2
+        )
         xero.faults.add("status", status=502, path_prefix="/api.xro", times=2)
         change_and_deliver(_authorised(world)[0])
         hub.faults.clear()

@@ -28,7 +28,9 @@ def _upserts(sandbox: HubSpotSandbox) -> int:
 
 def _archive(sandbox: HubSpotSandbox, record_id: str) -> None:
     answer = requests.delete(
-        f"{sandbox.url}/crm/objects/2026-09/{OBJECT}/{record_id}", headers=sandbox.headers, timeout=5
+        f"{sandbox.url}/crm/objects/2026-09/{OBJECT}/{record_id}",
+        headers=sandbox.headers,
+        timeout=5,
     )
     assert answer.status_code == 204
 
@@ -137,7 +139,9 @@ def test_a_schema_conflict_blocks_every_push_until_fixed_and_setup_says_what_it_
         with pytest.raises(HubSpotSchemaError, match="total is string/text"):
             run_push(settings, client=make_client(settings))
     assert (
-        hubspot_sandbox.emulator.counters.total("POST /crm/objects/2026-09/{objectType}/batch/upsert")
+        hubspot_sandbox.emulator.counters.total(
+            "POST /crm/objects/2026-09/{objectType}/batch/upsert"
+        )
         == 0
     )
     assert _live(hubspot_sandbox) == []

@@ -160,8 +160,8 @@ def test_malformed_batch_answers_are_read_without_raising(body):
 
 
 def test_a_malformed_207_rejects_its_inputs_naming_the_problem():
-    from reverse_etl.push import _read_batch_answer
     from reverse_etl.actions import Action
+    from reverse_etl.push import _read_batch_answer
 
     batch = [Action(f"id-{n}", "INSERT", None, (), {"invoice_number": f"INV-{n}"}) for n in (1, 2)]
     answer = parse_upsert_answer(
