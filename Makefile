@@ -8,7 +8,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: help install sync test check lint format docs docs-build sandbox demo bench bench-quick clean
+.PHONY: help install sync sql test check lint format docs docs-build sandbox demo bench bench-quick clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -23,6 +23,14 @@ install: $(STAMP) ## Create .venv and install (quick when nothing changed)
 
 sync: install ## Extract → transform → push once (sandbox when no credentials are set)
 	$(BIN)/invoice-sync sync
+
+sql: install ## Query the analysts' database: interactive (Harlequin), or Q="select …" for one query
+ifdef Q
+	$(BIN)/invoice-sync sql "$$Q"
+else
+	@$(BIN)/python -c "import harlequin" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[sql]'
+	$(BIN)/invoice-sync sql
+endif
 
 test: install ## Lint, then run the whole test suite
 	$(BIN)/ruff check .

@@ -142,7 +142,7 @@ def plot_scaling(doc: dict[str, Any], path: Path) -> Path | None:
 
     points = sorted(points, key=lambda p: p["invoices"])
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for stage in ("extract", "transform", "push"):
+    for stage in ("extract", "transform", "push", "publish"):
         xs = [p["invoices"] for p in points if stage in p["stages"]]
         if not xs:
             continue

@@ -1,11 +1,12 @@
 """Run one measured stage in this (fresh) process and print its measurements as JSON.
 
-``python -m benchmarks.stage extract|transform|setup|push|sync|naive-push|reexport``. The
+``python -m benchmarks.stage extract|transform|setup|push|publish|sync|naive-push|reexport``. The
 harness sets the environment contract (``XERO_BASE_URL``, ``HUBSPOT_BASE_URL``,
 ``WAREHOUSE_PATH``, …) so the real stage functions run exactly as `invoice-sync` runs them,
 against the emulators in their own processes. The last line of stdout is
-``{"stage", "seconds", "peak_rss_mb", "children_peak_rss_mb", "report"}``: ``seconds`` is the
-stage function alone (imports and interpreter start excluded), peak RSS is this process's own
+``{"stage", "seconds", "cpu_seconds", "peak_rss_mb", "children_peak_rss_mb", "report"}``:
+``seconds`` is the stage function alone (imports and interpreter start excluded; ``cpu_seconds``
+its CPU time in this process, less sensitive to a busy machine), peak RSS is this process's own
 high-water mark (``getrusage``), and the children's for anything the stage spawned.
 """
 
@@ -87,6 +88,11 @@ def _work(name: str, settings: Settings, args: argparse.Namespace) -> Callable[[
 
         console = Console(file=sys.stderr)
         return lambda: _sync(run_sync_once(settings, console=console))
+    if name == "publish":
+        import pipelines.run  # noqa: F401 - imported by the sync before it publishes (dlt)
+        from reverse_etl.publish import RunOutcome, publish_analytics
+
+        return lambda: publish_analytics(settings, RunOutcome(None, "benchmark"))
     if name == "naive-push":
         from benchmarks.peers.hubspot_clients import naive_push
 
@@ -110,6 +116,7 @@ def _sync(report: Any) -> dict[str, Any]:
         "extract": _plain(report.extract),
         "transform": _plain(report.transform),
         "push": _plain(report.push),
+        "publish": _plain(report.publish),
     }
 
 
@@ -123,14 +130,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     settings = load_settings(dotenv_path=None)
     work = _work(args.stage, settings, args)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = work()
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     line = {
         "stage": args.stage,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "peak_rss_mb": round(own, 1),
         "children_peak_rss_mb": round(children, 1),
         "report": _plain(report),

@@ -2,7 +2,8 @@
 
 Small sizes are measured here, each with fresh emulators; the main size reuses the backfill,
 transform and push benchmarks' medians (same set-up); the largest size (1M) runs extract and
-transform once, only if the time budget and the memory left allow, and says why not otherwise.
+transform (and the publish of the analysts' database) once, only if the time budget and the
+memory left allow, and says why not otherwise.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from benchmarks.harness import Harness, error_text
 from benchmarks.results import BenchResult, median
 from benchmarks.suite_tool import Shared
 
-STAGES = ("extract", "transform", "push")
+STAGES = ("extract", "transform", "push", "publish")
+BIG_STAGES = ("extract", "transform", "publish")
 
 
 def bench_scaling(harness: Harness, shared: Shared) -> BenchResult:
@@ -31,7 +33,7 @@ def bench_scaling(harness: Harness, shared: Shared) -> BenchResult:
         verdict = _big_verdict(harness, shared, points, sizes.scaling_big)
         if verdict is None:
             try:
-                points.append(_measure(harness, sizes.scaling_big, ("extract", "transform"), 1))
+                points.append(_measure(harness, sizes.scaling_big, BIG_STAGES, 1))
             except Exception as exc:
                 result.notes.append(f"{sizes.scaling_big:,}: failed: {error_text(exc)}")
         else:
@@ -48,6 +50,8 @@ def bench_scaling(harness: Harness, shared: Shared) -> BenchResult:
             result.add(
                 f"{stage}_peak_rss_mb_{n}", data["peak_rss_mb"], f"{stage} RSS at {n:,}", "MB"
             )
+            if data.get("size_mb") is not None:
+                result.add(f"{stage}_size_mb_{n}", data["size_mb"], f"{stage} size at {n:,}", "MB")
     result.details["points"] = points
     result.runs = max((p["runs"] for p in points), default=0)
     return result
@@ -56,7 +60,7 @@ def bench_scaling(harness: Harness, shared: Shared) -> BenchResult:
 def _measure(harness: Harness, n: int, stages: tuple[str, ...], runs: int) -> dict[str, Any]:
     harness.log(f"  scaling: {n:,} invoices ({', '.join(stages)}, {runs} run(s))")
     samples: dict[str, dict[str, list[float]]] = {
-        s: {"seconds": [], "peak_rss_mb": []} for s in stages
+        s: {"seconds": [], "cpu_seconds": [], "peak_rss_mb": [], "size_mb": []} for s in stages
     }
     xero = harness.xero(n)
     try:
@@ -70,6 +74,9 @@ def _measure(harness: Harness, n: int, stages: tuple[str, ...], runs: int) -> di
                     out = harness.stage(stage, env, timeout=3600)
                     samples[stage]["seconds"].append(out["seconds"])
                     samples[stage]["peak_rss_mb"].append(out["peak_rss_mb"])
+                    samples[stage]["cpu_seconds"].append(out.get("cpu_seconds"))
+                    if "size_mb" in out["report"]:  # the publish: the analysts' file
+                        samples[stage]["size_mb"].append(out["report"]["size_mb"])
             finally:
                 harness.stop(hubspot)
     finally:
@@ -82,7 +89,9 @@ def _measure(harness: Harness, n: int, stages: tuple[str, ...], runs: int) -> di
             stage: {
                 "seconds": median(values["seconds"]),
                 "peak_rss_mb": median(values["peak_rss_mb"]),
+                "size_mb": median(values["size_mb"]) if values["size_mb"] else None,
                 "seconds_runs": values["seconds"],
+                "cpu_seconds_runs": values["cpu_seconds"],
             }
             for stage, values in samples.items()
         },

@@ -325,6 +325,7 @@ def bench_hourly(harness: Harness, shared: Shared) -> BenchResult:
                 result.add(
                     f"{kind}_peak_rss_mb", out["peak_rss_mb"], f"Sync, {label}: peak RSS", "MB"
                 )
+                _publish_metrics(result, kind, label, out)
                 result.details.setdefault(f"{kind}_reports", []).append(out["report"])
                 result.details.setdefault(f"{kind}_xero_counters", []).append(xc)
                 result.details.setdefault(f"{kind}_hubspot_calls", []).append(hc)
@@ -339,6 +340,25 @@ def bench_hourly(harness: Harness, shared: Shared) -> BenchResult:
         "at its defaults; HubSpot as for the push benchmark."
     )
     return result
+
+
+def _publish_metrics(result: BenchResult, kind: str, label: str, out: dict[str, Any]) -> None:
+    """The analysts' database the sync publishes at its end: seconds, size, share of the run."""
+    report = out["report"]
+    publish_seconds = report.get("stage_seconds", {}).get("publish")
+    if publish_seconds is None:
+        return
+    result.add(f"{kind}_publish_seconds", publish_seconds, f"Sync, {label}: publish", "s")
+    result.add(
+        f"{kind}_publish_share",
+        publish_seconds / out["seconds"],
+        f"Sync, {label}: publish share of the run",
+        "ratio",
+        target=("<", 0.05) if kind == "changed" else None,
+    )
+    size = (report.get("publish") or {}).get("size_mb")
+    if size is not None:
+        result.add(f"{kind}_publish_size_mb", size, f"Sync, {label}: analysts' file size", "MB")
 
 
 def run_safely(name: str, title: str, work: Any, *args: Any) -> Any:

@@ -5,8 +5,32 @@ into the dataset ``raw_xero`` and ``hubspot_snapshot`` into ``raw_hubspot``, wit
 ``loader_file_format="jsonl"`` (DESIGN.md: 3x faster and 8x smaller than insert_values here).
 dlt's working directory and pipeline state live under ``settings.state_dir / "dlt"``, so nothing
 lands in the user's home. A failed run changes nothing in the warehouse: credentials are
-checked and tenants listed before dlt starts, and an error raised while extracting (bad
-payload, auth, rate limit) discards that run's load package, cursor included.
+checked and tenants listed before dlt starts, and an error raised while extracting (auth,
+rate limit) discards that run's load package, cursor included. A record that cannot be parsed
+does not fail the run: it is quarantined (:mod:`pipelines.quarantine`).
+
+dlt settings of this process (set below unless the environment already sets them; dlt's
+configuration reference, ``LoaderConfiguration`` and ``LoadStorageConfiguration`` in dlt 1.31):
+
+- ``LOAD__AUTO_ABORT_ON_TERMINAL_ERROR=true``: a job that fails terminally (e.g. a value the
+  destination refuses) aborts its package like ``Pipeline.abort_packages`` — pending packages
+  are deleted and the local pipeline state (our cursors) is restored to where that package
+  started (dlt API reference, ``dlt.pipeline.abort``). Without it the failed package stays
+  pending and every later run retries it before reading anything new (issue 10: one bad amount
+  wedged all syncs until files under ``warehouse/dlt`` were deleted by hand).
+- ``LOAD__DELETE_COMPLETED_JOBS=true`` and ``LOAD__TRUNCATE_STAGING_DATASET=true``: a loaded
+  package's data files are deleted and the ``*_staging`` copy of the merged rows is emptied
+  after the load; what is left of each loaded package (its schema and state, a few KB) is
+  removed by :func:`~pipelines.housekeeping.prune_loaded_packages`. Recovery needs only
+  pending packages.
+- Files are private: the dlt working directory is mode 0700 and the DuckDB file 0600 (they hold
+  invoice data; :mod:`pipelines.housekeeping`).
+
+Each successful run appends a row to ``<dataset>.extract_runs`` (finished_at, rows loaded, dlt
+load ids), even when nothing changed and dlt wrote no load package: dbt's source freshness
+measures that table, so a quiet night is fresh and only a failing extract goes stale. dlt's
+``<dataset>_staging`` schema (merge staging) is dropped after each load, out of analysts' way.
+``progress`` (optional) receives a line per Xero page read, for the CLI's progress display.
 """
 
 from __future__ import annotations
@@ -25,12 +49,31 @@ from typing import Any
 # of a backfill). An explicit value in the environment still wins.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("DATA_WRITER__DISABLE_COMPRESSION", "true")
+os.environ.setdefault("LOAD__AUTO_ABORT_ON_TERMINAL_ERROR", "true")
+os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
+os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
+# resources one after another, in order: the invoices first, then the finance endpoints
+# (pipelines/xero/finance_source.py), so the invoices keep first claim on Xero's call budget
+os.environ.setdefault("EXTRACT__NEXT_ITEM_MODE", "fifo")
 
 import dlt
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.cursor import known_versions
+from pipelines.extract_log import (
+    ExtractProgress,
+    ProgressStats,
+    drop_staging_dataset,
+    record_extract,
+)
+from pipelines.housekeeping import (
+    finish_pending,
+    first_line,
+    make_private,
+    prune_loaded_packages,
+    secure_warehouse,
+)
 from pipelines.hubspot_snapshot import customers
 from pipelines.hubspot_snapshot.client import HubSpotReader
 from pipelines.hubspot_snapshot.source import (
@@ -38,6 +81,7 @@ from pipelines.hubspot_snapshot.source import (
     HubSpotSnapshotStats,
     hubspot_snapshot_source,
 )
+from pipelines.quarantine import QUARANTINE_COLUMNS
 from pipelines.xero.client import XeroClient
 from pipelines.xero.finance_source import FINANCE_TABLE_COLUMNS, FINANCE_TABLES
 from pipelines.xero.records import (
@@ -71,10 +115,13 @@ class XeroExtractReport:
     calls_per_tenant: dict[str, int] = field(default_factory=dict)
     rejected_per_tenant: dict[str, int] = field(default_factory=dict)
     finance_rows: dict[str, int] = field(default_factory=dict)  # per finance table (+ rejected)
+    quarantined: list[str] = field(default_factory=list)  # one line per record set aside
+    duplicates: list[str] = field(default_factory=list)
     pages_per_tenant: dict[str, int] = field(default_factory=dict)
     stopped: dict[str, str] = field(default_factory=dict)  # tenant → one-line reason + resume
     step_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    load_ids: list[str] = field(default_factory=list)
 
     def raise_for_limit_stops(self) -> None:
         """:class:`XeroLimitStop` (exit 75) when a read stopped at a Xero limit: what it read
@@ -94,6 +141,7 @@ class HubSpotSnapshotReport:
     seconds: float = 0.0
     customers_loaded: dict[str, int] = field(default_factory=dict)  # companies, contacts, …
     customer_calls: int = 0  # calls for companies, contacts and associations (not in calls)
+    load_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -128,6 +176,25 @@ class ExtractReport:
     def raise_for_limit_stops(self) -> None:
         self.xero.raise_for_limit_stops()
 
+    @property
+    def load_ids(self) -> list[str]:
+        return [*self.xero.load_ids, *self.hubspot.load_ids]
+
+    def as_dict(self) -> dict[str, object]:
+        """The extract's part of the ``--json`` run summary."""
+        return {
+            "organisations": len(self.xero.tenants),
+            "invoices_loaded": self.xero.invoices_loaded,
+            "invoices_per_organisation": dict(self.xero.per_tenant),
+            "invoices_rejected": self.xero.rejected,
+            "xero_calls": self.xero.xero_calls,
+            "hubspot_records_loaded": self.hubspot.records_loaded,
+            "hubspot_calls": self.hubspot.calls,
+            "dlt_load_ids": self.load_ids,
+            "stopped_at_xero_limit": dict(self.xero.stopped),
+            "seconds": round(self.xero.seconds + self.hubspot.seconds, 3),
+        }
+
     def summary(self) -> str:
         x, h = self.xero, self.hubspot
         orgs = len(x.tenants)
@@ -140,7 +207,7 @@ class ExtractReport:
             text += f" + {x.finance_calls} for contacts/payments/credit/organisation"
         text += f", {x.retries} retried)" if x.retries else ")"
         if x.rejected:
-            text += f", {x.rejected} rejected (see raw_xero.invoice_rejects)"
+            text += f", {x.rejected} quarantined (see raw_xero.quarantine)"
         if h.mode == "none":
             text += (
                 f"; HubSpot has no '{self.object_name}' object yet "
@@ -154,7 +221,7 @@ class ExtractReport:
         text += f" in {x.seconds + h.seconds:.1f}s."
         if x.stopped:
             text += f" Incomplete: {len(x.stopped)} organisation(s) stopped at a Xero limit."
-        return text
+        return "\n".join([text, *x.duplicates, *x.quarantined])
 
 
 def run_extract(
@@ -162,19 +229,30 @@ def run_extract(
     *,
     full_refresh: bool = False,
     since: date | None = None,
+    strict: bool = False,
     continue_on_error: bool = False,
+    progress: ExtractProgress | None = None,
 ) -> ExtractReport:
     """Xero invoices changed since the last run, then HubSpot's records, into the warehouse.
 
     The two loads are independent: if the HubSpot read fails, the Xero load already committed
-    stays (it is correct on its own), and the error is raised. A Xero read stopped at the day
+    stays (it is correct on its own), and the error is raised. A bad invoice is quarantined
+    (``strict``: fails the run instead); ``continue_on_error`` is accepted for compatibility
+    and changes nothing, since quarantining is the default. A Xero read stopped at the day
     limit is not an error here (what it read is committed with its resume position): the
     report's ``stopped`` says so, and :meth:`ExtractReport.raise_for_limit_stops` turns it into
     exit code 75 once the caller has done what it can with the rows loaded.
     """
+    del continue_on_error
     xero = run_xero_extract(
-        settings, full_refresh=full_refresh, since=since, continue_on_error=continue_on_error
+        settings,
+        full_refresh=full_refresh,
+        since=since,
+        strict=strict,
+        progress=progress,
     )
+    if progress is not None:
+        progress("HubSpot: reading the records of the custom object")
     hubspot = run_hubspot_snapshot(settings, full_refresh=full_refresh)
     return ExtractReport(xero=xero, hubspot=hubspot, object_name=settings.hubspot.object_name)
 
@@ -186,22 +264,27 @@ def run_xero_extract(
     since: date | None = None,
     invoice_ids: Sequence[str] | None = None,
     tenant_ids: Sequence[str] | None = None,
+    strict: bool = False,
     continue_on_error: bool = False,
     client: XeroClient | None = None,
+    progress: ExtractProgress | None = None,
 ) -> XeroExtractReport:
     """Load changed Xero invoices into ``raw_xero``.
 
     ``invoice_ids`` (the webhook mode) loads exactly those invoices with Xero's ``IDs`` filter
     and leaves the incremental cursor alone; ``tenant_ids`` narrows the organisations (default:
     ``XERO_TENANT_ID`` or every connected one). ``client`` lets tests inject clocks.
+    Unparseable invoices are quarantined unless ``strict``; ``continue_on_error`` is kept for
+    compatibility and ignored.
     """
+    del continue_on_error
     started = time.monotonic()
     if invoice_ids is not None and not invoice_ids:
         return XeroExtractReport()  # nothing named: no token, no call
     client = client or XeroClient(settings.xero)
     client.authenticate()
     tenants = list(tenant_ids) if tenant_ids else client.tenant_ids()
-    stats = XeroExtractStats()
+    stats = ProgressStats(progress) if progress is not None else XeroExtractStats()
     pipeline = _pipeline(settings, XERO_PIPELINE, XERO_DATASET)
     plan = XeroReadPlan(
         full_refresh=full_refresh or not _table_exists(pipeline, "invoice_versions"),
@@ -220,6 +303,15 @@ def run_xero_extract(
             )
         )
 
+    def quarantined_keys(resource: str, tenant_id: str) -> set[str]:
+        rows = _query(
+            pipeline,
+            "select record_key from quarantine where resource = %s and tenant_id = %s",
+            resource,
+            tenant_id,
+        )
+        return {str(row[0]) for row in rows}
+
     full_tables = [t.table for t in FINANCE_TABLES if not _table_exists(pipeline, t.table)]
     source = xero_source(
         client,
@@ -227,10 +319,14 @@ def run_xero_extract(
         plan,
         stats,
         versions_since,
-        continue_on_error=continue_on_error,
+        quarantined_keys,
+        strict=strict,
         full_tables=full_tables,
     )
-    step_seconds = _run(pipeline, source)
+    try:
+        step_seconds, load_ids = _run(pipeline, source)
+    finally:
+        secure_warehouse(settings.warehouse_path)
     _ensure_tables(
         pipeline,
         {
@@ -238,8 +334,10 @@ def run_xero_extract(
             "invoices__line_items": LINE_ITEM_COLUMNS,
             "invoice_versions": VERSION_COLUMNS,
             **FINANCE_TABLE_COLUMNS,
+            "quarantine": QUARANTINE_COLUMNS,
         },
     )
+    record_extract(pipeline, sum(stats.loaded.values()), load_ids)
     counts = client.counts
     return XeroExtractReport(
         tenants=tenants,
@@ -255,10 +353,13 @@ def run_xero_extract(
         calls_per_tenant=dict(counts.api_by_tenant),
         rejected_per_tenant=dict(stats.rejected),
         finance_rows=dict(stats.finance),
+        quarantined=list(stats.quarantined),
+        duplicates=list(stats.duplicates),
         pages_per_tenant=dict(stats.pages),
         stopped=dict(stats.stops),
         step_seconds=step_seconds,
         seconds=time.monotonic() - started,
+        load_ids=load_ids,
     )
 
 
@@ -282,12 +383,22 @@ def run_hubspot_snapshot(
             )
         )
 
+    def archived_ids() -> set[str]:
+        rows = _query(pipeline, "select hs_object_id from invoice_records where archived")
+        return {str(row[0]) for row in rows}
+
     full = full_refresh or not _table_exists(pipeline, "invoice_records")
-    source = hubspot_snapshot_source(reader, stats, versions_since, full_refresh=full)
-    step_seconds = _run(pipeline, source)
-    invoice_calls = reader.calls
-    loaded = _customer_snapshot(pipeline, reader, stats.object_type_id, full_refresh)
+    source = hubspot_snapshot_source(
+        reader, stats, versions_since, full_refresh=full, known_archived=archived_ids
+    )
+    try:
+        step_seconds, load_ids = _run(pipeline, source)
+        invoice_calls = reader.calls
+        loaded = _customer_snapshot(pipeline, reader, stats.object_type_id, full_refresh)
+    finally:
+        secure_warehouse(settings.warehouse_path)
     _ensure_tables(pipeline, {"invoice_records": RECORD_COLUMNS, **customers.TABLE_COLUMNS})
+    record_extract(pipeline, stats.loaded, load_ids)
     return HubSpotSnapshotReport(
         customers_loaded=loaded,
         customer_calls=reader.calls - invoice_calls,
@@ -298,6 +409,7 @@ def run_hubspot_snapshot(
         object_type_id=stats.object_type_id,
         step_seconds=step_seconds,
         seconds=time.monotonic() - started,
+        load_ids=load_ids,
     )
 
 
@@ -344,7 +456,8 @@ def _pipeline(settings: Settings, name: str, dataset: str) -> dlt.Pipeline:
     warehouse = Path(settings.warehouse_path)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     pipelines_dir = Path(settings.state_dir) / "dlt"
-    pipelines_dir.mkdir(parents=True, exist_ok=True)
+    pipelines_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private(pipelines_dir)
     return dlt.pipeline(
         pipeline_name=name,
         pipelines_dir=str(pipelines_dir),
@@ -353,17 +466,17 @@ def _pipeline(settings: Settings, name: str, dataset: str) -> dlt.Pipeline:
     )
 
 
-def _run(pipeline: dlt.Pipeline, source: Any) -> dict[str, float]:
+def _run(pipeline: dlt.Pipeline, source: Any) -> tuple[dict[str, float], list[str]]:
     """Extract, normalize and load, like ``pipeline.run`` (which also first finishes a package
     a crashed run left behind); a project error raised inside dlt surfaces as itself. When
     extraction fails, the half-extracted package is dropped, so nothing of this run reaches the
-    warehouse. Returns the steps' wall and CPU seconds."""
+    warehouse. Returns the steps' wall and CPU seconds, and the ids of the packages loaded."""
     timings: dict[str, float] = {}
+    load_ids: list[str] = []
     try:
         pipeline.sync_destination()  # restores state from the warehouse if state_dir was wiped
         if pipeline.has_pending_data:
-            pipeline.normalize()
-            pipeline.load()
+            finish_pending(pipeline)
         started, cpu = time.perf_counter(), time.process_time()
         pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
         timings["extract"] = time.perf_counter() - started
@@ -373,22 +486,38 @@ def _run(pipeline: dlt.Pipeline, source: Any) -> dict[str, float]:
         timings["normalize"] = time.perf_counter() - started
         timings["normalize_cpu"] = time.process_time() - cpu
         started, cpu = time.perf_counter(), time.process_time()
-        pipeline.load()
+        load_ids += list(pipeline.load().loads_ids)
         timings["load"] = time.perf_counter() - started
         timings["load_cpu"] = time.process_time() - cpu
     except PipelineStepFailed as exc:
         if exc.step == "extract":
-            pipeline.drop_pending_packages()
+            pipeline.abort_packages()
         cause = _project_error(exc)
         if cause is not None:
             raise cause from None
+        if exc.step == "load" and not pipeline.has_pending_data:  # dlt aborted the package
+            log.warning(
+                "%s: a load job failed terminally; dlt discarded the package and restored the "
+                "cursor, so the next run reads those records again. %s",
+                pipeline.pipeline_name,
+                exc.exception,
+            )
+            raise InvoiceSyncError(
+                f"The {pipeline.pipeline_name} pipeline could not load this run's data: "
+                f"{first_line(exc.exception)}. Nothing of it was committed and the cursor "
+                "stayed where it was; the next run reads those records again."
+            ) from exc
         raise InvoiceSyncError(
             f"The {pipeline.pipeline_name} pipeline failed at the {exc.step} step: "
-            f"{exc.exception}. Nothing of this run was committed unless the step was 'load'; "
-            "run again (dlt resumes a pending load first)."
+            f"{first_line(exc.exception)}. Nothing of this run was committed unless the step "
+            "was 'load'; run again (dlt resumes a pending load first)."
         ) from exc
+    finally:
+        make_private(Path(pipeline.pipelines_dir))
+    prune_loaded_packages(pipeline)
     log.debug("%s: %s", pipeline.pipeline_name, timings)
-    return {name: round(value, 3) for name, value in timings.items()}
+    drop_staging_dataset(pipeline)
+    return {name: round(value, 3) for name, value in timings.items()}, load_ids
 
 
 def _project_error(exc: BaseException) -> InvoiceSyncError | None:

@@ -181,10 +181,24 @@ def send_push_alerts(
     if message is None:
         return outcome
     title, body = message
-    delivered = False
+    delivered, outcome.targets_failed = deliver(settings, title, body, notify)
+    outcome.message_sent = delivered
+    listed = [c for c in alertable if c.previous_status]
+    if delivered:
+        _mark_alerted(con, listed)
+        outcome.changes_alerted = len(listed)
+    else:
+        _keep_undelivered(con, [c for c in listed if not c.undelivered])
+    return outcome
+
+
+def deliver(settings: Settings, title: str, body: str, notify: Notify | None) -> tuple[bool, int]:
+    """Send one message to every target: (delivered to at least one, targets that failed).
+    Without targets the message goes to the log (and counts as delivered)."""
     if not settings.alert_urls:
         log.info("%s\n%s", title, body)
-        delivered = True
+        return True, 0
+    delivered, failed = False, 0
     for url in settings.alert_urls:
         try:
             ok = (notify or _apprise_notify)(url, title, body)
@@ -194,16 +208,30 @@ def send_push_alerts(
         if ok:
             delivered = True
         else:
-            outcome.targets_failed += 1
+            failed += 1
             log.warning("Alert to %s was not delivered (the sync is unaffected).", mask_url(url))
-    outcome.message_sent = delivered
-    listed = [c for c in alertable if c.previous_status]
-    if delivered:
-        _mark_alerted(con, listed)
-        outcome.changes_alerted = len(listed)
-    else:
-        _keep_undelivered(con, [c for c in listed if not c.undelivered])
-    return outcome
+    return delivered, failed
+
+
+def send_quarantine_alert(
+    settings: Settings, lines: Sequence[str], notify: Notify | None = None
+) -> bool:
+    """One message naming records newly quarantined (each line: the record and the fix)."""
+    if not lines:
+        return False
+    title = f"Xero → HubSpot: {len(lines)} record(s) quarantined"
+    body = [
+        f"{len(lines)} Xero record(s) could not be read and were set aside; the other records "
+        "synced. Each is retried when it changes in Xero:"
+    ]
+    body += [f"- {line}" for line in lines[:MAX_LISTED]]
+    if len(lines) > MAX_LISTED:
+        body.append(f"… and {len(lines) - MAX_LISTED} more (see sync_log.quarantine)")
+    try:
+        return deliver(settings, title, "\n".join(body), notify)[0]
+    except Exception as exc:  # alerts never fail the sync
+        log.warning("Quarantine alert could not be sent: %s", type(exc).__name__)
+        return False
 
 
 def _keep_undelivered(con: duckdb.DuckDBPyConnection, changes: Sequence[StatusChange]) -> None:

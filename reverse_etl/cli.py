@@ -3,27 +3,41 @@
 Every command prints the mode line first (sandbox or live), turns a project error into one
 line on stderr and a non-zero exit (no traceback unless ``--verbose``), and never prints a
 secret: ``pretty_exceptions_show_locals=False`` keeps tokens out of tracebacks.
+
+Exit codes, one per outcome (README "Exit codes"): 0 success, 1 failed, 2 usage error (Click's),
+3 finished but HubSpot rejected some records, 4 busy (another run holds the warehouse).
+``--verbose``/``-v``, ``--quiet``/``-q`` and ``--log-level`` are accepted before or after the
+command (``invoice-sync sync -q``). ``--json`` (sync, push, extract, transform) prints one JSON
+object on stdout (:mod:`reverse_etl.run_summary`); the human lines then go to stderr.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from reverse_etl.errors import InvoiceSyncError
+from reverse_etl.cli_options import EPILOG, LOG_LEVELS, GlobalOptionsGroup
+from reverse_etl.failures import as_project_error
 from reverse_etl.lock import sync_lock
+from reverse_etl.run_summary import RunSummary, utc_now
 from reverse_etl.settings import Settings, load_settings
+from reverse_etl.warehouse_busy import warehouse_busy_is_typed
 
 app = typer.Typer(
     name="invoice-sync",
     help="Keep a HubSpot custom object 'Invoices' in step with Xero; keep the history in SQL.",
+    epilog=EPILOG,
+    cls=GlobalOptionsGroup,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
@@ -33,12 +47,27 @@ webhooks_app = typer.Typer(help="Near-real-time sync from Xero webhooks.", no_ar
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(webhooks_app, name="webhooks")
 
-console = Console()
-err_console = Console(stderr=True)
+# Data (invoice numbers, names, HubSpot's and Xero's messages) is never read as Rich markup:
+# `INV-[/x]` must print as itself. Styling is applied with rich.text.Text instead.
+console = Console(markup=False, highlight=False)
+err_console = Console(stderr=True, markup=False, highlight=False)
 log = logging.getLogger("invoice_sync")
 T = TypeVar("T")
 
-_state = {"verbose": False}
+_state: dict[str, Any] = {"verbose": False, "quiet": False, "json": False}
+
+
+def _package_version() -> str:
+    try:
+        return version("xero-hubspot-invoices")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"invoice-sync {_package_version()}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -46,29 +75,90 @@ def main(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Debug logging and full tracebacks.")
     ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only errors (and --json output).")
+    ] = False,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            "--log-level",
+            metavar="LEVEL",
+            help="Log level: debug, info, warning or error (default info; -v means debug).",
+        ),
+    ] = None,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Keep a HubSpot custom object 'Invoices' in step with Xero; keep the history in SQL."""
-    _state["verbose"] = verbose
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    if log_level is not None and log_level.lower() not in LOG_LEVELS:
+        raise typer.BadParameter(
+            f"{log_level!r} is not one of {', '.join(LOG_LEVELS)}.", param_hint="--log-level"
+        )
+    _state.update(verbose=verbose, quiet=quiet, json=False)
+    level = (
+        logging.DEBUG
+        if verbose
+        else getattr(logging, log_level.upper())
+        if log_level
+        else logging.WARNING
+        if quiet
+        else logging.INFO
     )
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level)
     for noisy in ("urllib3", "dlt", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
-def _run(work: Callable[[Settings], T], *, announce: bool = True) -> T:
-    """Load settings, print the mode line, run ``work``; project errors become one line."""
+def _console() -> Console:
+    """Where human output goes: stdout; stderr under --json (stdout is the JSON); nowhere
+    under --quiet."""
+    if _state["quiet"]:
+        return Console(quiet=True)
+    if _state["json"]:
+        return err_console
+    return console
+
+
+def _run(
+    work: Callable[[Settings], T], *, announce: bool = True, summary: RunSummary | None = None
+) -> T:
+    """Load settings, print the mode line, run ``work``; project errors become one line.
+    With ``summary`` and --json, the summary is printed on stdout at the end, whatever happened.
+    """
     try:
         settings = load_settings()
         if announce:
-            console.print(settings.mode_line, highlight=False)
+            _console().print(settings.mode_line, highlight=False)
         return work(settings)
-    except InvoiceSyncError as exc:
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # any failure: one line naming the cause, never a traceback
+        error = as_project_error(exc)
+        if summary is not None:
+            summary.fail(error, exit_code=error.exit_code, stage=summary.stage)
         if _state["verbose"]:
             err_console.print_exception(show_locals=False)
-        err_console.print(f"[red]{type(exc).__name__}:[/red] {exc}", highlight=False)
-        raise typer.Exit(exc.exit_code) from None
+        # the message may quote Xero/HubSpot data: never render it as markup
+        message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        err_console.print(
+            Text.assemble((f"{type(error).__name__}:", "red"), " ", message),
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(error.exit_code) from None
+    finally:
+        if summary is not None and _state["json"]:
+            summary.finished_at = utc_now()
+            typer.echo(summary.to_json())
+
+
+def _json_option() -> Any:
+    return typer.Option("--json", help="Print a JSON run summary on stdout (for monitoring).")
 
 
 @app.command()
@@ -78,8 +168,8 @@ def config() -> None:
     def show(settings: Settings) -> None:
         table = Table("variable", "value")
         for name, value in settings.describe():
-            table.add_row(name, value)
-        console.print(table)
+            table.add_row(Text(name), Text(value))
+        console.print(table)  # what the user asked for, even with --quiet
 
     _run(show)
 
@@ -93,7 +183,7 @@ def setup() -> None:
     def work(settings: Settings) -> None:
         with sandbox_if_needed(settings):
             report = ensure_schema(settings)
-        console.print(report.summary(), highlight=False)
+        _console().print(report.summary(), highlight=False)
 
     _run(work)
 
@@ -106,47 +196,82 @@ def extract(
     since: Annotated[
         datetime | None,
         typer.Option(
-            help="Load invoices modified since this date (YYYY-MM-DD), once.",
+            help="Load invoices modified since this date, once.",
             formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+            metavar="YYYY-MM-DD",
         ),
     ] = None,
     continue_on_error: Annotated[
         bool,
         typer.Option(
             "--continue-on-error",
-            help="Write unparseable invoices to raw_xero.invoice_rejects instead of failing.",
+            help="Kept for compatibility: bad invoices are always quarantined now.",
+            hidden=True,
         ),
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Fail on the first unparseable invoice instead of quarantining it "
+            "(raw_xero.quarantine).",
+        ),
+    ] = False,
+    as_json: Annotated[bool, _json_option()] = False,
 ) -> None:
     """Load what changed in Xero, and HubSpot's current records, into the warehouse."""
     from pipelines.run import run_extract
     from reverse_etl.sandbox_mode import sandbox_if_needed
+    from reverse_etl.stage_progress import StageProgress
+
+    summary = _summary("extract", as_json, stage="extract")
 
     def work(settings: Settings) -> None:
-        with sync_lock(settings.warehouse_path, "extract"), sandbox_if_needed(settings):
-            report = run_extract(
-                settings,
-                full_refresh=full_refresh,
-                since=since.date() if since else None,
-                continue_on_error=continue_on_error,
-            )
-        console.print(report.summary(), highlight=False)
+        out = _console()
+        display = StageProgress(out if not as_json else None)
+        with (
+            warehouse_busy_is_typed(settings),
+            sync_lock(settings.warehouse_path, "extract"),
+            sandbox_if_needed(settings),
+        ):
+            try:
+                report = run_extract(
+                    settings,
+                    full_refresh=full_refresh,
+                    since=since.date() if since else None,
+                    strict=strict,
+                    continue_on_error=continue_on_error,
+                    progress=display.extract_hook(),
+                )
+            finally:
+                display.stop()
+        summary.stages["extract"] = report.as_dict()
+        out.print(report.summary(), highlight=False, markup=False)
         report.raise_for_limit_stops()  # exit 75: stopped at Xero's day limit, resumes next run
 
-    _run(work)
+    _run(work, summary=summary)
 
 
 @app.command()
-def transform() -> None:
+def transform(as_json: Annotated[bool, _json_option()] = False) -> None:
     """Run `dbt build`: staging, marts and the HubSpot action table, with their tests."""
+    from reverse_etl.stage_progress import StageProgress
     from reverse_etl.transform import run_transform
 
-    def work(settings: Settings) -> None:
-        with sync_lock(settings.warehouse_path, "transform"):
-            report = run_transform(settings)
-        console.print(report.summary(), highlight=False)
+    summary = _summary("transform", as_json, stage="transform")
 
-    _run(work)
+    def work(settings: Settings) -> None:
+        out = _console()
+        display = StageProgress(out if not as_json else None)
+        with warehouse_busy_is_typed(settings), sync_lock(settings.warehouse_path, "transform"):
+            try:
+                report = run_transform(settings, progress=display.transform_hook())
+            finally:
+                display.stop()
+        summary.stages["transform"] = report.as_dict()
+        out.print(report.summary(), highlight=False, markup=False)
+
+    _run(work, summary=summary)
 
 
 @app.command()
@@ -154,20 +279,30 @@ def push(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan; write nothing to HubSpot.")
     ] = False,
+    as_json: Annotated[bool, _json_option()] = False,
 ) -> None:
     """Write the action table to HubSpot in batches; log every record; send alerts."""
     from reverse_etl.push import run_push
     from reverse_etl.sandbox_mode import sandbox_if_needed
 
+    summary = _summary("push", as_json, stage="push", dry_run=dry_run)
+
     def work(settings: Settings) -> None:
-        with sync_lock(settings.warehouse_path, "push"), sandbox_if_needed(settings):
-            report = run_push(settings, dry_run=dry_run, console=console)
+        with (
+            warehouse_busy_is_typed(settings),
+            sync_lock(settings.warehouse_path, "push"),
+            sandbox_if_needed(settings),
+        ):
+            report = run_push(settings, dry_run=dry_run, console=_console())
+        summary.run_id = report.run_id
+        summary.stages["push"] = report.as_dict()
+        summary.rejected = report.rejected_as_dicts()
         report.raise_for_rejections()
 
-    _run(work)
+    _run(work, summary=summary)
 
 
-@app.command()
+@app.command(epilog=EPILOG)
 def sync(
     every: Annotated[
         str | None,
@@ -176,15 +311,88 @@ def sync(
     full_refresh: Annotated[
         bool, typer.Option("--full-refresh", help="Reload everything from Xero and HubSpot.")
     ] = False,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Read Xero invoices modified since this date, for this run only.",
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+            metavar="YYYY-MM-DD",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Extract and transform, then print the plan; write nothing to HubSpot.",
+        ),
+    ] = False,
+    as_json: Annotated[bool, _json_option()] = False,
 ) -> None:
-    """Extract → transform → push, once (or --every 1h), under a lock. Exit 0/1/2."""
-    from reverse_etl.sync import run_sync_command
+    """Extract → transform → push, once (or --every 1h), under a lock. Exit 0/1/3/4/75."""
+    from reverse_etl.sync import SyncReport, run_sync_command
 
-    _run(
-        lambda settings: run_sync_command(
-            settings, every=every, full_refresh=full_refresh, console=console
-        )
-    )
+    if as_json and every is not None:
+        raise typer.BadParameter("--json describes one run: use it without --every.")
+    summary = _summary("sync", as_json, dry_run=dry_run)
+    report = SyncReport(dry_run=dry_run)
+    summary.run_id = report.run_id
+
+    def work(settings: Settings) -> None:
+        try:
+            run_sync_command(
+                settings,
+                every=every,
+                full_refresh=full_refresh,
+                console=_console(),
+                dry_run=dry_run,
+                since=since.date() if since else None,
+                report=report,
+                progress=not as_json,
+            )
+        finally:
+            summary.stage = report.stage
+            summary.stages = report.stages_as_dict()
+            if report.push is not None:
+                summary.rejected = report.push.rejected_as_dicts()
+
+    _run(work, summary=summary)
+
+
+def _summary(command: str, as_json: bool, **fields: Any) -> RunSummary:
+    """The run summary of this command; --json makes the human output go to stderr."""
+    _state["json"] = as_json
+    summary = RunSummary(command=command, **fields)
+    if summary.run_id is None and command in ("extract", "transform"):
+        summary.run_id = str(uuid.uuid4())
+    return summary
+
+
+@app.command()
+def sql(
+    query: Annotated[
+        str | None,
+        typer.Argument(help="SQL to run; omit it for an interactive session (Harlequin)."),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="table (terminal), csv or json (scripts).")
+    ] = "table",
+) -> None:
+    """Query the published analysts' database (ANALYTICS_PATH), read-only."""
+    import subprocess
+    import sys
+
+    from reverse_etl.analyst_sql import interactive_command, run_query
+    from reverse_etl.errors import AnalystQueryError
+
+    def work(settings: Settings) -> None:
+        if output_format not in ("table", "csv", "json"):
+            raise AnalystQueryError(f"--format {output_format!r}: use table, csv or json.")
+        if query is None:
+            argv = interactive_command(settings.analytics_path)
+            raise typer.Exit(subprocess.call(argv))
+        run_query(settings.analytics_path, query, sys.stdout, output_format, _console())  # type: ignore[arg-type]
+
+    _run(work, announce=False)
 
 
 @sandbox_app.command("up")

@@ -15,6 +15,10 @@
   rules to API writes and answers ``400 VALIDATION_ERROR`` naming the property (changelog
   "crm-api-write-validation-enforcement"); :func:`required_property_fix` turns that into the
   fix (make the property optional in HubSpot, or map a value to it).
+
+:func:`parse_upsert_answer` never raises on a malformed body: an entry it cannot read is left
+out and described in :attr:`UpsertAnswer.problems`, so the inputs it would have answered end as
+rejected records naming the problem (retried next run) instead of a traceback.
 """
 
 from __future__ import annotations
@@ -39,10 +43,14 @@ class UpsertResult:
 
     @classmethod
     def from_api(cls, item: Mapping[str, Any]) -> UpsertResult:
+        props = item.get("properties")
         return cls(
             id=str(item.get("id")),
-            new=bool(item.get("new")),
-            properties=dict(item.get("properties") or {}),
+            new=item.get("new") is True,
+            properties={
+                str(k): None if v is None else str(v)
+                for k, v in (props.items() if isinstance(props, Mapping) else ())
+            },
             created_at=_timestamp(item.get("createdAt")),
             updated_at=_timestamp(item.get("updatedAt")),
         )
@@ -58,7 +66,9 @@ class BatchError:
 
     @classmethod
     def from_api(cls, item: Mapping[str, Any], object_name: str | None = None) -> BatchError:
-        context = item.get("context") or {}
+        context = item.get("context")
+        if not isinstance(context, Mapping):
+            context = {}
         fix = required_property_fix(item, object_name) if object_name else None
         return cls(
             category=str(item.get("category") or "ERROR"),
@@ -75,6 +85,48 @@ class UpsertAnswer:
     status: int
     results: list[UpsertResult]
     errors: list[BatchError]
+    problems: tuple[str, ...] = ()
+
+
+def parse_upsert_answer(
+    status: int,
+    body: Any,
+    inputs_by_trace: Mapping[str, Mapping[str, Any]] | None = None,
+    object_name: str | None = None,
+) -> UpsertAnswer:
+    """The answer's readable results and errors, and what could not be read. A result that
+    does not echo its key gets it back through ``inputs_by_trace`` (:func:`restore_key`)."""
+    problems: list[str] = []
+    if not isinstance(body, Mapping):
+        problems.append(f"the {status} body is not a JSON object")
+        body = {}
+    results = [
+        UpsertResult.from_api(restore_key(item, inputs_by_trace or {}))
+        for item in _entries(body, "results", problems)
+        if _has_id(item, problems)
+    ]
+    errors = [BatchError.from_api(item, object_name) for item in _entries(body, "errors", problems)]
+    return UpsertAnswer(status, results, errors, tuple(problems))
+
+
+def _entries(body: Mapping[str, Any], key: str, problems: list[str]) -> list[Mapping[str, Any]]:
+    value = body.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.append(f"{key} is {type(value).__name__}, not a list")
+        return []
+    entries = [item for item in value if isinstance(item, Mapping)]
+    if len(entries) < len(value):
+        problems.append(f"{len(value) - len(entries)} {key} entries are not objects")
+    return entries
+
+
+def _has_id(item: Mapping[str, Any], problems: list[str]) -> bool:
+    if item.get("id") in (None, ""):
+        problems.append("a result has no id")
+        return False
+    return True
 
 
 def _timestamp(value: Any) -> datetime | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from reverse_etl.hubspot_answers import BatchError, UpsertAnswer, UpsertResult, restore_key
+from reverse_etl.hubspot_answers import UpsertAnswer, parse_upsert_answer
 
 if TYPE_CHECKING:
     from reverse_etl.hubspot import ApiResult
@@ -145,16 +145,5 @@ class HubSpotCalls:
             body={"inputs": traced},
             scope="crm.objects.custom.write",
         )
-        body = result.data if isinstance(result.data, dict) else {}
         by_trace = {t["objectWriteTraceId"]: t for t in traced}
-        return UpsertAnswer(
-            status=result.status,
-            results=[
-                UpsertResult.from_api(restore_key(item, by_trace))
-                for item in body.get("results") or []
-            ],
-            errors=[
-                BatchError.from_api(item, self.settings.object_name)
-                for item in body.get("errors") or []
-            ],
-        )
+        return parse_upsert_answer(result.status, result.data, by_trace, self.settings.object_name)

@@ -13,9 +13,14 @@ what the batches in flight wrote, ends the run ``failed`` and is raised.
 
 Crash safety: a record is in ``raw_hubspot.invoice_records`` as soon as its batch's answer is
 committed, so after a kill the next `sync` (transform rebuilds the action table from that
-snapshot) re-sends only the batches that were in flight, as harmless upserts. A bare
-`push` rerun without transform re-sends the whole unchanged action table, still as upserts:
-updates, never duplicates.
+snapshot) re-sends only the batches that were in flight, as harmless upserts.
+
+A consumed action table is never pushed twice: dbt stamps the table with its invocation id (a
+table comment, ``hubspot_invoice_actions``' post-hook), each run logs the id it read
+(``sync_log.runs.actions_invocation_id``), and a push (or dry run) that finds the table already
+written from re-derives it first with a targeted ``dbt build --select source:raw_hubspot+``:
+the push upserted what it wrote into ``raw_hubspot.invoice_records``, so the rebuilt table
+holds only what is still to do. dbt stays the one definition of what HubSpot should hold.
 
 What is sent: for INSERT every non-null property; for UPDATE only ``changed_properties``,
 a null sent as ``""`` (HubSpot clears a property given an empty string). ``xero_invoice_id``
@@ -37,7 +42,6 @@ run retries them.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -49,6 +53,7 @@ import duckdb
 from rich.console import Console
 
 from reverse_etl import alerts, sync_log
+from reverse_etl.actions import Action, actions_invocation_id, read_actions, refresh_if_consumed
 from reverse_etl.customers_push import CustomersPushReport, push_customers
 from reverse_etl.errors import HubSpotSchemaError, RejectedRecordsError
 from reverse_etl.hubspot import (
@@ -59,10 +64,10 @@ from reverse_etl.hubspot import (
     UpsertResult,
 )
 from reverse_etl.properties import PROPERTY_NAMES, UPSERT_KEY
-from reverse_etl.push_display import PushProgress, print_plan, summary_table
+from reverse_etl.push_display import PushProgress, name_rejected, print_plan, summary_table
 from reverse_etl.schema import forget_object_type_id, resolve_object_type_id
 from reverse_etl.settings import Settings
-from reverse_etl.sync_log import Action, BatchOutcome, RejectedRecord, WrittenRecord, read_actions
+from reverse_etl.sync_log import BatchOutcome, RejectedRecord, WrittenRecord
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +78,8 @@ BATCH_SIZE = 100
 class PushReport:
     run_id: str
     dry_run: bool = False
+    actions_invocation_id: str | None = None
+    rebuilt_stale_actions: bool = False
     status: str = "running"
     planned: dict[str, int] = field(default_factory=dict)
     inserted: int = 0
@@ -103,16 +110,43 @@ class PushReport:
             + ")."
         )
         if self.rejected:
-            text += " Rejected: " + _name_rejected(self.rejected_records) + "."
+            text += " Rejected: " + name_rejected(self.rejected_records) + "."
         if self.customers is not None:
             text += " " + self.customers.summary()
         return text
+
+    def as_dict(self) -> dict[str, object]:
+        """The push's part of the ``--json`` run summary."""
+        return {
+            "status": self.status,
+            "planned": dict(self.planned),
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "rejected": self.rejected,
+            "hubspot_calls": self.hubspot_calls,
+            "rate_limited": self.rate_limited,
+            "seconds": round(self.seconds, 3),
+            "actions_invocation_id": self.actions_invocation_id,
+            "rebuilt_stale_actions": self.rebuilt_stale_actions,
+        }
+
+    def rejected_as_dicts(self) -> list[dict[str, object]]:
+        return [
+            {
+                "xero_invoice_id": r.xero_invoice_id,
+                "invoice_number": r.invoice_number,
+                "action": r.action,
+                "category": r.category,
+                "message": r.message,
+            }
+            for r in self.rejected_records
+        ]
 
     def raise_for_rejections(self) -> None:
         if self.rejected:
             raise RejectedRecordsError(
                 f"HubSpot rejected {self.rejected} invoice(s): "
-                f"{_name_rejected(self.rejected_records)}. The others were written; see "
+                f"{name_rejected(self.rejected_records)}. The others were written; see "
                 "sync_log.record_results, fix the data in Xero, and the next run retries them."
             )
 
@@ -124,21 +158,31 @@ def run_push(
     console: Console | None = None,
     client: HubSpot | None = None,
     notify: alerts.Notify | None = None,
+    run_id: str | None = None,
 ) -> PushReport:
-    """Push the action table to HubSpot (or print the plan); see the module docstring."""
+    """Push the action table to HubSpot (or print the plan); see the module docstring.
+
+    ``run_id`` names a ``sync_log.runs`` row a sync already started: the push then records its
+    counts there and leaves ``finished_at`` to the sync. Without it the push logs its own run.
+    """
     started = time.monotonic()
-    report = PushReport(run_id=str(uuid.uuid4()), dry_run=dry_run)
+    report = PushReport(run_id=run_id or str(uuid.uuid4()), dry_run=dry_run)
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(settings.warehouse_path))
+    report.rebuilt_stale_actions = refresh_if_consumed(settings)
+    con = sync_log.connect_warehouse(settings.warehouse_path)
+    final = run_id is None
     try:
         sync_log.ensure_tables(con)
         actions = read_actions(con)
         report.planned = _count_by_action(actions)
-        sync_log.start_run(con, report.run_id, sync_log.now())
+        report.actions_invocation_id = actions_invocation_id(con)
+        if run_id is None:
+            sync_log.start_run(con, report.run_id, sync_log.now(), dry_run=dry_run, stage="push")
+        sync_log.update_run(con, report.run_id, actions_invocation_id=report.actions_invocation_id)
         if dry_run:
             print_plan(actions, report.planned, console)
-            report.status = "dry_run"
-            _finish(con, report, started)
+            report.status = "success"
+            _finish(con, report, started, final=final)
             return report
         hub = client or HubSpot(settings.hubspot)
         calls_before = hub.calls
@@ -151,12 +195,12 @@ def run_push(
         except BaseException as exc:
             report.hubspot_calls = hub.calls - calls_before
             report.status = "failed"
-            _finish(con, report, started, error=f"{type(exc).__name__}: {exc}")
+            _finish(con, report, started, error=f"{type(exc).__name__}: {exc}", final=final)
             raise
         report.hubspot_calls = hub.calls - calls_before
         report.rate_limited = hub.rate_limited
         report.status = "partial" if report.rejected else "success"
-        _finish(con, report, started)
+        _finish(con, report, started, final=final)
         try:
             outcome = alerts.send_push_alerts(
                 settings,
@@ -170,9 +214,10 @@ def run_push(
             report.alerts_failed = outcome.targets_failed
         except Exception as exc:  # alerts never fail the sync
             log.warning("Alerts could not be sent: %s: %s", type(exc).__name__, exc)
-        if console is not None:
+        if console is None:
+            log.info(report.summary())
+        elif final:  # within a sync, the sync prints the push's summary line
             console.print(summary_table(report))
-        log.info(report.summary())
         return report
     finally:
         con.close()
@@ -215,7 +260,11 @@ def _push(
                     except BaseException as exc:  # stop sending; still record what landed
                         fatal = fatal or exc
                 arrived.rejected = [
-                    replace(r, invoice_number=by_id[r.xero_invoice_id].values.get("invoice_number"))
+                    replace(
+                        r,
+                        invoice_number=by_id[r.xero_invoice_id].values.get("invoice_number"),
+                        changed_properties=by_id[r.xero_invoice_id].changed_properties,
+                    )
                     for r in arrived.rejected
                 ]
                 sync_log.record_batch(con, report.run_id, arrived, columns)
@@ -266,7 +315,38 @@ def upsert_isolating_rejects(
         outcome = upsert_isolating_rejects(hub, object_type, batch[:middle])
         outcome.extend(upsert_isolating_rejects(hub, object_type, batch[middle:]))
         return outcome
-    return _read_batch_answer(batch, result)
+    return _complete_new_records(hub, object_type, batch, _read_batch_answer(batch, result))
+
+
+def _complete_new_records(
+    hub: HubSpot, object_type: str, batch: Sequence[Action], outcome: BatchOutcome
+) -> BatchOutcome:
+    """An UPDATE sends only the changed properties; if HubSpot answers ``new: true`` the record
+    it meant to update is gone (archived or deleted in HubSpot: an archived record no longer
+    holds its unique value, so the upsert created a new one) and the new record holds only
+    those properties. Send such records again with every property, so they end complete."""
+    by_id = {a.xero_invoice_id: a for a in batch}
+    partial = [
+        w
+        for w in outcome.written
+        if w.new
+        and by_id[w.xero_invoice_id].action == "UPDATE"
+        and by_id[w.xero_invoice_id].changed_properties
+    ]
+    if not partial:
+        return outcome
+    log.warning(
+        "HubSpot created %d new record(s) for invoices it held before (archived or deleted in "
+        "HubSpot): sending them again with every property.",
+        len(partial),
+    )
+    resend = [replace(by_id[w.xero_invoice_id], changed_properties=()) for w in partial]
+    again = upsert_isolating_rejects(hub, object_type, resend)
+    done = {w.xero_invoice_id for w in partial}
+    outcome.written = [w for w in outcome.written if w.xero_invoice_id not in done]
+    outcome.written += [replace(w, new=True) for w in again.written]
+    outcome.rejected += again.rejected
+    return outcome
 
 
 # 400s about the request as a whole, which bisecting cannot cure (HubSpot's wording; the
@@ -316,6 +396,11 @@ def _read_batch_answer(batch: Sequence[Action], answer: UpsertAnswer) -> BatchOu
         category = " / ".join(sorted({e.category for e in unattributed})) or "NO_RESULT"
         message = " | ".join(e.message for e in unattributed) or (
             "HubSpot returned no result for this input"
+            + (
+                f" (its answer was malformed: {'; '.join(answer.problems)})"
+                if answer.problems
+                else ""
+            )
         )
         outcome.rejected.append(
             RejectedRecord(
@@ -348,6 +433,7 @@ def _written(action: Action, result: UpsertResult) -> WrittenRecord:
         created_at=result.created_at,
         updated_at=result.updated_at,
         new=result.new,
+        changed_properties=action.changed_properties,
     )
 
 
@@ -355,7 +441,12 @@ def _written(action: Action, result: UpsertResult) -> WrittenRecord:
 
 
 def _finish(
-    con: duckdb.DuckDBPyConnection, report: PushReport, started: float, error: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    report: PushReport,
+    started: float,
+    error: str | None = None,
+    *,
+    final: bool = True,
 ) -> None:
     report.seconds = time.monotonic() - started
     sync_log.finish_run(
@@ -367,6 +458,7 @@ def _finish(
         rejected=report.rejected,
         hubspot_calls=report.hubspot_calls,
         error=error,
+        final=final,
     )
 
 
@@ -380,24 +472,3 @@ def _count_by_action(actions: Sequence[Action]) -> dict[str, int]:
     for action in actions:
         counts[action.action] = counts.get(action.action, 0) + 1
     return counts
-
-
-def _name_rejected(records: Sequence[RejectedRecord], limit: int = 10) -> str:
-    names = [f"{r.invoice_number or r.xero_invoice_id} ({_reason(r)})" for r in records[:limit]]
-    more = f" and {len(records) - limit} more" if len(records) > limit else ""
-    return ", ".join(names) + more
-
-
-def _reason(record: RejectedRecord) -> str:
-    """HubSpot's reason, short: ``due_date: 2026-13-45 is not a valid date`` for the
-    ``Property values were not valid: [{...}]`` form, else the category and message."""
-    _, _, listed = record.message.partition("Property values were not valid: ")
-    try:
-        problems = json.loads(listed) if listed else None
-    except ValueError:
-        problems = None
-    if isinstance(problems, list) and problems:
-        return "; ".join(
-            f"{p.get('name')}: {p.get('message')}" for p in problems if isinstance(p, dict)
-        )
-    return f"{record.category}: {record.message[:160]}"

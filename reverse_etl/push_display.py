@@ -5,6 +5,7 @@ A rich progress bar when the console is a terminal, plain log lines otherwise (c
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -13,8 +14,9 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from reverse_etl.actions import Action
 from reverse_etl.properties import UPSERT_KEY
-from reverse_etl.sync_log import Action
+from reverse_etl.sync_log import RejectedRecord
 
 if TYPE_CHECKING:
     from reverse_etl.push import PushReport
@@ -93,3 +95,24 @@ class PushProgress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+def name_rejected(records: Sequence[RejectedRecord], limit: int = 10) -> str:
+    names = [f"{r.invoice_number or r.xero_invoice_id} ({reason(r)})" for r in records[:limit]]
+    more = f" and {len(records) - limit} more" if len(records) > limit else ""
+    return ", ".join(names) + more
+
+
+def reason(record: RejectedRecord) -> str:
+    """HubSpot's reason, short: ``due_date: 2026-13-45 is not a valid date`` for the
+    ``Property values were not valid: [{...}]`` form, else the category and message."""
+    _, _, listed = record.message.partition("Property values were not valid: ")
+    try:
+        problems = json.loads(listed) if listed else None
+    except ValueError:
+        problems = None
+    if isinstance(problems, list) and problems:
+        return "; ".join(
+            f"{p.get('name')}: {p.get('message')}" for p in problems if isinstance(p, dict)
+        )
+    return f"{record.category}: {record.message[:160]}"

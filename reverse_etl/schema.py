@@ -148,17 +148,34 @@ def ensure_schema(settings: Settings, *, client: HubSpot | None = None) -> Schem
         fully_qualified_name=str(existing.fully_qualified_name or ""),
         created_object=created,
     )
-    _remember(settings, report.object_type_id, report.fully_qualified_name)
     conflicts = _ensure_properties(hub, report)
     if not conflicts:
         report.added_customer_schema = ensure_customer_schema(hub, report.object_type_id, existing)
     report.hubspot_calls = hub.calls - calls_before
     if conflicts:
+        # Not remembered: every push resolves the object through this check again, so a
+        # conflict blocks all writes until it is fixed, then the next run proceeds by itself.
+        forget_object_type_id(settings)
         raise HubSpotSchemaError(
             f"The HubSpot object {name} ({report.object_type_id}) has properties that conflict "
-            "with what invoice-sync writes; nothing was changed or deleted. " + " ".join(conflicts)
+            f"with what invoice-sync writes; {_what_was_done(report)} Nothing is pushed until "
+            "this is fixed. " + " ".join(conflicts)
         )
+    _remember(settings, report.object_type_id, report.fully_qualified_name)
     return report
+
+
+def _what_was_done(report: SchemaReport) -> str:
+    """The true account of a setup that stopped on a conflict (it may have added things)."""
+    done = []
+    if report.created_object:
+        done.append(f"created the object {report.object_name}")
+    if report.added_properties:
+        done.append(f"added the properties {', '.join(report.added_properties)}")
+    for prop, options in report.added_options.items():
+        done.append(f"added the options {', '.join(options)} to {prop}")
+    head = "setup " + "; ".join(done) + ", " if done else "setup changed nothing, "
+    return head + "left the conflicting properties as they are and deleted nothing."
 
 
 def _find_schema(hub: HubSpot, name: str) -> Any | None:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 
 from reverse_etl.errors import ConfigError
 from reverse_etl.hubspot_paths import DEFAULT_API_VERSION, SUPPORTED_VERSIONS
@@ -67,14 +67,38 @@ class HubSpotSettings:
     create_companies: bool = False  # HUBSPOT_CREATE_COMPANIES: companies for unmatched customers
 
 
+XERO_INVOICE_TYPES = ("ACCREC", "ACCPAY")
+
+
+@dataclass(frozen=True)
+class MirroringPolicy:
+    """Which Xero invoices get a HubSpot record. Passed to every dbt build as the vars
+    ``hubspot_invoice_types``, ``hubspot_include_drafts`` and
+    ``hubspot_include_voided_and_deleted`` (``dbt_project.yml`` reads the same variables
+    for a hand-run dbt). An invoice that already has a record is always kept current."""
+
+    invoice_types: tuple[str, ...] = ("ACCREC",)
+    include_drafts: bool = False
+    include_voided: bool = False
+
+    def dbt_vars(self) -> dict[str, object]:
+        return {
+            "hubspot_invoice_types": list(self.invoice_types),
+            "hubspot_include_drafts": self.include_drafts,
+            "hubspot_include_voided_and_deleted": self.include_voided,
+        }
+
+
 @dataclass(frozen=True)
 class Settings:
     xero: XeroSettings
     hubspot: HubSpotSettings
     warehouse_path: Path
+    analytics_path: Path
     alert_urls: tuple[str, ...]
     sandbox: bool
     state_dir: Path
+    mirroring: MirroringPolicy = field(default_factory=MirroringPolicy)
     sources: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -83,9 +107,13 @@ class Settings:
         if self.sandbox:
             return (
                 "Sandbox mode: no Xero or HubSpot credentials set; using the local emulators at "
-                f"{self.xero.base_url} (Xero) and {self.hubspot.base_url} (HubSpot)."
+                f"{redact_url(self.xero.base_url)} (Xero) and "
+                f"{redact_url(self.hubspot.base_url)} (HubSpot)."
             )
-        return f"Live mode: Xero at {self.xero.base_url}, HubSpot at {self.hubspot.base_url}."
+        return (
+            f"Live mode: Xero at {redact_url(self.xero.base_url)}, "
+            f"HubSpot at {redact_url(self.hubspot.base_url)}."
+        )
 
     def describe(self) -> list[tuple[str, str]]:
         """Every setting as (variable, shown value), secrets masked, for `invoice-sync config`."""
@@ -95,20 +123,25 @@ class Settings:
             ("XERO_CLIENT_SECRET", mask(self.xero.client_secret)),
             ("XERO_REFRESH_TOKEN", mask(self.xero.refresh_token)),
             ("XERO_TENANT_ID", ",".join(self.xero.tenant_ids) or "(all connected)"),
-            ("XERO_BASE_URL", self.xero.base_url),
-            ("XERO_IDENTITY_URL", self.xero.identity_url),
+            ("XERO_BASE_URL", redact_url(self.xero.base_url)),
+            ("XERO_IDENTITY_URL", redact_url(self.xero.identity_url)),
             ("XERO_WEBHOOK_KEY", mask(self.xero.webhook_key)),
             ("XERO_TOKEN_FILE", str(self.xero.token_file)),
             ("XERO_CALLS_PER_MINUTE", str(self.xero.calls_per_minute)),
             ("XERO_PAGE_SIZE", str(self.xero.page_size)),
             ("HUBSPOT_ACCESS_TOKEN", mask(self.hubspot.access_token)),
-            ("HUBSPOT_BASE_URL", self.hubspot.base_url),
+            ("HUBSPOT_BASE_URL", redact_url(self.hubspot.base_url)),
             ("HUBSPOT_OBJECT_NAME", self.hubspot.object_name),
             ("HUBSPOT_API_VERSION", self.hubspot.api_version),
             ("HUBSPOT_REQUESTS_PER_10S", str(self.hubspot.requests_per_10s)),
             ("HUBSPOT_MAX_IN_FLIGHT", str(self.hubspot.max_in_flight)),
             ("HUBSPOT_CREATE_COMPANIES", "true" if self.hubspot.create_companies else "false"),
+            ("HUBSPOT_INVOICE_TYPES", ",".join(self.mirroring.invoice_types)),
+            ("HUBSPOT_INCLUDE_DRAFTS", str(self.mirroring.include_drafts).lower()),
+            ("HUBSPOT_INCLUDE_VOIDED", str(self.mirroring.include_voided).lower()),
             ("WAREHOUSE_PATH", str(self.warehouse_path)),
+            ("INVOICE_SYNC_STATE_DIR", str(self.state_dir)),
+            ("ANALYTICS_PATH", str(self.analytics_path)),
             ("ALERT_URLS", " ".join(mask_url(u) for u in self.alert_urls) or "(log only)"),
         ]
         return rows
@@ -129,22 +162,69 @@ def mask_url(url: str) -> str:
     return f"{scheme}://****" if _rest else "****"
 
 
+def redact_url(url: str) -> str:
+    """``url`` without the secrets it may carry: ``user:password@`` and query values."""
+    parsed = urlparse(url)
+    netloc = parsed.netloc
+    if "@" in netloc:
+        netloc = "****@" + netloc.rpartition("@")[2]
+    query = "****" if parsed.query else ""
+    return urlunparse(parsed._replace(netloc=netloc, query=query))
+
+
 def load_settings(
     env: Mapping[str, str] | None = None, dotenv_path: Path | None = Path(".env")
 ) -> Settings:
     """Read and validate the configuration.
 
     ``env`` defaults to ``os.environ``; a ``.env`` file fills in variables the environment does
-    not set (the environment wins). Raises :class:`ConfigError` naming the variable at fault.
+    not set (the environment wins, but a variable set to the empty string counts as unset, so
+    ``HUBSPOT_ACCESS_TOKEN=`` in a shell never hides the file's value). A ``.env`` line that
+    cannot be read — an unclosed quote — is an error naming the line, never skipped silently
+    (python-dotenv skips it and may swallow the following lines into one value).
+    Raises :class:`ConfigError` naming the variable or line at fault.
     """
     values: dict[str, str] = {}
     if dotenv_path is not None and dotenv_path.is_file():
-        from dotenv import dotenv_values
-
-        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
-    values.update(os.environ if env is None else env)
+        values.update(read_dotenv(dotenv_path))
+    values.update(
+        {k: v for k, v in (os.environ if env is None else env).items() if v and v.strip()}
+    )
     values = {k: v.strip() for k, v in values.items() if v is not None and v.strip() != ""}
     return _build(values)
+
+
+_ASSIGNMENT = re.compile(r"^\s*(export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=")
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """The variables of a ``.env`` file; :class:`ConfigError` for a line that cannot be read."""
+    from dotenv.parser import parse_stream
+
+    values: dict[str, str] = {}
+    with path.open(encoding="utf-8") as stream:
+        for binding in parse_stream(stream):
+            line = binding.original.line
+            if binding.error:
+                text = binding.original.string.strip()
+                raise ConfigError(
+                    f"{path} line {line} cannot be read ({text[:40]!r}): close the quote or "
+                    "remove the line. Nothing was run."
+                )
+            if binding.key is None or binding.value is None:
+                continue
+            swallowed = [
+                other.split("=", 1)[0].strip()
+                for other in binding.value.splitlines()[1:]
+                if _ASSIGNMENT.match(other)
+            ]
+            if swallowed:
+                raise ConfigError(
+                    f"{path} line {line}: the quoted value of {binding.key} runs over several "
+                    f"lines and swallows {', '.join(swallowed)}; a closing quote is missing."
+                )
+            values[binding.key] = binding.value
+    return values
 
 
 def _build(values: Mapping[str, str]) -> Settings:
@@ -163,8 +243,17 @@ def _build(values: Mapping[str, str]) -> Settings:
             "Set them (Xero app credentials), or unset HUBSPOT_ACCESS_TOKEN to run on the sandbox."
         )
 
-    warehouse_path = Path(get("WAREHOUSE_PATH", "warehouse/invoices.duckdb"))
-    state_dir = Path(get("INVOICE_SYNC_STATE_DIR", str(warehouse_path.parent)))
+    # `~` is expanded here, once: DuckDB and dlt would otherwise disagree about it.
+    warehouse_path = Path(get("WAREHOUSE_PATH", "warehouse/invoices.duckdb")).expanduser()
+    state_dir = Path(get("INVOICE_SYNC_STATE_DIR", str(warehouse_path.parent))).expanduser()
+    analytics_path = Path(
+        get("ANALYTICS_PATH", str(warehouse_path.parent / "analytics.duckdb"))
+    ).expanduser()
+    if analytics_path.resolve() == warehouse_path.resolve():
+        raise ConfigError(
+            f"ANALYTICS_PATH and WAREHOUSE_PATH are the same file ({warehouse_path}): the "
+            "analysts' copy must be a separate file, e.g. warehouse/analytics.duckdb."
+        )
 
     if sandbox:
         xero_base = get("XERO_BASE_URL", f"http://127.0.0.1:{SANDBOX_XERO_PORT}")
@@ -212,7 +301,7 @@ def _build(values: Mapping[str, str]) -> Settings:
         base_url=_url(values, "XERO_BASE_URL", xero_base),
         identity_url=_url(values, "XERO_IDENTITY_URL", identity),
         webhook_key=webhook_key,
-        token_file=Path(get("XERO_TOKEN_FILE", str(state_dir / "xero_token.json"))),
+        token_file=Path(get("XERO_TOKEN_FILE", str(state_dir / "xero_token.json"))).expanduser(),
         calls_per_minute=_int(values, "XERO_CALLS_PER_MINUTE", 60, 1, 10_000),
         page_size=_int(values, "XERO_PAGE_SIZE", 1000, 1, 1000),
     )
@@ -229,11 +318,39 @@ def _build(values: Mapping[str, str]) -> Settings:
         xero=xero,
         hubspot=hubspot,
         warehouse_path=warehouse_path,
+        analytics_path=analytics_path,
         alert_urls=_split(get("ALERT_URLS", "")),
         sandbox=sandbox,
         state_dir=state_dir,
+        mirroring=_mirroring(values),
         sources=dict(values),
     )
+
+
+def _mirroring(values: Mapping[str, str]) -> MirroringPolicy:
+    types = tuple(t.upper() for t in _split(values.get("HUBSPOT_INVOICE_TYPES", "ACCREC")))
+    unknown = [t for t in types if t not in XERO_INVOICE_TYPES]
+    if unknown or not types:
+        raise ConfigError(
+            f"HUBSPOT_INVOICE_TYPES={values.get('HUBSPOT_INVOICE_TYPES')!r} must list Xero "
+            "invoice types, comma-separated: ACCREC (sales invoices), ACCPAY (bills)."
+        )
+    return MirroringPolicy(
+        invoice_types=tuple(dict.fromkeys(types)),
+        include_drafts=_bool(values, "HUBSPOT_INCLUDE_DRAFTS", False),
+        include_voided=_bool(values, "HUBSPOT_INCLUDE_VOIDED", False),
+    )
+
+
+def _bool(values: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = values.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a yes/no value: use true or false.")
 
 
 def _require(values: Mapping[str, str], name: str, what: str) -> str:

@@ -1,5 +1,6 @@
-"""The push's warehouse I/O: it reads the action table, writes ``sync_log.*`` and updates
-``raw_hubspot.invoice_records`` after writes.
+"""The run log's and the push's warehouse I/O: ``sync_log.*`` (the sync logs its run row from
+before the extract) and the upserts into ``raw_hubspot.invoice_records`` after writes. The
+action table is read by :mod:`reverse_etl.actions`.
 
 One DuckDB connection, owned by the push's main thread, writes all of them. Each HubSpot batch
 that came back is recorded in ONE transaction: the records written are upserted into
@@ -12,30 +13,37 @@ the next run re-sends them, harmlessly, as upserts keyed on ``xero_invoice_id``.
 Schemas (``docs/contracts.md``)::
 
     sync_log.runs(run_id PK, started_at, finished_at, status, inserted, updated, rejected,
-                  hubspot_calls, error)
-      status: running | success | partial | failed | dry_run
+                  hubspot_calls, error, command, dry_run, stage, stage_seconds,
+                  dlt_load_ids, dbt_invocation_id, actions_invocation_id, freshness)
+      status: running | success | partial | failed; dry_run: true for --dry-run runs
+      stage: the stage the run is in, or failed in (extract | transform | push), done at the end
     sync_log.record_results(run_id, xero_invoice_id, hs_object_id, action, outcome,
-                            error_category, error_message, recorded_at)
+                            error_category, error_message, recorded_at, changed_properties)
       outcome: written | rejected
     sync_log.alerted_status_changes(xero_invoice_id, new_status, xero_updated_at, alerted_at)
     sync_log.undelivered_status_changes(the StatusChange columns, recorded_at): written changes
       whose alert reached no target yet; the next run's message includes them
+    sync_log.quarantine(run_id, source_table, resource, tenant_id, record_key, record_id,
+                        record_name, field, error, fix, source_updated, quarantined_at,
+                        recorded_at): every source record in quarantine at the end of a sync,
+      one row per run (written by :mod:`reverse_etl.quarantine_report`)
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from reverse_etl.errors import InvoiceSyncError
-from reverse_etl.properties import PROPERTY_NAMES, UPSERT_KEY
+from reverse_etl.errors import WarehouseBusyError
+from reverse_etl.properties import PROPERTY_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +70,15 @@ create table if not exists sync_log.record_results (
     error_message varchar,
     recorded_at timestamptz not null
 );
+alter table sync_log.runs add column if not exists command varchar default 'push';
+alter table sync_log.runs add column if not exists dry_run boolean default false;
+alter table sync_log.runs add column if not exists stage varchar;
+alter table sync_log.runs add column if not exists stage_seconds varchar;
+alter table sync_log.runs add column if not exists dlt_load_ids varchar[];
+alter table sync_log.runs add column if not exists dbt_invocation_id varchar;
+alter table sync_log.runs add column if not exists actions_invocation_id varchar;
+alter table sync_log.runs add column if not exists freshness varchar;
+alter table sync_log.record_results add column if not exists changed_properties varchar[];
 create table if not exists sync_log.alerted_status_changes (
     xero_invoice_id varchar not null,
     new_status varchar not null,
@@ -77,6 +94,21 @@ create table if not exists sync_log.undelivered_status_changes (
     previous_status varchar,
     new_status varchar not null,
     xero_updated_at varchar,
+    recorded_at timestamptz not null
+);
+create table if not exists sync_log.quarantine (
+    run_id varchar,
+    source_table varchar not null,
+    resource varchar not null,
+    tenant_id varchar not null,
+    record_key varchar not null,
+    record_id varchar,
+    record_name varchar,
+    field varchar,
+    error varchar,
+    fix varchar,
+    source_updated varchar,
+    quarantined_at timestamptz,
     recorded_at timestamptz not null
 );
 """
@@ -107,6 +139,7 @@ class WrittenRecord:
     created_at: datetime | None
     updated_at: datetime | None
     new: bool
+    changed_properties: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,6 +152,7 @@ class RejectedRecord:
     message: str
     hs_object_id: str | None = None
     invoice_number: str | None = None
+    changed_properties: tuple[str, ...] = ()
 
 
 @dataclass
@@ -135,14 +169,46 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def connect_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse for writing; a file another process holds is "busy" (exit 4)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        raise WarehouseBusyError(
+            f"The warehouse {path} is open in another process ({str(exc).splitlines()[0]}). "
+            "Close that DuckDB session; the next run catches up."
+        ) from exc
+
+
+@contextmanager
+def open_warehouse(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived connection with the ``sync_log`` tables in place."""
+    con = connect_warehouse(path)
+    try:
+        ensure_tables(con)
+        yield con
+    finally:
+        con.close()
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
 
 
-def start_run(con: duckdb.DuckDBPyConnection, run_id: str, started_at: datetime) -> None:
+def start_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    started_at: datetime,
+    *,
+    command: str = "push",
+    dry_run: bool = False,
+    stage: str | None = None,
+) -> None:
     """Log the run as ``running``. A ``running`` row left by a killed process is closed as
-    ``failed`` first: DuckDB lets one process at a time open the warehouse for writing, so
-    no other run can still be going."""
+    ``failed`` first: the caller holds the warehouse lock, so no other run can still be going."""
     con.execute(
         "update sync_log.runs set status = 'failed', finished_at = ?, "
         "error = 'interrupted: the process ended before the run finished' "
@@ -150,8 +216,41 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, started_at: datetime)
         [now()],
     )
     con.execute(
-        "insert into sync_log.runs (run_id, started_at, status) values (?, ?, 'running')",
-        [run_id, started_at],
+        "insert into sync_log.runs (run_id, started_at, status, command, dry_run, stage) "
+        "values (?, ?, 'running', ?, ?, ?)",
+        [run_id, started_at, command, dry_run, stage],
+    )
+
+
+RUN_COLUMNS = frozenset(
+    {
+        "finished_at",
+        "status",
+        "inserted",
+        "updated",
+        "rejected",
+        "hubspot_calls",
+        "error",
+        "stage",
+        "stage_seconds",
+        "dlt_load_ids",
+        "dbt_invocation_id",
+        "actions_invocation_id",
+        "freshness",
+    }
+)
+
+
+def update_run(con: duckdb.DuckDBPyConnection, run_id: str, **columns: Any) -> None:
+    """Set some columns of a run's row (names from :data:`RUN_COLUMNS`)."""
+    unknown = set(columns) - RUN_COLUMNS
+    if unknown:
+        raise ValueError(f"not a sync_log.runs column: {sorted(unknown)}")
+    if not columns:
+        return
+    assignments = ", ".join(f"{name} = ?" for name in columns)
+    con.execute(
+        f"update sync_log.runs set {assignments} where run_id = ?", [*columns.values(), run_id]
     )
 
 
@@ -165,12 +264,21 @@ def finish_run(
     rejected: int,
     hubspot_calls: int,
     error: str | None = None,
+    final: bool = True,
 ) -> None:
-    con.execute(
-        "update sync_log.runs set finished_at = ?, status = ?, inserted = ?, updated = ?, "
-        "rejected = ?, hubspot_calls = ?, error = ? where run_id = ?",
-        [now(), status, inserted, updated, rejected, hubspot_calls, error, run_id],
-    )
+    """Record the push's counts and status; ``final`` also stamps ``finished_at`` (a sync
+    stamps it itself after its last stage)."""
+    columns: dict[str, Any] = {
+        "status": status,
+        "inserted": inserted,
+        "updated": updated,
+        "rejected": rejected,
+        "hubspot_calls": hubspot_calls,
+        "error": error,
+    }
+    if final:
+        columns["finished_at"] = now()
+    update_run(con, run_id, **columns)
 
 
 def snapshot_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -207,12 +315,15 @@ def record_batch(
             [run_id, r.xero_invoice_id, r.hs_object_id, r.action, "rejected", r.category, r.message]
             for r in outcome.rejected
         ]
+        changed = [list(w.changed_properties) for w in outcome.written]
+        changed += [list(r.changed_properties) for r in outcome.rejected]
+        rows = [[*row, recorded_at, props] for row, props in zip(rows, changed, strict=True)]
         if rows:
             _insert_values(
                 con,
                 "sync_log.record_results (run_id, xero_invoice_id, hs_object_id, action, "
-                "outcome, error_category, error_message, recorded_at)",
-                [[*row, recorded_at] for row in rows],
+                "outcome, error_category, error_message, recorded_at, changed_properties)",
+                rows,
             )
         con.execute("commit")
     except BaseException:
@@ -284,85 +395,3 @@ def _insert_values(con: duckdb.DuckDBPyConnection, target: str, rows: list[list[
     params = {f"p{i}": [row[i] for row in rows] for i in range(width)}
     select = ", ".join(f"unnest($p{i})" for i in range(width))
     con.execute(f"insert into {target} select {select}", params)
-
-
-# -- the action table (read) -----------------------------------------------------------
-
-ACTIONS_TABLE = "reverse_etl.hubspot_invoice_actions"
-
-
-class ActionTableMissingError(InvoiceSyncError):
-    """The warehouse has no action table yet: transform has not run."""
-
-
-@dataclass(frozen=True)
-class Action:
-    xero_invoice_id: str
-    action: str
-    hs_object_id: str | None
-    changed_properties: tuple[str, ...]
-    values: dict[str, str | None]
-
-    def payload(self) -> dict[str, Any]:
-        """The batch-upsert input for this record (see the module docstring for what is sent)."""
-        if self.action == "UPDATE" and self.changed_properties:
-            names = [n for n in self.changed_properties if n in self.values]
-            properties = {n: self.values[n] if self.values[n] is not None else "" for n in names}
-        else:
-            properties = {n: v for n, v in self.values.items() if v is not None}
-        properties[UPSERT_KEY] = self.xero_invoice_id
-        return {"idProperty": UPSERT_KEY, "id": self.xero_invoice_id, "properties": properties}
-
-
-def read_actions(con: duckdb.DuckDBPyConnection) -> list[Action]:
-    """The action table's rows, de-duplicated on ``xero_invoice_id`` (first row wins)."""
-    try:
-        cursor = con.execute(f"select * from {ACTIONS_TABLE} order by action, xero_invoice_id")
-    except duckdb.CatalogException:
-        raise ActionTableMissingError(
-            f"{ACTIONS_TABLE} does not exist in {con_path(con)}: run `invoice-sync transform` "
-            "(or `invoice-sync sync`) first."
-        ) from None
-    columns = [d[0] for d in cursor.description]
-    actions: dict[str, Action] = {}
-    duplicates = 0
-    for row in cursor.fetchall():
-        record = dict(zip(columns, row, strict=True))
-        key = str(record["xero_invoice_id"])
-        if key in actions:
-            duplicates += 1
-            continue
-        actions[key] = Action(
-            xero_invoice_id=key,
-            action=str(record["action"]).upper(),
-            hs_object_id=_text(record.get("hs_object_id")),
-            changed_properties=tuple(record.get("changed_properties") or ()),
-            values={n: _text(record.get(n)) for n in PROPERTY_NAMES if n in record},
-        )
-    if duplicates:
-        log.warning("%s named %d invoice(s) twice; each is sent once.", ACTIONS_TABLE, duplicates)
-    return list(actions.values())
-
-
-def con_path(con: duckdb.DuckDBPyConnection) -> str:
-    row = con.execute(
-        "select path from duckdb_databases() where database_name = current_database()"
-    ).fetchone()
-    return str(row[0]) if row else "the warehouse"
-
-
-def _text(value: Any) -> str | None:
-    """A warehouse value as HubSpot wants it: strings as-is, exact decimals, ISO dates."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Decimal):
-        return (
-            format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
-        )
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)

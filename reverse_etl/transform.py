@@ -10,9 +10,19 @@ go to ``dbt_project/target`` and its debug log to ``dbt_project/logs/dbt.log`` (
 nothing is printed: the CLI prints :meth:`TransformReport.summary` or the error, once. Usage
 stats are never sent (the tool must work offline).
 
-A failed data test keeps its failing rows as a view in the ``test_failures`` schema
+A failed data test keeps its failing rows as a view in the ``dbt_test_failures`` schema
 (``store_failures_as: view``), and :class:`TransformError` quotes the first of them, so the
-message names the records at fault, not only the test.
+message names the records at fault, not only the test. dbt creates such a view for every test,
+passing or not (~85 of them): :func:`run_transform` drops the views of the tests that passed,
+and the schema once it is empty, so analysts browsing the warehouse see failures only while
+there are some. (The schema was ``test_failures`` before; its leftovers are dropped too.)
+
+The mirroring policy (``settings.mirroring``) is passed as dbt vars on every build, so the
+environment decides which invoices HubSpot holds (README, "Connecting real systems").
+Progress: dbt reports each model and test as it completes through ``dbtRunner`` callbacks
+(``LogModelResult`` / ``LogTestResult`` events carry the node's ``index`` among all nodes of
+the build); ``progress`` receives them. Source freshness (:func:`run_source_freshness`) is
+a separate invocation.
 
 dbt-duckdb keeps its DuckDB instance in a class-level environment that outlives the
 invocation; while it lives, the same process cannot open the file with another configuration
@@ -23,8 +33,9 @@ done (``DuckDBConnectionManager`` in dbt-duckdb 1.11's ``connections.py``).
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +44,13 @@ from reverse_etl.errors import TransformError
 from reverse_etl.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+TEST_FAILURES_SCHEMA = "dbt_test_failures"
+LEGACY_TEST_FAILURES_SCHEMA = "test_failures"
+
+log = logging.getLogger(__name__)
+
+# (what finished, e.g. "model fct_invoices", index, total): dbt's own count of the nodes.
+Progress = Callable[[str, int, int], None]
 
 _FAILED = {"error", "fail", "runtime error"}
 
@@ -63,6 +81,20 @@ class TransformReport:
     seconds: float
     warehouse_path: Path
     warned: tuple[str, ...] = field(default_factory=tuple)
+    invocation_id: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """The transform's part of the ``--json`` run summary."""
+        return {
+            "models": self.models,
+            "tests": self.tests,
+            "unit_tests": self.unit_tests,
+            "warnings": self.warnings,
+            "warned": list(self.warned),
+            "skipped": self.skipped,
+            "seconds": round(self.seconds, 3),
+            "dbt_invocation_id": self.invocation_id,
+        }
 
     def summary(self) -> str:
         line = (
@@ -79,52 +111,33 @@ def run_transform(
     *,
     dbt_vars: Mapping[str, Any] | None = None,
     select: str | None = None,
+    progress: Progress | None = None,
 ) -> TransformReport:
     """Run `dbt build` (models, data tests, unit tests) on ``settings.warehouse_path``.
 
-    ``dbt_vars`` overrides project vars, e.g. ``{"hubspot_include_drafts": True}``;
-    ``select`` narrows the build (dbt selection syntax). Raises :class:`TransformError`
-    naming each failed model or test with dbt's message.
+    The vars are the settings' mirroring policy, then ``dbt_vars`` (overrides, e.g.
+    ``{"hubspot_include_drafts": True}``); ``select`` narrows the build (dbt selection
+    syntax). Raises :class:`TransformError` naming each failed model or test with dbt's message.
     """
     from dbt.cli.main import dbtRunner
+    from dbt_common.invocation import get_invocation_id
 
-    warehouse = settings.warehouse_path.expanduser().resolve()
-    if not warehouse.is_file():
-        raise TransformError(
-            f"The warehouse {warehouse} does not exist: run `invoice-sync extract` first "
-            "(or check WAREHOUSE_PATH)."
-        )
-    args = [
-        "build",
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(DBT_PROJECT_DIR / "target"),
-        "--log-path",
-        str(DBT_PROJECT_DIR / "logs"),
-        "--vars",
-        json.dumps(
-            {
-                "hubspot_create_companies": settings.hubspot.create_companies,
-                **(dbt_vars or {}),
-                "warehouse_path": str(warehouse),
-            }
-        ),
-        "--log-level",
-        "none",
-        "--log-level-file",
-        "debug",
-        "--no-use-colors",
-        "--no-send-anonymous-usage-stats",
-    ]
+    warehouse = _existing_warehouse(settings)
+    dbt_vars = {
+        **settings.mirroring.dbt_vars(),
+        "hubspot_create_companies": settings.hubspot.create_companies,
+        **(dbt_vars or {}),
+    }
+    args = ["build", *_common_args(warehouse, dbt_vars)]
     if select:
         args += ["--select", select]
 
     started = time.perf_counter()
     try:
-        result = dbtRunner().invoke(args)
+        result = dbtRunner(callbacks=[_progress_callback(progress)] if progress else []).invoke(
+            args
+        )
+        invocation_id = get_invocation_id()
     finally:
         _release_duckdb()
     seconds = time.perf_counter() - started
@@ -136,6 +149,7 @@ def run_transform(
         )
     node_results = list(getattr(result.result, "results", None) or [])
     failures = [_failure(r, warehouse) for r in node_results if str(r.status) in _FAILED]
+    _tidy_test_failures(warehouse, node_results)
     if failures or not result.success:
         skipped = sum(1 for r in node_results if str(r.status) == "skipped")
         details = "; ".join(f.describe() for f in failures) or str(result.exception)
@@ -161,7 +175,138 @@ def run_transform(
         seconds=seconds,
         warehouse_path=warehouse,
         warned=warned,
+        invocation_id=invocation_id,
     )
+
+
+def _existing_warehouse(settings: Settings) -> Path:
+    warehouse = settings.warehouse_path.expanduser().resolve()
+    if not warehouse.is_file():
+        raise TransformError(
+            f"The warehouse {warehouse} does not exist: run `invoice-sync extract` first "
+            "(or check WAREHOUSE_PATH)."
+        )
+    return warehouse
+
+
+def _common_args(warehouse: Path, dbt_vars: Mapping[str, Any]) -> list[str]:
+    return [
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(DBT_PROJECT_DIR / "target"),
+        "--log-path",
+        str(DBT_PROJECT_DIR / "logs"),
+        "--vars",
+        json.dumps({**dbt_vars, "warehouse_path": str(warehouse)}),
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "debug",
+        "--no-use-colors",
+        "--no-send-anonymous-usage-stats",
+    ]
+
+
+def _progress_callback(progress: Progress) -> Callable[[Any], None]:
+    """A dbtRunner callback passing each finished model / test on to ``progress``."""
+
+    def on_event(event: Any) -> None:
+        name = event.info.name
+        if name not in ("LogModelResult", "LogTestResult"):
+            return
+        data = event.data
+        kind = "model" if name == "LogModelResult" else "test"
+        label = getattr(data, "description", "") or getattr(data, "name", "")
+        # LogModelResult counts in ``total``, LogTestResult in ``num_models`` (all nodes)
+        total = getattr(data, "total", 0) or getattr(data, "num_models", 0)
+        try:
+            progress(f"{kind} {label}".strip(), int(data.index), int(total))
+        except Exception as exc:  # progress display must never break the build
+            log.debug("progress callback failed: %s", exc)
+
+    return on_event
+
+
+@dataclass(frozen=True)
+class FreshnessReport:
+    """`dbt source freshness` over the extract logs: ``status`` pass | warn | error."""
+
+    status: str
+    sources: dict[str, str]
+    seconds: float
+
+    def summary(self) -> str:
+        if self.status == "pass":
+            return "Source freshness: pass (every source extracted recently)."
+        stale = ", ".join(f"{name} {status}" for name, status in self.sources.items())
+        return f"Source freshness: {self.status} ({stale})."
+
+    def as_dict(self) -> dict[str, object]:
+        return {"status": self.status, "sources": self.sources, "seconds": round(self.seconds, 3)}
+
+
+def run_source_freshness(settings: Settings) -> FreshnessReport:
+    """`dbt source freshness` for the extract logs (``raw_xero.extract_runs``,
+    ``raw_hubspot.extract_runs``: one row per successful extract, written even when nothing
+    changed), so a quiet night is fresh and a failing extract goes stale. Never raises for
+    stale data: the status is the result (warn after 2 h, error after 26 h)."""
+    from dbt.cli.main import dbtRunner
+
+    warehouse = _existing_warehouse(settings)
+    args = ["source", "freshness", *_common_args(warehouse, settings.mirroring.dbt_vars())]
+    args += ["--output", str(DBT_PROJECT_DIR / "target" / "sources.json")]
+    started = time.perf_counter()
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        _release_duckdb()
+    statuses: dict[str, str] = {}
+    for node_result in getattr(result.result, "results", None) or []:
+        node = node_result.node
+        statuses[f"{node.source_name}.{node.name}"] = str(node_result.status)
+    worst = "pass"
+    for status in statuses.values():
+        if status in ("error", "runtime error"):
+            worst = "error"
+        elif status == "warn" and worst == "pass":
+            worst = "warn"
+    if not statuses:
+        worst = "error"
+        statuses["dbt"] = f"could not run: {result.exception}"
+    return FreshnessReport(worst, statuses, time.perf_counter() - started)
+
+
+def _tidy_test_failures(warehouse: Path, node_results: list[Any]) -> None:
+    """Drop the failure views of tests that passed (and the old ``test_failures`` schema);
+    drop ``dbt_test_failures`` when nothing is left in it."""
+    import duckdb
+
+    passed = [
+        r.node.alias
+        for r in node_results
+        if r.node.resource_type == "test" and str(r.status) == "pass"
+    ]
+    try:
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute(f"drop schema if exists {LEGACY_TEST_FAILURES_SCHEMA} cascade")
+            existing = {
+                row[0]
+                for row in con.execute(
+                    "select view_name from duckdb_views() where schema_name = ?",
+                    [TEST_FAILURES_SCHEMA],
+                ).fetchall()
+            }
+            for name in passed:
+                if name in existing:
+                    con.execute(f'drop view if exists {TEST_FAILURES_SCHEMA}."{name}"')
+                    existing.discard(name)
+            if not existing:
+                con.execute(f"drop schema if exists {TEST_FAILURES_SCHEMA} cascade")
+    except duckdb.Error as exc:  # tidying is cosmetic: never fail the build for it
+        log.warning("Could not tidy %s: %s", TEST_FAILURES_SCHEMA, exc)
 
 
 def _failure(node_result: Any, warehouse: Path) -> NodeFailure:

@@ -15,6 +15,7 @@ hourly job holds the lock, the batch is retried after it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -29,8 +30,11 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from rich.console import Console
 
-from reverse_etl.errors import ConfigError, InvoiceSyncError, LockBusyError
+from reverse_etl.errors import ConfigError, LockBusyError, WarehouseBusyError
+from reverse_etl.failures import as_project_error, one_line
+from reverse_etl.health import LoopHealth
 from reverse_etl.settings import Settings
+from reverse_etl.webhook_server import ConnectionGuard, ServerLimits, start_guarded
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +48,17 @@ def sign(key: str, body: bytes) -> str:
 
 
 def verify_signature(key: str, body: bytes, signature: str | None) -> bool:
-    return signature is not None and hmac.compare_digest(sign(key, body), signature)
+    """Constant-time check; any header value (non-ASCII included) is simply not a match."""
+    if signature is None:
+        return False
+    given = signature.encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(sign(key, body).encode(), given)
 
 
-def invoice_ids_from(payload: dict[str, object]) -> list[tuple[str, str]]:
-    """(tenant id, invoice id) for each INVOICE event; other categories are ignored."""
+def invoice_ids_from(payload: object) -> list[tuple[str, str]]:
+    """(tenant id, invoice id) for each INVOICE event; other categories and shapes are ignored."""
     found: list[tuple[str, str]] = []
-    events = payload.get("events")
+    events = payload.get("events") if isinstance(payload, dict) else None
     if not isinstance(events, list):
         return found
     for event in events:
@@ -69,23 +77,39 @@ def sync_invoices(settings: Settings, invoice_ids: list[str]) -> None:
     """Extract the named invoices, rebuild the models, push: the hourly job, narrowed."""
     from pipelines.run import run_xero_extract
     from reverse_etl.lock import sync_lock
+    from reverse_etl.publish import push_then_publish
     from reverse_etl.push import run_push
     from reverse_etl.transform import run_transform
+    from reverse_etl.warehouse_busy import warehouse_busy_is_typed
 
-    with sync_lock(settings.warehouse_path, purpose="webhook sync"):
+    with (
+        warehouse_busy_is_typed(settings),
+        sync_lock(settings.warehouse_path, purpose="webhook sync"),
+    ):
         run_xero_extract(settings, invoice_ids=invoice_ids)
         run_transform(settings)
-        run_push(settings).raise_for_rejections()
+        pushed, _ = push_then_publish(settings, lambda run_id: run_push(settings, run_id=run_id))
+    pushed.raise_for_rejections()
 
 
 @dataclass
 class WebhookWorker:
-    """Collects invoice ids from verified events and syncs them in debounced batches."""
+    """Collects invoice ids from verified events and syncs them in debounced batches.
+
+    The thread survives anything a batch raises: the failure is logged as one line, counted in
+    :attr:`health` (served by ``/healthz``), and the invoices are left to the next batch or
+    the hourly sync (Xero's ``If-Modified-Since`` read includes them). A busy warehouse (the
+    hourly job, or another process holding DuckDB's file lock) is waited for
+    ``retry_seconds`` at a time, at most ``busy_retries`` times, before the batch counts as
+    failed."""
 
     settings: Settings
     sync: SyncInvoices = sync_invoices
     debounce_seconds: float = 2.0
     retry_seconds: float = 30.0
+    busy_retries: int = 20
+    sleep: Callable[[float], None] = time.sleep
+    health: LoopHealth = field(default_factory=LoopHealth)
     batches_done: int = 0
     failures: list[str] = field(default_factory=list)
     _queue: queue.Queue[tuple[str, str] | None] = field(default_factory=queue.Queue)
@@ -101,6 +125,10 @@ class WebhookWorker:
         self._queue.put(None)
         if self._thread is not None:
             self._thread.join(timeout=60)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     def submit(self, ids: list[tuple[str, str]]) -> None:
         with self._changed:
@@ -137,44 +165,67 @@ class WebhookWorker:
                     break
                 pending.add(item[1])
                 taken += 1
-            self._run(sorted(pending))
-            self._done(taken)
+            try:
+                self._run(sorted(pending))
+            finally:
+                self._done(taken)
             if stopping:
                 return
 
     def _run(self, invoice_ids: list[str]) -> None:
+        """Sync one batch; never raises (an unattended loop reports, it does not die)."""
+        busy = 0
         while True:
             try:
                 self.sync(self.settings, invoice_ids)
-                self.batches_done += 1
-                log.info("Webhook batch synced: %d invoice(s).", len(invoice_ids))
-                return
-            except LockBusyError:
-                log.info(
-                    "Hourly sync holds the lock; retrying webhook batch in %ss.", self.retry_seconds
-                )
-                time.sleep(self.retry_seconds)
-            except InvoiceSyncError as exc:
-                message = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:
+                error = as_project_error(exc)
+                if (
+                    isinstance(error, LockBusyError | WarehouseBusyError)
+                    and busy < self.busy_retries
+                ):
+                    busy += 1
+                    log.info(
+                        "Warehouse busy (%s); retrying webhook batch in %ss.",
+                        one_line(str(error)),
+                        self.retry_seconds,
+                    )
+                    self.sleep(self.retry_seconds)
+                    continue
+                message = f"{type(error).__name__}: {one_line(str(error))}"
                 self.failures.append(message)
+                self.health.failed(message)
                 log.error(
-                    "Webhook batch of %d invoice(s) failed: %s (the hourly sync will pick them up)",
+                    "Webhook batch of %d invoice(s) failed (%d in a row): %s "
+                    "(the next batch or the hourly sync will pick them up)",
                     len(invoice_ids),
+                    self.health.consecutive_failures,
                     message,
                 )
                 return
+            self.batches_done += 1
+            self.health.succeeded()
+            log.info("Webhook batch synced: %d invoice(s).", len(invoice_ids))
+            return
 
 
-def build_app(settings: Settings, worker: WebhookWorker) -> web.Application:
+def build_app(
+    settings: Settings, worker: WebhookWorker, limits: ServerLimits | None = None
+) -> web.Application:
     key = settings.xero.webhook_key
     if not key:
         raise ConfigError(
             "XERO_WEBHOOK_KEY is not set: copy the webhook key from your Xero app's Webhooks "
             "page into it, so that deliveries can be verified."
         )
+    body_seconds = (limits or ServerLimits()).body_seconds
 
     async def receive(request: web.Request) -> web.Response:
-        body = await request.read()
+        try:
+            body = await asyncio.wait_for(request.read(), body_seconds)
+        except TimeoutError:
+            log.warning("A webhook body did not arrive within %ss; answered 408.", body_seconds)
+            return web.Response(status=408, headers={"Connection": "close"})
         if not verify_signature(key, body, request.headers.get("x-xero-signature")):
             log.warning("Rejected a webhook with an invalid signature (401).")
             return web.Response(status=401)
@@ -187,9 +238,16 @@ def build_app(settings: Settings, worker: WebhookWorker) -> web.Application:
         return web.Response(status=200)
 
     async def health(_request: web.Request) -> web.Response:
-        return web.json_response(
-            {"batches_done": worker.batches_done, "failures": len(worker.failures)}
-        )
+        """200 while the worker lives and fewer than three batches in a row failed, else 503."""
+        body = {
+            **worker.health.as_json(),
+            "worker_alive": worker.alive,
+            "batches_done": worker.batches_done,
+        }
+        healthy = worker.alive and worker.health.healthy
+        if not worker.alive:
+            body["status"] = "failing"
+        return web.json_response(body, status=200 if healthy else 503)
 
     app = web.Application()
     app.router.add_post(WEBHOOK_PATH, receive)
@@ -200,14 +258,22 @@ def build_app(settings: Settings, worker: WebhookWorker) -> web.Application:
 def serve(settings: Settings, *, host: str, port: int, console: Console) -> None:
     """`invoice-sync webhooks serve`: until Ctrl-C."""
     from reverse_etl.sandbox_mode import sandbox_if_needed
-    from sandbox.runner import start_in_thread
 
+    limits = ServerLimits()
     worker = WebhookWorker(settings)
-    app = build_app(settings, worker)
+    app = build_app(settings, worker, limits)
     with sandbox_if_needed(settings):
         worker.start()
-        server = start_in_thread(app, port, host=host)
-        console.print(f"Listening for Xero webhooks on {server.url}{WEBHOOK_PATH}", highlight=False)
+        try:
+            server = start_guarded(app, ConnectionGuard(limits), host=host, port=port)
+        except OSError as exc:
+            worker.stop()
+            raise ConfigError(f"{exc}: choose another --port or stop the other process.") from None
+        console.print(
+            f"Listening for Xero webhooks on {server.url}{WEBHOOK_PATH}",
+            highlight=False,
+            markup=False,
+        )
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

@@ -21,7 +21,7 @@ from sandbox.server import post_activity
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    console = Console()
+    console = Console(markup=False, highlight=False)
     try:
         settings = load_settings()
         if not settings.sandbox:

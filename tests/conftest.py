@@ -14,7 +14,14 @@ import pytest
 
 pytest_plugins = ["tests.fixtures.xero", "tests.fixtures.hubspot"]
 
-CONTRACT_PREFIXES = ("XERO_", "HUBSPOT_", "WAREHOUSE_PATH", "ALERT_URLS", "INVOICE_SYNC_")
+CONTRACT_PREFIXES = (
+    "XERO_",
+    "HUBSPOT_",
+    "WAREHOUSE_PATH",
+    "ANALYTICS_PATH",
+    "ALERT_URLS",
+    "INVOICE_SYNC_",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ invoices as (
 
 line_items as (
 
-    select * from {{ ref('stg_xero__invoice_line_items') }}
+    select * from {{ ref('int_invoice_line_items') }}
 
 ),
 

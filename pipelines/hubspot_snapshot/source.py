@@ -1,13 +1,17 @@
 """The dlt source for ``raw_hubspot.invoice_records``: what HubSpot holds for each record.
 
 First run (or ``full_refresh``): list every record (the list endpoint has no result ceiling),
-then the archived ones, so a record archived in HubSpot is marked ``archived`` (search never
-returns archived records: a full refresh is what repairs that).
+then the archived ones, so a record archived in HubSpot is marked ``archived``.
 Later runs: search ``hs_lastmodifieddate >= cursor`` (truncated to the second, minus
 :data:`HUBSPOT_OVERLAP` because search lags writes), windowed past the 10,000-result ceiling by
 :class:`~pipelines.hubspot_snapshot.client.HubSpotReader`, and drop the versions the warehouse
-already holds (:mod:`pipelines.cursor`). When the custom object does not exist yet the snapshot
-is empty, not an error: ``invoice-sync setup`` has simply not run.
+already holds (:mod:`pipelines.cursor`). Search never returns archived records, so later runs
+also list the archived ones (``GET /crm/v3/objects/{type}?archived=true`` answers only
+archived records; HubSpot's objects reference: "Archive … Move an Object … to the recycling
+bin") and load those the warehouse does not yet mark archived: dbt then treats them as
+absent and the push sends their invoices again, complete, as INSERTs. When the custom object
+does not exist yet the snapshot is empty, not an error: ``invoice-sync setup`` has simply not
+run.
 
 Values stay exactly as HubSpot returns them (text; null when unset), except the two timestamps
 and ``archived``, typed so the push and dbt compare instants rather than strings.
@@ -40,12 +44,14 @@ RECORD_COLUMNS: dict[str, dict[str, Any]] = {
 READ_PROPERTIES = (*PROPERTY_NAMES, "hs_createdate", "hs_lastmodifieddate")
 
 KnownVersions = Callable[[datetime], set[tuple[str, str]]]
+KnownArchived = Callable[[], set[str]]
 
 
 @dataclass
 class HubSpotSnapshotStats:
     loaded: int = 0
     unchanged: int = 0
+    archived: int = 0
     mode: str = "none"  # none (no object yet) | full | incremental
     object_type_id: str | None = None
 
@@ -71,6 +77,7 @@ def records_resource(
     stats: HubSpotSnapshotStats,
     known_versions: KnownVersions,
     full_refresh: bool = False,
+    known_archived: KnownArchived | None = None,
 ) -> DltResource:
     @dlt.resource(
         name="invoice_records",
@@ -103,6 +110,10 @@ def records_resource(
         except SearchWindowStuck:
             stats.mode = "full (search window stuck)"
             yield from _new_rows(reader.list_records(object_type, READ_PROPERTIES), tracker, stats)
+        if start is not None:
+            already = known_archived() if known_archived is not None else set()
+            archived = reader.list_records(object_type, READ_PROPERTIES, archived=True)
+            yield from _newly_archived(archived, already, stats)
         new_cursor = tracker.next_cursor(cursor)
         if new_cursor is not None:
             state["cursor"] = new_cursor.isoformat()
@@ -131,11 +142,30 @@ def _new_rows(
             yield rows
 
 
+def _newly_archived(
+    pages: Iterator[list[dict[str, Any]]], already: set[str], stats: HubSpotSnapshotStats
+) -> Iterator[list[dict[str, Any]]]:
+    """Archived records the warehouse does not mark archived yet (the cursor is not moved:
+    archiving need not change ``hs_lastmodifieddate``)."""
+    for page in pages:
+        rows = [row for row in map(record_row, page) if row["hs_object_id"] not in already]
+        for row in rows:
+            row["archived"] = True
+        stats.loaded += len(rows)
+        stats.archived += len(rows)
+        stats.unchanged += len(page) - len(rows)
+        if rows:
+            yield rows
+
+
 @dlt.source(name="hubspot", max_table_nesting=0)
 def hubspot_snapshot_source(
     reader: HubSpotReader,
     stats: HubSpotSnapshotStats,
     known_versions: KnownVersions,
     full_refresh: bool = False,
+    known_archived: KnownArchived | None = None,
 ) -> Any:
-    return records_resource(reader, reader.settings, stats, known_versions, full_refresh)
+    return records_resource(
+        reader, reader.settings, stats, known_versions, full_refresh, known_archived
+    )

@@ -6,8 +6,18 @@ has no offset part (``"/Date(1573755038314)/"``). Date-only fields (``Date``, ``
 ``FullyPaidOnDate``) are midnight of the calendar date. (Xero's published GetInvoices example;
 the ``xero-python`` deserializer's ``MS_DATETIME_RE`` accepts both forms.) ISO 8601 strings
 (``DateString``-style ``"2018-10-20T00:00:00"``) are accepted too, since some Xero payloads use
-them. ``If-Modified-Since`` takes a UTC timestamp to the second (``yyyy-mm-ddThh:mm:ss``; the
-API rejects or ignores milliseconds), see :func:`if_modified_since_header`.
+them.
+
+A date outside :data:`EARLIEST`..:data:`LATEST` is refused with :class:`XeroDateError` (and
+so quarantined, naming the invoice): milliseconds beyond what Python's ``datetime`` holds (year
+1..9999) used to escape as ``OverflowError: date value out of range``, and dates that fit
+Python but no real invoice (year 1 or 9999) break the models that count days from them
+(balances per day, ageing) or HubSpot's date properties. The bounds are this project's choice,
+not a documented Xero limit: wide enough for any real ledger, narrow enough to catch a
+corrupted value.
+
+``If-Modified-Since`` takes a UTC timestamp to the second (``yyyy-mm-ddThh:mm:ss``; the API
+rejects or ignores milliseconds), see :func:`if_modified_since_header`.
 """
 
 from __future__ import annotations
@@ -17,6 +27,9 @@ from datetime import UTC, date, datetime, timedelta
 
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+_RANGE = f"{EARLIEST:%Y-%m-%d}..{LATEST:%Y-%m-%d}"
 
 
 class XeroDateError(ValueError):
@@ -27,7 +40,11 @@ def _split_ms(value: str) -> tuple[datetime, timedelta]:
     match = _MS_DATE.match(value)
     if match is None:
         raise XeroDateError(f"{value!r} is not a Xero date (expected /Date(<ms>+0000)/)")
-    moment = _EPOCH + timedelta(milliseconds=int(match.group(1)))
+    try:
+        moment = _EPOCH + timedelta(milliseconds=int(match.group(1)))
+    except (OverflowError, ValueError):
+        raise XeroDateError(f"{value!r} is outside the accepted date range ({_RANGE})") from None
+    _check_range(moment, value)
     offset = timedelta()
     if match.group(2):
         sign = -1 if match.group(2)[0] == "-" else 1
@@ -43,7 +60,17 @@ def _parse_iso(value: str) -> datetime:
         raise XeroDateError(
             f"{value!r} is not a Xero date (expected /Date(<ms>+0000)/ or ISO 8601)"
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        _check_range(parsed.astimezone(UTC), value)
+    except OverflowError:  # year 1 or 9999 with an offset that crosses the edge
+        raise XeroDateError(f"{value!r} is outside the accepted date range ({_RANGE})") from None
+    return parsed
+
+
+def _check_range(moment: datetime, value: str) -> None:
+    if not EARLIEST <= moment <= LATEST:
+        raise XeroDateError(f"{value!r} is outside the accepted date range ({_RANGE})")
 
 
 def parse_datetime(value: object) -> datetime | None:
@@ -65,7 +92,7 @@ def parse_date(value: object) -> date | None:
         raise XeroDateError(f"{value!r} is not a Xero date (expected a string)")
     if value.startswith("/Date("):
         moment, offset = _split_ms(value)
-        return (moment + offset).date()
+        return (moment + offset).date()  # within range ± 14 h: cannot overflow
     return _parse_iso(value).date()
 
 

@@ -12,6 +12,13 @@ on their id, so re-reading the overlap never duplicates. A record that does not 
 ``finance_rejects`` and the others load; once corrected in Xero its ``UpdatedDateUTC`` moves
 and the next run reads it again. An unchanged hour costs one call per endpoint and organisation.
 
+The invoices are read first (dlt extracts resources one after another, ``next_item_mode``
+"fifo", set in :mod:`pipelines.run`), so they keep first claim on the day's call budget; once a
+rate limit ended a tenant's reads (``stats.stops``) the finance resources skip that tenant, and
+a limit met while reading a finance endpoint ends that endpoint's read (rows kept, cursor
+unmoved, the same window read again next run; logged, counted as ``finance_rows["limit_stops"]``,
+not a stop of the invoices' kind).
+
 Scopes (Xero "OAuth 2.0 scopes" page, and Xero's granular scopes for apps created from
 2 March 2026): Contacts ``accounting.contacts.read``; Payments, Overpayments and Prepayments
 ``accounting.payments.read`` (broad: ``accounting.transactions.read``); CreditNotes
@@ -21,6 +28,7 @@ Scopes (Xero "OAuth 2.0 scopes" page, and Xero's granular scopes for apps create
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +40,9 @@ from dlt.extract.resource import DltResource
 from pipelines.cursor import VersionTracker, parse_cursor
 from pipelines.xero import finance_records as fr
 from pipelines.xero.client import Endpoint, XeroClient
-from reverse_etl.errors import RecordParseError
+from reverse_etl.errors import RecordParseError, XeroRateLimitError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -139,13 +149,16 @@ def finance_resources(
     full_tables: set[str],
     stats: dict[str, int],
     now: Callable[[], datetime],
+    stops: dict[str, str],
 ) -> list[DltResource]:
     """One resource per list endpoint, plus Organisation. ``full_tables``: tables missing
-    from the warehouse, read from the beginning whatever their cursor says."""
+    from the warehouse, read from the beginning whatever their cursor says; ``stops``: tenant
+    → why a read ended at a rate limit (shared with the invoices' stops)."""
     out = [
-        _list_resource(t, client, tenant_ids, plan, full_tables, stats, now) for t in FINANCE_TABLES
+        _list_resource(t, client, tenant_ids, plan, full_tables, stats, now, stops)
+        for t in FINANCE_TABLES
     ]
-    out.append(_organisations_resource(client, tenant_ids, stats, now))
+    out.append(_organisations_resource(client, tenant_ids, stats, now, stops))
     return out
 
 
@@ -157,6 +170,7 @@ def _list_resource(
     full_tables: set[str],
     stats: dict[str, int],
     now: Callable[[], datetime],
+    stops: dict[str, str],
 ) -> DltResource:
     main = _hints(table.table, write_disposition="merge", primary_key=table.key)
     # All of a contact's persons are replaced when it is read again (merge_key without a
@@ -168,37 +182,55 @@ def _list_resource(
     def read() -> Iterator[Any]:
         cursors: dict[str, str] = dlt.current.resource_state().setdefault("cursors", {})
         for tenant_id in tenant_ids:
+            if tenant_id in stops:  # a limit already ended this run's reads of the tenant
+                continue
             old = parse_cursor(cursors.get(tenant_id))
             start = None if table.table in full_tables else plan.window(old)
             tracker = VersionTracker()
-            for page in client.pages(table.endpoint, tenant_id, start):
-                tracker.observe_ceiling(page.server_time)
-                rows, children, kids, bad = [], [], [], []
-                for payload in page.invoices:
-                    try:
-                        row, nested = _parse(table, payload, tenant_id)
-                    except RecordParseError as exc:
-                        bad.append(
-                            fr.finance_reject_row(table.resource, payload, tenant_id, exc, now())
-                        )
-                        continue
-                    tracker.is_new(row[table.key], row["updated_date_utc"])
-                    rows.append(row)
-                    (children if table.allocations_of is None else kids).extend(nested)
-                stats[table.table] = stats.get(table.table, 0) + len(rows)
-                if bad:
-                    stats["rejected"] = stats.get("rejected", 0) + len(bad)
-                    yield dlt.mark.with_hints(bad, rejects, create_table_variant=True)
-                if rows:
-                    yield dlt.mark.with_hints(rows, main, create_table_variant=True)
-                if children:
-                    yield dlt.mark.with_hints(children, persons, create_table_variant=True)
-                if kids:
-                    yield dlt.mark.with_hints(kids, allocations, create_table_variant=True)
+            try:
+                yield from _read_pages(tenant_id, start, tracker)
+            except XeroRateLimitError as exc:
+                # a limit ends this endpoint's read for now: what was read is kept (merged),
+                # the cursor stays, the next run reads the same window again
+                stats["limit_stops"] = stats.get("limit_stops", 0) + 1
+                log.warning(
+                    "Xero rate limit reached for organisation %s while reading %s (%s); "
+                    "the next run reads it again.",
+                    tenant_id,
+                    table.endpoint.path,
+                    exc,
+                )
+                continue
             if plan.moves_cursor(old):
                 new = tracker.next_cursor(old)
                 if new is not None:
                     cursors[tenant_id] = new.isoformat()
+
+    def _read_pages(tenant_id: str, start: Any, tracker: VersionTracker) -> Iterator[Any]:
+        for page in client.pages(table.endpoint, tenant_id, start):
+            tracker.observe_ceiling(page.server_time)
+            rows, children, kids, bad = [], [], [], []
+            for payload in page.invoices:
+                try:
+                    row, nested = _parse(table, payload, tenant_id)
+                except RecordParseError as exc:
+                    bad.append(
+                        fr.finance_reject_row(table.resource, payload, tenant_id, exc, now())
+                    )
+                    continue
+                tracker.is_new(row[table.key], row["updated_date_utc"])
+                rows.append(row)
+                (children if table.allocations_of is None else kids).extend(nested)
+            stats[table.table] = stats.get(table.table, 0) + len(rows)
+            if bad:
+                stats["rejected"] = stats.get("rejected", 0) + len(bad)
+                yield dlt.mark.with_hints(bad, rejects, create_table_variant=True)
+            if rows:
+                yield dlt.mark.with_hints(rows, main, create_table_variant=True)
+            if children:
+                yield dlt.mark.with_hints(children, persons, create_table_variant=True)
+            if kids:
+                yield dlt.mark.with_hints(kids, allocations, create_table_variant=True)
 
     read.__doc__ = (
         f"``GET /{table.endpoint.path}`` → ``raw_xero.{table.table}``; scope {table.scope}."
@@ -248,6 +280,7 @@ def _organisations_resource(
     tenant_ids: Sequence[str],
     stats: dict[str, int],
     now: Callable[[], datetime],
+    stops: dict[str, str],
 ) -> DltResource:
     hints = _hints("organisations", write_disposition="merge", primary_key="tenant_id")
     rejects = _hints("finance_rejects", write_disposition="append")
@@ -256,7 +289,14 @@ def _organisations_resource(
         """``GET /Organisation`` → ``raw_xero.organisations``, every run (one call per
         organisation: it has no If-Modified-Since); scope accounting.settings.read."""
         for tenant_id in tenant_ids:
-            records, _server_time = client.get_one("Organisation", "Organisations", tenant_id)
+            if tenant_id in stops:
+                continue
+            try:
+                records, _server_time = client.get_one("Organisation", "Organisations", tenant_id)
+            except XeroRateLimitError as exc:
+                stats["limit_stops"] = stats.get("limit_stops", 0) + 1
+                log.warning("Xero rate limit reached for %s (Organisation): %s", tenant_id, exc)
+                continue
             for payload in records[:1]:
                 try:
                     row = fr.organisation_row(payload, tenant_id, now())

@@ -4,14 +4,24 @@ Amounts arrive as :class:`~decimal.Decimal` (the client parses JSON with
 ``parse_float=Decimal``) and stay exact; integers are widened to Decimal; anything else is a
 :class:`RecordParseError` naming the invoice, the field and the fix. Dates are parsed here, once
 (:mod:`pipelines.xero.dates`). A row is either fully parsed or rejected, never half-filled.
+
+Everything the warehouse or the dbt tests would refuse later is refused here, where the invoice
+can still be named, so it is quarantined (:mod:`pipelines.quarantine`) instead of failing a load
+or a test for every record:
+
+- amounts must fit the columns' ``decimal(38,9)``: at most 29 integer digits (DuckDB raises
+  "Could not convert … to DECIMAL(38,9)" on load, which wedged the pipeline), and at most 9
+  decimal places — anything finer would be rounded silently by the cast; Xero itself sends 2
+  (4 with ``unitdp=4``, API_FACTS.md), so a 10th place is corruption, not precision;
+- ``Type``, ``Status`` and ``LineAmountTypes`` must be values Xero documents (the dbt
+  ``accepted_values`` tests hold the same lists); ``Type`` and ``Status`` are required;
+- dates must lie in :data:`pipelines.xero.dates.EARLIEST`..:data:`~pipelines.xero.dates.LATEST`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation, localcontext
 from functools import lru_cache
 from typing import Any
 
@@ -65,6 +75,20 @@ _LINE_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("line_amount", "LineAmount", "decimal"),
     ("discount_rate", "DiscountRate", "decimal"),
 )
+INVOICE_TYPES = ("ACCREC", "ACCPAY")
+INVOICE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED")
+LINE_AMOUNT_TYPES = ("Exclusive", "Inclusive", "NoTax")
+# column -> (allowed values, required): Xero's documented enumerations (API_FACTS.md, Invoices)
+_ENUMS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "invoice_type": (INVOICE_TYPES, True),
+    "status": (INVOICE_STATUSES, True),
+    "line_amount_types": (LINE_AMOUNT_TYPES, False),
+}
+MAX_INTEGER_DIGITS = DECIMAL["precision"] - DECIMAL["scale"]  # 29 for decimal(38,9)
+_QUANTUM = Decimal(1).scaleb(-DECIMAL["scale"])
+_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
+_WIDE = Context(prec=200)
+
 _TYPES = {"text": TEXT, "decimal": DECIMAL, "date": DATE, "bool": BOOL, "timestamp": TIMESTAMP}
 
 INVOICE_COLUMNS: dict[str, dict[str, Any]] = {
@@ -80,17 +104,11 @@ VERSION_COLUMNS: dict[str, dict[str, Any]] = {
 LINE_ITEM_COLUMNS: dict[str, dict[str, Any]] = {
     name: dict(_TYPES[kind]) for name, _field, kind in _LINE_FIELDS
 }
-REJECT_COLUMNS: dict[str, dict[str, Any]] = {
-    "invoice_id": TEXT,
-    "tenant_id": TEXT,
-    "field": TEXT,
-    "error": TEXT,
-    "payload": TEXT,
-    "rejected_at": TIMESTAMP,
-}
-
 _FIXES = {
-    "decimal": "Xero should send a number here; correct the invoice in Xero",
+    "decimal": "Xero should send an amount here (at most 29 digits before the point and 9 "
+    "after); correct the invoice in Xero",
+    "enum": "correct the invoice in Xero (if Xero added this value, add it to "
+    "pipelines/xero/records.py and the dbt accepted_values tests)",
     "date": "Xero should send /Date(<ms>+0000)/ here; correct the invoice in Xero",
     "timestamp": "Xero should send /Date(<ms>+0000)/ here; correct the invoice in Xero",
     "bool": "Xero should send true/false here",
@@ -107,9 +125,37 @@ class _FieldError(ValueError):
 
 def _decimal(value: object) -> Decimal | None:
     if type(value) is Decimal:  # what json.loads(parse_float=Decimal) gives: always finite
-        return value
-    if value is None:
-        return None
+        text = str(value)
+        if "E" not in text and -_LIMIT < value < _LIMIT:
+            dot = text.find(".")
+            if dot < 0 or len(text) - dot - 1 <= DECIMAL["scale"]:
+                return value  # the common case, checked inline: parsing is the extract's hot path
+        return _fits(value)
+    return None if value is None else _fits(_any_decimal(value))
+
+
+def _fits(value: Decimal) -> Decimal:
+    """``value`` if ``decimal(38,9)`` holds it exactly; otherwise a ValueError saying why."""
+    if value.adjusted() >= MAX_INTEGER_DIGITS and value:
+        raise ValueError(
+            f"{value} is too large for the warehouse (more than {MAX_INTEGER_DIGITS} digits "
+            "before the decimal point)"
+        )
+    text = str(value)  # cheaper than as_tuple(); exact for the plain form Xero sends
+    dot = text.find(".")
+    if "E" in text or (dot >= 0 and len(text) - dot - 1 > DECIMAL["scale"]):
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -DECIMAL["scale"]:
+            with localcontext(_WIDE):  # trailing zeros (1.5000000000) are exact, not rounded
+                if value.quantize(_QUANTUM) != value:
+                    raise ValueError(
+                        f"{value} has more than {DECIMAL['scale']} decimal places and would "
+                        "be rounded"
+                    )
+    return value
+
+
+def _any_decimal(value: object) -> Decimal:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a number")
     if isinstance(value, Decimal):
@@ -127,6 +173,21 @@ def _decimal(value: object) -> Decimal | None:
             raise ValueError(f"{value!r} is not a finite number")
         return parsed
     raise ValueError(f"{value!r} is not a number")
+
+
+def _check_enums(row: dict[str, Any]) -> None:
+    for column, (allowed, required) in _ENUMS.items():
+        value = row.get(column)
+        label = _LABELS[column]
+        if value is None:
+            if required:
+                raise _FieldError(label, "enum", f"{label} is missing")
+        elif value not in allowed:
+            raise _FieldError(
+                label,
+                "enum",
+                f"{value!r} is not a Xero invoice {label} (expected one of {', '.join(allowed)})",
+            )
 
 
 def _bool(value: object) -> bool | None:
@@ -181,6 +242,7 @@ _INVOICE_SPEC = tuple(
     (column, path[0], path[1] if len(path) > 1 else None, _PARSERS[kind], ".".join(path), kind)
     for column, path, kind in _INVOICE_FIELDS
 )
+_LABELS = {column: ".".join(path) for column, path, _kind in _INVOICE_FIELDS}
 _LINE_SPEC = tuple((column, field, _PARSERS[kind], kind) for column, field, kind in _LINE_FIELDS)
 
 
@@ -202,6 +264,7 @@ def parse_invoice(payload: Mapping[str, Any], tenant_id: str) -> dict[str, Any]:
                 row[column] = parse(value)
             except ValueError as exc:
                 raise _FieldError(label, kind, str(exc)) from None
+        _check_enums(row)
         if row["updated_date_utc"] is None:
             raise _FieldError("UpdatedDateUTC", "timestamp", "UpdatedDateUTC is missing")
         lines = payload.get("LineItems") or []
@@ -209,30 +272,33 @@ def parse_invoice(payload: Mapping[str, Any], tenant_id: str) -> dict[str, Any]:
             raise _FieldError("LineItems", "text", "LineItems is not a list")
         row["line_items"] = [_parse_line(line, index) for index, line in enumerate(lines)]
     except _FieldError as exc:
-        who = (
-            f"invoice {invoice_id}"
-            if isinstance(invoice_id, str) and invoice_id
-            else (
-                f"an invoice without InvoiceID (number {payload.get('InvoiceNumber')!r})"
-                if isinstance(payload, Mapping)
-                else "an invoice that is not a JSON object"
-            )
-        )
-        fix = (
-            "Xero should always send InvoiceID; report the payload to Xero support"
-            if exc.field == "InvoiceID"
-            else _FIXES[exc.kind]
-        )
-        error = RecordParseError(
-            f"Cannot parse {who} of organisation {tenant_id}: field {exc.field}: {exc}. "
-            f"{fix}, or run `invoice-sync extract --continue-on-error` to load the other "
-            "invoices and record this one in raw_xero.invoice_rejects."
-        )
-        error.invoice_id = invoice_id if isinstance(invoice_id, str) else None  # type: ignore[attr-defined]
-        error.field = exc.field  # type: ignore[attr-defined]
-        error.detail = str(exc)  # type: ignore[attr-defined]
-        raise error from None
+        raise _record_error(payload, invoice_id, tenant_id, exc) from None
     return row
+
+
+def _record_error(
+    payload: object, invoice_id: object, tenant_id: str, exc: _FieldError
+) -> RecordParseError:
+    number = payload.get("InvoiceNumber") if isinstance(payload, Mapping) else None
+    if isinstance(invoice_id, str) and invoice_id:
+        who = f"invoice {number} (id {invoice_id})" if number else f"invoice {invoice_id}"
+    elif isinstance(payload, Mapping):
+        who = f"an invoice without InvoiceID (number {number!r})"
+    else:
+        who = "an invoice that is not a JSON object"
+    fix = (
+        "Xero should always send InvoiceID; report the payload to Xero support"
+        if exc.field == "InvoiceID"
+        else _FIXES[exc.kind]
+    )
+    return RecordParseError(
+        f"Quarantined {who} of organisation {tenant_id}: field {exc.field}: {exc}. Fix: {fix}; "
+        "it is retried when it changes in Xero.",
+        record_id=invoice_id if isinstance(invoice_id, str) and invoice_id else None,
+        field=exc.field,
+        detail=str(exc),
+        fix=fix,
+    )
 
 
 def _parse_line(line: object, index: int) -> dict[str, Any]:
@@ -250,16 +316,3 @@ def _parse_line(line: object, index: int) -> dict[str, Any]:
 def version_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """The ``raw_xero.invoice_versions`` row of an invoice row: its scalar columns."""
     return {k: v for k, v in row.items() if k != "line_items"}
-
-
-def reject_row(
-    payload: object, tenant_id: str, error: RecordParseError, rejected_at: datetime
-) -> dict[str, Any]:
-    return {
-        "invoice_id": getattr(error, "invoice_id", None),
-        "tenant_id": tenant_id,
-        "field": getattr(error, "field", None),
-        "error": getattr(error, "detail", str(error)),
-        "payload": json.dumps(payload, default=str, sort_keys=True),
-        "rejected_at": rejected_at,
-    }

@@ -1,12 +1,18 @@
 """The dlt source for Xero: invoices — ``raw_xero.invoices`` (+ ``__line_items``),
-``raw_xero.invoice_versions`` and ``raw_xero.invoice_rejects`` — and the finance tables of
+``raw_xero.invoice_versions`` and ``raw_xero.quarantine`` — and the finance tables of
 :mod:`pipelines.xero.finance_source`.
 
 One resource reads each tenant's changed invoices once and writes three tables: the current
 version (merge on ``invoice_id``; line items as dlt's nested table, replaced with their parent),
 every observed version (merge on ``invoice_id`` + ``updated_date_utc``: re-reading an overlapping
-window never duplicates), and the payloads that could not be parsed (append, only with
-``continue_on_error``).
+window never duplicates), and the invoices that could not be parsed (:mod:`pipelines.quarantine`:
+set aside and named, released when Xero sends them again and they parse). ``strict`` turns a
+bad invoice back into a failed run instead.
+
+Xero has been seen to send the same ``InvoiceID`` twice in one answer (issue 10); dlt's merge
+would then pick one copy arbitrarily for the line items. The resource keeps the newest copy by
+``UpdatedDateUTC`` (the later one in the answer when the stamps are equal) and logs a warning
+naming the invoice.
 
 The cursor is kept per tenant in the resource's dlt state (``{"cursors": {tenant: iso}}``)
 rather than in one ``dlt.sources.incremental``: one resource serves several tenants, a tenant
@@ -18,6 +24,7 @@ load), and drops it when extraction fails, so the cursor never moves past unload
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -33,18 +40,19 @@ from pipelines.cursor import (
     stamp_key,
     window_start,
 )
+from pipelines.quarantine import Quarantine, quarantine_hints
 from pipelines.xero.client import XeroClient
 from pipelines.xero.finance_source import finance_resources
 from pipelines.xero.records import (
     INVOICE_COLUMNS,
     LINE_ITEM_COLUMNS,
-    REJECT_COLUMNS,
     VERSION_COLUMNS,
     parse_invoice,
-    reject_row,
     version_row,
 )
-from reverse_etl.errors import RecordParseError, XeroRateLimitError
+from reverse_etl.errors import XeroRateLimitError
+
+log = logging.getLogger(__name__)
 
 XERO_OVERLAP = timedelta(seconds=1)
 """Extra overlap before the (second-truncated) cursor. Small on purpose: the cursor is already
@@ -52,6 +60,7 @@ capped at Xero's clock when the read began, and a no-change run re-reads this wi
 fit in one page to cost one call)."""
 
 KnownVersions = Callable[[str, datetime], set[tuple[str, str]]]
+QuarantinedKeys = Callable[[str, str], set[str]]  # (resource, tenant) -> keys in quarantine
 
 
 @dataclass
@@ -63,6 +72,8 @@ class XeroExtractStats:
     unchanged: dict[str, int] = field(default_factory=dict)
     windows: dict[str, str | None] = field(default_factory=dict)
     finance: dict[str, int] = field(default_factory=dict)  # rows read per finance table
+    quarantined: list[str] = field(default_factory=list)  # one line per record set aside
+    duplicates: list[str] = field(default_factory=list)
     pages: dict[str, int] = field(default_factory=dict)
     stops: dict[str, str] = field(default_factory=dict)  # tenant → why and where it resumes
 
@@ -109,7 +120,8 @@ def invoices_resource(
     plan: XeroReadPlan,
     stats: XeroExtractStats,
     known_versions: KnownVersions,
-    continue_on_error: bool = False,
+    quarantined_keys: QuarantinedKeys = lambda resource, tenant: set(),
+    strict: bool = False,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> DltResource:
     # Each kind of row goes to its table through its own hints variant; the resource itself
@@ -127,9 +139,7 @@ def invoices_resource(
         primary_key=["invoice_id", "updated_date_utc"],
         columns=_named(VERSION_COLUMNS),
     )
-    rejects_hints = dlt.mark.make_hints(
-        table_name="invoice_rejects", write_disposition="append", columns=_named(REJECT_COLUMNS)
-    )
+    set_aside_hints = quarantine_hints()
 
     @dlt.resource(name="xero_invoices")
     def invoices() -> Iterator[Any]:
@@ -146,6 +156,15 @@ def invoices_resource(
                 tracker.ceiling, tracker.max_seen = resume.ceiling, resume.max_seen
             if start is not None:
                 tracker.known = known_versions(tenant_id, start)
+            gate = Quarantine(
+                "invoices",
+                tenant_id,
+                quarantined_keys("invoices", tenant_id),
+                now,
+                id_field="InvoiceID",
+                name_field="InvoiceNumber",
+                updated_field="UpdatedDateUTC",
+            )
             pages = client.invoice_pages(
                 tenant_id,
                 modified_since=start,
@@ -158,7 +177,7 @@ def invoices_resource(
                 for page in _pages_until_limit(pages, plan):
                     done, order = page.page, page.order
                     stats.add(stats.pages, tenant_id, 1)
-                    yield from _page_rows(page, tenant_id, tracker, stats, continue_on_error)
+                    yield from _page_rows(page, tenant_id, tracker, stats, gate)
             except _LimitReached as stop:
                 position = ReadPosition(
                     window=start,
@@ -183,27 +202,28 @@ def invoices_resource(
         tenant_id: str,
         tracker: VersionTracker,
         stats: XeroExtractStats,
-        continue_on_error: bool,
+        gate: Quarantine,
     ) -> Iterator[Any]:
-        """The rows of one page, as dlt items for the three tables."""
+        """The rows of one page, as dlt items for the invoice tables and the quarantine."""
         tracker.observe_ceiling(page.server_time)
-        rows: list[dict[str, Any]] = []
-        rejects: list[dict[str, Any]] = []
+        parsed: dict[str, dict[str, Any]] = {}
         for payload in page.invoices:
-            try:
-                row = parse_invoice(payload, tenant_id)
-            except RecordParseError as exc:
-                if not continue_on_error:
-                    raise
-                rejects.append(reject_row(payload, tenant_id, exc, now()))
-                continue
-            if tracker.is_new(row["invoice_id"], row["updated_date_utc"]):
-                rows.append(row)
+            row = _parse(gate, payload, tenant_id, strict)
+            if row is not None:
+                _keep_newest(parsed, row, stats)
+        rows = [
+            row
+            for row in parsed.values()
+            if tracker.is_new(row["invoice_id"], row["updated_date_utc"])
+        ]
         stats.add(stats.loaded, tenant_id, len(rows))
-        stats.add(stats.unchanged, tenant_id, len(page.invoices) - len(rows) - len(rejects))
-        if rejects:
-            stats.add(stats.rejected, tenant_id, len(rejects))
-            yield dlt.mark.with_hints(rejects, rejects_hints, create_table_variant=True)
+        stats.add(stats.unchanged, tenant_id, len(parsed) - len(rows))
+        if gate.quarantined:
+            stats.add(stats.rejected, tenant_id, gate.quarantined)
+            stats.quarantined.extend(gate.named)
+            gate.quarantined, gate.named = 0, []
+        if gate.rows:
+            yield dlt.mark.with_hints(gate.drain(), set_aside_hints, create_table_variant=True)
         if rows:
             yield dlt.mark.with_hints(rows, invoices_hints, create_table_variant=True)
             yield dlt.mark.with_hints(
@@ -211,6 +231,38 @@ def invoices_resource(
             )
 
     return invoices
+
+
+def _parse(gate: Quarantine, payload: Any, tenant_id: str, strict: bool) -> dict[str, Any] | None:
+    if strict:
+        row = parse_invoice(payload, tenant_id)  # raises RecordParseError: the run fails
+        gate.release(row["invoice_id"], row["invoice_number"])
+        return row
+    return gate.parse(payload, lambda p: parse_invoice(p, tenant_id))
+
+
+def _keep_newest(
+    parsed: dict[str, dict[str, Any]], row: dict[str, Any], stats: XeroExtractStats
+) -> None:
+    """Add ``row`` to one page's rows, keeping the newest copy of a repeated invoice."""
+    invoice_id = row["invoice_id"]
+    other = parsed.get(invoice_id)
+    if other is not None:
+        newer, older = (
+            (row, other) if row["updated_date_utc"] >= other["updated_date_utc"] else (other, row)
+        )
+        number = row.get("invoice_number")
+        who = f"invoice {number} (id {invoice_id})" if number else f"invoice {invoice_id}"
+        stamps = [r["updated_date_utc"].isoformat() for r in (older, newer)]
+        message = (
+            f"Xero sent {who} twice in one page (UpdatedDateUTC {stamps[0]} and {stamps[1]}); "
+            "kept the newer copy."
+        )
+        log.warning(message)
+        stats.duplicates.append(message)
+        row = newer
+        del parsed[invoice_id]  # keep answer order: the kept copy goes where it was last seen
+    parsed[invoice_id] = row
 
 
 class _LimitReached(Exception):
@@ -254,7 +306,8 @@ def xero_source(
     plan: XeroReadPlan,
     stats: XeroExtractStats,
     known_versions: KnownVersions,
-    continue_on_error: bool = False,
+    quarantined_keys: QuarantinedKeys = lambda resource, tenant: set(),
+    strict: bool = False,
     full_tables: Sequence[str] = (),
 ) -> Any:
     """Xero invoices of ``tenant_ids``, read as ``plan`` says, and the finance records
@@ -262,11 +315,17 @@ def xero_source(
     Arguments, not config injection: the settings module already read the environment
     (STYLE.md). ``full_tables``: finance tables missing from the warehouse (read in full)."""
     invoices = invoices_resource(
-        client, tenant_ids, plan, stats, known_versions, continue_on_error=continue_on_error
+        client, tenant_ids, plan, stats, known_versions, quarantined_keys, strict=strict
     )
     if plan.invoice_ids is not None:
         return invoices
     finance = finance_resources(
-        client, tenant_ids, plan, set(full_tables), stats.finance, lambda: datetime.now(UTC)
+        client,
+        tenant_ids,
+        plan,
+        set(full_tables),
+        stats.finance,
+        lambda: datetime.now(UTC),
+        stats.stops,
     )
     return [invoices, *finance]

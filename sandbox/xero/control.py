@@ -6,9 +6,11 @@
 ``POST /_sandbox/invoices {"tenant_id": …, "ContactName": …, "LineItems": [...]}`` (create);
 ``GET /_sandbox/invoices/{id}``;
 ``POST /_sandbox/invoices/{id}/<action>`` with action one of pay, credit, void, delete, edit,
-authorise, submit, remove_payments, corrupt (``pay``: ``{"amount": "10.00"}`` optional;
-``credit``: ``{"amount"}``; ``edit``: fields;
-``corrupt``: ``{"field", "value"}``);
+authorise, submit, remove_payments, corrupt, duplicate, restore (``pay``: ``{"amount": "10.00"}``
+optional; ``credit``: ``{"amount"}``; ``edit``: fields; ``corrupt``: ``{"field", "value"}`` —
+serve a raw value for one JSON field (dotted paths reach line items); ``duplicate``: field
+overrides of a second copy served in the same page; ``restore``: undo corrupt/duplicate, as
+when Xero corrects the invoice);
 ``POST /_sandbox/payments/{PaymentID}/delete``;
 ``POST /_sandbox/credit-notes/{CreditNoteID|OverpaymentID|PrepaymentID}/allocate
 {"invoice_id", "amount", "date": null}``; ``POST /_sandbox/contacts/{ContactID}/rename
@@ -116,12 +118,15 @@ def control_routes(emu: XeroEmulator) -> list[web.RouteDef]:
             return emu.edit(invoice_id, **body)
         if action == "corrupt":
             return emu.corrupt_invoice(invoice_id, str(body["field"]), body.get("value"))
+        if action == "duplicate":
+            return emu.duplicate_in_page(invoice_id, **body)
         simple = {
             "void": emu.void,
             "delete": emu.delete,
             "authorise": emu.authorise,
             "submit": emu.submit,
             "remove_payments": emu.remove_payments,
+            "restore": emu.restore_invoice,
         }
         if action not in simple:
             raise ValueError(f"unknown action {action!r}")

@@ -29,7 +29,7 @@ from sandbox.xero.limits import RateLimiter, XeroLimits
 from sandbox.xero.model import Invoice, derived_id
 from sandbox.xero.persistence import load_store, save_store
 from sandbox.xero.reading import InvoiceReader
-from sandbox.xero.render import Renderer
+from sandbox.xero.render import DUPLICATE_KEY, Renderer
 from sandbox.xero.store import Store, XeroValidationError
 from sandbox.xero.webhooks import Delivery, Webhooks
 
@@ -283,6 +283,17 @@ class XeroEmulator:
         ``"Total", "12,50"`` or ``"LineItems.0.LineAmount", "abc"``), for tests of a client's
         bad-input handling. The stored invoice is unchanged; only what the API serves is bad."""
         return self._mutate(mutations.corrupt, invoice_id, field, value)
+
+    def restore_invoice(self, invoice_id: str) -> dict[str, Any]:
+        """Undo :meth:`corrupt_invoice` and :meth:`duplicate_in_page`: the invoice is served as
+        stored again, with a new ``UpdatedDateUTC`` (as when Xero corrects a record)."""
+        return self._mutate(mutations.restore, invoice_id)
+
+    def duplicate_in_page(self, invoice_id: str, **overrides: Any) -> dict[str, Any]:
+        """Serve a second copy of the invoice right after it in ``GET /Invoices`` answers,
+        with ``overrides`` (e.g. an older ``UpdatedDateUTC`` and another ``Total``): the
+        repeated-``InvoiceID`` answers of issue 10. Bumps ``UpdatedDateUTC`` like any change."""
+        return self._mutate(mutations.corrupt, invoice_id, DUPLICATE_KEY, overrides)
 
     def activity(self, hours: float = 1.0, seed: int | None = None) -> dict[str, int]:
         """Simulate ``hours`` of business (see :mod:`activity`); returns counts by kind."""

@@ -362,3 +362,9 @@ def set_contact_email(store: Store, contact: int, now: datetime, email: str) -> 
         raise XeroValidationError(f"Email address must be valid ({email!r})")
     store.contact_details[contact].email = email
     store.touch_contact(contact, datetime_ms(now))
+
+
+def restore(store: Store, inv: Invoice, now: datetime) -> None:
+    """Serve the invoice as stored again (undo :func:`corrupt`): Xero corrected it."""
+    inv.corrupt = None
+    store.touch(inv, datetime_ms(now))

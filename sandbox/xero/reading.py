@@ -23,7 +23,7 @@ from sandbox.xero.query import (
     parse_where,
     split_list,
 )
-from sandbox.xero.render import Renderer
+from sandbox.xero.render import DUPLICATE_KEY, Renderer, duplicate_copy
 from sandbox.xero.store import Store
 
 if TYPE_CHECKING:
@@ -155,7 +155,12 @@ class InvoiceReader:
         else:
             rows = selected
         mode = ("page" in q, summary, unitdp)
-        fragments = [self._rendered(renderer, inv, mode) for inv in rows]
+        fragments = []
+        for inv in rows:
+            fragments.append(self._rendered(renderer, inv, mode))
+            if inv.corrupt and DUPLICATE_KEY in inv.corrupt:  # a test asked for a repeat
+                copy = duplicate_copy(json.loads(fragments[-1]), inv.corrupt[DUPLICATE_KEY])
+                fragments.append(json.dumps(copy, ensure_ascii=False, separators=(",", ":")))
         return renderer.envelope_json(self.emu.now(), fragments, pagination).encode()
 
     def _rendered(self, renderer: Renderer, inv: Invoice, mode: tuple[bool, bool, int]) -> str:

@@ -63,6 +63,20 @@ def unit(amount: int, unitdp: int) -> float:
     return round_div(amount, 100) / 100
 
 
+DUPLICATE_KEY = "__duplicate__"
+"""Key of ``Invoice.corrupt`` whose value (field overrides) makes the list endpoint serve a
+second, altered copy of the invoice right after it in the same page (see
+:meth:`sandbox.xero.emulator.XeroEmulator.duplicate_in_page`)."""
+
+
+def duplicate_copy(rendered: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """The second copy of a duplicated invoice: the rendered invoice with ``overrides``."""
+    copy = json.loads(json.dumps(rendered))
+    for path, value in overrides.items():
+        _set_path(copy, path, value)
+    return copy
+
+
 def _set_path(target: dict[str, Any], path: str, value: Any) -> None:
     """Set ``"Total"`` or a dotted path such as ``"LineItems.0.LineAmount"`` (skipped when the
     shape being rendered has no such element, e.g. line items in a summary)."""
@@ -210,7 +224,8 @@ class Renderer:
             out["Url"] = inv.url
         if inv.corrupt:
             for path, value in inv.corrupt.items():
-                _set_path(out, path, value)
+                if path != DUPLICATE_KEY:
+                    _set_path(out, path, value)
         return out
 
     def envelope_json(

@@ -135,12 +135,12 @@ def test_hand_edit_in_hubspot_is_put_back(world):
     assert_hubspot_matches_xero(world, {invoice_id})
 
 
-def test_rejected_record_is_reported_with_exit_2_and_retried_next_run(world):
+def test_rejected_record_is_reported_with_exit_3_and_retried_next_run(world):
     victim = sorted(expected_ids(world))[5]
     number = world.xero.emulator.invoice(victim)["InvoiceNumber"]
     world.hubspot.emulator.reject_value("invoice_number", number, "Sandbox says no to this one")
     code, output = sync()
-    assert code == 2, output
+    assert code == 3, output
     assert number in output or victim in output
     assert set(world.hubspot_by_invoice()) == expected_ids(world) - {victim}
     rejected = world.query(
@@ -175,7 +175,7 @@ def test_rate_limit_storms_and_server_errors_still_converge(world):
 def test_overlapping_run_is_refused_without_touching_anything(world):
     with sync_lock(world.warehouse, purpose="hourly sync"):
         code, output = sync()
-    assert code == 1
+    assert code == 4
     assert "holds the lock" in output
     assert world.hubspot.emulator.counters.total() == 0
     assert world.xero.emulator.counters.total() == 0

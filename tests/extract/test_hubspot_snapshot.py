@@ -84,10 +84,19 @@ def test_full_read_then_only_the_hand_edit(extract_env: ExtractEnv) -> None:
     assert env.scalar("select count(*) from raw_hubspot.invoice_records") == 250
 
     third = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
-    assert third.records_loaded == 0 and third.calls == 2  # schema lookup + one search
+    # schema lookup + one search + one list of the archived records
+    assert third.records_loaded == 0 and third.calls == 3
 
-    # Search never returns archived records; a full refresh marks them.
+    # Search never returns archived records; the incremental run lists them (issue 10, item 1).
     _archive_over_http(env, record_id)
+    fourth = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert fourth.mode == "incremental" and fourth.records_loaded == 1
+    assert env.query("select hs_object_id from raw_hubspot.invoice_records where archived") == [
+        (record_id,)
+    ]
+    fifth = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert fifth.records_loaded == 0  # already marked: not loaded again
+
     refreshed = run_hubspot_snapshot(
         settings, full_refresh=True, reader=env.hubspot_reader(settings)
     )

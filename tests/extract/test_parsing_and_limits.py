@@ -61,7 +61,7 @@ def _payload(**overrides: object) -> dict[str, object]:
         "TotalTax": 0,
         "Total": Decimal("0.15"),
         "AmountDue": Decimal("0.15"),
-        "CurrencyRate": Decimal("1.2345678901"),
+        "CurrencyRate": Decimal("1.234567891"),
         "UpdatedDateUTC": "/Date(1717408800123+0000)/",
         "IsDiscounted": False,
     }
@@ -75,7 +75,7 @@ def test_parse_invoice_maps_contract_columns_exactly() -> None:
     assert row["contact_name"] == "Müller GmbH" and row["tenant_id"] == "tenant-1"
     assert row["invoice_date"] == date(2024, 6, 3) and row["fully_paid_on_date"] is None
     assert row["total_tax"] == Decimal(0) and isinstance(row["total_tax"], Decimal)
-    assert row["currency_rate"] == Decimal("1.2345678901")
+    assert row["currency_rate"] == Decimal("1.234567891")
     assert row["updated_date_utc"] == datetime(2024, 6, 3, 10, 0, 0, 123_000, tzinfo=UTC)
     assert row["line_items"][0]["unit_amount"] == Decimal("0.1")
 
@@ -97,6 +97,52 @@ def test_parse_errors_name_invoice_and_field(override: dict[str, object], field:
     assert "6f3c8c5e-1111-4222-8333-944444444444" in str(error.value)
     assert f"field {field}:" in str(error.value)
     assert error.value.field == field  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("override", "field", "says"),
+    [
+        ({"Status": "ON_HOLD"}, "Status", "not a Xero invoice Status"),
+        ({"Status": None}, "Status", "missing"),
+        ({"Type": "ACCRECCREDIT"}, "Type", "not a Xero invoice Type"),
+        ({"LineAmountTypes": "Gross"}, "LineAmountTypes", "not a Xero invoice"),
+        ({"Total": 10**29}, "Total", "too large"),
+        ({"Total": Decimal("-1E+29")}, "Total", "too large"),
+        ({"SubTotal": Decimal("0.1234567891")}, "SubTotal", "more than 9 decimal places"),
+        ({"CurrencyRate": Decimal("1E-10")}, "CurrencyRate", "more than 9 decimal places"),
+        ({"Date": "/Date(99999999999999999+0000)/"}, "Date", "accepted date range"),
+        ({"DueDate": "/Date(-99999999999999999)/"}, "DueDate", "accepted date range"),
+        ({"DueDate": "9999-12-31T23:00:00-05:00"}, "DueDate", "accepted date range"),
+        ({"UpdatedDateUTC": "/Date(253402300800000+0000)/"}, "UpdatedDateUTC", "date range"),
+    ],
+)
+def test_values_the_warehouse_would_refuse_or_round_are_refused_by_name(
+    override: dict[str, object], field: str, says: str
+) -> None:
+    """Refused here, naming the invoice, so it is quarantined instead of failing a load or a
+    dbt test for every record (issue 10 items 2, 3, 6, 10)."""
+    with pytest.raises(RecordParseError) as error:
+        parse_invoice(_payload(**override), "tenant-1")
+    message = str(error.value)
+    assert "INV-0001" in message and "6f3c8c5e-1111-4222-8333-944444444444" in message
+    assert f"field {field}:" in message and says in message and "Fix:" in message
+    assert error.value.field == field and error.value.fix
+
+
+def test_exact_values_at_the_edges_are_kept() -> None:
+    row = parse_invoice(
+        _payload(
+            Total=Decimal("99999999999999999999999999999.999999999"),
+            SubTotal=Decimal("1.5000000000000"),  # trailing zeros: exact, nothing rounded
+            LineAmountTypes=None,
+            DueDate="2999-12-31T00:00:00",
+            Date="1900-01-01T00:00:00",
+        ),
+        "tenant-1",
+    )
+    assert row["total"] == Decimal("99999999999999999999999999999.999999999")
+    assert row["sub_total"] == Decimal("1.5")
+    assert row["due_date"] == date(2999, 12, 31) and row["invoice_date"] == date(1900, 1, 1)
 
 
 def test_rate_limiter_keeps_under_the_limit_and_obeys_headers() -> None:

@@ -8,8 +8,8 @@ import stat
 import pytest
 
 import pipelines.xero.client as xero_client
-from pipelines.run import ExtractReport, HubSpotSnapshotReport, run_xero_extract
-from reverse_etl.errors import RecordParseError, XeroAuthError, XeroError, XeroRateLimitError
+from pipelines.run import run_xero_extract
+from reverse_etl.errors import XeroAuthError, XeroError, XeroRateLimitError
 from sandbox.xero.limits import XeroLimits
 from tests.extract.conftest import ExtractEnv
 
@@ -197,51 +197,6 @@ def test_persistent_5xx_fails_with_a_clear_error(extract_env: ExtractEnv) -> Non
         run_xero_extract(settings, client=env.xero_client(settings, max_retries=3))
     assert len(env.sleeps) == 3
     assert "raw_xero.invoices" not in env.tables()
-
-
-@pytest.mark.parametrize(
-    ("field", "value", "named"),
-    [
-        ("Total", "12,50", "Total"),
-        ("DueDate", "/Date(yesterday)/", "DueDate"),
-        ("InvoiceID", None, "InvoiceID"),
-    ],
-)
-def test_malformed_invoice_fails_the_run_and_changes_nothing(
-    extract_env: ExtractEnv, field: str, value: object, named: str
-) -> None:
-    env = extract_env
-    env.xero.emulator.seed_demo(120)
-    settings = env.settings(XERO_PAGE_SIZE="50")
-    run_xero_extract(settings, client=env.xero_client(settings))
-    before = _snapshot(env)
-
-    env.xero.clock.advance(minutes=1)
-    good, bad = before[0][0], before[1][0]
-    env.xero.emulator.edit(good, reference="edited")
-    env.xero.emulator.corrupt_invoice(bad, field, value)
-    with pytest.raises(RecordParseError) as error:
-        run_xero_extract(settings, client=env.xero_client(settings))
-    message = str(error.value)
-    assert named in message and "--continue-on-error" in message
-    if field != "InvoiceID":
-        assert bad in message
-    assert _snapshot(env) == before  # not even the good edit: no partial load
-
-    # With continue_on_error the good change loads and the bad payload is kept for inspection.
-    report = run_xero_extract(settings, continue_on_error=True, client=env.xero_client(settings))
-    assert report.rejected == 1 and report.invoices_loaded == 1
-    summary = ExtractReport(xero=report, hubspot=HubSpotSnapshotReport(mode="full")).summary()
-    assert "1 rejected (see raw_xero.invoice_rejects)" in summary
-    assert (
-        env.scalar("select reference from raw_xero.invoices where invoice_id = ?", good) == "edited"
-    )
-    reject = env.query("select invoice_id, field, error, payload from raw_xero.invoice_rejects")
-    assert len(reject) == 1
-    invoice_id, reject_field, reject_error, payload = reject[0]
-    assert reject_field == named and reject_error
-    assert invoice_id == (None if field == "InvoiceID" else bad)
-    assert json.loads(payload)["InvoiceNumber"]
 
 
 def test_refused_order_falls_back_to_default_paging_once(extract_env: ExtractEnv) -> None:

@@ -274,3 +274,25 @@ def test_run_extract_summary(extract_env: ExtractEnv) -> None:
     assert "20 changed invoice(s) from 1 Xero organisation" in line
     assert "1 API call(s) + 1 token + 1 connections" in line
     assert settings.xero.client_secret not in line
+
+
+def test_progress_extract_log_and_no_staging_schemas(extract_env: ExtractEnv) -> None:
+    """A page-by-page progress line; one `extract_runs` row per successful run even when
+    nothing changed (what source freshness measures); dlt's staging schemas dropped."""
+    env = extract_env
+    env.xero.emulator.seed_demo(20)
+    settings = env.settings(XERO_PAGE_SIZE="5")
+    lines: list[str] = []
+    first = run_extract(settings, progress=lines.append)
+    pages = [line for line in lines if line.startswith("Xero organisation")]
+    assert len(pages) >= 4 and "20 invoice(s) read, 20 changed" in pages[-1]
+    assert first.load_ids and first.as_dict()["dlt_load_ids"] == first.load_ids
+
+    quiet = run_extract(settings)
+    assert quiet.invoices_loaded == 0
+    runs = env.query("select rows_loaded, load_ids from raw_xero.extract_runs order by finished_at")
+    assert [row[0] for row in runs] == [20, 0]
+    assert runs[0][1] and runs[0][1].split(",")[0] in first.load_ids
+    assert env.scalar("select count(*) from raw_hubspot.extract_runs") == 2
+    schemas = {row[0] for row in env.query("select schema_name from duckdb_schemas()")}
+    assert not {schema for schema in schemas if schema.endswith("_staging")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from typing import Any
 
@@ -117,14 +118,14 @@ def test_dry_run_writes_nothing(hubspot_sandbox: HubSpotSandbox, settings: Setti
     report = run_push(settings, dry_run=True, console=console)
 
     assert hubspot_sandbox.emulator.counters.total() == 0
-    assert report.status == "dry_run" and report.planned == {"INSERT": 30}
+    assert report.status == "success" and report.dry_run and report.planned == {"INSERT": 30}
     text = console.export_text()
     assert "30 invoice(s) to write: 30 INSERT" in text
     assert "INSERT INV-00001: invoice_number='INV-00001'" in text
     assert "… and 20 more" in text
-    assert query(settings.warehouse_path, "select status, inserted from sync_log.runs") == [
-        ("dry_run", 0)
-    ]
+    assert query(
+        settings.warehouse_path, "select status, dry_run, command, inserted from sync_log.runs"
+    ) == [("success", True, "push", 0)]
     assert query(settings.warehouse_path, "select count(*) from sync_log.record_results") == [(0,)]
 
 
@@ -264,7 +265,7 @@ def test_one_rejected_record_in_a_batch(
     )
     with pytest.raises(RejectedRecordsError) as caught:
         report.raise_for_rejections()
-    assert caught.value.exit_code == 2
+    assert caught.value.exit_code == 3
     assert "INV-00004" in str(caught.value) and "INV-00007" in str(caught.value)
     assert query(settings.warehouse_path, "select status, rejected from sync_log.runs") == [
         ("partial", 2)
@@ -399,3 +400,34 @@ def test_a_run_left_running_by_a_killed_process_is_closed_as_failed(
 
     runs = dict(query(settings.warehouse_path, "select run_id, status from sync_log.runs"))
     assert runs == {"killed-run": "failed", report.run_id: "success"}
+
+
+def test_summary_is_printed_once_not_also_logged(
+    hubspot_sandbox: HubSpotSandbox, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows = [
+        {**row, "changed_properties": ["invoice_number", "total"]} for row in inserts(range(1, 6))
+    ]
+    write_actions(settings.warehouse_path, rows)
+    console = Console(record=True, width=200)
+    with caplog.at_level("INFO"):
+        report = run_push(settings, client=make_client(settings), console=console)
+    assert report.inserted == 5
+    assert "created" in console.export_text()  # the summary table
+    assert not [r for r in caplog.records if "Pushed to HubSpot" in r.getMessage()]
+    changed = query(
+        settings.warehouse_path, "select changed_properties from sync_log.record_results"
+    )
+    assert [row[0] for row in changed] == [["invoice_number", "total"]] * 5  # what was sent
+
+
+def test_stage_progress_shows_only_on_a_terminal() -> None:
+    from reverse_etl.stage_progress import StageProgress
+
+    piped = StageProgress(Console(file=io.StringIO(), force_terminal=False))
+    assert piped.extract_hook() is None and piped.transform_hook() is None
+    terminal = StageProgress(Console(file=io.StringIO(), force_terminal=True))
+    assert terminal.extract_hook() is not None
+    terminal.extract("Xero organisation [bold]x[/bold]: page 1")  # never parsed as markup
+    terminal.stop()
+    assert StageProgress(None).transform_hook() is None

@@ -142,8 +142,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Tran
     path = tmp_path_factory.mktemp("transform") / "warehouse" / "invoices.duckdb"
     with RawWarehouse(path) as warehouse:
         _load_scenario(warehouse)
-    report = run_transform(_settings(path))
+    report = run_transform(_settings(path), progress=lambda *event: PROGRESS.append(event))
     yield path, report
+
+
+PROGRESS: list[tuple[str, int, int]] = []
 
 
 def _query(path: Path, sql: str) -> list[dict[str, Any]]:
@@ -160,12 +163,50 @@ def _actions(path: Path) -> dict[str, dict[str, Any]]:
 
 def test_report_counts_models_and_tests(built: tuple[Path, TransformReport]) -> None:
     _, report = built
-    assert report.models == 33  # 24 + the customers models (issue 13): 4 staging, 5 reverse_etl
+    assert report.models == 34  # 25 + the customers models (issue 13): 4 staging, 5 reverse_etl
     assert report.tests > 50 and report.unit_tests >= 5
     assert report.warnings == 0
     assert re.match(
-        r"dbt build: 33 models built, \d+ data tests and \d+ unit tests", report.summary()
+        r"dbt build: 34 models built, \d+ data tests and \d+ unit tests", report.summary()
     )
+
+
+def test_progress_reports_each_model_and_test_as_dbt_finishes_it(
+    built: tuple[Path, TransformReport],
+) -> None:
+    _, report = built
+    assert any(what.startswith("model ") and "fct_invoices" in what for what, _, _ in PROGRESS)
+    assert sum(1 for what, _, _ in PROGRESS if what.startswith("test ")) >= report.tests
+    assert all(0 < index <= total for _, index, total in PROGRESS)
+
+
+def test_passing_tests_leave_no_failure_views_or_staging_joins(
+    built: tuple[Path, TransformReport],
+) -> None:
+    """Analysts browse no test_failures clutter; the line items' join lives in intermediate."""
+    path, report = built
+    schemas = {
+        row["schema_name"] for row in _query(path, "select schema_name from duckdb_schemas()")
+    }
+    assert "dbt_test_failures" not in schemas and "test_failures" not in schemas
+    staging = {
+        row["column_name"]
+        for row in _query(
+            path,
+            "select column_name from information_schema.columns "
+            "where table_name = 'stg_xero__invoice_line_items'",
+        )
+    }
+    assert "invoice_id" not in staging and "invoice_dlt_row_id" in staging
+    lines = _query(
+        path, "select count(distinct invoice_id) as n from intermediate.int_invoice_line_items"
+    )
+    assert lines[0]["n"] > 0
+    comment = _query(
+        path,
+        "select comment from duckdb_tables() where table_name = 'hubspot_invoice_actions'",
+    )
+    assert comment == [{"comment": report.invocation_id}]
 
 
 def test_exactly_the_expected_actions(built: tuple[Path, TransformReport]) -> None:
@@ -379,7 +420,7 @@ def test_empty_raw_tables_build(tmp_path: Path) -> None:
     path = tmp_path / "empty.duckdb"
     RawWarehouse(path).close()
     report = run_transform(_settings(path))
-    assert report.models == 33  # 24 + the customers models (issue 13): 4 staging, 5 reverse_etl
+    assert report.models == 34  # 25 + the customers models (issue 13): 4 staging, 5 reverse_etl
     # dbt writes its artefacts and logs inside dbt_project/, never into the caller's cwd.
     assert not (Path.cwd() / "logs").exists() and not (Path.cwd() / "target").exists()
     assert _query(path, "select count(*) as n from reverse_etl.hubspot_invoice_actions") == [
@@ -396,6 +437,10 @@ def test_failing_dbt_test_names_the_test(tmp_path: Path) -> None:
     message = str(raised.value)
     assert "assert_amount_due_is_total_less_paid_and_credited" in message
     assert "1 failing row, e.g. {invoice_id=" + UNCHANGED in message
+    # only the failing test's rows stay browsable, in one schema
+    views = _query(path, "select schema_name, view_name from duckdb_views() where not internal")
+    failure_views = [v["view_name"] for v in views if v["schema_name"] == "dbt_test_failures"]
+    assert failure_views == ["assert_amount_due_is_total_less_paid_and_credited"]
     # dbt skipped the models downstream of the failing test: nothing was built to push.
     with duckdb.connect(str(path)) as con:
         tables = con.execute(
@@ -410,19 +455,52 @@ def test_missing_warehouse_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_mirroring_everything_builds_and_widens_the_actions(tmp_path: Path) -> None:
-    """The documented vars switched on (bills, drafts, voided and deleted): the project still
-    builds — every unit test pins the vars it depends on — and more invoices are mirrored."""
+    """The policy's environment variables switched on (bills, drafts, voided and deleted): the
+    project still builds — every unit test pins the vars it depends on — and more invoices
+    are mirrored. The environment, not dbt_project.yml, decides (settings.MirroringPolicy)."""
     path = tmp_path / "warehouse" / "invoices.duckdb"
     with RawWarehouse(path) as warehouse:
         _load_scenario(warehouse)
-    run_transform(
-        _settings(path),
-        dbt_vars={
-            "hubspot_invoice_types": ["ACCREC", "ACCPAY"],
-            "hubspot_include_drafts": True,
-            "hubspot_include_voided_and_deleted": True,
+    settings = load_settings(
+        {
+            "WAREHOUSE_PATH": str(path),
+            "HUBSPOT_INVOICE_TYPES": "ACCREC, ACCPAY",
+            "HUBSPOT_INCLUDE_DRAFTS": "true",
+            "HUBSPOT_INCLUDE_VOIDED": "yes",
         },
+        dotenv_path=None,
     )
+    run_transform(settings)
     widened = _query(path, "select count(*) as n from reverse_etl.hubspot_invoices_desired")
     invoices = _query(path, "select count(*) as n from marts.fct_invoices")
     assert widened == invoices
+
+
+def test_hand_run_dbt_reads_the_policy_from_the_same_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dbt build` by hand (no --vars but the warehouse) follows HUBSPOT_INCLUDE_DRAFTS as the
+    sync does, instead of a default of its own that the next sync would silently revert."""
+    import json
+
+    from dbt.cli.main import dbtRunner
+
+    from reverse_etl.transform import _release_duckdb
+
+    path = tmp_path / "warehouse" / "invoices.duckdb"
+    with RawWarehouse(path) as warehouse:
+        _load_scenario(warehouse)
+    monkeypatch.setenv("HUBSPOT_INCLUDE_DRAFTS", "true")
+    args = ["build", "--select", "+hubspot_invoices_desired", "--exclude", "test_type:data"]
+    args += ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    args += ["--vars", json.dumps({"warehouse_path": str(path)}), "--log-level", "none"]
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        _release_duckdb()
+    assert result.success, result.exception
+    desired = {
+        row["xero_invoice_id"]
+        for row in _query(path, "select xero_invoice_id from reverse_etl.hubspot_invoices_desired")
+    }
+    assert DRAFT in desired

@@ -55,6 +55,95 @@ def test_stage_commands_refuse_to_run_during_a_sync(tmp_path, monkeypatch):
     with sync_lock(warehouse, purpose="sync"):
         for command in (["extract"], ["transform"], ["push", "--dry-run"]):
             result = runner.invoke(app, command)
-            assert result.exit_code == 1, command
+            assert result.exit_code == 4, command
             assert "holds the lock" in result.output
     assert not warehouse.exists()
+
+
+def test_version_and_exit_codes_in_help():
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"invoice-sync {version('xero-hubspot-invoices')}"
+    help_text = runner.invoke(app, ["sync", "--help"]).output
+    for code in ("0 success", "1 failed", "2 usage error", "3 finished", "4 busy"):
+        assert code in " ".join(help_text.split())
+
+
+def test_usage_errors_exit_2_and_differ_from_every_run_outcome():
+    from reverse_etl.errors import LockBusyError, RejectedRecordsError
+
+    assert runner.invoke(app, ["sync", "--no-such-option"]).exit_code == 2
+    assert runner.invoke(app, ["--log-level", "loud", "config"]).exit_code == 2
+    codes = {1, RejectedRecordsError.exit_code, LockBusyError.exit_code}
+    assert codes == {1, 3, 4}
+
+
+def test_global_options_are_accepted_after_the_command():
+    from reverse_etl.cli_options import hoist_global_options
+
+    assert hoist_global_options(["sync", "-q", "--log-level", "debug", "--dry-run"]) == [
+        "-q",
+        "--log-level",
+        "debug",
+        "sync",
+        "--dry-run",
+    ]
+    assert hoist_global_options(["push", "--log-level=warning", "-v"]) == [
+        "--log-level=warning",
+        "-v",
+        "push",
+    ]
+    quiet = runner.invoke(app, ["setup", "--quiet"])  # parsed, not "No such option"
+    assert "No such option" not in quiet.output
+    result = runner.invoke(app, ["config", "--log-level", "warning", "-v"])
+    assert result.exit_code == 0, result.output
+
+
+def test_since_shows_a_date_metavar_not_strftime_patterns():
+    for command in ("sync", "extract"):
+        text = runner.invoke(app, [command, "--help"]).output
+        assert "YYYY-MM-DD" in text and "%Y" not in text
+
+
+def test_sync_passes_dry_run_and_since_and_refuses_them_with_every(monkeypatch):
+    from datetime import date
+
+    from reverse_etl import sync
+
+    seen = {}
+
+    def fake_once(settings, **kwargs):
+        seen.update(kwargs)
+        return sync.SyncReport()
+
+    monkeypatch.setattr(sync, "run_sync_once", fake_once)
+    result = runner.invoke(app, ["sync", "--dry-run", "--since", "2026-01-31"])
+    assert result.exit_code == 0, result.output
+    assert seen["dry_run"] is True and seen["since"] == date(2026, 1, 31)
+    refused = runner.invoke(app, ["sync", "--every", "1h", "--dry-run"])
+    assert refused.exit_code == 1 and "without --every" in refused.output
+
+
+def test_json_summary_of_a_failed_command_is_still_one_object(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "missing.duckdb"))
+    result = runner.invoke(app, ["transform", "--json"])
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert summary["outcome"] == "failed" and summary["command"] == "transform"
+    assert summary["errors"][0]["type"] == "TransformError"
+    assert summary["errors"][0]["stage"] == "transform"
+
+
+def test_config_shows_the_mirroring_policy(monkeypatch):
+    monkeypatch.setenv("HUBSPOT_INCLUDE_DRAFTS", "true")
+    monkeypatch.setenv("HUBSPOT_INVOICE_TYPES", "accrec,ACCPAY")
+    result = runner.invoke(app, ["config"])
+    assert result.exit_code == 0, result.output
+    assert "HUBSPOT_INCLUDE_DRAFTS" in result.output and "ACCREC,ACCPAY" in result.output
+    monkeypatch.setenv("HUBSPOT_INCLUDE_VOIDED", "maybe")
+    bad = runner.invoke(app, ["config"])
+    assert bad.exit_code == 1 and "HUBSPOT_INCLUDE_VOIDED" in bad.output

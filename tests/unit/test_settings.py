@@ -85,3 +85,68 @@ def test_tenant_ids_are_split_on_commas_and_spaces():
     b = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
     settings = load_settings({**LIVE, "XERO_TENANT_ID": f"{a}, {b}"}, dotenv_path=None)
     assert settings.xero.tenant_ids == (a, b)
+
+
+def test_tilde_in_paths_is_expanded_once_for_every_user_of_the_path(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    settings = load_settings({**LIVE, "WAREHOUSE_PATH": "~/wh/invoices.duckdb"}, dotenv_path=None)
+    assert settings.warehouse_path == tmp_path / "wh" / "invoices.duckdb"
+    assert settings.state_dir == tmp_path / "wh"
+    assert "~" not in str(settings.xero.token_file)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'XERO_CLIENT_ID=a\nXERO_CLIENT_SECRET="unclosed\nHUBSPOT_ACCESS_TOKEN=t\n',
+        'XERO_CLIENT_ID=a\nXERO_CLIENT_SECRET="unclosed\nHUBSPOT_ACCESS_TOKEN=t\nREF="x"\n',
+    ],
+)
+def test_an_unclosed_quote_in_dotenv_is_an_error_naming_the_line(tmp_path, text):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(text)
+    with pytest.raises(ConfigError, match="line 2"):
+        load_settings({}, dotenv_path=dotenv)
+
+
+def test_a_multiline_quoted_value_is_still_allowed(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text('XERO_CLIENT_ID=a\nNOTE="two\nlines"\nXERO_CLIENT_SECRET=s\n'
+                      "HUBSPOT_ACCESS_TOKEN=t\n")  # fmt: skip
+    assert load_settings({}, dotenv_path=dotenv).xero.client_secret == "s"
+
+
+def test_an_empty_environment_variable_does_not_hide_the_dotenv_value(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("XERO_CLIENT_ID=a\nXERO_CLIENT_SECRET=s\nHUBSPOT_ACCESS_TOKEN=file-token\n")
+    settings = load_settings({"HUBSPOT_ACCESS_TOKEN": ""}, dotenv_path=dotenv)
+    assert settings.hubspot.access_token == "file-token"
+    assert not settings.sandbox
+
+
+def test_credentials_inside_urls_are_never_shown():
+    settings = load_settings(
+        {
+            **LIVE,
+            "XERO_BASE_URL": "https://proxyuser:proxy-pass-123@proxy.example:8443",
+            "HUBSPOT_BASE_URL": "https://api.example?hapikey=secret-key-456",
+        },
+        dotenv_path=None,
+    )
+    shown = " ".join(value for _, value in settings.describe()) + settings.mode_line
+    assert "proxy-pass-123" not in shown and "proxyuser" not in shown
+    assert "secret-key-456" not in shown
+    assert "proxy.example:8443" in shown and "api.example" in shown
+
+
+def test_analytics_path_defaults_beside_the_warehouse_and_must_be_another_file():
+    settings = load_settings({"WAREHOUSE_PATH": "/data/w.duckdb"}, dotenv_path=None)
+    assert settings.analytics_path == Path("/data/analytics.duckdb")
+    own = load_settings({"ANALYTICS_PATH": "/srv/a.duckdb"}, dotenv_path=None)
+    assert own.analytics_path == Path("/srv/a.duckdb")
+    assert ("ANALYTICS_PATH", "/srv/a.duckdb") in own.describe()
+    with pytest.raises(ConfigError, match="ANALYTICS_PATH"):
+        load_settings(
+            {"WAREHOUSE_PATH": "/data/w.duckdb", "ANALYTICS_PATH": "/data/w.duckdb"},
+            dotenv_path=None,
+        )

@@ -100,3 +100,86 @@ def test_receiver_requires_a_webhook_key():
     )
     with pytest.raises(ConfigError, match="XERO_WEBHOOK_KEY"):
         build_app(settings, WebhookWorker(settings))
+
+
+def test_worker_survives_unexpected_errors_and_healthz_tells_the_truth():
+    """Before: an exception that was not a project error killed the worker thread while
+    /healthz kept answering 200 with failures 0."""
+    settings = load_settings({"XERO_WEBHOOK_KEY": KEY}, dotenv_path=None)
+    broken = {"on": True}
+    synced = []
+
+    def flaky(_settings, ids):
+        if broken["on"]:
+            raise RuntimeError("duckdb said no")
+        synced.append(ids)
+
+    worker = WebhookWorker(settings, sync=flaky, debounce_seconds=0.01)
+    worker.start()
+    server = start_in_thread(build_app(settings, worker))
+    try:
+        for n in range(3):
+            worker.submit([("t", f"inv-{n}")])
+            assert worker.wait_idle(5)
+        health = requests.get(server.url + "/healthz", timeout=5)
+        assert health.status_code == 503
+        body = health.json()
+        assert body["status"] == "failing" and body["worker_alive"] is True
+        assert body["consecutive_failures"] == 3 and "duckdb said no" in body["last_error"]
+        assert body["last_failure"] and body["last_success"] is None
+
+        broken["on"] = False
+        worker.submit([("t", "inv-9")])
+        assert worker.wait_idle(5)
+        assert synced == [["inv-9"]]
+        health = requests.get(server.url + "/healthz", timeout=5)
+        assert health.status_code == 200
+        assert health.json()["consecutive_failures"] == 0
+        assert health.json()["failures"] == 3
+    finally:
+        server.stop()
+        worker.stop()
+
+
+def test_worker_waits_for_a_busy_warehouse_but_not_forever():
+    from reverse_etl.errors import WarehouseBusyError
+
+    settings = load_settings({"XERO_WEBHOOK_KEY": KEY}, dotenv_path=None)
+    waits = []
+
+    def busy(_settings, _ids):
+        raise WarehouseBusyError("another process holds the file")
+
+    worker = WebhookWorker(
+        settings, sync=busy, debounce_seconds=0.01, busy_retries=4, sleep=waits.append
+    )
+    worker.start()
+    worker.submit([("t", "inv-1")])
+    assert worker.wait_idle(5)
+    worker.stop()
+    assert len(waits) == 4
+    assert worker.health.failures == 1 and "WarehouseBusyError" in worker.health.last_error
+
+
+def test_healthz_is_503_when_the_worker_thread_is_gone(receiver):
+    url, worker, _ = receiver
+    worker.stop()
+    health = requests.get(url.replace(WEBHOOK_PATH, "/healthz"), timeout=5)
+    assert health.status_code == 503 and health.json()["worker_alive"] is False
+
+
+def test_non_ascii_signature_is_401_not_500(receiver):
+    url, _, _ = receiver
+    body = b'{"events": []}'
+    answer = requests.post(
+        url, data=body, headers={"x-xero-signature": "é".encode().decode("latin-1")}, timeout=5
+    )
+    assert answer.status_code == 401
+
+
+def test_signed_json_that_is_not_an_object_is_200_and_ignored(receiver):
+    url, worker, synced = receiver
+    for payload in ([event("inv-1")], "text", 42, None, {"events": "nope"}):
+        assert post(url, payload).status_code == 200
+    assert worker.wait_idle(2)
+    assert synced == []

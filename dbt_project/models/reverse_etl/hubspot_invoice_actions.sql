@@ -7,6 +7,9 @@
     spelling HubSpot echoes ("100" vs "100.00", epoch ms vs YYYY-MM-DD) never causes a write,
     while a value edited by hand in HubSpot always does (Xero is the source of truth).
 #}
+{#- The table's comment names the dbt invocation that built it: the push logs it and never
+    sends the same build twice (reverse_etl/push.py). -#}
+{{ config(post_hook="comment on table {{ this }} is '{{ invocation_id }}'") }}
 {%- set properties = hubspot_invoice_properties() -%}
 
 with

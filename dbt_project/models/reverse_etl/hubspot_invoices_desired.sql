@@ -14,10 +14,15 @@
     only when the contact is not loaded): Xero does not bump an invoice's `UpdatedDateUTC`
     when its contact is renamed, so the rename reaches HubSpot through the contact.
 #}
+{#- The vars arrive as JSON values from `invoice-sync` (settings.MirroringPolicy) or as the
+    strings of the environment variables dbt_project.yml reads for a hand-run dbt. -#}
 {%- set invoice_types = var('hubspot_invoice_types') -%}
 {%- if invoice_types is string -%}
-    {%- set invoice_types = [invoice_types] -%}
+    {%- set invoice_types = invoice_types.split(',') | map('trim') | reject('equalto', '') | list -%}
 {%- endif -%}
+{%- set truthy = ['true', '1', 'yes', 'on'] -%}
+{%- set include_drafts = (var('hubspot_include_drafts') | string | lower) in truthy -%}
+{%- set include_voided = (var('hubspot_include_voided_and_deleted') | string | lower) in truthy -%}
 {%- if invoice_types | length == 0 -%}
     {{ exceptions.raise_compiler_error(
         "var('hubspot_invoice_types') is empty: list at least one Xero invoice Type (ACCREC, ACCPAY)."
@@ -65,10 +70,10 @@ mirrored as (
                 '{{ invoice_type }}'{{ "," if not loop.last }}
                 {%- endfor %}
             )
-            {%- if not var('hubspot_include_drafts') %}
+            {%- if not include_drafts %}
             and invoices.status not in ('DRAFT', 'SUBMITTED')
             {%- endif %}
-            {%- if not var('hubspot_include_voided_and_deleted') %}
+            {%- if not include_voided %}
             and invoices.status not in ('VOIDED', 'DELETED')
             {%- endif %}
         )

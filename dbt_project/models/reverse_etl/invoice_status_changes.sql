@@ -1,7 +1,11 @@
 {#
-    Invoices whose status in Xero differs from the status their HubSpot record holds: the
-    alerts of the push ("INV-0042 is now PAID"). New invoices are not status changes: they
-    are INSERTs in hubspot_invoice_actions.
+    Invoices whose status changed in Xero since the version their HubSpot record was written
+    from: the alerts of the push ("INV-0042 is now PAID"). Alerts describe Xero's changes
+    only: the previous status is the Xero status of the version named by the record's
+    xero_updated_at, not HubSpot's value, so a hand edit in HubSpot (put back by the push as an
+    UPDATE) raises no alert. Only when that version is unknown (the property was cleared by
+    hand) is HubSpot's status the fallback. New invoices are not status changes: they are
+    INSERTs in hubspot_invoice_actions.
 #}
 with
 
@@ -23,27 +27,62 @@ invoices as (
 
 ),
 
-final as (
+versions as (
+
+    select * from {{ ref('stg_xero__invoice_versions') }}
+
+),
+
+status_when_written as (
+
+    select
+        hubspot_records.xero_invoice_id,
+        versions.status
+    from hubspot_records
+    inner join versions
+        on versions.invoice_id = hubspot_records.xero_invoice_id
+        and versions.updated_at <= hubspot_records.xero_updated_at
+    qualify row_number() over (
+        partition by hubspot_records.xero_invoice_id
+        order by versions.updated_at desc
+    ) = 1
+
+),
+
+compared as (
 
     select
         desired.xero_invoice_id,
+        desired.status,
         hubspot_records.hs_object_id,
+        coalesce(status_when_written.status, hubspot_records.status) as previous_status
+    from desired
+    inner join hubspot_records
+        on desired.xero_invoice_id = hubspot_records.xero_invoice_id
+    left join status_when_written
+        on desired.xero_invoice_id = status_when_written.xero_invoice_id
+
+),
+
+final as (
+
+    select
+        compared.xero_invoice_id,
+        compared.hs_object_id,
         invoices.invoice_number,
         invoices.contact_name,
         invoices.currency_code,
         {# Money in the invoice currency, to the cent, as the alert prints it. #}
         cast(invoices.total as decimal(18, 2)) as total,
         cast(invoices.amount_due as decimal(18, 2)) as amount_due,
-        hubspot_records.status as previous_status,
-        desired.status as new_status,
+        compared.previous_status,
+        compared.status as new_status,
         invoices.updated_at as xero_updated_at
-    from desired
-    inner join hubspot_records
-        on desired.xero_invoice_id = hubspot_records.xero_invoice_id
+    from compared
     inner join invoices
-        on desired.xero_invoice_id = invoices.invoice_id
-    where {{ parse_hubspot_value('desired.status', 'enumeration') }}
-        is distinct from hubspot_records.status
+        on compared.xero_invoice_id = invoices.invoice_id
+    where {{ parse_hubspot_value('compared.status', 'enumeration') }}
+        is distinct from compared.previous_status
 
 )
 

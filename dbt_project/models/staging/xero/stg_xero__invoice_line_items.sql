@@ -1,41 +1,31 @@
 with
 
-line_items as (
+source as (
 
     select * from {{ source('raw_xero', 'invoices__line_items') }}
 
 ),
 
-{# The child table carries no invoice_id: dlt links it to its parent row by _dlt_root_id. #}
-invoices as (
-
-    select
-        _dlt_id,
-        invoice_id
-    from {{ source('raw_xero', 'invoices') }}
-
-),
-
+{# The child table carries no invoice_id: dlt links each line to its parent row through
+   _dlt_root_id; intermediate.int_invoice_line_items resolves it to the invoice. #}
 renamed as (
 
     select
-        cast(line_items.line_item_id as varchar) as line_item_id,
-        cast(invoices.invoice_id as varchar) as invoice_id,
-        line_items._dlt_list_idx as line_number,
-        cast(line_items.description as varchar) as description,
-        cast(line_items.quantity as decimal(38, 9)) as quantity,
-        cast(line_items.unit_amount as decimal(38, 9)) as unit_amount,
-        cast(line_items.item_code as varchar) as item_code,
-        cast(line_items.account_code as varchar) as account_code,
-        cast(line_items.tax_type as varchar) as tax_type,
-        cast(line_items.tax_amount as decimal(38, 9)) as tax_amount,
-        cast(line_items.line_amount as decimal(38, 9)) as line_amount,
-        cast(line_items.discount_rate as decimal(38, 9)) as discount_rate,
-        line_items._dlt_id as dlt_row_id
+        cast(line_item_id as varchar) as line_item_id,
+        cast(_dlt_root_id as varchar) as invoice_dlt_row_id,
+        _dlt_list_idx as line_number,
+        cast(description as varchar) as description,
+        cast(quantity as decimal(38, 9)) as quantity,
+        cast(unit_amount as decimal(38, 9)) as unit_amount,
+        cast(item_code as varchar) as item_code,
+        cast(account_code as varchar) as account_code,
+        cast(tax_type as varchar) as tax_type,
+        cast(tax_amount as decimal(38, 9)) as tax_amount,
+        cast(line_amount as decimal(38, 9)) as line_amount,
+        cast(discount_rate as decimal(38, 9)) as discount_rate,
+        _dlt_id as dlt_row_id
 
-    from line_items
-    inner join invoices
-        on line_items._dlt_root_id = invoices._dlt_id
+    from source
 
 ),
 
