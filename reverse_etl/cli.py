@@ -49,8 +49,8 @@ app.add_typer(webhooks_app, name="webhooks")
 
 # Data (invoice numbers, names, HubSpot's and Xero's messages) is never read as Rich markup:
 # `INV-[/x]` must print as itself. Styling is applied with rich.text.Text instead.
-console = Console(markup=False, highlight=False)
-err_console = Console(stderr=True, markup=False, highlight=False)
+console = Console(markup=False, highlight=False, soft_wrap=True)  # log lines stay whole
+err_console = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
 log = logging.getLogger("invoice_sync")
 T = TypeVar("T")
 
