@@ -21,7 +21,8 @@ What is kept, by rule rather than by list (so tables other stages add appear by 
 
 - the schemas :data:`PUBLISHED_SCHEMAS`: ``marts``, ``intermediate``, ``staging``,
   ``reverse_etl``, ``sync_log``, ``raw_xero`` (the finance history: ``invoice_versions`` and
-  whatever other Xero objects the extract loads) and ``raw_hubspot`` (what HubSpot holds; ``staging`` reads it);
+  whatever other Xero objects the extract loads) and ``raw_hubspot`` (what HubSpot holds;
+  ``staging`` reads it);
 - dbt's ``staging`` views stay views: DuckDB stores a view's SQL without its own catalog's name,
   so in the copy they read the copy's own tables (checked before publishing), never the working
   file;
