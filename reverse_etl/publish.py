@@ -19,9 +19,10 @@ re-writing every table: at 100,000 invoices, rebuilding the file table by table 
 
 What is kept, by rule rather than by list (so tables other stages add appear by themselves):
 
-- the schemas :data:`PUBLISHED_SCHEMAS`: ``marts``, ``staging``, ``reverse_etl``, ``sync_log``,
-  ``raw_xero`` (the finance history: ``invoice_versions`` and whatever other Xero objects the
-  extract loads) and ``raw_hubspot`` (what HubSpot holds; ``staging`` reads it);
+- the schemas :data:`PUBLISHED_SCHEMAS`: ``marts``, ``intermediate``, ``staging``,
+  ``reverse_etl``, ``sync_log``, ``raw_xero`` (the finance history: ``invoice_versions`` and
+  whatever other Xero objects the extract loads) and ``raw_hubspot`` (what HubSpot holds;
+  ``staging`` reads it);
 - dbt's ``staging`` views stay views: DuckDB stores a view's SQL without its own catalog's name,
   so in the copy they read the copy's own tables (checked before publishing), never the working
   file;
@@ -61,7 +62,15 @@ from reverse_etl.warehouse_busy import busy_error
 
 log = logging.getLogger(__name__)
 
-PUBLISHED_SCHEMAS = ("marts", "staging", "reverse_etl", "sync_log", "raw_xero", "raw_hubspot")
+PUBLISHED_SCHEMAS = (
+    "marts",
+    "intermediate",
+    "staging",
+    "reverse_etl",
+    "sync_log",
+    "raw_xero",
+    "raw_hubspot",
+)
 FILE_MODE = 0o640
 R = TypeVar("R")
 Timed = Callable[[str, Callable[[], Any]], Any]

@@ -60,7 +60,13 @@ def test_sync_json_summary_matches_the_run_log_and_a_repeat_push_writes_nothing(
     assert row["dlt_load_ids"] and row["dlt_load_ids"] == stages["extract"]["dlt_load_ids"]
     assert row["dbt_invocation_id"] == stages["transform"]["dbt_invocation_id"]
     assert row["actions_invocation_id"] == row["dbt_invocation_id"]
-    assert set(json.loads(row["stage_seconds"])) == {"extract", "transform", "push", "freshness"}
+    assert set(json.loads(row["stage_seconds"])) == {
+        "extract",
+        "transform",
+        "push",
+        "publish",
+        "freshness",
+    }
     assert row["freshness"].startswith("Source freshness: pass")
     changed = world.query(
         "select changed_properties from sync_log.record_results where run_id = ? limit 1",

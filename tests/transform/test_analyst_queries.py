@@ -179,6 +179,7 @@ def readme_queries() -> list[str]:
     text = README.read_text()
     section = text[text.index("## What analysts can query") :]
     section = section[: section.index("\n## ", 1)]
+    section = section[section.index("Questions analysts ask") :]  # after the quick-look queries
     return re.findall(r"```sql\n(.*?)```", section, flags=re.S)
 
 

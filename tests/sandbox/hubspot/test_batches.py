@@ -49,7 +49,7 @@ def test_batch_create_and_update_refuse_the_whole_batch_for_an_invalid_value(
     assert "INVALID_OPTION" in invalid.json()["message"]
     assert hubspot_sandbox.emulator.records(OBJECT) == []  # the valid input was not created
 
-    ids = [r["id"] for r in api.upsert([invoice(1), invoice(2)]).json()["results"]]
+    ids = _ids_in_input_order(api.upsert([invoice(1), invoice(2)]), ["inv-000001", "inv-000002"])
     update = api.post(
         f"{BASE}/batch/update",
         {
@@ -139,7 +139,7 @@ def test_upsert_by_a_non_unique_property_is_400(api: Api, schema: Any) -> None:
 
 
 def test_batch_update_by_id_and_by_id_property(api: Api, schema: Any) -> None:
-    ids = [r["id"] for r in api.upsert([invoice(1), invoice(2)]).json()["results"]]
+    ids = _ids_in_input_order(api.upsert([invoice(1), invoice(2)]), ["inv-000001", "inv-000002"])
     response = api.post(
         f"{BASE}/batch/update",
         {
@@ -183,7 +183,9 @@ def test_batch_read_reports_missing_ids_in_one_error(api: Api, schema: Any) -> N
 
 
 def test_archive_hides_records_unless_archived_is_asked(api: Api, schema: Any) -> None:
-    ids = [r["id"] for r in api.upsert([invoice(1), invoice(2)]).json()["results"]]
+    results = api.upsert([invoice(1), invoice(2)]).json()["results"]  # in any order
+    by_key = {r["properties"]["xero_invoice_id"]: r["id"] for r in results}
+    ids = [by_key["inv-000001"], by_key["inv-000002"]]
     assert api.post(f"{BASE}/batch/archive", {"inputs": [{"id": ids[0]}]}).status_code == 204
     assert api.get(f"{BASE}/{ids[0]}").status_code == 404
     assert [r["id"] for r in api.get(BASE).json()["results"]] == [ids[1]]
@@ -261,3 +263,9 @@ def test_unknown_requested_properties_are_ignored(api: Api, schema: Any) -> None
         f"{BASE}/batch/read", {"inputs": [{"id": record_id}], "properties": ["nope", "status"]}
     ).json()
     assert read["results"][0]["properties"] == {"status": "AUTHORISED"}
+
+
+def _ids_in_input_order(response: Any, keys: list[str]) -> list[str]:
+    """HubSpot (and the emulator) answer batch inputs in any order: map results back by key."""
+    by_key = {r["properties"]["xero_invoice_id"]: r["id"] for r in response.json()["results"]}
+    return [by_key[key] for key in keys]
