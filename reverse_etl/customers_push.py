@@ -18,9 +18,17 @@ company values into ``raw_hubspot.companies``, every ``xero_contact_id`` written
 ``raw_hubspot.company_stamps`` (the tool's stamp log that matching rule 1 reads to tell a
 person's value from its own), created/removed associations into
 ``raw_hubspot.invoice_associations`` — so the next transform sees HubSpot's state without a
-full refresh, and a crash re-sends only what was not confirmed. A per-input error (207: an
-unknown company, contact or record, a limit) is logged with HubSpot's message and counted; the
-input stays in the action table and is retried next run.
+full refresh, and a crash re-sends only what was not confirmed.
+
+Every outcome, written or refused, is a row of ``sync_log.customer_results`` (with HubSpot's
+words for a refusal). A per-input error (207: an unknown company, contact or record, a limit)
+refuses only that input: the others go through, the run ends ``partial`` and exits 3 with one
+line per refusal naming the invoice or company and the fix, and the input stays in the action
+table, so the next run retries it. A company or contact HubSpot answers ``OBJECT_NOT_FOUND``
+for (deleted or merged away by a person since the snapshot; incremental search never returns
+archived records) is marked archived in ``raw_hubspot`` at once, and its associations
+forgotten, so the next transform matches the customer again without it instead of refusing the
+same write every hour.
 """
 
 from __future__ import annotations
@@ -29,16 +37,16 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import duckdb
 
 from pipelines.hubspot_snapshot.customers import COMPANY_FIELDS, association_key
+from reverse_etl import sync_log
 from reverse_etl.customer_schema import COMPANY_PROPERTY_NAMES, association_type_id
 from reverse_etl.hubspot import HubSpot
-from reverse_etl.hubspot_customer_calls import COMPANIES, BatchAnswer
-from reverse_etl.sync_log import now
+from reverse_etl.hubspot_customer_calls import COMPANIES, CONTACTS, BatchAnswer
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +54,49 @@ ASSOCIATION_BATCH = 1_000
 COMPANY_BATCH = 100
 ASSOCIATION_ACTIONS = "reverse_etl.hubspot_association_actions"
 COMPANY_ACTIONS = "reverse_etl.hubspot_company_actions"
+SINGULAR = {"companies": "company", "contacts": "contact"}
+
+
+@dataclass(frozen=True)
+class CustomerOutcome:
+    """One company or association write and what HubSpot said of it."""
+
+    kind: str  # company | association
+    action: str  # UPDATE | CLEAR | CREATE | REMOVE
+    outcome: str  # written | refused
+    xero_contact_id: str | None = None
+    hs_company_id: str | None = None
+    xero_invoice_id: str | None = None
+    invoice_hs_object_id: str | None = None
+    to_object_type: str | None = None
+    to_object_id: str | None = None
+    category: str | None = None
+    message: str | None = None
+    invoice_number: str | None = None
+
+    def line(self) -> str:
+        """One line: which write, HubSpot's words, and the fix."""
+        words = f"{self.category or 'ERROR'}: {(self.message or 'no message').rstrip('. ')}"
+        if self.kind == "association":
+            invoice = self.invoice_number or self.xero_invoice_id
+            target = SINGULAR.get(self.to_object_type or "", self.to_object_type)
+            verb = "removing the association of" if self.action == "REMOVE" else "associating"
+            what = f"{verb} invoice {invoice} with {target} {self.to_object_id}"
+        else:
+            target = "company"
+            company = f"company {self.hs_company_id}" if self.hs_company_id else "a new company"
+            what = f"{self.action.lower()} of {company} for Xero contact {self.xero_contact_id}"
+        if self.category == "OBJECT_NOT_FOUND":
+            fix = (
+                f"if that {target} was deleted or merged in HubSpot, the next run matches the "
+                "customer again without it"
+            )
+        else:
+            fix = (
+                f"it is retried next run; fix the {target} in HubSpot, or set xero_contact_id "
+                "on the right company"
+            )
+        return f"{what}: {words}; {fix}"
 
 
 @dataclass
@@ -56,7 +107,12 @@ class CustomersPushReport:
     associations_removed: int = 0
     association_calls: int = 0
     company_calls: int = 0
-    rejected: list[str] = field(default_factory=list)
+    refused: list[CustomerOutcome] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> list[str]:
+        """One line per refused write (see :meth:`CustomerOutcome.line`)."""
+        return [r.line() for r in self.refused]
 
     def summary(self) -> str:
         text = (
@@ -65,9 +121,38 @@ class CustomersPushReport:
             f"made, {self.associations_removed} removed ({self.company_calls} company + "
             f"{self.association_calls} association call(s))"
         )
-        if self.rejected:
-            text += f"; {len(self.rejected)} refused: " + "; ".join(self.rejected[:5])
+        if self.refused:
+            text += f"; {len(self.refused)} refused: " + "; ".join(self.rejected[:5])
         return text + "."
+
+    def as_dict(self) -> dict[str, object]:
+        """The customers' part of the ``--json`` run summary."""
+        return {
+            "companies_updated": self.companies_updated,
+            "companies_created": self.companies_created,
+            "associations_created": self.associations_created,
+            "associations_removed": self.associations_removed,
+            "company_calls": self.company_calls,
+            "association_calls": self.association_calls,
+            "refused": len(self.refused),
+        }
+
+    def refused_as_dicts(self) -> list[dict[str, object]]:
+        return [
+            {
+                "kind": r.kind,
+                "action": r.action,
+                "xero_contact_id": r.xero_contact_id,
+                "hs_company_id": r.hs_company_id,
+                "xero_invoice_id": r.xero_invoice_id,
+                "invoice_number": r.invoice_number,
+                "to_object_type": r.to_object_type,
+                "to_object_id": r.to_object_id,
+                "category": r.category,
+                "message": r.message,
+            }
+            for r in self.refused
+        ]
 
 
 def push_customers(
@@ -75,13 +160,15 @@ def push_customers(
 ) -> CustomersPushReport:
     report = CustomersPushReport()
     companies = _read(con, COMPANY_ACTIONS)
+    associations = _read(con, ASSOCIATION_ACTIONS)
+    if not companies and not associations:
+        return report
+    con.execute(sync_log.DDL)  # sync_log.customer_results (a push made it already; cheap)
     if companies:
         _push_companies(con, hub, companies, report, run_id)
-    associations = _read(con, ASSOCIATION_ACTIONS)
     if associations:
         _push_associations(con, hub, object_type, associations, report, run_id)
-    if companies or associations:
-        log.info(report.summary())
+    log.info(report.summary())
     return report
 
 
@@ -113,13 +200,17 @@ def _push_companies(
         ]
         answer = hub.objects_batch(COMPANIES, "update", inputs)
         report.company_calls += 1
-        written = [r for r in answer.results if r.get("id")]
+        written = {str(r["id"]) for r in answer.results if r.get("id")}
         report.companies_updated += len(written)
-        _reject(report, answer, "company update")
         sent = {str(i["id"]): i["properties"] for i in inputs}
-        _write_back_companies(
-            con, [(str(r["id"]), sent.get(str(r["id"]), {})) for r in written], run_id
-        )
+        _write_back_companies(con, [(i, sent.get(i, {})) for i in sorted(written)], run_id)
+        outcomes = []
+        for action in batch:
+            company_id = str(action["hs_company_id"])
+            error = None if company_id in written else _error_naming(answer, company_id)
+            outcomes.append(_company_outcome(action, company_id, error))
+        _mark_gone(con, COMPANIES, _not_found(answer, set(sent) - written))
+        _record(con, run_id, outcomes, report)
     for batch in _chunks(creates, COMPANY_BATCH):
         inputs = [{"properties": _properties(a, blank_as_empty=False)} for a in batch]
         answer = hub.objects_batch(COMPANIES, "create", inputs)
@@ -131,8 +222,29 @@ def _push_companies(
             }
             rows.append((str(result["id"]), props))
         report.companies_created += len(rows)
-        _reject(report, answer, "company create")
         _write_back_companies(con, rows, run_id)
+        # results come in any order: find each action's company by the stamp it was sent
+        created = {props.get("xero_contact_id"): company_id for company_id, props in rows}
+        outcomes = []
+        for action in batch:
+            company_id = created.get(action.get("xero_contact_id"))
+            error = None if company_id else _error_naming(answer, None)
+            outcomes.append(_company_outcome(action, company_id, error))
+        _record(con, run_id, outcomes, report)
+
+
+def _company_outcome(
+    action: dict[str, Any], company_id: str | None, error: dict[str, Any] | None
+) -> CustomerOutcome:
+    return CustomerOutcome(
+        kind="company",
+        action=str(action["action"]),
+        outcome="refused" if error is not None else "written",
+        xero_contact_id=action.get("contact_id") or action.get("xero_contact_id"),
+        hs_company_id=company_id,
+        category=error.get("category") if error else None,
+        message=error.get("message") if error else None,
+    )
 
 
 def _properties(action: dict[str, Any], *, blank_as_empty: bool) -> dict[str, str]:
@@ -152,7 +264,7 @@ def _write_back_companies(
     con: duckdb.DuckDBPyConnection, rows: list[tuple[str, dict[str, str]]], run_id: str
 ) -> None:
     """Merge what HubSpot confirmed into ``raw_hubspot.companies``; log every stamp."""
-    stamped_at = now()
+    stamped_at = sync_log.now()
     for company_id, props in rows:
         values = {k: (v or None) for k, v in props.items() if k in COMPANY_FIELDS}
         exists = con.execute(
@@ -199,48 +311,106 @@ def _push_associations(
 ) -> None:
     missing = sorted({a["xero_invoice_id"] for a in actions if not a["invoice_hs_object_id"]})
     ids = _record_ids(con, missing)
-    by_target: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    by_target: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for action in actions:
         record_id = action["invoice_hs_object_id"] or ids.get(action["xero_invoice_id"])
         if not record_id:
             continue  # its record was not written (rejected): next run
-        by_target[(action["action"], action["to_object_type"])].append(
-            (str(record_id), str(action["to_object_id"]))
-        )
-    for (verb, to_type), pairs in sorted(by_target.items(), key=lambda kv: kv[0][0] != "REMOVE"):
+        action = {**action, "record_id": str(record_id), "to_id": str(action["to_object_id"])}
+        by_target[(action["action"], action["to_object_type"])].append(action)
+    for (verb, to_type), batch_actions in sorted(
+        by_target.items(), key=lambda kv: kv[0][0] != "REMOVE"
+    ):
         if verb == "REMOVE":
-            grouped: dict[str, list[str]] = defaultdict(list)
-            for record_id, to_id in pairs:
-                grouped[record_id].append(to_id)
-            items = list(grouped.items())
-            for batch in _chunks(items, ASSOCIATION_BATCH):
-                inputs = [{"from": {"id": r}, "to": [{"id": t} for t in ts]} for r, ts in batch]
-                answer = hub.associations_archive(object_type, to_type, inputs)
-                report.association_calls += 1
-                refused = _reject(report, answer, f"association removal ({to_type})")
-                done = [(r, t) for r, ts in batch if r not in refused for t in ts]
-                report.associations_removed += len(done)
-                _forget_associations(con, to_type, done)
-            continue
-        type_id = association_type_id(hub, object_type, to_type)
+            _remove(con, hub, object_type, to_type, batch_actions, report, run_id)
+        else:
+            _create(con, hub, object_type, to_type, batch_actions, report, run_id)
+
+
+def _remove(
+    con: duckdb.DuckDBPyConnection,
+    hub: HubSpot,
+    object_type: str,
+    to_type: str,
+    actions: list[dict[str, Any]],
+    report: CustomersPushReport,
+    run_id: str,
+) -> None:
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for action in actions:
+        grouped[action["record_id"]].append(action)
+    for batch in _chunks(list(grouped.items()), ASSOCIATION_BATCH):
+        inputs = [
+            {"from": {"id": r}, "to": [{"id": a["to_id"]} for a in group]} for r, group in batch
+        ]
+        answer = hub.associations_archive(object_type, to_type, inputs)
         report.association_calls += 1
-        for batch in _chunks(pairs, ASSOCIATION_BATCH):
-            inputs = [
-                {
-                    "from": {"id": r},
-                    "to": {"id": t},
-                    "types": [
-                        {"associationCategory": "USER_DEFINED", "associationTypeId": type_id}
-                    ],
-                }
-                for r, t in batch
-            ]
-            answer = hub.associations_create(object_type, to_type, inputs)
-            report.association_calls += 1
-            _reject(report, answer, f"association ({to_type})")
-            made = [(str(x["fromObjectId"]), str(x["toObjectId"])) for x in answer.results]
-            report.associations_created += len(made)
-            _remember_associations(con, to_type, made, run_id)
+        refused = _named_ids(answer)
+        outcomes, done = [], []
+        for record_id, group in batch:
+            error = _error_naming(answer, record_id) if record_id in refused else None
+            for action in group:
+                outcomes.append(_association_outcome(action, error))
+                if error is None:
+                    done.append((record_id, action["to_id"]))
+        report.associations_removed += len(done)
+        _forget_associations(con, to_type, done)
+        _record(con, run_id, outcomes, report)
+
+
+def _create(
+    con: duckdb.DuckDBPyConnection,
+    hub: HubSpot,
+    object_type: str,
+    to_type: str,
+    actions: list[dict[str, Any]],
+    report: CustomersPushReport,
+    run_id: str,
+) -> None:
+    type_id = association_type_id(hub, object_type, to_type)
+    report.association_calls += 1
+    for batch in _chunks(actions, ASSOCIATION_BATCH):
+        inputs = [
+            {
+                "from": {"id": a["record_id"]},
+                "to": {"id": a["to_id"]},
+                "types": [{"associationCategory": "USER_DEFINED", "associationTypeId": type_id}],
+            }
+            for a in batch
+        ]
+        answer = hub.associations_create(object_type, to_type, inputs)
+        report.association_calls += 1
+        made = {(str(x["fromObjectId"]), str(x["toObjectId"])) for x in answer.results}
+        report.associations_created += len(made)
+        _remember_associations(con, to_type, sorted(made), run_id)
+        outcomes, gone = [], set()
+        for action in batch:
+            pair = (action["record_id"], action["to_id"])
+            error = None
+            if pair not in made:
+                error = _error_naming(answer, action["to_id"], action["record_id"])
+                named = _ids_of(error)
+                not_found = error.get("category") == "OBJECT_NOT_FOUND"
+                if not_found and pair[1] in named and pair[0] not in named:
+                    gone.add(pair[1])
+            outcomes.append(_association_outcome(action, error))
+        _mark_gone(con, to_type, gone)
+        _record(con, run_id, outcomes, report)
+
+
+def _association_outcome(action: dict[str, Any], error: dict[str, Any] | None) -> CustomerOutcome:
+    return CustomerOutcome(
+        kind="association",
+        action=str(action["action"]),
+        outcome="refused" if error is not None else "written",
+        xero_contact_id=action.get("xero_contact_id"),
+        xero_invoice_id=action.get("xero_invoice_id"),
+        invoice_hs_object_id=action["record_id"],
+        to_object_type=action.get("to_object_type"),
+        to_object_id=action["to_id"],
+        category=error.get("category") if error else None,
+        message=error.get("message") if error else None,
+    )
 
 
 def _record_ids(con: duckdb.DuckDBPyConnection, xero_ids: Sequence[str]) -> dict[str, str]:
@@ -290,19 +460,129 @@ def _forget_associations(
         )
 
 
+# -- outcomes ------------------------------------------------------------------------------
+
+
+def _ids_of(error: dict[str, Any]) -> set[str]:
+    context = error.get("context") or {}
+    if not isinstance(context, dict):
+        return set()
+    return {str(i) for values in context.values() if isinstance(values, list) for i in values}
+
+
+def _named_ids(answer: BatchAnswer) -> set[str]:
+    return {i for error in answer.errors for i in _ids_of(error)}
+
+
+def _error_naming(answer: BatchAnswer, *ids: str | None) -> dict[str, Any]:
+    """HubSpot's error for an input that got no result: the one whose context names one of
+    ``ids`` (in that order of preference), else all the batch's messages together (HubSpot
+    does not always say which input an error is about)."""
+    for wanted in ids:
+        for error in answer.errors:
+            if wanted is not None and wanted in _ids_of(error):
+                return error
+    if len(answer.errors) == 1:
+        return answer.errors[0]
+    messages = "; ".join(str(e.get("message")) for e in answer.errors)
+    return {
+        "category": "UNATTRIBUTED" if answer.errors else "NO_RESULT",
+        "message": messages or "HubSpot returned no result for it and no error",
+    }
+
+
+def _not_found(answer: BatchAnswer, candidates: set[str]) -> set[str]:
+    """Of ``candidates``, the ids an ``OBJECT_NOT_FOUND`` error names."""
+    return {
+        i
+        for error in answer.errors
+        if error.get("category") == "OBJECT_NOT_FOUND"
+        for i in _ids_of(error)
+        if i in candidates
+    }
+
+
+def _mark_gone(con: duckdb.DuckDBPyConnection, to_type: str, ids: set[str]) -> None:
+    """HubSpot no longer has these companies or contacts: archive them in the snapshot and drop
+    their associations (HubSpot drops a deleted record's associations), so the next transform
+    matches their customers again."""
+    if not ids or to_type not in (COMPANIES, CONTACTS):
+        return
+    for company_or_contact in sorted(ids):
+        log.warning(
+            "HubSpot has no %s %s any more (deleted or merged): the next run matches its "
+            "customer again",
+            SINGULAR[to_type],
+            company_or_contact,
+        )
+    con.execute(
+        f"update raw_hubspot.{to_type} set archived = true where hs_object_id in "
+        "(select unnest(?))",
+        [sorted(ids)],
+    )
+    con.execute(
+        "delete from raw_hubspot.invoice_associations where to_object_type = ? and "
+        "to_object_id in (select unnest(?))",
+        [to_type, sorted(ids)],
+    )
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    outcomes: list[CustomerOutcome],
+    report: CustomersPushReport,
+) -> None:
+    """Append every outcome to ``sync_log.customer_results``; name each refusal in the log."""
+    if not outcomes:
+        return
+    refused = [o for o in outcomes if o.outcome == "refused"]
+    if refused:
+        numbers = _invoice_numbers(con, [o.xero_invoice_id for o in refused if o.xero_invoice_id])
+        refused = [replace(o, invoice_number=numbers.get(o.xero_invoice_id or "")) for o in refused]
+        for outcome in refused:
+            log.warning("HubSpot refused %s", outcome.line())
+        report.refused.extend(refused)
+    fields = (
+        "kind",
+        "action",
+        "outcome",
+        "xero_contact_id",
+        "hs_company_id",
+        "xero_invoice_id",
+        "invoice_hs_object_id",
+        "to_object_type",
+        "to_object_id",
+        "category",
+        "message",
+    )
+    columns = {name: [getattr(o, name) for o in outcomes] for name in fields}
+    con.execute(
+        "insert into sync_log.customer_results (run_id, kind, action, outcome, xero_contact_id, "
+        "hs_company_id, xero_invoice_id, invoice_hs_object_id, to_object_type, to_object_id, "
+        "error_category, error_message, recorded_at) select $run, unnest($kind), "
+        "unnest($action), unnest($outcome), unnest($xero_contact_id), unnest($hs_company_id), "
+        "unnest($xero_invoice_id), unnest($invoice_hs_object_id), unnest($to_object_type), "
+        "unnest($to_object_id), unnest($category), unnest($message), $at",
+        {"run": run_id, "at": sync_log.now(), **columns},
+    )
+
+
+def _invoice_numbers(con: duckdb.DuckDBPyConnection, xero_ids: list[str]) -> dict[str, str]:
+    if not xero_ids:
+        return {}
+    try:
+        rows = con.execute(
+            "select xero_invoice_id, invoice_number from reverse_etl.hubspot_invoices_desired "
+            "where xero_invoice_id in (select unnest(?))",
+            [xero_ids],
+        ).fetchall()
+    except duckdb.Error:  # no transform yet (benchmarks, older warehouses)
+        return {}
+    return {str(x): str(n) for x, n in rows if n}
+
+
 # -- helpers -------------------------------------------------------------------------------
-
-
-def _reject(report: CustomersPushReport, answer: BatchAnswer, what: str) -> set[str]:
-    """Log each per-input error with HubSpot's words; returns the ids it names."""
-    named: set[str] = set()
-    for error in answer.errors:
-        ids = [str(i) for values in (error.get("context") or {}).values() for i in values]
-        named.update(ids)
-        line = f"{what} {', '.join(ids) or '?'}: {error.get('category')} {error.get('message')}"
-        report.rejected.append(line)
-        log.warning("HubSpot refused %s", line)
-    return named
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
@@ -310,4 +590,4 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
         yield list(items[start : start + size])
 
 
-__all__ = ["COMPANY_PROPERTY_NAMES", "CustomersPushReport", "push_customers"]
+__all__ = ["COMPANY_PROPERTY_NAMES", "CustomerOutcome", "CustomersPushReport", "push_customers"]

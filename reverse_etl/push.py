@@ -36,8 +36,10 @@ attributed error are rejected with every unattributed message — all errors are
 only the first. A whole-batch ``400`` (HubSpot validates some values for the batch as a whole)
 is bisected until the bad inputs stand alone, so the good ones land. Rejected records go to
 ``sync_log.record_results`` with HubSpot's words, the run ends ``partial`` and
-:meth:`PushReport.raise_for_rejections` exits 2; they stay in the action table, so the next
-run retries them.
+:meth:`PushReport.raise_for_rejections` exits 3; they stay in the action table, so the next
+run retries them. The customers' writes (company balances, associations) follow the invoices in
+the same run, through :mod:`reverse_etl.customers_push`, and a refusal there ends the run the
+same way.
 """
 
 from __future__ import annotations
@@ -96,6 +98,10 @@ class PushReport:
         return len(self.rejected_records)
 
     @property
+    def customers_refused(self) -> int:
+        return len(self.customers.refused) if self.customers is not None else 0
+
+    @property
     def records_per_second(self) -> float:
         return (self.inserted + self.updated) / self.seconds if self.seconds else 0.0
 
@@ -128,6 +134,10 @@ class PushReport:
             "seconds": round(self.seconds, 3),
             "actions_invocation_id": self.actions_invocation_id,
             "rebuilt_stale_actions": self.rebuilt_stale_actions,
+            "customers": self.customers.as_dict() if self.customers is not None else None,
+            "customers_refused": (
+                self.customers.refused_as_dicts() if self.customers is not None else []
+            ),
         }
 
     def rejected_as_dicts(self) -> list[dict[str, object]]:
@@ -143,12 +153,23 @@ class PushReport:
         ]
 
     def raise_for_rejections(self) -> None:
+        parts = []
         if self.rejected:
-            raise RejectedRecordsError(
+            parts.append(
                 f"HubSpot rejected {self.rejected} invoice(s): "
                 f"{name_rejected(self.rejected_records)}. The others were written; see "
                 "sync_log.record_results, fix the data in Xero, and the next run retries them."
             )
+        if self.customers is not None and self.customers.refused:
+            lines = self.customers.rejected
+            more = f" (and {len(lines) - 5} more)" if len(lines) > 5 else ""
+            parts.append(
+                f"HubSpot refused {len(lines)} customer write(s): "
+                + "; ".join(lines[:5])
+                + f"{more}. See sync_log.customer_results."
+            )
+        if parts:
+            raise RejectedRecordsError(" ".join(parts))
 
 
 def run_push(
@@ -199,7 +220,7 @@ def run_push(
             raise
         report.hubspot_calls = hub.calls - calls_before
         report.rate_limited = hub.rate_limited
-        report.status = "partial" if report.rejected else "success"
+        report.status = "partial" if report.rejected or report.customers_refused else "success"
         _finish(con, report, started, final=final)
         try:
             outcome = alerts.send_push_alerts(

@@ -84,10 +84,12 @@ class SyncReport:
 
     @property
     def rejected(self) -> int:
-        return int(getattr(self.push, "rejected", 0) or 0)
+        """Invoices HubSpot rejected plus customer writes (companies, associations) it refused."""
+        invoices = int(getattr(self.push, "rejected", 0) or 0)
+        return invoices + int(getattr(self.push, "customers_refused", 0) or 0)
 
     def raise_for_problems(self) -> None:
-        """Exit 2 when HubSpot rejected records or Xero records are in quarantine."""
+        """Exit 3 when HubSpot rejected records or Xero records are in quarantine."""
         from reverse_etl.quarantine_report import quarantine_message
 
         quarantine = quarantine_message(self.quarantined) if self.quarantined else ""

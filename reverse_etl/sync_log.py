@@ -27,6 +27,11 @@ Schemas (``docs/contracts.md``)::
                         record_name, field, error, fix, source_updated, quarantined_at,
                         recorded_at): every source record in quarantine at the end of a sync,
       one row per run (written by :mod:`reverse_etl.quarantine_report`)
+    sync_log.customer_results(run_id, kind, action, outcome, xero_contact_id, hs_company_id,
+                              xero_invoice_id, invoice_hs_object_id, to_object_type,
+                              to_object_id, error_category, error_message, recorded_at)
+      kind: company | association; action: UPDATE | CLEAR | CREATE | REMOVE;
+      outcome: written | refused (written by :mod:`reverse_etl.customers_push`)
 """
 
 from __future__ import annotations
@@ -109,6 +114,21 @@ create table if not exists sync_log.quarantine (
     fix varchar,
     source_updated varchar,
     quarantined_at timestamptz,
+    recorded_at timestamptz not null
+);
+create table if not exists sync_log.customer_results (
+    run_id varchar not null,
+    kind varchar not null,
+    action varchar not null,
+    outcome varchar not null,
+    xero_contact_id varchar,
+    hs_company_id varchar,
+    xero_invoice_id varchar,
+    invoice_hs_object_id varchar,
+    to_object_type varchar,
+    to_object_id varchar,
+    error_category varchar,
+    error_message varchar,
     recorded_at timestamptz not null
 );
 """

@@ -254,6 +254,16 @@ class HubSpotEmulator:
             resolved.version += 1
             return record.to_api(list(properties), DEFAULT_PROPERTIES)
 
+    def delete_by_hand(self, object_type: str, record_id: str) -> None:
+        """A person deleting a record (or merging it away) in HubSpot's UI: it is archived, and
+        search, batch writes and associations no longer find it."""
+        with self.lock:
+            resolved = self.store.resolve(object_type)
+            record = resolved.records.get(str(record_id))
+            if record is None:
+                raise KeyError(f"no {resolved.name} record {record_id}")
+            self.store.archive(resolved, record)
+
     def reject_value(self, property_name: str, value: str, message: str | None = None) -> None:
         """Any input setting ``property_name`` to ``value`` fails (a per-input error in a 207)."""
         with self.lock:
