@@ -165,7 +165,10 @@ def push_customers(
         return report
     con.execute(sync_log.DDL)  # sync_log.customer_results (a push made it already; cheap)
     if companies:
-        _push_companies(con, hub, companies, report, run_id)
+        created = _push_companies(con, hub, companies, report, run_id)
+        # the action table was computed before these companies existed: attach their
+        # customers' invoices now rather than an hour later
+        associations += _associate_created(con, created)
     if associations:
         _push_associations(con, hub, object_type, associations, report, run_id)
     log.info(report.summary())
@@ -190,9 +193,11 @@ def _push_companies(
     actions: list[dict[str, Any]],
     report: CustomersPushReport,
     run_id: str,
-) -> None:
+) -> dict[str, str]:
+    """Write the company actions; returns the companies created, by Xero ContactID."""
     updates = [a for a in actions if a["action"] in ("UPDATE", "CLEAR") and a["hs_company_id"]]
     creates = [a for a in actions if a["action"] == "CREATE"]
+    created: dict[str, str] = {}
     for batch in _chunks(updates, COMPANY_BATCH):
         inputs = [
             {"id": str(a["hs_company_id"]), "properties": _properties(a, blank_as_empty=True)}
@@ -224,13 +229,45 @@ def _push_companies(
         report.companies_created += len(rows)
         _write_back_companies(con, rows, run_id)
         # results come in any order: find each action's company by the stamp it was sent
-        created = {props.get("xero_contact_id"): company_id for company_id, props in rows}
+        by_stamp = {props.get("xero_contact_id"): company_id for company_id, props in rows}
         outcomes = []
         for action in batch:
-            company_id = created.get(action.get("xero_contact_id"))
+            company_id = by_stamp.get(action.get("xero_contact_id"))
             error = None if company_id else _error_naming(answer, None)
             outcomes.append(_company_outcome(action, company_id, error))
+            if company_id:
+                created[str(action["xero_contact_id"])] = company_id
         _record(con, run_id, outcomes, report)
+    return created
+
+
+def _associate_created(
+    con: duckdb.DuckDBPyConnection, created: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Association CREATE actions from each mirrored invoice of a customer to the company just
+    created for it (its contact, if any, is matched on the next run)."""
+    if not created:
+        return []
+    try:
+        rows = con.execute(
+            "select xero_invoice_id, xero_contact_id from reverse_etl.hubspot_invoices_desired "
+            "where xero_contact_id in (select unnest(?)) order by xero_invoice_id",
+            [sorted(created)],
+        ).fetchall()
+    except duckdb.CatalogException:  # no transform yet
+        return []
+    return [
+        {
+            "action": "CREATE",
+            "xero_invoice_id": invoice_id,
+            "invoice_hs_object_id": None,
+            "to_object_type": COMPANIES,
+            "to_object_id": created[contact_id],
+            "xero_contact_id": contact_id,
+            "match_rule": "created",
+        }
+        for invoice_id, contact_id in rows
+    ]
 
 
 def _company_outcome(

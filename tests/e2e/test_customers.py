@@ -8,11 +8,14 @@ person would) and checked against the emulator's own association store; balances
 
 from __future__ import annotations
 
-from decimal import Decimal
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
 
+from pipelines.xero.timezones import iana_timezone
 from reverse_etl.cli import app
 
 runner = CliRunner()
@@ -234,16 +237,78 @@ def test_moves_follow_a_person_and_xero_and_balances_equal_dim_customers(ready):
         assert props.get("xero_last_payment_date") == (
             last_payment.isoformat() if last_payment else None
         )
-    # independently of the marts: what the taker owes in Xero, when all in base currency
-    base = xero.organisation(ready.tenant_id)["base_currency"]
-    taker_invoices = [
-        i
-        for i in xero.invoices(ready.tenant_id)
-        if i.contact == taker["index"] and i.type == "ACCREC" and i.status == "AUTHORISED"
-    ]
-    if all(i.currency == base for i in taker_invoices):
-        owed = sum(
-            (Decimal(str(xero.invoice(i.invoice_id)["AmountDue"])) for i in taker_invoices),
-            Decimal(0),
+    # and independently of the marts, from the Xero emulator's own state
+    for contact_id, company_id in pinned.items():
+        outstanding, overdue, count, last_payment = owed_in_xero(ready, contact_id)
+        props = companies[company_id]
+        assert Decimal(props["xero_amount_outstanding"]) == outstanding, contact_id
+        assert Decimal(props["xero_amount_overdue"]) == overdue, contact_id
+        assert int(props["xero_open_invoices"]) == count, contact_id
+        assert props.get("xero_last_payment_date") == last_payment, contact_id
+    assert any(owed_in_xero(ready, c)[0] for c in pinned), "a customer should owe something"
+
+
+def owed_in_xero(world, contact_id: str) -> tuple[Decimal, Decimal, int, str | None]:
+    """What a customer owes in base currency, overdue, open invoices and last payment date,
+    from the Xero emulator's invoices and payments: each open invoice's AmountDue ÷ its
+    CurrencyRate rounded half to even to the cent, summed; overdue when due before today in the
+    organisation's time zone."""
+    xero = world.xero.emulator
+    index = xero.contact(contact_id)["index"]
+    zone = iana_timezone(xero.organisation(world.tenant_id)["xero_timezone"])
+    today = datetime.now(ZoneInfo(zone)).date()
+    outstanding = overdue = Decimal(0)
+    count = 0
+    mine = set()
+    for invoice in xero.invoices(world.tenant_id):
+        if invoice.contact != index or invoice.type != "ACCREC":
+            continue
+        mine.add(invoice.invoice_id)
+        due = Decimal(str(xero.invoice(invoice.invoice_id)["AmountDue"]))
+        if invoice.status != "AUTHORISED" or due <= 0:
+            continue
+        base = (due * 1_000_000 / invoice.rate_micros).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_EVEN
         )
-        assert Decimal(companies[taker_company]["xero_amount_outstanding"]) == owed
+        outstanding += base
+        count += 1
+        if date.fromordinal(invoice.due_date) < today:
+            overdue += base
+    paid = [
+        p["payment_date"]
+        for p in xero.payments(world.tenant_id)
+        if p["invoice_id"] in mine and p["status"] != "DELETED"
+    ]
+    return outstanding, overdue, count, max(paid).isoformat() if paid else None
+
+
+def test_create_companies_makes_one_company_per_unmatched_customer_and_never_twice(
+    world, monkeypatch
+):
+    """``HUBSPOT_CREATE_COMPANIES=true`` on an empty HubSpot: a company for each customer no
+    rule found a candidate for, stamped with its ContactID and carrying its invoices; the next
+    run finds them by rule 1 and creates nothing more."""
+    monkeypatch.setenv("HUBSPOT_CREATE_COMPANIES", "true")
+    sync()
+    hub = world.hubspot.emulator
+    created = [r for r in hub.records("companies") if not r["archived"]]
+    stamped = [r["properties"].get("xero_contact_id") for r in created]
+    with_invoices = [c["contact_id"] for c in customers_by_invoices(world)]
+    assert with_invoices and len(stamped) == len(set(stamped))
+    assert set(with_invoices) <= set(stamped), "every customer with invoices gets a company"
+    by_contact = {r["properties"]["xero_contact_id"]: r for r in created}
+    for contact_id in with_invoices:  # attached in the same run, not an hour later
+        company = by_contact[contact_id]
+        assert company["properties"]["name"] == world.xero.emulator.contact(contact_id)["name"]
+        assert_attached(world, contact_id, company["id"], None)
+
+    hub.counters.reset()
+    sync()
+    assert [r["id"] for r in hub.records("companies")] == [r["id"] for r in created]
+    assert company_writes(world) == 0 and association_writes(world) == 0
+    unmatched = {
+        c for (c,) in world.query("select contact_id from reverse_etl.unmatched_customers")
+    }
+    assert not set(with_invoices) & unmatched, "found by their stamp once their company exists"
+    rules = match_rules(world)
+    assert {rules[c] for c in with_invoices} == {"1b"}
