@@ -147,7 +147,12 @@ def run(selected: list[str], sizes: Sizes, mode: str, console: Console) -> dict[
         step(("naive",), lambda: bench_naive(harness, shared))
         step(("reexport",), lambda: bench_reexport(harness, shared))
         step(("scaling",), lambda: bench_scaling(harness, shared))
-        step(("associations",), lambda: bench_associations_result(sizes.invoices))
+        step(
+            ("associations",),
+            lambda: bench_associations_result(
+                sizes.invoices, sizes.hubspot_limit, sizes.hubspot_latency_ms
+            ),
+        )
     finally:
         harness.stop_all()
         if os.environ.get("BENCH_KEEP_TMP"):

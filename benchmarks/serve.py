@@ -14,6 +14,8 @@ benchmark needs, under ``/_sandbox/bench/`` (never counted, delayed or faulted):
   a person would in Xero (each gets a new ``UpdatedDateUTC``);
 - ``POST /_sandbox/bench/hubspot/hand-edit`` ``{"object": name, "count": N}``: change one
   synced property of N records by hand in HubSpot (Xero, the source of truth, puts it back);
+- ``POST /_sandbox/bench/hubspot/seed`` ``{"object": name, "rows": [{...}]}``: create records
+  directly (no limits), answering ``{"ids": [...]}``;
 - ``POST /_sandbox/bench/xero/tap-client``: register a standard app and mint a refresh token
   for a peer extractor that only knows the refresh-token grant.
 """
@@ -129,9 +131,15 @@ def hubspot_routes(emu: Any) -> list[web.RouteDef]:
             edited += 1
         return web.json_response({"edited": edited})
 
+    async def seed(request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        ids = emu.seed(str(body["object"]), list(body.get("rows") or []))
+        return web.json_response({"ids": ids})
+
     return [
         web.post("/_sandbox/bench/limits", limits),
         web.post("/_sandbox/bench/hubspot/hand-edit", hand_edit),
+        web.post("/_sandbox/bench/hubspot/seed", seed),
     ]
 
 

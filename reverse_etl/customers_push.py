@@ -13,12 +13,14 @@ count; the calls are counted in the run's ``sync_log.runs.hubspot_calls``):
   the unlabelled USER_DEFINED type read from ``…/labels`` (one call per target type, only when
   there is something to send).
 
-An empty action table makes no call at all. What HubSpot confirmed is written back at once —
-company values into ``raw_hubspot.companies``, every ``xero_contact_id`` written into
-``raw_hubspot.company_stamps`` (the tool's stamp log that matching rule 1 reads to tell a
-person's value from its own), created/removed associations into
-``raw_hubspot.invoice_associations`` — so the next transform sees HubSpot's state without a
-full refresh, and a crash re-sends only what was not confirmed.
+An empty action table makes no call at all. Association batches go ``max_in_flight`` at a
+time (HTTP in worker threads, DuckDB only in the caller's). What HubSpot confirmed is written
+back — company values into ``raw_hubspot.companies`` after each batch, every ``xero_contact_id``
+written into ``raw_hubspot.company_stamps`` (the tool's stamp log that matching rule 1 reads to
+tell a person's value from its own), created/removed associations into
+``raw_hubspot.invoice_associations`` once per phase (one statement; also when a call fails) —
+so the next transform sees HubSpot's state without a full refresh. A process killed mid-phase
+re-sends that phase's associations next run, which HubSpot takes as no change.
 
 Every outcome, written or refused, is a row of ``sync_log.customer_results`` (with HubSpot's
 words for a refusal). A per-input error (207: an unknown company, contact or record, a limit)
@@ -34,11 +36,12 @@ same write every hour.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Any
+from operator import attrgetter
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -55,9 +58,10 @@ COMPANY_BATCH = 100
 ASSOCIATION_ACTIONS = "reverse_etl.hubspot_association_actions"
 COMPANY_ACTIONS = "reverse_etl.hubspot_company_actions"
 SINGULAR = {"companies": "company", "contacts": "contact"}
+T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CustomerOutcome:
     """One company or association write and what HubSpot said of it."""
 
@@ -300,39 +304,61 @@ def _properties(action: dict[str, Any], *, blank_as_empty: bool) -> dict[str, st
 def _write_back_companies(
     con: duckdb.DuckDBPyConnection, rows: list[tuple[str, dict[str, str]]], run_id: str
 ) -> None:
-    """Merge what HubSpot confirmed into ``raw_hubspot.companies``; log every stamp."""
-    stamped_at = sync_log.now()
-    for company_id, props in rows:
-        values = {k: (v or None) for k, v in props.items() if k in COMPANY_FIELDS}
-        exists = con.execute(
-            "select count(*) from raw_hubspot.companies where hs_object_id = ?", [company_id]
-        ).fetchone()
-        if exists and exists[0]:
-            if values:
-                sets = ", ".join(f"{k} = ?" for k in values)
-                con.execute(
-                    f"update raw_hubspot.companies set {sets} where hs_object_id = ?",
-                    [*values.values(), company_id],
-                )
-        else:
-            columns = ["hs_object_id", *values, "archived", "_dlt_load_id", "_dlt_id"]
-            con.execute(
-                f"insert into raw_hubspot.companies ({', '.join(columns)}) values "
-                f"({', '.join('?' for _ in columns)})",
-                [company_id, *values.values(), False, f"push:{run_id}", str(uuid.uuid4())],
-            )
-        if "xero_contact_id" in props:
-            con.execute(
-                "insert into raw_hubspot.company_stamps (hs_company_id, xero_contact_id, "
-                "stamped_at, _dlt_load_id, _dlt_id) values (?, ?, ?, ?, ?)",
-                [
-                    company_id,
-                    props["xero_contact_id"],
-                    stamped_at,
-                    f"push:{run_id}",
-                    str(uuid.uuid4()),
-                ],
-            )
+    """Merge what HubSpot confirmed into ``raw_hubspot.companies`` (set statements, not a
+    statement per company); log every stamp in ``raw_hubspot.company_stamps``."""
+    if not rows:
+        return
+    load = f"push:{run_id}"
+    by_id = {
+        company_id: {k: (v or None) for k, v in props.items() if k in COMPANY_FIELDS}
+        for company_id, props in rows
+    }
+    existing = {
+        str(r[0])
+        for r in con.execute(
+            "select hs_object_id from raw_hubspot.companies where hs_object_id in "
+            "(select unnest(?))",
+            [list(by_id)],
+        ).fetchall()
+    }
+    groups: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for company_id, values in by_id.items():
+        if company_id in existing and values:
+            groups[tuple(sorted(values))].append(company_id)
+    for names, ids in groups.items():
+        params: dict[str, Any] = {"id": ids}
+        params.update({f"v{i}": [by_id[c][n] for c in ids] for i, n in enumerate(names)})
+        columns = ", ".join(f"unnest($v{i}) as {n}" for i, n in enumerate(names))
+        sets = ", ".join(f"{n} = s.{n}" for n in names)
+        con.execute(
+            f"update raw_hubspot.companies set {sets} from (select unnest($id) as id, "
+            f"{columns}) as s where raw_hubspot.companies.hs_object_id = s.id",
+            params,
+        )
+    new = [company_id for company_id in by_id if company_id not in existing]
+    if new:
+        params = {"id": new, "load": load}
+        params.update({n: [by_id[c].get(n) for c in new] for n in COMPANY_FIELDS})
+        con.execute(
+            f"insert into raw_hubspot.companies (hs_object_id, {', '.join(COMPANY_FIELDS)}, "
+            "archived, _dlt_load_id, _dlt_id) select unnest($id), "
+            + ", ".join(f"unnest(${n})" for n in COMPANY_FIELDS)
+            + ", false, $load, uuid()::varchar",
+            params,
+        )
+    stamped = [(c, props["xero_contact_id"]) for c, props in rows if "xero_contact_id" in props]
+    if stamped:
+        con.execute(
+            "insert into raw_hubspot.company_stamps (hs_company_id, xero_contact_id, "
+            "stamped_at, _dlt_load_id, _dlt_id) select unnest($c), unnest($x), $at, $load, "
+            "uuid()::varchar",
+            {
+                "c": [c for c, _ in stamped],
+                "x": [x for _, x in stamped],
+                "at": sync_log.now(),
+                "load": load,
+            },
+        )
 
 
 # -- associations --------------------------------------------------------------------------
@@ -376,20 +402,27 @@ def _remove(
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for action in actions:
         grouped[action["record_id"]].append(action)
-    for batch in _chunks(list(grouped.items()), ASSOCIATION_BATCH):
+
+    def send(batch: list[tuple[str, list[dict[str, Any]]]]) -> Callable[[], BatchAnswer]:
         inputs = [
             {"from": {"id": r}, "to": [{"id": a["to_id"]} for a in group]} for r, group in batch
         ]
-        answer = hub.associations_archive(object_type, to_type, inputs)
-        report.association_calls += 1
-        refused = _named_ids(answer)
-        outcomes, done = [], []
-        for record_id, group in batch:
-            error = _error_naming(answer, record_id) if record_id in refused else None
-            for action in group:
-                outcomes.append(_association_outcome(action, error))
-                if error is None:
-                    done.append((record_id, action["to_id"]))
+        return lambda: hub.associations_archive(object_type, to_type, inputs)
+
+    batches = list(_chunks(list(grouped.items()), ASSOCIATION_BATCH))
+    done: list[tuple[str, str]] = []
+    outcomes: list[CustomerOutcome] = []
+    try:
+        for batch, answer in _in_flight(hub, [(b, send(b)) for b in batches]):
+            report.association_calls += 1
+            refused = _named_ids(answer)
+            for record_id, group in batch:
+                error = _error_naming(answer, record_id) if record_id in refused else None
+                for action in group:
+                    outcomes.append(_association_outcome(action, error))
+                    if error is None:
+                        done.append((record_id, action["to_id"]))
+    finally:  # what HubSpot confirmed is kept even when a later call fails
         report.associations_removed += len(done)
         _forget_associations(con, to_type, done)
         _record(con, run_id, outcomes, report)
@@ -406,33 +439,76 @@ def _create(
 ) -> None:
     type_id = association_type_id(hub, object_type, to_type)
     report.association_calls += 1
-    for batch in _chunks(actions, ASSOCIATION_BATCH):
+    types = [{"associationCategory": "USER_DEFINED", "associationTypeId": type_id}]
+
+    def send(batch: list[dict[str, Any]]) -> Callable[[], BatchAnswer]:
         inputs = [
-            {
-                "from": {"id": a["record_id"]},
-                "to": {"id": a["to_id"]},
-                "types": [{"associationCategory": "USER_DEFINED", "associationTypeId": type_id}],
-            }
+            {"from": {"id": a["record_id"]}, "to": {"id": a["to_id"]}, "types": types}
             for a in batch
         ]
-        answer = hub.associations_create(object_type, to_type, inputs)
-        report.association_calls += 1
-        made = {(str(x["fromObjectId"]), str(x["toObjectId"])) for x in answer.results}
+        return lambda: hub.associations_create(object_type, to_type, inputs)
+
+    batches = list(_chunks(actions, ASSOCIATION_BATCH))
+    made: list[tuple[str, str]] = []
+    outcomes: list[CustomerOutcome] = []
+    gone: set[str] = set()
+    try:
+        for batch, answer in _in_flight(hub, [(b, send(b)) for b in batches]):
+            report.association_calls += 1
+            landed = {(str(x["fromObjectId"]), str(x["toObjectId"])) for x in answer.results}
+            made += sorted(landed)
+            for action in batch:
+                pair = (action["record_id"], action["to_id"])
+                error = None
+                if pair not in landed:
+                    error = _error_naming(answer, action["to_id"], action["record_id"])
+                    named = _ids_of(error)
+                    not_found = error.get("category") == "OBJECT_NOT_FOUND"
+                    if not_found and pair[1] in named and pair[0] not in named:
+                        gone.add(pair[1])
+                outcomes.append(_association_outcome(action, error))
+    finally:  # written back once per phase (one statement, not one per batch), even on failure
         report.associations_created += len(made)
-        _remember_associations(con, to_type, sorted(made), run_id)
-        outcomes, gone = [], set()
-        for action in batch:
-            pair = (action["record_id"], action["to_id"])
-            error = None
-            if pair not in made:
-                error = _error_naming(answer, action["to_id"], action["record_id"])
-                named = _ids_of(error)
-                not_found = error.get("category") == "OBJECT_NOT_FOUND"
-                if not_found and pair[1] in named and pair[0] not in named:
-                    gone.add(pair[1])
-            outcomes.append(_association_outcome(action, error))
+        _remember_associations(con, to_type, made, run_id)
         _mark_gone(con, to_type, gone)
         _record(con, run_id, outcomes, report)
+
+
+def _in_flight(
+    hub: HubSpot, jobs: list[tuple[T, Callable[[], BatchAnswer]]]
+) -> Iterator[tuple[T, BatchAnswer]]:
+    """Send the batches ``max_in_flight`` at a time (HTTP only, in worker threads, through the
+    one client and its limiter, as the invoice push does) and hand each answer back to the
+    caller's thread, which alone writes DuckDB. A failed call stops further sends; the answers
+    already in are still handed back, then the error is raised."""
+    workers = max(1, min(hub.settings.max_in_flight, len(jobs)))
+    if workers == 1:
+        for key, job in jobs:
+            yield key, job()
+        return
+    fatal: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubspot-customers") as pool:
+        queue = iter(jobs)
+        pending: dict[Future[BatchAnswer], T] = {}
+        while True:
+            while fatal is None and len(pending) < workers:
+                item = next(queue, None)
+                if item is None:
+                    break
+                pending[pool.submit(item[1])] = item[0]
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                key = pending.pop(future)
+                try:
+                    answer = future.result()
+                except BaseException as exc:  # stop sending; still record what landed
+                    fatal = fatal or exc
+                    continue
+                yield key, answer
+    if fatal is not None:
+        raise fatal
 
 
 def _association_outcome(action: dict[str, Any], error: dict[str, Any] | None) -> CustomerOutcome:
@@ -593,7 +669,8 @@ def _record(
         "category",
         "message",
     )
-    columns = {name: [getattr(o, name) for o in outcomes] for name in fields}
+    rows = list(map(attrgetter(*fields), outcomes))
+    columns = {name: [row[i] for row in rows] for i, name in enumerate(fields)}
     con.execute(
         "insert into sync_log.customer_results (run_id, kind, action, outcome, xero_contact_id, "
         "hs_company_id, xero_invoice_id, invoice_hs_object_id, to_object_type, to_object_id, "
