@@ -248,6 +248,14 @@ def extract(
         summary.stages["extract"] = report.as_dict()
         out.print(report.summary(), highlight=False, markup=False)
         report.raise_for_limit_stops()  # exit 75: stopped at Xero's day limit, resumes next run
+        if report.xero.quarantined:  # exit 3, as `sync`: finished, records set aside
+            from reverse_etl.errors import QuarantinedRecordsError
+
+            raise QuarantinedRecordsError(
+                f"{len(report.xero.quarantined)} Xero record(s) set aside in "
+                "raw_xero.quarantine (named above); the others were loaded. Fix them in Xero: "
+                "they are read again when they change."
+            )
 
     _run(work, summary=summary)
 

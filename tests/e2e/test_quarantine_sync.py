@@ -76,8 +76,35 @@ def test_extract_quarantines_without_a_flag_and_still_accepts_the_old_one(world)
     world.xero.emulator.corrupt_invoice(bad, "Status", "ON_HOLD")
     for flags in ([], ["--continue-on-error"]):
         result = runner.invoke(app, ["extract", "--full-refresh", *flags])
-        assert result.exit_code == 0, result.output
+        assert result.exit_code == EXIT_REJECTED, result.output  # 3: finished, one set aside
         assert "1 quarantined" in result.output and bad in result.output
     result = runner.invoke(app, ["extract", "--full-refresh", "--strict"])
     assert result.exit_code == 1
     assert bad in result.output and "ON_HOLD" in result.output
+
+
+def test_a_webhook_batch_names_and_logs_its_quarantined_invoice(world):
+    """Webhook mode reports quarantine as `sync` does: the batch's good invoice reaches
+    HubSpot, the bad one is named in the error, logged in ``sync_log.quarantine``."""
+    from reverse_etl.errors import QuarantinedRecordsError
+    from reverse_etl.settings import load_settings
+    from reverse_etl.webhooks import sync_invoices
+
+    code, output = sync()
+    assert code == 0, output
+    good, bad = sorted(
+        i.invoice_id
+        for i in xero_invoices(world)
+        if i.type == "ACCREC" and i.status == "AUTHORISED"
+    )[:2]
+    bad_number = world.xero.emulator.invoice(bad)["InvoiceNumber"]
+    world.xero.clock.advance(hours=1)
+    world.xero.emulator.pay(good)
+    world.xero.emulator.corrupt_invoice(bad, "Status", "ON_HOLD")
+
+    with pytest.raises(QuarantinedRecordsError) as raised:
+        sync_invoices(load_settings(), [good, bad])
+    assert bad_number in str(raised.value) and "Status" in str(raised.value)
+    assert world.hubspot_by_invoice()[good]["properties"]["status"] == "PAID"
+    logged = world.query("select record_id, field from sync_log.quarantine")
+    assert logged == [(bad, "Status")]

@@ -183,3 +183,26 @@ def test_signed_json_that_is_not_an_object_is_200_and_ignored(receiver):
         assert post(url, payload).status_code == 200
     assert worker.wait_idle(2)
     assert synced == []
+
+
+@pytest.mark.parametrize("error", ["RejectedRecordsError", "QuarantinedRecordsError"])
+def test_records_set_aside_are_warned_by_name_but_the_worker_stays_healthy(error, caplog):
+    """A batch that went through with records rejected by HubSpot or quarantined from Xero is
+    data for a person to fix, not a broken worker: named in the log, /healthz stays 200 (as
+    `sync --every` does), and the next batch retries them."""
+    from reverse_etl import errors
+
+    settings = load_settings({"XERO_WEBHOOK_KEY": KEY}, dotenv_path=None)
+
+    def set_aside(_settings, _ids):
+        raise getattr(errors, error)("invoice INV-[b]7[/b]: Status 'PENDING' is not one we know")
+
+    worker = WebhookWorker(settings, sync=set_aside, debounce_seconds=0.01)
+    worker.start()
+    with caplog.at_level("WARNING", logger="reverse_etl.webhooks"):
+        worker.submit([("t", "inv-1")])
+        assert worker.wait_idle(5)
+    worker.stop()
+    assert worker.health.failures == 0 and worker.health.consecutive_failures == 0
+    assert worker.batches_done == 1 and worker.failures == []
+    assert "INV-[b]7[/b]" in caplog.text
