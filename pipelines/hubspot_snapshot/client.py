@@ -117,19 +117,22 @@ class HubSpotReader:
         and de-duplicated by the caller), so the ceiling never truncates the read.
         """
         window = since
+        modified = modified_property(object_type)
         while True:
             after: str | None = None
             in_window = 0
             last: datetime | None = None
             while True:
                 body = self.hub.search_page(
-                    object_type, _search_body(window, properties, self._search_limit, after), scope
+                    object_type,
+                    _search_body(window, properties, self._search_limit, after, modified),
+                    scope,
                 )
                 results = list(body.get("results", []))
                 yield results
                 in_window += len(results)
                 if results:
-                    last = _modified(results[-1]) or last
+                    last = modified_at(results[-1], modified) or last
                 after = _next_after(body)
                 if not after:
                     return
@@ -141,14 +144,36 @@ class HubSpotReader:
             window = last
 
 
+def modified_property(object_type: str) -> str:
+    """The last-modified property search filters and sorts on: ``lastmodifieddate`` for
+    contacts, ``hs_lastmodifieddate`` for every other object (HubSpot's CRM search guide,
+    developers.hubspot.com/docs/api-reference/search/guide, "Default returned properties":
+    contacts ``…, lastmodifieddate, …``; companies, deals, custom objects
+    ``hs_lastmodifieddate``)."""
+    return (
+        "lastmodifieddate"
+        if object_type in ("contacts", "contact", "0-1")
+        else ("hs_lastmodifieddate")
+    )
+
+
+def modified_at(record: dict[str, Any], modified: str = "hs_lastmodifieddate") -> datetime | None:
+    props = record.get("properties") or {}
+    return parse_hubspot_time(props.get(modified) or record.get("updatedAt"))
+
+
 def _search_body(
-    since: datetime, properties: Sequence[str], limit: int, after: str | None
+    since: datetime,
+    properties: Sequence[str],
+    limit: int,
+    after: str | None,
+    modified: str = "hs_lastmodifieddate",
 ) -> dict[str, Any]:
-    """``hs_lastmodifieddate >= since``, oldest change first (ties broken by id)."""
-    since_filter = {"propertyName": "hs_lastmodifieddate", "operator": "GTE"}
+    """``<modified> >= since``, oldest change first (ties broken by id)."""
+    since_filter = {"propertyName": modified, "operator": "GTE"}
     body: dict[str, Any] = {
         "filterGroups": [{"filters": [{**since_filter, "value": epoch_ms(since)}]}],
-        "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+        "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
         "properties": list(properties),
         "limit": limit,
     }
@@ -163,5 +188,4 @@ def _next_after(body: dict[str, Any]) -> str | None:
 
 
 def _modified(record: dict[str, Any]) -> datetime | None:
-    props = record.get("properties") or {}
-    return parse_hubspot_time(props.get("hs_lastmodifieddate") or record.get("updatedAt"))
+    return modified_at(record)

@@ -29,7 +29,12 @@ import dlt
 from dlt.extract.resource import DltResource
 
 from pipelines.cursor import VersionTracker, parse_cursor, window_start
-from pipelines.hubspot_snapshot.client import HubSpotReader, SearchWindowStuck, parse_hubspot_time
+from pipelines.hubspot_snapshot.client import (
+    HubSpotReader,
+    SearchWindowStuck,
+    modified_at,
+    modified_property,
+)
 from reverse_etl.hubspot_customer_calls import COMPANIES, CONTACTS, scope_for
 
 COMPANY_FIELDS = (
@@ -79,15 +84,17 @@ def association_key(invoice_id: str, to_type: str, to_id: str) -> str:
     return f"{invoice_id}:{to_type}:{to_id}"
 
 
-def row_of(record: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+def row_of(
+    record: dict[str, Any], fields: Sequence[str], modified: str = "hs_lastmodifieddate"
+) -> dict[str, Any]:
+    """A snapshot row; the last-modified instant (``lastmodifieddate`` for contacts) is
+    stored as ``hs_lastmodifieddate`` for every table."""
     props = record.get("properties") or {}
     row: dict[str, Any] = {"hs_object_id": str(record["id"])}
     for name in fields:
         value = props.get(name)
         row[name] = None if value is None or value == "" else str(value)
-    row["hs_lastmodifieddate"] = parse_hubspot_time(
-        props.get("hs_lastmodifieddate") or record.get("updatedAt")
-    )
+    row["hs_lastmodifieddate"] = modified_at(record, modified)
     row["archived"] = bool(record.get("archived", False))
     return row
 
@@ -101,7 +108,8 @@ def customer_resource(
 ) -> DltResource:
     """``raw_hubspot.companies`` or ``.contacts``: full list first, windowed search after."""
     fields = TABLES[object_type]
-    read = (*fields, "hs_lastmodifieddate")
+    modified = modified_property(object_type)
+    read = (*fields, modified)
     scope = scope_for(object_type, write=False)
 
     @dlt.resource(
@@ -124,10 +132,10 @@ def customer_resource(
             tracker.known = known_versions(object_type, start)
             pages = reader.search_modified_since(object_type, read, start, scope=scope)
         try:
-            yield from _rows(pages, fields, tracker, loaded, object_type)
+            yield from _rows(pages, fields, tracker, loaded, object_type, modified)
         except SearchWindowStuck:
             pages = reader.list_records(object_type, read, scope=scope)
-            yield from _rows(pages, fields, tracker, loaded, object_type)
+            yield from _rows(pages, fields, tracker, loaded, object_type, modified)
         new_cursor = tracker.next_cursor(cursor)
         if new_cursor is not None:
             state["cursor"] = new_cursor.isoformat()
@@ -181,11 +189,12 @@ def _rows(
     tracker: VersionTracker,
     loaded: dict[str, int],
     table: str,
+    modified: str,
 ) -> Iterator[list[dict[str, Any]]]:
     for page in pages:
         rows = []
         for record in page:
-            row = row_of(record, fields)
+            row = row_of(record, fields, modified)
             stamp = row["hs_lastmodifieddate"]
             if stamp is None or tracker.is_new(row["hs_object_id"], stamp):
                 rows.append(row)

@@ -44,7 +44,7 @@ from reverse_etl.hubspot_paths import HubSpotPaths, enforces_required_properties
 from sandbox.hubspot import search as search_module
 from sandbox.hubspot.errors import HubSpotError, not_found, validation_error
 from sandbox.hubspot.required import check_writes
-from sandbox.hubspot.store import DEFAULT_PROPERTIES, ObjectType, Record
+from sandbox.hubspot.store import ObjectType, Record
 
 if TYPE_CHECKING:
     from sandbox.hubspot.emulator import HubSpotEmulator
@@ -71,9 +71,11 @@ def _flag(request: web.Request, name: str) -> bool:
     return request.query.get(name, "false").lower() == "true"
 
 
-def _written(record: Record, keys: Any, trace: Any = None) -> dict[str, Any]:
-    names = list(dict.fromkeys([*(keys or []), *DEFAULT_PROPERTIES]))
-    body = record.to_api(names, DEFAULT_PROPERTIES)
+def _written(
+    object_type: ObjectType, record: Record, keys: Any, trace: Any = None
+) -> dict[str, Any]:
+    names = list(dict.fromkeys([*(keys or []), *object_type.defaults]))
+    body = record.to_api(names, object_type.defaults)
     if trace is not None:
         body["objectWriteTraceId"] = str(trace)
     return body
@@ -166,7 +168,7 @@ def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
                     break
                 page.append(record)
             names = _known(object_type, names)
-            results = [r.to_api(names, DEFAULT_PROPERTIES) for r in page]
+            results = [r.to_api(names, object_type.defaults) for r in page]
         body: dict[str, Any] = {"results": results}
         if next_after is not None:
             link = f"{request.url.with_query({**request.query, 'after': str(next_after)})}"
@@ -185,7 +187,7 @@ def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
             if record is None:
                 raise not_found(NOT_FOUND_MESSAGE)
             names = _known(object_type, _names(request))
-            return web.json_response(record.to_api(names, DEFAULT_PROPERTIES))
+            return web.json_response(record.to_api(names, object_type.defaults))
 
     async def create_object(request: web.Request) -> web.Response:
         body = await emu.read_json(request)
@@ -196,7 +198,7 @@ def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
             properties = body.get("properties")
             check_writes(required(object_type), object_type, [(None, None, properties)])
             record = store.create(object_type, store.clean(object_type, properties))
-            return web.json_response(_written(record, properties), status=201)
+            return web.json_response(_written(object_type, record, properties), status=201)
 
     async def update_object(request: web.Request) -> web.Response:
         body = await emu.read_json(request)
@@ -215,7 +217,7 @@ def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
                 )
             check_writes(required(object_type), object_type, [(record.id, record, properties)])
             store.update(object_type, record, store.clean(object_type, properties))
-            return web.json_response(_written(record, properties))
+            return web.json_response(_written(object_type, record, properties))
 
     async def archive_object(request: web.Request) -> web.Response:
         with emu.lock:
@@ -243,7 +245,7 @@ def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
                 except HubSpotError as error:
                     errors.append(error.batch_error(_context(None, trace)))
                     continue
-                results.append(_written(record, item.get("properties"), trace))
+                results.append(_written(object_type, record, item.get("properties"), trace))
         return batch_answer(results, errors, started, 201)
 
     async def batch_update(request: web.Request) -> web.Response:
@@ -271,7 +273,7 @@ def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
                 except HubSpotError as error:
                     errors.append(error.batch_error(_context(key, trace)))
                     continue
-                results.append(_written(record, item.get("properties"), trace))
+                results.append(_written(object_type, record, item.get("properties"), trace))
         return batch_answer(results, errors, started, 200)
 
     async def batch_upsert(request: web.Request) -> web.Response:
@@ -321,7 +323,7 @@ def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
                 except HubSpotError as error:
                     errors.append(error.batch_error(_context(key, trace)))
                     continue
-                written = _written(record, [*properties, id_property], trace)
+                written = _written(object_type, record, [*properties, id_property], trace)
                 if not emu.echo_id_property:
                     written["properties"].pop(id_property, None)
                 written["new"] = created
@@ -345,7 +347,7 @@ def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
                 if record is None:
                     missing.append(key)
                     continue
-                results.append(record.to_api(names, DEFAULT_PROPERTIES))
+                results.append(record.to_api(names, object_type.defaults))
         errors = []
         if missing:
             errors.append(
@@ -377,7 +379,7 @@ def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
             object_type: ObjectType = store.resolve(request.match_info["objectType"])
             names = _known(object_type, names)
             page, total, next_after = search_module.search(object_type, body, store)
-            results = [r.to_api(names, DEFAULT_PROPERTIES) for r in page]
+            results = [r.to_api(names, object_type.defaults) for r in page]
         answer: dict[str, Any] = {"total": total, "results": results}
         if next_after is not None:
             answer["paging"] = {"next": {"after": str(next_after)}}

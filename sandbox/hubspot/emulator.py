@@ -46,7 +46,7 @@ from sandbox.hubspot.errors import (
 from sandbox.hubspot.limits import HubSpotLimits, RateLimiter
 from sandbox.hubspot.persistence import load_store, save_store
 from sandbox.hubspot.required import RequiredRules
-from sandbox.hubspot.store import DEFAULT_PROPERTIES, Store
+from sandbox.hubspot.store import Store
 from sandbox.hubspot.values import iso_ms
 
 log = logging.getLogger(__name__)
@@ -252,7 +252,7 @@ class HubSpotEmulator:
             self.store.update(resolved, record, clean)
             record.updated = max(record.updated + 1, self.store.now_ms())  # always a bump
             resolved.version += 1
-            return record.to_api(list(properties), DEFAULT_PROPERTIES)
+            return record.to_api(list(properties), resolved.defaults)
 
     def delete_by_hand(self, object_type: str, record_id: str) -> None:
         """A person deleting a record (or merging it away) in HubSpot's UI: it is archived, and

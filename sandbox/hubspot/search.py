@@ -66,9 +66,9 @@ def _key(prop: PropertyDef, raw: Any) -> Any:
 
 def _stored_key(prop: PropertyDef, record: Record) -> Any:
     name = prop.name
-    if name == "hs_lastmodifieddate":
+    if name in ("hs_lastmodifieddate", "lastmodifieddate"):
         return record.updated
-    if name == "hs_createdate":
+    if name in ("hs_createdate", "createdate"):
         return record.created
     if name == "hs_object_id":
         return Decimal(record.id)

@@ -36,6 +36,7 @@ STANDARD = (
     ),
 )  # fmt: skip
 ALIASES = {"0-2": ("company",), "0-1": ("contact",)}
+CONTACT_DATES = {"hs_createdate": "createdate", "hs_lastmodifieddate": "lastmodifieddate"}
 # HubSpot's numeric ids for the standard types (``ObjectTypeIdUtils``: 0-1 contacts, 0-2 companies)
 NUMERIC = {"0-2": 2, "0-1": 1}
 
@@ -65,6 +66,11 @@ def standard_types(portal_id: int, now_iso: str) -> list[ObjectType]:
         }
         for prop in builtin_properties(name, now_iso):
             prop.group_name = group
+            if type_id == "0-1" and prop.name in CONTACT_DATES:
+                # contacts: createdate / lastmodifieddate, never the hs_ names (HubSpot's CRM
+                # search guide lists them as contacts' default properties); a search filtering
+                # on hs_lastmodifieddate is refused as an unknown property
+                prop.name = CONTACT_DATES[prop.name]
             object_type.add_property(prop)
         for prop_name, label, kind, field_type in props:
             object_type.add_property(

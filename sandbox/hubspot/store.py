@@ -64,9 +64,9 @@ class Record:
     def value(self, name: str) -> str | None:
         if name == "hs_object_id":
             return self.id
-        if name == "hs_createdate":
+        if name in ("hs_createdate", "createdate"):
             return iso_ms(self.created)
-        if name == "hs_lastmodifieddate":
+        if name in ("hs_lastmodifieddate", "lastmodifieddate"):
             return iso_ms(self.updated)
         return self.props.get(name)
 
@@ -92,6 +92,9 @@ class Record:
 
 
 DEFAULT_PROPERTIES = ("hs_createdate", "hs_lastmodifieddate", "hs_object_id")
+# Contacts name their dates without the hs_ prefix (HubSpot's CRM search guide, "Default
+# returned properties": contacts createdate, lastmodifieddate; every other object hs_…)
+CONTACT_DEFAULT_PROPERTIES = ("createdate", "lastmodifieddate", "hs_object_id")
 NOT_INDEXED = Record("0", {}, 0, 0)  # shadow of a record created too recently for search
 
 
@@ -118,6 +121,12 @@ class ObjectType:
     version: int = 0  # bumped by every write; keys the search cache
     search_cache: dict[str, tuple[int, list[Record]]] = field(default_factory=dict)
     standard_id: str = ""  # "0-2" for companies, "0-1" for contacts (sandbox.hubspot.standard)
+
+    @property
+    def defaults(self) -> tuple[str, ...]:
+        """The properties a read returns when none are asked for (and with any asked for)."""
+        return CONTACT_DEFAULT_PROPERTIES if self.standard_id == "0-1" else DEFAULT_PROPERTIES
+
     association_defs: list[dict[str, Any]] = field(default_factory=list)
 
     @property

@@ -277,3 +277,61 @@ def test_search_secondly_429_is_waited_out(extract_env: ExtractEnv) -> None:
     assert report.mode == "incremental" and report.records_loaded == 30
     assert env.hubspot.emulator.counters.by_status.get(429, 0) > 0
     assert reader.hub.rate_limited == env.hubspot.emulator.counters.by_status[429]
+
+
+def test_companies_and_contacts_full_then_only_hand_edits_on_their_own_date_property(
+    extract_env: ExtractEnv,
+) -> None:
+    """The customers' snapshot: a full list first, then a windowed search that returns only
+    what a person changed. Contacts are searched on ``lastmodifieddate`` (HubSpot's name for
+    them; the emulator refuses ``hs_lastmodifieddate`` on contacts as an unknown property),
+    companies on ``hs_lastmodifieddate``."""
+    env = extract_env
+    env.create_hubspot_object()
+    emulator = env.hubspot.emulator
+    companies = emulator.seed("companies", [{"name": f"Co {n}"} for n in range(3)])
+    contacts = emulator.seed("contacts", [{"email": f"p{n}@co{n}.example"} for n in range(3)])
+    settings = env.settings()
+
+    first = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert first.customers_loaded == {"companies": 3, "contacts": 3}
+    assert env.scalar("select count(*) from raw_hubspot.contacts") == 3
+
+    env.hubspot_clock.advance(120)
+    emulator.edit_by_hand("contacts", contacts[1], {"email": "moved@elsewhere.example"})
+    emulator.edit_by_hand("companies", companies[2], {"domain": "co2.example"})
+    env.hubspot.emulator.counters.reset()
+    second = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert second.customers_loaded == {"companies": 1, "contacts": 1}
+    searched = [
+        route for route in emulator.counters.snapshot()["by_route"] if route.endswith("/search")
+    ]
+    assert searched, "the second run reads by search"
+    emails = dict(env.query("select hs_object_id, email from raw_hubspot.contacts"))
+    assert emails[contacts[1]] == "moved@elsewhere.example"
+    assert (
+        env.scalar("select domain from raw_hubspot.companies where hs_object_id = ?", companies[2])
+        == "co2.example"
+    )
+    assert (
+        env.scalar("select count(*) from raw_hubspot.contacts where hs_lastmodifieddate is null")
+        == 0
+    )
+
+
+def test_the_emulator_refuses_hs_lastmodifieddate_on_contacts(extract_env: ExtractEnv) -> None:
+    from reverse_etl.hubspot import HubSpot
+
+    env = extract_env
+    settings = env.settings()
+    hub = HubSpot(settings.hubspot)
+    body = {
+        "filterGroups": [
+            {"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": 0}]}
+        ],
+        "limit": 10,
+    }
+    with pytest.raises(HubSpotError, match="hs_lastmodifieddate"):
+        hub.search_page("contacts", body, "crm.objects.contacts.read")
+    body["filterGroups"][0]["filters"][0]["propertyName"] = "lastmodifieddate"
+    assert hub.search_page("contacts", body, "crm.objects.contacts.read")["results"] == []
