@@ -23,6 +23,7 @@ from reverse_etl.settings import (
     SANDBOX_XERO_CLIENT_ID,
     SANDBOX_XERO_CLIENT_SECRET,
 )
+from sandbox.demo_crm import seed_demo_crm
 from sandbox.hubspot import HubSpotEmulator
 from sandbox.runner import RunningServer, start_in_thread
 from sandbox.xero import XeroEmulator
@@ -75,18 +76,24 @@ def start_sandbox(
     see :mod:`sandbox.xero.limits`)."""
     xero = hubspot = None
     xero_server = hubspot_server = None
+    fresh_xero = False
     xero_file, hubspot_file = state_dir / "xero.json", state_dir / "hubspot.json"
     if xero_port is not None:
         xero = _load_or_none(XeroEmulator.load, xero_file)
         if xero is None:
             xero = XeroEmulator()
             xero.seed_demo(invoices=invoices, seed=seed)
+            fresh_xero = True
         xero.faults.latency_seconds = latency_ms / 1000
         if xero_tier is not None:
             xero.limits = xero.limits.updated({"tier": xero_tier})
         xero_server = start_in_thread(xero.app(), xero_port)
     if hubspot_port is not None:
-        hubspot = _load_or_none(HubSpotEmulator.load, hubspot_file) or HubSpotEmulator()
+        hubspot = _load_or_none(HubSpotEmulator.load, hubspot_file)
+        if hubspot is None:
+            hubspot = HubSpotEmulator()
+            if fresh_xero and xero is not None:  # a sales team's CRM beside the demo books
+                seed_demo_crm(xero, hubspot)
         hubspot.faults.latency_seconds = latency_ms / 1000
         hubspot.numbered_paths = hubspot_numbered_paths
         hubspot_server = start_in_thread(hubspot.app(), hubspot_port)

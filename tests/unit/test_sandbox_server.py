@@ -38,3 +38,27 @@ def test_xero_tier_sets_the_day_limit(tmp_path):
         assert limits["per_day"] == 1_000
     finally:
         handle.stop()
+
+
+def test_a_fresh_sandbox_has_a_sales_teams_crm_seeded_once(tmp_path):
+    """Companies and contacts matching some demo customers (by email, domain and name, and one
+    ambiguous name), so the first `make sync` attaches invoices; a restart keeps them as is."""
+    state = tmp_path / "sandbox"
+    first = start_sandbox(xero_port=0, hubspot_port=0, state_dir=state, invoices=200)
+    try:
+        companies = [r["properties"] for r in first.hubspot.records("companies")]
+        contacts = [r["properties"] for r in first.hubspot.records("contacts")]
+        emails = {(c["email_address"] or "").lower() for c in first.xero.contacts()} | {
+            p["email_address"].lower() for c in first.xero.contacts() for p in c["persons"]
+        }
+    finally:
+        first.stop()
+    assert len(companies) >= 10 and contacts
+    assert all(c["email"].lower() in emails for c in contacts)
+    assert any((c.get("domain") or "").startswith("www.") for c in companies)
+    assert any(c["name"].endswith(", Limited") for c in companies)
+    second = start_sandbox(xero_port=0, hubspot_port=0, state_dir=state, invoices=200)
+    try:
+        assert len(second.hubspot.records("companies")) == len(companies)
+    finally:
+        second.stop()
