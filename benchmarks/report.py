@@ -42,7 +42,12 @@ HEADLINES: dict[str, tuple[str, ...]] = {
     ),
     "reexport": ("hourly_hubspot_calls", "seconds"),
     "tap-xero": ("invoices_per_second", "xero_calls", "peak_rss_mb"),
-    "associations": ("calls_per_invoice", "hubspot_calls", "seconds", "percent_of_rate_ceiling"),
+    "associations": (
+        "calls_per_1000_invoices",
+        "hubspot_calls",
+        "seconds",
+        "percent_of_rate_ceiling",
+    ),
 }
 
 

@@ -103,6 +103,7 @@ def bench_associations(
             "association_calls": report.association_calls,
             "company_calls": report.company_calls,
             "calls_per_invoice": round(calls / invoices, 5),
+            "calls_per_1000_invoices": round(1000 * calls / invoices, 2),
             "seconds": round(seconds, 2),
             "invoices_per_second": round(invoices / seconds, 1),
             "rate_limit_per_10s": requests_per_10s,
@@ -167,7 +168,12 @@ def bench_associations_result(invoices: int, requests_per_10s: int, latency_ms: 
         latency_ms=latency_ms,
     )
     result = BenchResult("associations", f"Associating {invoices:,} invoices with customers")
-    result.add("calls_per_invoice", out["calls_per_invoice"], "HubSpot calls per invoice", "calls")
+    result.add(
+        "calls_per_1000_invoices",
+        out["calls_per_1000_invoices"],
+        "HubSpot calls per 1,000 invoices",
+        "calls",
+    )
     result.add("hubspot_calls", out["hubspot_calls"], "HubSpot calls", "calls")
     result.add("seconds", out["seconds"], "push of associations and balances", "s")
     result.add(
