@@ -167,7 +167,7 @@ def push_customers(
     associations = _read(con, ASSOCIATION_ACTIONS)
     if not companies and not associations:
         return report
-    con.execute(sync_log.DDL)  # sync_log.customer_results (a push made it already; cheap)
+    sync_log.ensure_tables(con)  # sync_log.customer_results (benchmarks call this directly)
     if companies:
         created = _push_companies(con, hub, companies, report, run_id)
         # the action table was computed before these companies existed: attach their

@@ -185,7 +185,3 @@ def _search_body(
 def _next_after(body: dict[str, Any]) -> str | None:
     after = ((body.get("paging") or {}).get("next") or {}).get("after")
     return str(after) if after else None
-
-
-def _modified(record: dict[str, Any]) -> datetime | None:
-    return modified_at(record)
