@@ -59,6 +59,24 @@ def _names(request: web.Request) -> list[str] | None:
     return names or None
 
 
+def batch_response(
+    results: list[Any], errors: list[dict[str, Any]], started: str, completed: str, ok: int = 200
+) -> web.Response:
+    """HubSpot's batch answer: ``ok`` when every input went through, else 207 with
+    ``numErrors`` and ``errors`` beside the results (objects and associations alike)."""
+    body: dict[str, Any] = {
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": started,
+        "completedAt": completed,
+    }
+    if errors:
+        body["numErrors"] = len(errors)
+        body["errors"] = errors
+        return web.json_response(body, status=207)
+    return web.json_response(body, status=ok)
+
+
 def _known(object_type: ObjectType, names: Any) -> list[str] | None:
     """Requested property names the object has; HubSpot ignores the others (SDK docstrings:
     "If any of the specified properties are not present ... they will be ignored")."""
@@ -134,17 +152,7 @@ def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
         if emu.shuffle_results and len(results) > 1:
             results = list(results)
             emu.rng.shuffle(results)
-        body: dict[str, Any] = {
-            "status": "COMPLETE",
-            "results": results,
-            "startedAt": started,
-            "completedAt": store.now_iso(),
-        }
-        if errors:
-            body["numErrors"] = len(errors)
-            body["errors"] = errors
-            return web.json_response(body, status=207)
-        return web.json_response(body, status=ok)
+        return batch_response(results, errors, started, store.now_iso(), ok)
 
     async def list_objects(request: web.Request) -> web.Response:
         try:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from sandbox.hubspot.api_objects import batch_response
 from sandbox.hubspot.errors import HubSpotError, correlation_id, validation_error
 
 if TYPE_CHECKING:
@@ -215,16 +216,7 @@ def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
         return record is not None and not record.archived
 
     def answer(results: list[Any], errors: list[dict[str, Any]], started: str) -> web.Response:
-        body: dict[str, Any] = {
-            "status": "COMPLETE",
-            "results": results,
-            "startedAt": started,
-            "completedAt": store.now_iso(),
-        }
-        if errors:
-            body["numErrors"] = len(errors)
-            body["errors"] = errors
-        return web.json_response(body, status=207 if errors else 200)
+        return batch_response(results, errors, started, store.now_iso())
 
     async def labels(request: web.Request) -> web.Response:
         with emu.lock:
