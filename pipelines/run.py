@@ -312,7 +312,11 @@ def run_xero_extract(
         )
         return {str(row[0]) for row in rows}
 
-    full_tables = [t.table for t in FINANCE_TABLES if not _table_exists(pipeline, t.table)]
+    full_tables = [
+        table
+        for table in (*(t.table for t in FINANCE_TABLES), "organisations")
+        if not _table_exists(pipeline, table)
+    ]
     source = xero_source(
         client,
         tenants,

@@ -261,8 +261,18 @@ def extract(
 
 
 @app.command()
-def transform(as_json: Annotated[bool, _json_option()] = False) -> None:
-    """Run `dbt build`: staging, marts and the HubSpot action table, with their tests."""
+def transform(
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="Also run dbt's unit tests (the SQL logic on fixed rows), as CI does."
+        ),
+    ] = False,
+    as_json: Annotated[bool, _json_option()] = False,
+) -> None:
+    """Run `dbt build`: every model and data test (the daily build); `--full` adds the unit
+    tests."""
+    from reverse_etl.build_plan import DAILY, FULL
     from reverse_etl.stage_progress import StageProgress
     from reverse_etl.transform import run_transform
 
@@ -273,7 +283,9 @@ def transform(as_json: Annotated[bool, _json_option()] = False) -> None:
         display = StageProgress(out if not as_json else None)
         with warehouse_busy_is_typed(settings), sync_lock(settings.warehouse_path, "transform"):
             try:
-                report = run_transform(settings, progress=display.transform_hook())
+                report = run_transform(
+                    settings, scope=FULL if full else DAILY, progress=display.transform_hook()
+                )
             finally:
                 display.stop()
         summary.stages["transform"] = report.as_dict()

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field, replace
 import duckdb
 from rich.console import Console
 
-from reverse_etl import alerts, sync_log
+from reverse_etl import alerts, build_plan, sync_log
 from reverse_etl.actions import Action, actions_invocation_id, read_actions, refresh_if_consumed
 from reverse_etl.customers_push import CustomersPushReport, push_customers
 from reverse_etl.errors import HubSpotSchemaError, RejectedRecordsError
@@ -222,6 +222,8 @@ def run_push(
         report.rate_limited = hub.rate_limited
         report.status = "partial" if report.rejected or report.customers_refused else "success"
         _finish(con, report, started, final=final)
+        if report.status == "success":  # the next sync may skip while nothing changes
+            build_plan.mark_pushed(con)
         try:
             outcome = alerts.send_push_alerts(
                 settings,

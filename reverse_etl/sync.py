@@ -12,9 +12,18 @@ person, win over 75). 2 is Click's usage error.
 
 Run log: every run that got the lock has a ``sync_log.runs`` row, started before the extract,
 so a run that fails in the extract is logged too, with the stage it failed in, its error, the
-seconds per stage, the dlt load ids, the dbt invocation id and the source-freshness result.
-Freshness (``dbt source freshness`` on the extract logs) runs at the end of every run, even a
-failed one, and is a warning in the log, never a failure.
+seconds per stage, the dlt load ids, the dbt invocation id, the build it chose and why
+(``build_scope``, ``build_reason``) and the source-freshness result.
+
+Pay only for what changed: after the extract, :mod:`reverse_etl.build_plan` decides the build.
+A run that loaded nothing new, on a day already built for, after a build HubSpot confirmed in
+full, skips the transform, the push and the publish (and says so in its summary line and in
+``sync_log.runs``); new data gets an ``hourly`` build (every model, the data tests that guard
+the writes to HubSpot); the first run of a day in an organisation's time zone, or after the
+project or the mirroring settings changed, gets the ``daily`` build with every data test.
+Freshness is a pass when this run's extract succeeded (it has just written both extract logs
+that dbt's freshness measures); after a failed extract `dbt source freshness` measures it. It
+is a warning in the log, never a failure.
 """
 
 from __future__ import annotations
@@ -26,12 +35,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from rich.console import Console
 
 from reverse_etl import sync_log
+from reverse_etl.build_plan import HOURLY, BuildPlan, plan_build
 from reverse_etl.errors import (
     ConfigError,
     InvoiceSyncError,
@@ -80,6 +90,7 @@ class SyncReport:
     push: Any = None
     freshness: Any = None
     publish: Any = None
+    plan: BuildPlan | None = None
     quarantined: list[Any] = field(default_factory=list)
 
     @property
@@ -106,7 +117,10 @@ class SyncReport:
     def summary(self) -> str:
         timings = ", ".join(f"{name} {secs:.1f}s" for name, secs in self.stage_seconds.items())
         what = "Dry run" if self.dry_run else "Sync"
-        return f"{what} finished in {sum(self.stage_seconds.values()):.1f}s ({timings})."
+        line = f"{what} finished in {sum(self.stage_seconds.values()):.1f}s ({timings})."
+        if self.plan is not None and self.plan.skipped:
+            line += " Transform, push and publish skipped: nothing changed."
+        return line
 
     def stages_as_dict(self) -> dict[str, dict[str, Any]]:
         """Per stage: its counts and seconds (the ``stages`` of the ``--json`` summary)."""
@@ -129,6 +143,7 @@ def run_sync_once(
     since: date | None = None,
     report: SyncReport | None = None,
     progress: bool = True,
+    now: datetime | None = None,
 ) -> SyncReport:
     """One extract → transform → push under the lock, logged in ``sync_log.runs`` from the
     start. ``dry_run``: extract and transform, then print the plan; nothing is written to
@@ -136,7 +151,8 @@ def run_sync_once(
     (pass ``report`` to keep what a failed run did). Whenever the transform succeeded (even if
     the push then failed or HubSpot rejected records) the analysts' database is published
     (reverse_etl/publish.py; ``meta.sync_status`` says which); a dry run publishes nothing.
-    A warehouse held by another process raises :class:`WarehouseBusyError`."""
+    A warehouse held by another process raises :class:`WarehouseBusyError`. ``now`` stands in
+    for the clock in the build decision (tests of a new day)."""
     from pipelines.run import run_extract
     from reverse_etl.publish import push_then_publish
     from reverse_etl.push import run_push
@@ -181,10 +197,25 @@ def run_sync_once(
                     progress=display.extract_hook(),
                 ),
             )
-            report.transform = stage(
-                "transform", lambda: run_transform(settings, progress=display.transform_hook())
-            )
-            if dry_run:
+            report.plan = _plan(settings, full_refresh=full_refresh, since=since, now=now)
+            if dry_run and report.plan.skipped:  # the plan printed must be this hour's
+                report.plan = BuildPlan(HOURLY, "a dry run prints the plan of a fresh build")
+            if report.plan.skipped:
+                out.print(f"[transform] skipped: {report.plan.reason}.", markup=False)
+            else:
+                report.transform = stage(
+                    "transform",
+                    lambda: run_transform(
+                        settings,
+                        scope=report.plan.scope,
+                        progress=display.transform_hook(),
+                        run_id=report.run_id,
+                        now=now,
+                    ),
+                )
+            if report.plan.skipped:
+                pass  # HubSpot holds what the last build computed; analysts have its copy
+            elif dry_run:
                 report.push = stage(
                     "push",
                     lambda: run_push(settings, console=out, dry_run=True, run_id=report.run_id),
@@ -203,7 +234,7 @@ def run_sync_once(
         finally:
             if not isinstance(error, KeyboardInterrupt):
                 started = time.monotonic()
-                report.freshness = _freshness(settings)
+                report.freshness = _freshness(settings, report, error)
                 report.stage_seconds["freshness"] = time.monotonic() - started
                 if report.freshness is not None and report.freshness.status != "pass":
                     out.print(report.freshness.summary(), highlight=False, markup=False)
@@ -214,12 +245,35 @@ def run_sync_once(
     return report
 
 
-def _freshness(settings: Settings) -> Any:
-    """`dbt source freshness`, best effort: its result is information, never a failure."""
-    from reverse_etl.transform import run_source_freshness
+def _plan(
+    settings: Settings, *, full_refresh: bool, since: date | None, now: datetime | None
+) -> BuildPlan:
+    """This run's build (:mod:`reverse_etl.build_plan`), decided after the extract."""
+    from reverse_etl.transform import build_inputs
+
+    force = None
+    if full_refresh:
+        force = "--full-refresh"
+    elif since is not None:
+        force = f"--since {since.isoformat()}"
+    inputs = build_inputs(settings, now=now)
+    with sync_log.open_warehouse(settings.warehouse_path) as con:
+        return plan_build(con, inputs, force=force)
+
+
+def _freshness(settings: Settings, report: SyncReport, error: BaseException | None) -> Any:
+    """Source freshness, best effort: its result is information, never a failure. When this
+    run's extract succeeded, both extract logs (``raw_xero.extract_runs``,
+    ``raw_hubspot.extract_runs``, the sources dbt measures) got a row just now, so freshness
+    is a pass without asking dbt; after a failed extract, `dbt source freshness` measures how
+    stale the warehouse is."""
+    from reverse_etl.transform import FreshnessReport, run_source_freshness
 
     if not settings.warehouse_path.is_file():
         return None
+    if report.extract is not None:
+        sources = {"xero.extract_runs": "pass", "hubspot.extract_runs": "pass"}
+        return FreshnessReport("pass", sources, 0.0, measured_by="this run's extract")
     try:
         return run_source_freshness(settings)
     except Exception as exc:
@@ -245,11 +299,16 @@ def _finish_run_log(settings: Settings, report: SyncReport, error: BaseException
         columns["dbt_invocation_id"] = report.transform.invocation_id
     if report.freshness is not None:
         columns["freshness"] = report.freshness.summary()
+    if report.plan is not None:
+        columns["build_scope"] = report.plan.scope
+        columns["build_reason"] = report.plan.reason
     if error is not None:
         columns["status"] = "failed"
         columns["error"] = f"{type(error).__name__}: {error}"[:2000]
     elif report.push is not None:
         columns["status"] = report.push.status
+    elif report.plan is not None and report.plan.skipped:
+        columns["status"] = "success"
     try:
         _log_run(settings, report.run_id, **columns)
     except Exception as exc:  # the run's own error matters more than its log line

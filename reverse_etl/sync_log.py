@@ -14,9 +14,12 @@ Schemas (``docs/contracts.md``)::
 
     sync_log.runs(run_id PK, started_at, finished_at, status, inserted, updated, rejected,
                   hubspot_calls, error, command, dry_run, stage, stage_seconds,
-                  dlt_load_ids, dbt_invocation_id, actions_invocation_id, freshness)
+                  dlt_load_ids, dbt_invocation_id, actions_invocation_id, freshness,
+                  build_scope, build_reason)
       status: running | success | partial | failed; dry_run: true for --dry-run runs
       stage: the stage the run is in, or failed in (extract | transform | push), done at the end
+      build_scope: skipped | hourly | daily (a sync's dbt build), build_reason: why
+    sync_log.builds: one row per build of the whole dbt project (reverse_etl/build_plan.py)
     sync_log.record_results(run_id, xero_invoice_id, hs_object_id, action, outcome,
                             error_category, error_message, recorded_at, changed_properties)
       outcome: written | rejected
@@ -83,6 +86,8 @@ alter table sync_log.runs add column if not exists dlt_load_ids varchar[];
 alter table sync_log.runs add column if not exists dbt_invocation_id varchar;
 alter table sync_log.runs add column if not exists actions_invocation_id varchar;
 alter table sync_log.runs add column if not exists freshness varchar;
+alter table sync_log.runs add column if not exists build_scope varchar;
+alter table sync_log.runs add column if not exists build_reason varchar;
 alter table sync_log.record_results add column if not exists changed_properties varchar[];
 create table if not exists sync_log.alerted_status_changes (
     xero_invoice_id varchar not null,
@@ -257,6 +262,8 @@ RUN_COLUMNS = frozenset(
         "dbt_invocation_id",
         "actions_invocation_id",
         "freshness",
+        "build_scope",
+        "build_reason",
     }
 )
 

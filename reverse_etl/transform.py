@@ -37,9 +37,11 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reverse_etl import build_plan, sync_log
 from reverse_etl.errors import TransformError
 from reverse_etl.settings import Settings
 
@@ -82,6 +84,7 @@ class TransformReport:
     warehouse_path: Path
     warned: tuple[str, ...] = field(default_factory=tuple)
     invocation_id: str | None = None
+    scope: str = "daily"  # hourly | daily | full | selection (reverse_etl/build_plan.py)
 
     def as_dict(self) -> dict[str, object]:
         """The transform's part of the ``--json`` run summary."""
@@ -94,11 +97,12 @@ class TransformReport:
             "skipped": self.skipped,
             "seconds": round(self.seconds, 3),
             "dbt_invocation_id": self.invocation_id,
+            "scope": self.scope,
         }
 
     def summary(self) -> str:
         line = (
-            f"dbt build: {self.models} models built, {self.tests} data tests and "
+            f"dbt build ({self.scope}): {self.models} models built, {self.tests} data tests and "
             f"{self.unit_tests} unit tests passed in {self.seconds:.1f} s ({self.warehouse_path})"
         )
         if self.warnings:
@@ -106,32 +110,62 @@ class TransformReport:
         return line
 
 
+def dbt_vars_for(settings: Settings, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The vars of a build: the settings' mirroring policy, then ``overrides``."""
+    return {
+        **settings.mirroring.dbt_vars(),
+        "hubspot_create_companies": settings.hubspot.create_companies,
+        **(overrides or {}),
+    }
+
+
+def build_inputs(
+    settings: Settings, dbt_vars: Mapping[str, Any] | None = None, *, now: datetime | None = None
+) -> build_plan.BuildInputs:
+    """What a build of the whole project would be built from (compared by the next run)."""
+    fingerprint = build_plan.project_fingerprint(DBT_PROJECT_DIR, dbt_vars_for(settings, dbt_vars))
+    with sync_log.open_warehouse(_existing_warehouse(settings)) as con:
+        return build_plan.read_inputs(con, fingerprint, now or datetime.now(UTC))
+
+
 def run_transform(
     settings: Settings,
     *,
     dbt_vars: Mapping[str, Any] | None = None,
     select: str | None = None,
+    scope: str = build_plan.DAILY,
     progress: Progress | None = None,
+    run_id: str | None = None,
+    now: datetime | None = None,
 ) -> TransformReport:
-    """Run `dbt build` (models, data tests, unit tests) on ``settings.warehouse_path``.
+    """Run `dbt build` on ``settings.warehouse_path``.
 
-    The vars are the settings' mirroring policy, then ``dbt_vars`` (overrides, e.g.
-    ``{"hubspot_include_drafts": True}``); ``select`` narrows the build (dbt selection
-    syntax). Raises :class:`TransformError` naming each failed model or test with dbt's message.
+    ``scope`` picks the nodes (``dbt_project/selectors.yml``): ``hourly`` every model and the
+    data tests guarding the writes to HubSpot; ``daily`` every model, seed and data test;
+    ``full`` that and the unit tests. A build of the whole project is logged in
+    ``sync_log.builds`` (:mod:`reverse_etl.build_plan`), which is how the next sync knows
+    whether anything changed since. ``select`` instead narrows the build to a dbt selection
+    (data tests included, unit tests not) and logs nothing. The vars are the settings'
+    mirroring policy, then ``dbt_vars`` (overrides, e.g. ``{"hubspot_include_drafts": True}``).
+    Raises :class:`TransformError` naming each failed model or test with dbt's message.
     """
     from dbt.cli.main import dbtRunner
     from dbt_common.invocation import get_invocation_id
 
     warehouse = _existing_warehouse(settings)
-    dbt_vars = {
-        **settings.mirroring.dbt_vars(),
-        "hubspot_create_companies": settings.hubspot.create_companies,
-        **(dbt_vars or {}),
-    }
+    dbt_vars = dbt_vars_for(settings, dbt_vars)
     args = ["build", *_common_args(warehouse, dbt_vars)]
+    inputs = None
     if select:
-        args += ["--select", select]
+        args += ["--select", select, "--exclude-resource-type", "unit_test"]
+    else:
+        if scope not in build_plan.WHOLE_PROJECT:
+            raise ValueError(f"not a build scope: {scope!r}")
+        if scope != build_plan.FULL:
+            args += ["--selector", scope]
+        inputs = build_inputs(settings, dbt_vars, now=now)
 
+    started_at = datetime.now(UTC)
     started = time.perf_counter()
     try:
         result = dbtRunner(callbacks=[_progress_callback(progress)] if progress else []).invoke(
@@ -157,6 +191,17 @@ def run_transform(
             f"dbt build failed ({len(failures)} failed, {skipped} skipped downstream): "
             f"{details}. Details in {DBT_PROJECT_DIR / 'logs' / 'dbt.log'}."
         )
+    if inputs is not None:
+        with sync_log.open_warehouse(warehouse) as con:
+            build_plan.record_build(
+                con,
+                scope=scope,
+                inputs=inputs,
+                started_at=started_at,
+                finished_at=datetime.now(UTC),
+                run_id=run_id,
+                dbt_invocation_id=invocation_id,
+            )
 
     def count(resource_type: str, statuses: set[str]) -> int:
         return sum(
@@ -176,6 +221,7 @@ def run_transform(
         warehouse_path=warehouse,
         warned=warned,
         invocation_id=invocation_id,
+        scope=scope if not select else "selection",
     )
 
 
@@ -237,15 +283,21 @@ class FreshnessReport:
     status: str
     sources: dict[str, str]
     seconds: float
+    measured_by: str = "dbt source freshness"
 
     def summary(self) -> str:
         if self.status == "pass":
-            return "Source freshness: pass (every source extracted recently)."
+            return f"Source freshness: pass (every source extracted recently; {self.measured_by})."
         stale = ", ".join(f"{name} {status}" for name, status in self.sources.items())
         return f"Source freshness: {self.status} ({stale})."
 
     def as_dict(self) -> dict[str, object]:
-        return {"status": self.status, "sources": self.sources, "seconds": round(self.seconds, 3)}
+        return {
+            "status": self.status,
+            "sources": self.sources,
+            "seconds": round(self.seconds, 3),
+            "measured_by": self.measured_by,
+        }
 
 
 def run_source_freshness(settings: Settings) -> FreshnessReport:
@@ -256,7 +308,8 @@ def run_source_freshness(settings: Settings) -> FreshnessReport:
     from dbt.cli.main import dbtRunner
 
     warehouse = _existing_warehouse(settings)
-    args = ["source", "freshness", *_common_args(warehouse, settings.mirroring.dbt_vars())]
+    # the build's vars: the same vars keep dbt's partial parse valid between the two commands
+    args = ["source", "freshness", *_common_args(warehouse, dbt_vars_for(settings))]
     args += ["--output", str(DBT_PROJECT_DIR / "target" / "sources.json")]
     started = time.perf_counter()
     try:

@@ -28,6 +28,8 @@ Scopes (Xero "OAuth 2.0 scopes" page, and Xero's granular scopes for apps create
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -37,7 +39,7 @@ from typing import Any
 import dlt
 from dlt.extract.resource import DltResource
 
-from pipelines.cursor import VersionTracker, parse_cursor
+from pipelines.cursor import VersionTracker, parse_cursor, stamp_key
 from pipelines.xero import finance_records as fr
 from pipelines.xero.client import Endpoint, XeroClient
 from reverse_etl.errors import RecordParseError, XeroRateLimitError
@@ -158,7 +160,8 @@ def finance_resources(
         _list_resource(t, client, tenant_ids, plan, full_tables, stats, now, stops)
         for t in FINANCE_TABLES
     ]
-    out.append(_organisations_resource(client, tenant_ids, stats, now, stops))
+    reload = "organisations" in full_tables
+    out.append(_organisations_resource(client, tenant_ids, stats, now, stops, reload=reload))
     return out
 
 
@@ -180,13 +183,17 @@ def _list_resource(
     rejects = _hints("finance_rejects", write_disposition="append")
 
     def read() -> Iterator[Any]:
-        cursors: dict[str, str] = dlt.current.resource_state().setdefault("cursors", {})
+        state = dlt.current.resource_state()
+        cursors: dict[str, str] = state.setdefault("cursors", {})
+        # the versions read at the cursor's edge, which the next overlapping read returns again
+        edges: dict[str, list[list[str]]] = state.setdefault("edges", {})
         for tenant_id in tenant_ids:
             if tenant_id in stops:  # a limit already ended this run's reads of the tenant
                 continue
             old = parse_cursor(cursors.get(tenant_id))
             start = None if table.table in full_tables else plan.window(old)
-            tracker = VersionTracker()
+            known = {(k[0], k[1]) for k in edges.get(tenant_id, [])} if start is not None else set()
+            tracker = VersionTracker(known=known)
             try:
                 yield from _read_pages(tenant_id, start, tracker)
             except XeroRateLimitError as exc:
@@ -205,6 +212,7 @@ def _list_resource(
                 new = tracker.next_cursor(old)
                 if new is not None:
                     cursors[tenant_id] = new.isoformat()
+                    edges[tenant_id] = _edge_versions(tracker, plan.window(new))
 
     def _read_pages(tenant_id: str, start: Any, tracker: VersionTracker) -> Iterator[Any]:
         for page in client.pages(table.endpoint, tenant_id, start):
@@ -218,7 +226,8 @@ def _list_resource(
                         fr.finance_reject_row(table.resource, payload, tenant_id, exc, now())
                     )
                     continue
-                tracker.is_new(row[table.key], row["updated_date_utc"])
+                if not tracker.is_new(row[table.key], row["updated_date_utc"]):
+                    continue  # the version loaded last run, returned again by the overlap
                 rows.append(row)
                 (children if table.allocations_of is None else kids).extend(nested)
             stats[table.table] = stats.get(table.table, 0) + len(rows)
@@ -236,6 +245,16 @@ def _list_resource(
         f"``GET /{table.endpoint.path}`` → ``raw_xero.{table.table}``; scope {table.scope}."
     )
     return dlt.resource(read, name=table.name)
+
+
+def _edge_versions(tracker: VersionTracker, edge: datetime | None) -> list[list[str]]:
+    """The ``(id, stamp)`` versions the next read's window (from ``edge``) returns again:
+    kept in state so that a quiet hour loads nothing (no dlt package, so the sync can skip
+    its build: reverse_etl/build_plan.py), instead of re-merging the newest records."""
+    if edge is None:
+        return []
+    floor = stamp_key(edge)
+    return sorted([record_id, stamp] for record_id, stamp in tracker.known if stamp >= floor)
 
 
 def _parse(
@@ -281,13 +300,20 @@ def _organisations_resource(
     stats: dict[str, int],
     now: Callable[[], datetime],
     stops: dict[str, str],
+    *,
+    reload: bool = False,
 ) -> DltResource:
     hints = _hints("organisations", write_disposition="merge", primary_key="tenant_id")
     rejects = _hints("finance_rejects", write_disposition="append")
 
     def read() -> Iterator[Any]:
-        """``GET /Organisation`` → ``raw_xero.organisations``, every run (one call per
-        organisation: it has no If-Modified-Since); scope accounting.settings.read."""
+        """``GET /Organisation`` → ``raw_xero.organisations``: read every run (one call per
+        organisation: it has no If-Modified-Since), loaded only when Xero's answer differs
+        from the one loaded last (a sha256 of it in the resource's dlt state), so a quiet
+        hour loads nothing and the sync can skip its build (reverse_etl/build_plan.py).
+        ``reload`` (the table is missing) loads it whatever the state says. Scope
+        accounting.settings.read."""
+        seen: dict[str, str] = dlt.current.resource_state().setdefault("sha256", {})
         for tenant_id in tenant_ids:
             if tenant_id in stops:
                 continue
@@ -298,6 +324,11 @@ def _organisations_resource(
                 log.warning("Xero rate limit reached for %s (Organisation): %s", tenant_id, exc)
                 continue
             for payload in records[:1]:
+                digest = hashlib.sha256(
+                    json.dumps(payload, sort_keys=True, default=str).encode()
+                ).hexdigest()
+                if not reload and seen.get(tenant_id) == digest:
+                    continue
                 try:
                     row = fr.organisation_row(payload, tenant_id, now())
                 except RecordParseError as exc:
@@ -306,6 +337,7 @@ def _organisations_resource(
                     yield dlt.mark.with_hints([reject], rejects, create_table_variant=True)
                     continue
                 stats["organisations"] = stats.get("organisations", 0) + 1
+                seen[tenant_id] = digest
                 yield dlt.mark.with_hints([row], hints, create_table_variant=True)
 
     return dlt.resource(read, name="xero_organisations")
