@@ -8,7 +8,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: help install sync sql test check lint format docs docs-build sandbox demo bench bench-quick clean
+.PHONY: help install sync sql test soak check lint format docs docs-build sandbox demo bench bench-quick clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -32,14 +32,18 @@ else
 	$(BIN)/invoice-sync sql
 endif
 
-test: install ## Lint, then run the whole test suite
+test: install ## Lint, then run the test suite (all but the soak tests: make soak)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not soak"
 
-check: install ## Every gate CI runs: lint, format check, tests
+soak: install ## The unattended loops under an hour of injected faults (~3 min; CI runs them)
+	$(BIN)/python -m pytest -q -m soak
+
+check: install ## Every gate CI runs: lint, format check, tests, soak tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not soak"
+	$(BIN)/python -m pytest -q -m soak
 
 lint: install ## ruff check
 	$(BIN)/ruff check .

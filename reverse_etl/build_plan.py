@@ -15,7 +15,8 @@ then compares, after its extract:
    webhook batch or ``invoice-sync extract`` loaded something): hourly — every model, and the
    data tests that guard the writes to HubSpot.
 5. The last build's actions were not all confirmed written (the push failed, HubSpot rejected
-   some, or it was a dry run): hourly, so the push retries them.
+   some, or it was a dry run), or status-change alerts wait to be delivered: hourly, so the
+   push retries them.
 6. Otherwise nothing can differ from what the last build computed and HubSpot confirmed: the
    sync skips the transform, the push and the publish, and says why in its summary and in
    ``sync_log.runs.skip_reason``.
@@ -184,12 +185,23 @@ def plan_build(
         return BuildPlan(HOURLY, f"new data in {' and '.join(changed)} since the last build")
     if not last.pushed:
         return BuildPlan(HOURLY, "the last build's writes were not all confirmed by HubSpot")
+    waiting = _undelivered_alerts(con)
+    if waiting:  # the push stage re-sends them (reverse_etl/alerts.py)
+        return BuildPlan(HOURLY, f"{waiting} status-change alert(s) wait to be delivered")
     built = last.finished_at.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M:%S UTC")
     return BuildPlan(
         SKIP,
         f"nothing changed in Xero or HubSpot since the {last.scope} build of {built}, "
         "and HubSpot holds what it computed",
     )
+
+
+def _undelivered_alerts(con: duckdb.DuckDBPyConnection) -> int:
+    try:
+        row = con.execute("select count(*) from sync_log.undelivered_status_changes").fetchone()
+    except duckdb.CatalogException:
+        return 0
+    return int(row[0]) if row else 0
 
 
 def record_build(

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -149,7 +150,6 @@ def run_transform(
     mirroring policy, then ``dbt_vars`` (overrides, e.g. ``{"hubspot_include_drafts": True}``).
     Raises :class:`TransformError` naming each failed model or test with dbt's message.
     """
-    from dbt.cli.main import dbtRunner
     from dbt_common.invocation import get_invocation_id
 
     warehouse = _existing_warehouse(settings)
@@ -168,9 +168,8 @@ def run_transform(
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     try:
-        result = dbtRunner(callbacks=[_progress_callback(progress)] if progress else []).invoke(
-            args
-        )
+        callbacks = [_progress_callback(progress)] if progress else []
+        result = _runner(warehouse, dbt_vars, callbacks).invoke(args)
         invocation_id = get_invocation_id()
     finally:
         _release_duckdb()
@@ -223,6 +222,35 @@ def run_transform(
         invocation_id=invocation_id,
         scope=scope if not select else "selection",
     )
+
+
+# Parsed manifests of this process, by what parsing depends on (the project's files, the vars,
+# the database name). dbt-core's "programmatic invocations" guide: a manifest returned by
+# `parse` can be handed to `dbtRunner(manifest=...)`, which then skips parsing; the profile
+# (the warehouse path) and the vars are still read at each invocation (checked: a build with a
+# pre-parsed manifest writes to the warehouse and honours the vars it is given). Long-running
+# processes (`sync --every`, the webhook worker) and the test suite parse once; a one-shot
+# command parses once, as before. Partial parsing (target/partial_parse.msgpack) cannot do this:
+# another warehouse path or other vars make dbt re-parse everything.
+_MANIFESTS: dict[str, Any] = {}
+_MANIFEST_LOCK = threading.Lock()
+
+
+def _runner(warehouse: Path, dbt_vars: Mapping[str, Any], callbacks: list[Any]) -> Any:
+    """A ``dbtRunner`` with this process's parsed manifest for the project and vars."""
+    from dbt.cli.main import dbtRunner
+
+    key = build_plan.project_fingerprint(DBT_PROJECT_DIR, {**dbt_vars, "database": warehouse.stem})
+    with _MANIFEST_LOCK:
+        manifest = _MANIFESTS.get(key)
+        if manifest is None:
+            try:
+                parsed = dbtRunner().invoke(["parse", *_common_args(warehouse, dbt_vars)])
+            finally:
+                _release_duckdb()
+            if parsed.success and parsed.result is not None:
+                manifest = _MANIFESTS[key] = parsed.result
+    return dbtRunner(manifest=manifest, callbacks=callbacks)
 
 
 def _existing_warehouse(settings: Settings) -> Path:
@@ -305,15 +333,13 @@ def run_source_freshness(settings: Settings) -> FreshnessReport:
     ``raw_hubspot.extract_runs``: one row per successful extract, written even when nothing
     changed), so a quiet night is fresh and a failing extract goes stale. Never raises for
     stale data: the status is the result (warn after 2 h, error after 26 h)."""
-    from dbt.cli.main import dbtRunner
-
     warehouse = _existing_warehouse(settings)
-    # the build's vars: the same vars keep dbt's partial parse valid between the two commands
-    args = ["source", "freshness", *_common_args(warehouse, dbt_vars_for(settings))]
+    dbt_vars = dbt_vars_for(settings)  # the build's vars: its parsed manifest serves both
+    args = ["source", "freshness", *_common_args(warehouse, dbt_vars)]
     args += ["--output", str(DBT_PROJECT_DIR / "target" / "sources.json")]
     started = time.perf_counter()
     try:
-        result = dbtRunner().invoke(args)
+        result = _runner(warehouse, dbt_vars, []).invoke(args)
     finally:
         _release_duckdb()
     statuses: dict[str, str] = {}

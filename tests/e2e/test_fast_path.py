@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from reverse_etl.cli import app
 from reverse_etl.settings import load_settings
 from reverse_etl.sync import run_sync_once
+from reverse_etl.transform import run_transform
 
 runner = CliRunner()
 
@@ -53,15 +54,26 @@ def test_a_quiet_run_skips_the_build_and_says_why_and_new_data_builds_again(worl
     quiet_calls = world.hubspot.emulator.counters.snapshot()["total"] - calls_before
     assert quiet_calls <= 10  # reads only; no write, no schema call
 
+    # the skip was right: a full build now finds nothing to write
+    run_transform(load_settings(), scope="daily")
+    for table in ("hubspot_invoice_actions", "hubspot_company_actions"):
+        assert world.query(f"select count(*) from reverse_etl.{table}") == [(0,)], table
+    assert world.query("select count(*) from reverse_etl.hubspot_association_actions") == [(0,)]
+
     # one paid invoice in Xero: new data → the hourly build, and exactly that record written
-    invoice = next(inv for inv in world.xero.emulator.invoices() if inv["Status"] == "AUTHORISED")
-    world.xero.emulator.pay(invoice["InvoiceID"])
+    invoice_id = sorted(
+        i.invoice_id
+        for i in world.xero.emulator.invoices(world.tenant_id)
+        if i.type == "ACCREC" and i.status == "AUTHORISED"
+    )[0]
+    world.xero.clock.advance(hours=1)
+    world.xero.emulator.pay(invoice_id)
     after = sync_json()
     assert after["stages"]["transform"]["scope"] == "hourly"
     assert after["stages"]["transform"]["unit_tests"] == 0
     assert 0 < after["stages"]["transform"]["tests"] < 60  # the push path's tests only
     assert after["stages"]["push"]["updated"] == 1
-    record = world.hubspot_by_invoice()[invoice["InvoiceID"]]
+    record = world.hubspot_by_invoice()[invoice_id]
     assert record["properties"]["status"] == "PAID"
 
 
@@ -74,7 +86,8 @@ def test_a_hand_edit_in_hubspot_is_new_data_and_is_put_back(world):
     assert summary["stages"]["transform"]["scope"] == "hourly"
     assert summary["stages"]["push"]["updated"] == 1
     fixed = world.hubspot_by_invoice()[record["properties"]["xero_invoice_id"]]
-    assert fixed["properties"]["reference"] != "by hand"
+    assert fixed["properties"].get("reference") == record["properties"].get("reference")
+    assert fixed["properties"].get("reference") != "by hand"
 
 
 def test_a_new_day_rebuilds_the_ageing_with_no_new_data(world):

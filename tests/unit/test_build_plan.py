@@ -111,3 +111,13 @@ def test_the_fingerprint_follows_the_project_files_and_the_vars(tmp_path: Path) 
     assert project_fingerprint(tmp_path, {"v": 1}) == first
     model.write_text("select 2")
     assert project_fingerprint(tmp_path, {"v": 1}) != first
+
+
+def test_alerts_waiting_for_delivery_are_sent_by_a_run_that_does_not_skip(con) -> None:
+    build(con, read_inputs(con, "f1", NOON))
+    con.execute("create schema if not exists sync_log")
+    con.execute("create table sync_log.undelivered_status_changes (xero_invoice_id varchar)")
+    assert plan_build(con, read_inputs(con, "f1", NOON)).skipped
+    con.execute("insert into sync_log.undelivered_status_changes values ('i1')")
+    plan = plan_build(con, read_inputs(con, "f1", NOON))
+    assert (plan.scope, plan.reason) == (HOURLY, "1 status-change alert(s) wait to be delivered")
