@@ -4,6 +4,10 @@
     apart), then trailing legal-suffix words from the seed `legal_suffixes` are dropped, up to
     three ("Acme Pty. Ltd." -> "acme", "ACME, Inc" -> "acme"). `suffixes` is a SQL list
     expression of the seed's words. Accents are not folded.
+
+    Each step binds its input to a lambda parameter (`list_transform([x], lambda w: ...)[1]`),
+    so the words are split once per name: written out as nested CASEs, the three steps repeated
+    the split (and its regular expression) 64 times per name.
 #}
 {% macro normalise_company_name(expression, suffixes) -%}
     {%- set words = "list_filter(string_split(trim(regexp_replace(lower(" ~ expression ~ "), '[^\p{L}\p{N}]+', ' ', 'g')), ' '), lambda w: w <> '')" -%}
@@ -14,9 +18,8 @@
 
 {# Drop the last word when it is a legal suffix and another word remains before it. #}
 {% macro strip_suffix_word(words, suffixes) -%}
-    (case
-        when len({{ words }}) > 1 and list_contains({{ suffixes }}, {{ words }}[-1])
-            then {{ words }}[1:len({{ words }}) - 1]
-        else {{ words }}
-    end)
+    list_transform([{{ words }}], lambda w: case
+        when len(w) > 1 and list_contains({{ suffixes }}, w[-1]) then w[1:len(w) - 1]
+        else w
+    end)[1]
 {%- endmacro %}
