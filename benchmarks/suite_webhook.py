@@ -108,6 +108,7 @@ class Watcher:
     seen: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
+    _http: requests.Session = field(default_factory=requests.Session)
 
     def expect(self, invoice_id: str, reference: str, posted_at: float) -> None:
         with self._lock:
@@ -127,11 +128,11 @@ class Watcher:
             with self._lock:
                 waiting = dict(self.pending)
             if waiting:
-                found = self.hubspot.control(
-                    "POST",
-                    "/_sandbox/bench/hubspot/values",
-                    {"object": self.object_name, "property": "reference", "values": list(waiting)},
-                )["found"]
+                try:
+                    found = self._poll(list(waiting))
+                except requests.RequestException:
+                    self._stop.wait(POLL_SECONDS)
+                    continue
                 now = time.monotonic()
                 with self._lock:
                     for invoice_id, (reference, posted_at) in waiting.items():
@@ -139,6 +140,17 @@ class Watcher:
                             self.seen[invoice_id] = now - posted_at
                             self.pending.pop(invoice_id, None)
             self._stop.wait(POLL_SECONDS)
+
+    def _poll(self, invoice_ids: list[str]) -> dict[str, str | None]:
+        """One request to the emulator, on this thread's own session (a requests.Session is
+        not safe to share with the thread driving the emulators)."""
+        response = self._http.post(
+            f"{self.hubspot.url}/_sandbox/bench/hubspot/values",
+            json={"object": self.object_name, "property": "reference", "values": invoice_ids},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return response.json()["found"]
 
     def stop(self) -> None:
         self._stop.set()
@@ -180,7 +192,8 @@ class WebhookServer:
         return self.http.post(f"{self.url}{WEBHOOK_PATH}", data=body, headers=headers, timeout=10)
 
     def tail(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text()[-1500:]
 
     def stop(self) -> None:
