@@ -101,7 +101,8 @@ class Goal:
 
     @property
     def goal_text(self) -> str:
-        return f"{self.op} {fmt_value(self.bound, self.unit)}"
+        op = {"<=": "≤", ">=": "≥"}.get(self.op, self.op)
+        return f"{op} {fmt_value(self.bound, self.unit)}"
 
     def met(self, value: float | None) -> bool | None:
         return None if value is None else OPS[self.op](value, self.bound)

@@ -227,7 +227,10 @@ class Harness:
     def stage(
         self, name: str, env: dict[str, str], *args: str, timeout: float = 3600
     ) -> dict[str, Any]:
-        """Run ``python -m benchmarks.stage name`` and return its JSON line (+ process time)."""
+        """Run ``python -m benchmarks.stage name`` and return its JSON line (+ process time).
+
+        ``timeout`` is for 100,000 invoices; bigger ledgers get it in proportion."""
+        timeout *= max(1.0, self.sizes.invoices / 100_000)
         if name in ("transform", "sync") and mirror_all():
             args = ("--dbt-vars", json.dumps(MIRROR_ALL), *args)
         log_path = self.logs / f"stage-{name}-{time.time_ns()}.log"

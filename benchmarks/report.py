@@ -157,8 +157,9 @@ def where(doc: dict[str, Any]) -> str:
         before = f"before: {baseline.get('reason', 'failed')}"
     else:
         before = "before: not measured (--no-baseline)"
+    command = "make bench-quick" if doc["mode"].startswith("quick") else "make bench"
     return (
-        f"Measured {doc['date'][:16].replace('T', ' ')} UTC, `make bench` ({doc['mode']}), "
+        f"Measured {doc['date'][:16].replace('T', ' ')} UTC, `{command}` ({doc['mode']}), "
         f"{doc['sizes']['invoices']:,} invoices in 2 organisations, on {m['cores']} cores "
         f"({m['cpu_model']}), {m.get('memory_gb')} GB, Python {m['python']}; load average "
         f"{start[0]} at start, {end[0]} at end (1 min); after = commit {doc.get('git_commit')}, "
