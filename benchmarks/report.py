@@ -171,10 +171,11 @@ def where(doc: dict[str, Any]) -> str:
 
 def goals_markdown(doc: dict[str, Any]) -> str:
     lines = [where(doc), ""]
-    if not doc["sizes"]["invoices"] >= 100_000:
+    sizes = doc["sizes"]
+    if sizes["invoices"] < 100_000 or sizes.get("big_invoices", 1_000_000) < 1_000_000:
         lines += [
-            f"Sizes: {doc['sizes']['invoices']:,} invoices, not the 100k the goals name "
-            "(quick or overridden sizes).",
+            f"Sizes: {sizes['invoices']:,} invoices (1M rows: {sizes.get('big_invoices', 0):,}), "
+            "not the 100k and 1M the goals name (quick or overridden sizes).",
             "",
         ]
     lines.append("| " + " | ".join(GOAL_COLUMNS) + " |")

@@ -292,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, help="runs per benchmark (median reported)")
     parser.add_argument("--invoices", type=int, help="override the main size (for trying out)")
+    parser.add_argument(
+        "--big-invoices", type=int, help="size of hourly-1m and backfill-1m (for trying out)"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help="results directory")
     parser.add_argument(
         "--baseline",
@@ -304,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     sizes = Sizes.quick() if args.quick else Sizes.full()
+    mode = "quick" if args.quick else "full"
+    if args.invoices or args.runs or args.big_invoices:
+        mode += " (sizes or runs overridden)"
     if not (args.all or args.quick):
         sizes = replace(sizes, budget_seconds=GOALS_BUDGET_SECONDS)
     if args.runs:
@@ -312,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
         n = max(100, args.invoices)
         scaling = tuple(s for s in sizes.scaling if s < n)
         sizes = replace(sizes, invoices=n, updates=max(10, n // 10), scaling=scaling)
+    if args.big_invoices:
+        sizes = replace(sizes, big_invoices=max(100, args.big_invoices))
     selected = selection(args.only, args.all)
     console = Console()
     baseline = None if args.no_baseline else args.baseline
@@ -321,9 +329,6 @@ def main(argv: list[str] | None = None) -> int:
         + (f"; then the baseline {baseline}, 1 run each." if baseline else "; no baseline."),
         highlight=False,
     )
-    mode = "quick" if args.quick else "full"
-    if args.invoices or args.runs:
-        mode += " (sizes or runs overridden)"
     baseline_sizes = replace(sizes, runs=1, budget_seconds=GOALS_BUDGET_SECONDS)
     if args.quick:
         baseline_sizes = replace(baseline_sizes, budget_seconds=sizes.budget_seconds)

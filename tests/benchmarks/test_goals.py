@@ -160,7 +160,7 @@ def test_goals_markdown_names_machine_load_and_baseline() -> None:
     assert "| measure | before | after | goal | met? | full re-export | note |" in text
     assert "| `make test` on 2 cores | not measured | not measured | < 20 min | — |" in text
     small = goals_markdown(_doc(AFTER, BEFORE, invoices=2_000))
-    assert "not the 100k the goals name" in small
+    assert "not the 100k and 1M the goals name" in small
 
 
 def test_selection_defaults_to_the_goals_and_keeps_the_big_rows_for_only() -> None:
