@@ -37,7 +37,7 @@ from rich.console import Console
 from benchmarks import goals, report
 from benchmarks.baseline import BASELINE_REF, baseline_tree
 from benchmarks.harness import MIRROR_ALL, Harness, Sizes, error_text, mirror_all
-from benchmarks.results import BenchResult, document, machine, ratio
+from benchmarks.results import BenchResult, document, git_commit, machine, ratio
 from benchmarks.suite_associations import bench_associations_result
 from benchmarks.suite_big import bench_backfill_big, bench_hourly_big
 from benchmarks.suite_peers import bench_naive, bench_reexport, bench_tap_xero
@@ -202,6 +202,7 @@ def run(
     """This code's pass, then the baseline's (``baseline`` None: none), as one document."""
     started_at = datetime.now(UTC)
     machine_at_start = machine()
+    commit = git_commit(REPO)  # the code measured, even if HEAD moves during the run
     began = time.monotonic()
     root = Path(tempfile.mkdtemp(prefix="invoice-sync-bench-"))
     try:
@@ -238,6 +239,7 @@ def run(
         repo=REPO,
     )
     doc["machine"]["load_average_at_start"] = machine_at_start["load_average_at_start"]
+    doc["git_commit"] = commit
     doc["peers_not_run"] = PEERS_NOT_RUN
     doc["baseline"] = before or {}
     return doc
