@@ -64,7 +64,7 @@ demo: install ## Sync, simulate an hour of business, sync again
 bench: install ## Issue 19's goals, before (baseline commit) and after (≤40 min), writes benchmarks/results/latest.json
 	$(BIN)/python -m benchmarks.run
 
-bench-quick: install ## The same at small sizes (≤10 min)
+bench-quick: install ## The same at small sizes (10–15 min)
 	$(BIN)/python -m benchmarks.run --quick
 
 bench-all: install ## Every benchmark and peer, plus the goals' baseline (about an hour)

@@ -252,7 +252,7 @@ def rows(doc: dict[str, Any], test_suite: dict[str, Any] | None = None) -> list[
         then = goal.source(before, after) if before is not None else Read(None, before_why)
         peer_read = goal.peer(after, after) if goal.peer else None
         notes = []
-        if now.why == "not run" and goal.runs_with:
+        if now.value is None and now.why.endswith("not run") and goal.runs_with:
             notes.append(f"run with --only {goal.runs_with}")
         if now.runs > 1:
             notes.append(f"after: median of {now.runs} runs")
