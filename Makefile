@@ -8,7 +8,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export RUNTIME__DLTHUB_TELEMETRY := false
 
-.PHONY: help install sync sql test soak check lint format docs docs-build sandbox demo bench bench-quick clean
+.PHONY: help install sync sql test soak check lint format docs docs-build sandbox demo bench bench-quick bench-all bench-tests clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -65,11 +65,17 @@ sandbox: install ## Start both emulators with demo data (Ctrl-C to stop)
 demo: install ## Sync, simulate an hour of business, sync again
 	$(BIN)/python -m sandbox.demo
 
-bench: install ## Full benchmarks (≤30 min), writes benchmarks/results/latest.json
+bench: install ## Issue 19's goals, before (baseline commit) and after (≤40 min), writes benchmarks/results/latest.json
 	$(BIN)/python -m benchmarks.run
 
-bench-quick: install ## Benchmarks at small sizes (≤3 min)
+bench-quick: install ## The same at small sizes (10–15 min)
 	$(BIN)/python -m benchmarks.run --quick
+
+bench-all: install ## Every benchmark and peer, plus the goals' baseline (about an hour)
+	$(BIN)/python -m benchmarks.run --all
+
+bench-tests: install ## Time `make test` (this checkout) into benchmarks/results/test_suite.json
+	$(BIN)/python -m benchmarks.time_tests
 
 clean: ## Remove the virtualenv, warehouse and dbt artefacts
 	rm -rf $(VENV) warehouse dbt_project/target dbt_project/logs

@@ -57,6 +57,10 @@ class Sizes:
     hubspot_limit: int = 190
     hubspot_latency_ms: int = 100
     hourly_activity_hours: float = 1.0
+    webhook_events: int = 50
+    webhook_interval_seconds: float = 1.0
+    webhook_drain_seconds: float = 600.0
+    big_invoices: int = 1_000_000
 
     @classmethod
     def full(cls) -> Sizes:
@@ -86,6 +90,9 @@ class Sizes:
             loadgen_seconds=2.0,
             budget_seconds=3 * 60,
             runs=1,
+            webhook_events=8,
+            webhook_drain_seconds=300.0,
+            big_invoices=20_000,
         )
 
     @property
@@ -105,11 +112,18 @@ class StageError(RuntimeError):
 
 
 class Harness:
-    """One harness run: its temp root, logs, time budget, and how to start things."""
+    """One harness run: its temp root, logs, time budget, and how to start things.
 
-    def __init__(self, sizes: Sizes, root: Path, log: Any = print) -> None:
+    ``code_root`` is the tree whose code the stage processes run (its ``benchmarks.stage``,
+    ``reverse_etl``, ``pipelines`` and ``dbt_project``): this checkout, or a temporary worktree
+    of the baseline commit (:mod:`benchmarks.baseline`). The emulators always run this
+    checkout's ``sandbox`` (a newer emulator serves older code the same API).
+    """
+
+    def __init__(self, sizes: Sizes, root: Path, log: Any = print, code_root: Path = REPO) -> None:
         self.sizes = sizes
         self.root = root
+        self.code_root = code_root
         self.logs = root / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.started = time.monotonic()
@@ -213,7 +227,10 @@ class Harness:
     def stage(
         self, name: str, env: dict[str, str], *args: str, timeout: float = 3600
     ) -> dict[str, Any]:
-        """Run ``python -m benchmarks.stage name`` and return its JSON line (+ process time)."""
+        """Run ``python -m benchmarks.stage name`` and return its JSON line (+ process time).
+
+        ``timeout`` is for 100,000 invoices; bigger ledgers get it in proportion."""
+        timeout *= max(1.0, self.sizes.invoices / 100_000)
         if name in ("transform", "sync") and mirror_all():
             args = ("--dbt-vars", json.dumps(MIRROR_ALL), *args)
         log_path = self.logs / f"stage-{name}-{time.time_ns()}.log"
@@ -221,8 +238,8 @@ class Harness:
         with log_path.open("w") as log:
             proc = subprocess.run(
                 [sys.executable, "-m", "benchmarks.stage", name, *args],
-                cwd=REPO,
-                env=env,
+                cwd=self.code_root,
+                env=self.code_env(env),
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,
@@ -235,6 +252,11 @@ class Harness:
             raise StageError(f"stage {name} exited {proc.returncode}: {tail}")
         result["process_seconds"] = process_seconds
         return result
+
+    def code_env(self, env: dict[str, str]) -> dict[str, str]:
+        """``env`` with ``code_root`` first on the import path (ahead of the editable install,
+        whose finder comes after ``sys.path``)."""
+        return {**env, "PYTHONPATH": str(self.code_root)}
 
 
 def mirror_all() -> bool:

@@ -1,12 +1,24 @@
-"""Show a run's results: a rich table, a Markdown table for the README, the scaling plot."""
+"""Show a run's results: the goals table (before/after), the details table, the Markdown for
+the README, the scaling plot.
+
+    python -m benchmarks.report [benchmarks/results/latest.json]
+
+re-renders ``latest.md`` beside the JSON and prints it (the goals rows are recomputed from the
+JSON and ``results/test_suite.json``, so a later `make bench-tests` shows up without a re-run).
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from benchmarks import goals
 
 # Per benchmark, the metrics worth a line in the README (others stay in the JSON).
 HEADLINES: dict[str, tuple[str, ...]] = {
@@ -112,10 +124,84 @@ def comparison_lines(doc: dict[str, Any]) -> list[str]:
     ]
 
 
+GOAL_COLUMNS = ("measure", "before", "after", "goal", "met?", "full re-export", "note")
+
+
+def goal_cells(doc: dict[str, Any]) -> list[tuple[str, ...]]:
+    """The goals table's rows as text (computed from the document when it has none)."""
+    rows = doc.get("goals") or goals.rows(doc, doc.get("test_suite"))
+    met = {True: "yes", False: "NO", None: "—"}
+    return [
+        (
+            row["measure"],
+            row["before_text"],
+            row["after_text"],
+            row["goal"],
+            met[row["met"]],
+            row["reexport_peer_text"],
+            row["note"],
+        )
+        for row in rows
+    ]
+
+
+def where(doc: dict[str, Any]) -> str:
+    """Which machine, how loaded, which code: the sentence above the goals table."""
+    m = doc["machine"]
+    start = m.get("load_average_at_start") or ["?"]
+    end = m.get("load_average_at_end") or ["?"]
+    baseline = doc.get("baseline") or {}
+    if baseline.get("status") == "ok":
+        before = f"before = commit {baseline['commit'][:9]} ({baseline['ref']}), 1 run each"
+    elif baseline:
+        before = f"before: {baseline.get('reason', 'failed')}"
+    else:
+        before = "before: not measured (--no-baseline)"
+    command = "make bench-quick" if doc["mode"].startswith("quick") else "make bench"
+    return (
+        f"Measured {doc['date'][:16].replace('T', ' ')} UTC, `{command}` ({doc['mode']}), "
+        f"{doc['sizes']['invoices']:,} invoices in 2 organisations, on {m['cores']} cores "
+        f"({m['cpu_model']}), {m.get('memory_gb')} GB, Python {m['python']}; load average "
+        f"{start[0]} at start, {end[0]} at end (1 min); after = commit {doc.get('git_commit')}, "
+        f"medians of up to {doc['sizes']['runs']} runs; {before}; "
+        f"{doc.get('total_seconds', 0) / 60:.0f} min in all. Emulators in their own processes "
+        "on the same machine."
+    )
+
+
+def goals_markdown(doc: dict[str, Any]) -> str:
+    lines = [where(doc), ""]
+    sizes = doc["sizes"]
+    if sizes["invoices"] < 100_000 or sizes.get("big_invoices", 1_000_000) < 1_000_000:
+        lines += [
+            f"Sizes: {sizes['invoices']:,} invoices (1M rows: {sizes.get('big_invoices', 0):,}), "
+            "not the 100k and 1M the goals name (quick or overridden sizes).",
+            "",
+        ]
+    lines.append("| " + " | ".join(GOAL_COLUMNS) + " |")
+    lines.append("|---|---:|---:|---:|---|---:|---|")
+    for cells in goal_cells(doc):
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def print_goals(doc: dict[str, Any], console: Console) -> None:
+    table = Table(title="Issue 19 goals: before and after, same run", show_lines=False)
+    for column in GOAL_COLUMNS:
+        table.add_column(column, overflow="fold")
+    for cells in goal_cells(doc):
+        table.add_row(*cells)
+    console.print(table)
+    console.print(where(doc), highlight=False, markup=False)
+
+
 def markdown(doc: dict[str, Any]) -> str:
     m = doc["machine"]
     suffix = "-quick" if doc["mode"].startswith("quick") else ""
     lines = [
+        goals_markdown(doc),
+        "All measurements of this checkout's code:",
+        "",
         f"Measured {doc['date'][:10]} with `make bench{suffix}` "
         f"on {m['cores']} cores ({m['cpu_model']}), {m.get('memory_gb')} GB, Python {m['python']}; "
         f"{doc['sizes']['invoices']:,} invoices; medians of {doc['sizes']['runs']} run(s). "
@@ -181,3 +267,23 @@ def plot_scaling(doc: dict[str, Any], path: Path) -> Path | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Re-render latest.md from latest.json.")
+    default = Path(__file__).resolve().parent / "results" / "latest.json"
+    parser.add_argument("json", nargs="?", type=Path, default=default)
+    args = parser.parse_args(argv)
+    doc = json.loads(args.json.read_text())
+    suite = goals.load_test_suite(Path(__file__).resolve().parent / "results" / "test_suite.json")
+    if suite is not None:
+        doc["test_suite"] = suite
+    doc["goals"] = goals.rows(doc, doc.get("test_suite"))
+    text = markdown(doc)
+    (args.json.parent / "latest.md").write_text(text)
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -17,7 +17,14 @@ benchmark needs, under ``/_sandbox/bench/`` (never counted, delayed or faulted):
 - ``POST /_sandbox/bench/hubspot/seed`` ``{"object": name, "rows": [{...}]}``: create records
   directly (no limits), answering ``{"ids": [...]}``;
 - ``POST /_sandbox/bench/xero/tap-client``: register a standard app and mint a refresh token
-  for a peer extractor that only knows the refresh-token grant.
+  for a peer extractor that only knows the refresh-token grant;
+- ``POST /_sandbox/bench/xero/pick`` ``{"count": N}``: N approved sales invoices spread over
+  the ledger, ``{"invoices": [{"tenant_id", "invoice_id", "reference"}]}`` (the webhook
+  benchmark then edits them through the emulator's own control routes);
+- ``POST /_sandbox/bench/hubspot/values`` ``{"object", "property", "key", "values": [...]}``:
+  one property of the records whose unique ``key`` property has those values,
+  ``{"found": {value: property value or null}}`` (polled by the webhook benchmark without
+  spending the portal's rate limit).
 """
 
 from __future__ import annotations
@@ -75,11 +82,41 @@ def xero_routes(emu: Any) -> list[web.RouteDef]:
             }
         )
 
+    async def pick(request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        return web.json_response({"invoices": pick_invoices(emu, int(body.get("count", 0)))})
+
     return [
         web.post("/_sandbox/bench/limits", limits),
         web.post("/_sandbox/bench/xero/touch", touch),
         web.post("/_sandbox/bench/xero/tap-client", tap_client),
+        web.post("/_sandbox/bench/xero/pick", pick),
     ]
+
+
+def _editable_sales(store: Any) -> list[Any]:
+    return [
+        inv
+        for inv in store.invoices.values()
+        if inv.type == "ACCREC" and inv.status in ("AUTHORISED", "PAID")
+    ]
+
+
+def pick_invoices(emu: Any, count: int) -> list[dict[str, str]]:
+    """``count`` approved sales invoices (mirrored to HubSpot by default, reference editable),
+    spread evenly over the ledger."""
+    store = emu.store
+    with store.lock:
+        invoices = _editable_sales(store)
+        step = max(1, len(invoices) // max(count, 1))
+        return [
+            {
+                "tenant_id": store.tenants[inv.tenant].tenant_id,
+                "invoice_id": inv.invoice_id,
+                "reference": inv.reference,
+            }
+            for inv in invoices[::step][:count]
+        ]
 
 
 def touch_invoices(emu: Any, count: int, skip: int = 0) -> int:
@@ -91,11 +128,7 @@ def touch_invoices(emu: Any, count: int, skip: int = 0) -> int:
     """
     store = emu.store
     with store.lock:
-        invoices = [
-            inv
-            for inv in store.invoices.values()
-            if inv.type == "ACCREC" and inv.status in ("AUTHORISED", "PAID")
-        ]
+        invoices = _editable_sales(store)
         if not invoices:
             return 0
         step = max(1, len(invoices) // max(count, 1))
@@ -136,11 +169,40 @@ def hubspot_routes(emu: Any) -> list[web.RouteDef]:
         ids = emu.seed(str(body["object"]), list(body.get("rows") or []))
         return web.json_response({"ids": ids})
 
+    async def values(request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        found = record_values(
+            emu,
+            str(body.get("object", "xero_invoice")),
+            str(body.get("key", "xero_invoice_id")),
+            str(body.get("property", "reference")),
+            [str(v) for v in body.get("values") or []],
+        )
+        return web.json_response({"found": found})
+
     return [
         web.post("/_sandbox/bench/limits", limits),
         web.post("/_sandbox/bench/hubspot/hand-edit", hand_edit),
         web.post("/_sandbox/bench/hubspot/seed", seed),
+        web.post("/_sandbox/bench/hubspot/values", values),
     ]
+
+
+def record_values(
+    emu: Any, object_type: str, key: str, prop: str, keys: list[str]
+) -> dict[str, str | None]:
+    """``prop`` of the records whose unique ``key`` property equals each of ``keys`` (None when
+    no such record, or the object type does not exist yet)."""
+    with emu.lock:
+        try:
+            resolved = emu.store.resolve(object_type)
+        except Exception:  # no such object yet: nothing is visible
+            return dict.fromkeys(keys)
+        out: dict[str, str | None] = {}
+        for value in keys:
+            record = resolved.find_unique(key, value)
+            out[value] = None if record is None else record.value(prop)
+        return out
 
 
 def build(args: argparse.Namespace) -> tuple[Any, web.Application, dict[str, Any]]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import inspect
 import json
 import logging
 import resource
@@ -65,8 +66,10 @@ def _work(name: str, settings: Settings, args: argparse.Namespace) -> Callable[[
     if name == "transform":
         from reverse_etl.transform import run_transform
 
-        dbt_vars = json.loads(args.dbt_vars) if args.dbt_vars else None
-        return lambda: run_transform(settings, dbt_vars=dbt_vars)
+        options: dict[str, Any] = {"dbt_vars": json.loads(args.dbt_vars) if args.dbt_vars else None}
+        if args.full_refresh and "full_refresh" in inspect.signature(run_transform).parameters:
+            options["full_refresh"] = True  # a tree whose transform has the flag (issue 19 on)
+        return lambda: run_transform(settings, **options)
     if name == "setup":
         from reverse_etl.schema import ensure_schema
 
@@ -123,7 +126,9 @@ def _sync(report: Any) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run one stage and print its measurements.")
     parser.add_argument("stage")
-    parser.add_argument("--full-refresh", action="store_true")
+    parser.add_argument(
+        "--full-refresh", action="store_true", help="extract, sync; transform where supported"
+    )
     parser.add_argument("--limit", type=int, default=1000, help="naive-push: records")
     parser.add_argument("--dbt-vars", help="transform: dbt vars as JSON")
     args = parser.parse_args(argv)
