@@ -38,6 +38,7 @@ import dlt
 from dlt.extract.resource import DltResource
 
 from pipelines.cursor import VersionTracker, parse_cursor
+from pipelines.dlt_tables import TableRouter
 from pipelines.xero import finance_records as fr
 from pipelines.xero.client import Endpoint, XeroClient
 from reverse_etl.errors import RecordParseError, XeroRateLimitError
@@ -180,6 +181,7 @@ def _list_resource(
     rejects = _hints("finance_rejects", write_disposition="append")
 
     def read() -> Iterator[Any]:
+        router = TableRouter()
         cursors: dict[str, str] = dlt.current.resource_state().setdefault("cursors", {})
         for tenant_id in tenant_ids:
             if tenant_id in stops:  # a limit already ended this run's reads of the tenant
@@ -188,7 +190,7 @@ def _list_resource(
             start = None if table.table in full_tables else plan.window(old)
             tracker = VersionTracker()
             try:
-                yield from _read_pages(tenant_id, start, tracker)
+                yield from _read_pages(tenant_id, start, tracker, router)
             except XeroRateLimitError as exc:
                 # a limit ends this endpoint's read for now: what was read is kept (merged),
                 # the cursor stays, the next run reads the same window again
@@ -206,7 +208,9 @@ def _list_resource(
                 if new is not None:
                     cursors[tenant_id] = new.isoformat()
 
-    def _read_pages(tenant_id: str, start: Any, tracker: VersionTracker) -> Iterator[Any]:
+    def _read_pages(
+        tenant_id: str, start: Any, tracker: VersionTracker, router: TableRouter
+    ) -> Iterator[Any]:
         for page in client.pages(table.endpoint, tenant_id, start):
             tracker.observe_ceiling(page.server_time)
             rows, children, kids, bad = [], [], [], []
@@ -218,19 +222,19 @@ def _list_resource(
                         fr.finance_reject_row(table.resource, payload, tenant_id, exc, now())
                     )
                     continue
-                tracker.is_new(row[table.key], row["updated_date_utc"])
+                tracker.observe(row["updated_date_utc"])  # repeats: the merge on the key
                 rows.append(row)
                 (children if table.allocations_of is None else kids).extend(nested)
             stats[table.table] = stats.get(table.table, 0) + len(rows)
             if bad:
                 stats["rejected"] = stats.get("rejected", 0) + len(bad)
-                yield dlt.mark.with_hints(bad, rejects, create_table_variant=True)
+                yield router.rows(bad, rejects)
             if rows:
-                yield dlt.mark.with_hints(rows, main, create_table_variant=True)
+                yield router.rows(rows, main)
             if children:
-                yield dlt.mark.with_hints(children, persons, create_table_variant=True)
+                yield router.rows(children, persons)
             if kids:
-                yield dlt.mark.with_hints(kids, allocations, create_table_variant=True)
+                yield router.rows(kids, allocations)
 
     read.__doc__ = (
         f"``GET /{table.endpoint.path}`` → ``raw_xero.{table.table}``; scope {table.scope}."
@@ -241,12 +245,14 @@ def _list_resource(
 def _parse(
     table: FinanceTable, payload: Any, tenant_id: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    row = fr.parse_record(table.resource, table.id_field, table.spec, payload, tenant_id)
+    row = fr.parse_record(
+        table.resource, table.id_field, table.spec, payload, tenant_id, for_dlt=True
+    )
     record_id = row[table.key]
     if table.table == "contacts":
         persons = fr.parse_children(
             "contact", record_id, tenant_id, payload.get("ContactPersons"), "ContactPersons",
-            fr.PERSON_FIELDS,
+            fr.PERSON_FIELDS, for_dlt=True,
         )  # fmt: skip
         for index, person in enumerate(persons):
             person.update(
@@ -260,7 +266,7 @@ def _parse(
         return row, []
     allocations = fr.parse_children(
         table.resource, record_id, tenant_id, payload.get("Allocations"), "Allocations",
-        fr.ALLOCATION_FIELDS,
+        fr.ALLOCATION_FIELDS, for_dlt=True,
     )  # fmt: skip
     for allocation in allocations:
         allocation.update(
