@@ -18,7 +18,7 @@ values as before.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -37,10 +37,13 @@ def _tag(sample: Any, text: str) -> str | None:
 
 _DECIMAL_TAG = _tag(Decimal("-1.50"), "-1.50")
 _DATE_TAG = _tag(date(2024, 6, 3), "2024-06-03")
-ENCODING = _DECIMAL_TAG is not None and _DATE_TAG is not None
+_SAMPLE_MOMENT = datetime(2024, 6, 3, 10, 0, 0, 123000, tzinfo=UTC)
+_DATETIME_TAG = _tag(_SAMPLE_MOMENT, _SAMPLE_MOMENT.isoformat())
+ENCODING = None not in (_DECIMAL_TAG, _DATE_TAG, _DATETIME_TAG)
 DECIMAL_TAG = _DECIMAL_TAG or ""
 DATE_TAG = _DATE_TAG or ""
-_TAGS = (DECIMAL_TAG, DATE_TAG) if ENCODING else ()
+DATETIME_TAG = _DATETIME_TAG or ""
+_TAGS = (DECIMAL_TAG, DATE_TAG, DATETIME_TAG) if ENCODING else ()
 
 
 def decimal_for_dlt(value: Decimal, text: str) -> Any:
@@ -50,6 +53,12 @@ def decimal_for_dlt(value: Decimal, text: str) -> Any:
 
 def date_for_dlt(value: date) -> Any:
     return DATE_TAG + value.isoformat() if ENCODING else value
+
+
+def datetime_for_dlt(value: datetime) -> Any:
+    """An aware timestamp as dlt's writer should receive it (once the extract no longer
+    compares it: the version tracker and the duplicate check need the ``datetime``)."""
+    return DATETIME_TAG + value.isoformat() if ENCODING else value
 
 
 def plain(value: Any) -> Any:

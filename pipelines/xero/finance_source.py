@@ -39,6 +39,7 @@ from dlt.extract.resource import DltResource
 
 from pipelines.cursor import VersionTracker, parse_cursor
 from pipelines.dlt_tables import TableRouter
+from pipelines.dlt_values import datetime_for_dlt
 from pipelines.xero import finance_records as fr
 from pipelines.xero.client import Endpoint, XeroClient
 from reverse_etl.errors import RecordParseError, XeroRateLimitError
@@ -223,6 +224,7 @@ def _list_resource(
                     )
                     continue
                 tracker.observe(row["updated_date_utc"])  # repeats: the merge on the key
+                row["updated_date_utc"] = datetime_for_dlt(row["updated_date_utc"])
                 rows.append(row)
                 (children if table.allocations_of is None else kids).extend(nested)
             stats[table.table] = stats.get(table.table, 0) + len(rows)
@@ -249,6 +251,7 @@ def _parse(
         table.resource, table.id_field, table.spec, payload, tenant_id, for_dlt=True
     )
     record_id = row[table.key]
+    stamp = datetime_for_dlt(row["updated_date_utc"])
     if table.table == "contacts":
         persons = fr.parse_children(
             "contact", record_id, tenant_id, payload.get("ContactPersons"), "ContactPersons",
@@ -259,7 +262,7 @@ def _parse(
                 tenant_id=tenant_id,
                 contact_id=record_id,
                 person_index=index,
-                contact_updated_date_utc=row["updated_date_utc"],
+                contact_updated_date_utc=stamp,
             )
         return row, persons
     if table.allocations_of is None:
@@ -273,7 +276,7 @@ def _parse(
             tenant_id=tenant_id,
             source_type=table.allocations_of,
             source_id=record_id,
-            source_updated_date_utc=row["updated_date_utc"],
+            source_updated_date_utc=stamp,
         )
         allocation["allocation_key"] = fr.allocation_key(
             table.allocations_of, record_id, allocation

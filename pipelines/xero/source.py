@@ -41,6 +41,7 @@ from pipelines.cursor import (
     window_start,
 )
 from pipelines.dlt_tables import TableRouter
+from pipelines.dlt_values import datetime_for_dlt
 from pipelines.quarantine import Quarantine, quarantine_hints
 from pipelines.xero.client import XeroClient
 from pipelines.xero.finance_source import finance_resources
@@ -220,6 +221,8 @@ def invoices_resource(
             for row in parsed.values()
             if tracker.is_new(row["invoice_id"], row["updated_date_utc"])
         ]
+        for row in rows:  # compared above; from here on only dlt reads it
+            row["updated_date_utc"] = datetime_for_dlt(row["updated_date_utc"])
         stats.add(stats.loaded, tenant_id, len(rows))
         stats.add(stats.unchanged, tenant_id, len(parsed) - len(rows))
         if gate.quarantined:
