@@ -24,6 +24,7 @@ from pipelines.xero.records import (
     PARSERS,
     TEXT,
     TIMESTAMP,
+    is_mapping,
 )
 from pipelines.xero.timezones import iana_timezone
 from reverse_etl.errors import RecordParseError
@@ -179,7 +180,7 @@ class _FieldError(ValueError):
 def _get(payload: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     value: Any = payload
     for part in path:
-        value = value.get(part) if isinstance(value, Mapping) else None
+        value = value.get(part) if is_mapping(value) else None
     return value
 
 
@@ -188,8 +189,13 @@ def _fill(
 ) -> None:
     parsers = DLT_PARSERS if for_dlt else PARSERS
     for column, path, kind in spec:
+        raw = _get(payload, path)
+        if for_dlt and (raw is None or (kind == "text" and type(raw) is str)):
+            if raw is not None:  # as in parse_invoice
+                row[column] = raw
+            continue
         try:
-            value = parsers[kind](_get(payload, path))
+            value = parsers[kind](raw)
         except ValueError as exc:
             raise _FieldError(prefix + ".".join(path), kind, str(exc)) from None
         if value is not None or not for_dlt:

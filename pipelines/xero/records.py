@@ -315,7 +315,11 @@ def parse_invoice(
         for column, key, subkey, parse, label, kind in spec:
             value = payload.get(key)
             if subkey is not None:
-                value = value.get(subkey) if isinstance(value, Mapping) else None
+                value = value.get(subkey) if _is_mapping(value) else None
+            if for_dlt and (value is None or (kind == "text" and type(value) is str)):
+                if value is not None:  # every parser maps None to None; text is kept as is
+                    row[column] = value
+                continue
             try:
                 parsed = parse(value)
             except ValueError as exc:
@@ -366,13 +370,27 @@ def _parse_line(line: object, index: int, spec: tuple[Any, ...], for_dlt: bool) 
         raise _FieldError(f"LineItems[{index}]", "text", "a line item is not a JSON object")
     out: dict[str, Any] = {}
     for column, field, parse, kind in spec:
+        value = line.get(field)
+        if for_dlt and (value is None or (kind == "text" and type(value) is str)):
+            if value is not None:  # as in parse_invoice
+                out[column] = value
+            continue
         try:
-            parsed = parse(line.get(field))
+            parsed = parse(value)
         except ValueError as exc:
             raise _FieldError(f"LineItems[{index}].{field}", kind, str(exc)) from None
         if parsed is not None or not for_dlt:
             out[column] = parsed
     return out
+
+
+def _is_mapping(value: object) -> bool:
+    """``isinstance(value, Mapping)``, with JSON's ``dict`` checked first (the ABC check is
+    slow, and this runs for every nested field of every record)."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+is_mapping = _is_mapping  # shared with :mod:`pipelines.xero.finance_records`
 
 
 def version_row(row: Mapping[str, Any]) -> dict[str, Any]:
