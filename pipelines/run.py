@@ -55,6 +55,9 @@ os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
 # resources one after another, in order: the invoices first, then the finance endpoints
 # (pipelines/xero/finance_source.py), so the invoices keep first claim on Xero's call budget
 os.environ.setdefault("EXTRACT__NEXT_ITEM_MODE", "fifo")
+# extracted files rotate every 20,000 rows, so a backfill's normalize workers share the big
+# tables (NORMALIZE_WORKERS below)
+os.environ.setdefault("EXTRACT__DATA_WRITER__FILE_MAX_ITEMS", "20000")
 
 import dlt
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
@@ -100,6 +103,15 @@ XERO_PIPELINE, XERO_DATASET = "xero_invoices", "raw_xero"
 HUBSPOT_PIPELINE, HUBSPOT_DATASET = "hubspot_snapshot", "raw_hubspot"
 LOADER_FILE_FORMAT = "jsonl"
 DUCKDB_MEMORY_LIMIT = "512MB"  # see _duckdb_credentials
+NORMALIZE_WORKERS = 2
+PARALLEL_NORMALIZE_ROWS = 50_000
+"""An extract of at least this many rows (a backfill) is normalized in
+:data:`NORMALIZE_WORKERS` processes. dlt's normalize step is pure Python, about as long as the
+extract itself, and runs while the network is idle, so a second process uses the second core
+(dlt docs, "Performance" → "Normalize": ``workers``; dlt hands each worker a share of the
+extracted files, so the extract rotates its files every ``EXTRACT__DATA_WRITER__FILE_MAX_ITEMS``
+rows, set above). Below it, starting the processes would cost more than it saves (an hourly
+run, a test's small books)."""
 
 
 @dataclass
@@ -486,7 +498,8 @@ def _run(pipeline: dlt.Pipeline, source: Any) -> tuple[dict[str, float], list[st
     """Extract, normalize and load, like ``pipeline.run`` (which also first finishes a package
     a crashed run left behind); a project error raised inside dlt surfaces as itself. When
     extraction fails, the half-extracted package is dropped, so nothing of this run reaches the
-    warehouse. Returns the steps' wall and CPU seconds, and the ids of the packages loaded."""
+    warehouse. Returns the steps' wall and CPU seconds, and the ids of the packages loaded.
+    A large extract is normalized in :data:`NORMALIZE_WORKERS` processes."""
     timings: dict[str, float] = {}
     load_ids: list[str] = []
     try:
@@ -494,11 +507,11 @@ def _run(pipeline: dlt.Pipeline, source: Any) -> tuple[dict[str, float], list[st
         if pipeline.has_pending_data:
             finish_pending(pipeline)
         started, cpu = time.perf_counter(), time.process_time()
-        pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
+        extracted = pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
         timings["extract"] = time.perf_counter() - started
         timings["extract_cpu"] = time.process_time() - cpu
         started, cpu = time.perf_counter(), time.process_time()
-        pipeline.normalize()
+        pipeline.normalize(workers=_normalize_workers(extracted))
         timings["normalize"] = time.perf_counter() - started
         timings["normalize_cpu"] = time.process_time() - cpu
         started, cpu = time.perf_counter(), time.process_time()
@@ -534,6 +547,18 @@ def _run(pipeline: dlt.Pipeline, source: Any) -> tuple[dict[str, float], list[st
     log.debug("%s: %s", pipeline.pipeline_name, timings)
     drop_staging_dataset(pipeline)
     return {name: round(value, 3) for name, value in timings.items()}, load_ids
+
+
+def _normalize_workers(extracted: Any) -> int:
+    """:data:`NORMALIZE_WORKERS` for an extract of :data:`PARALLEL_NORMALIZE_ROWS` rows or more
+    (dlt's ``ExtractInfo`` metrics: rows written per table), else 1."""
+    rows = sum(
+        table.items_count
+        for step in (getattr(extracted, "metrics", None) or {}).values()
+        for metrics in step
+        for table in metrics["table_metrics"].values()
+    )
+    return NORMALIZE_WORKERS if rows >= PARALLEL_NORMALIZE_ROWS else 1
 
 
 def _project_error(exc: BaseException) -> InvoiceSyncError | None:
