@@ -55,9 +55,10 @@ os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
 # resources one after another, in order: the invoices first, then the finance endpoints
 # (pipelines/xero/finance_source.py), so the invoices keep first claim on Xero's call budget
 os.environ.setdefault("EXTRACT__NEXT_ITEM_MODE", "fifo")
-# extracted files rotate every 20,000 rows, so a backfill's normalize workers share the big
-# tables (NORMALIZE_WORKERS below)
-os.environ.setdefault("EXTRACT__DATA_WRITER__FILE_MAX_ITEMS", "20000")
+# extracted files rotate every 5,000 rows, so a backfill's normalize workers share the big
+# tables: dlt gives each worker the same number of files, in name order (NORMALIZE_WORKERS).
+# The SOURCES section: dlt resolves the extract's writer settings in the source's sections.
+os.environ.setdefault("SOURCES__DATA_WRITER__FILE_MAX_ITEMS", "5000")
 
 import dlt
 from dlt.common.destination.exceptions import DestinationUndefinedEntity
@@ -109,7 +110,7 @@ PARALLEL_NORMALIZE_ROWS = 50_000
 :data:`NORMALIZE_WORKERS` processes. dlt's normalize step is pure Python, about as long as the
 extract itself, and runs while the network is idle, so a second process uses the second core
 (dlt docs, "Performance" → "Normalize": ``workers``; dlt hands each worker a share of the
-extracted files, so the extract rotates its files every ``EXTRACT__DATA_WRITER__FILE_MAX_ITEMS``
+extracted files, so the extract rotates its files every ``SOURCES__DATA_WRITER__FILE_MAX_ITEMS``
 rows, set above). Below it, starting the processes would cost more than it saves (an hourly
 run, a test's small books)."""
 
