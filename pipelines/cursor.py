@@ -37,21 +37,47 @@ def window_start(cursor: datetime | None, margin: timedelta) -> datetime | None:
 
 @dataclass
 class VersionTracker:
-    """Decides which rows of an overlapping read are new, and where the cursor moves."""
+    """Decides which rows of an overlapping read are new, and where the cursor moves.
+
+    ``known`` holds the versions the warehouse already has (only the overlap window's: bounded
+    by what changed since the cursor). The versions seen during this read are remembered in
+    ``seen``; with ``recent_pages`` set, only those of the last that many pages (see
+    :meth:`end_page`), so a backfill's memory does not grow with the number of records. A
+    version repeated further apart than that is loaded twice in one package, where dlt's merge
+    on the primary key keeps one copy (``dedup_sort``): the warehouse is the same, only the
+    "loaded" count says one more.
+    """
 
     known: set[tuple[str, str]] = field(default_factory=set)
     max_seen: datetime | None = None
     ceiling: datetime | None = None
+    recent_pages: int | None = None
+    seen: set[tuple[str, datetime]] = field(default_factory=set)
+    _older: list[set[tuple[str, datetime]]] = field(default_factory=list, repr=False)
 
     def is_new(self, record_id: str, stamp: datetime) -> bool:
         """True once per unseen ``(id, stamp)``; tracks the newest stamp seen either way."""
+        self.observe(stamp)
+        key = (record_id, stamp)  # aware datetimes compare and hash by the instant
+        if key in self.seen or any(key in page for page in self._older):
+            return False
+        if self.known and (record_id, stamp_key(stamp)) in self.known:
+            return False
+        self.seen.add(key)
+        return True
+
+    def observe(self, stamp: datetime) -> None:
+        """Track the newest stamp only (a reader that lets the merge drop repeats)."""
         if self.max_seen is None or stamp > self.max_seen:
             self.max_seen = stamp
-        key = (record_id, stamp_key(stamp))
-        if key in self.known:
-            return False
-        self.known.add(key)
-        return True
+
+    def end_page(self) -> None:
+        """With ``recent_pages``: forget the versions seen before the last that many pages."""
+        if self.recent_pages is None:
+            return
+        self._older.append(self.seen)
+        self.seen = set()
+        del self._older[: max(0, len(self._older) - (self.recent_pages - 1))]
 
     def observe_ceiling(self, server_time: datetime | None) -> None:
         if server_time is not None and self.ceiling is None:

@@ -265,9 +265,10 @@ class XeroClient:
     ) -> Iterator[InvoicePage]:
         """Pages of another paged list endpoint (Contacts, Payments …; ``InvoicePage.invoices``
         holds its records), with the paging, ordering, fallback and stopping rules of
-        :meth:`invoice_pages`; its calls are counted as ``finance``."""
+        :meth:`invoice_pages`, prefetched like them; its calls are counted as ``finance``."""
         params = {**dict(endpoint.params), **(extra or {})}
-        return self._pages(tenant_id, modified_since, params, endpoint=endpoint)
+        pages = self._pages(tenant_id, modified_since, params, endpoint=endpoint)
+        return prefetched(pages) if self._prefetch else pages
 
     def get_one(self, path: str, key: str, tenant_id: str) -> tuple[list[Any], datetime | None]:
         """An unpaged read (``GET /Organisation``): the envelope's ``key`` list, server time."""

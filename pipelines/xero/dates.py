@@ -30,6 +30,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
 _RANGE = f"{EARLIEST:%Y-%m-%d}..{LATEST:%Y-%m-%d}"
+_NO_OFFSET = timedelta()
 
 
 class XeroDateError(ValueError):
@@ -37,6 +38,12 @@ class XeroDateError(ValueError):
 
 
 def _split_ms(value: str) -> tuple[datetime, timedelta]:
+    if value.endswith("+0000)/"):  # the common form, without the regular expression
+        digits = value[6:-7]
+        if len(digits) <= 14 and digits.isascii() and digits.isdigit():  # < year 5138
+            moment = _EPOCH + timedelta(milliseconds=int(digits))
+            if moment <= LATEST:  # and >= 1970 > EARLIEST
+                return moment, _NO_OFFSET
     match = _MS_DATE.match(value)
     if match is None:
         raise XeroDateError(f"{value!r} is not a Xero date (expected /Date(<ms>+0000)/)")

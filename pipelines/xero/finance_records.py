@@ -14,7 +14,18 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pipelines.xero.records import BOOL, DATE, DECIMAL, FIXES, PARSERS, TEXT, TIMESTAMP
+from pipelines.dlt_values import plain
+from pipelines.xero.records import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    DLT_PARSERS,
+    FIXES,
+    PARSERS,
+    TEXT,
+    TIMESTAMP,
+    is_mapping,
+)
 from pipelines.xero.timezones import iana_timezone
 from reverse_etl.errors import RecordParseError
 
@@ -169,23 +180,41 @@ class _FieldError(ValueError):
 def _get(payload: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     value: Any = payload
     for part in path:
-        value = value.get(part) if isinstance(value, Mapping) else None
+        value = value.get(part) if is_mapping(value) else None
     return value
 
 
-def _fill(row: dict[str, Any], payload: Mapping[str, Any], spec: Spec, prefix: str = "") -> None:
+def _fill(
+    row: dict[str, Any], payload: Mapping[str, Any], spec: Spec, prefix: str, for_dlt: bool
+) -> None:
+    parsers = DLT_PARSERS if for_dlt else PARSERS
     for column, path, kind in spec:
+        raw = _get(payload, path)
+        if for_dlt and (raw is None or (kind == "text" and type(raw) is str)):
+            if raw is not None:  # as in parse_invoice
+                row[column] = raw
+            continue
         try:
-            row[column] = PARSERS[kind](_get(payload, path))
+            value = parsers[kind](raw)
         except ValueError as exc:
             raise _FieldError(prefix + ".".join(path), kind, str(exc)) from None
+        if value is not None or not for_dlt:
+            row[column] = value
 
 
 def parse_record(
-    resource: str, id_field: str, spec: Spec, payload: object, tenant_id: str
+    resource: str,
+    id_field: str,
+    spec: Spec,
+    payload: object,
+    tenant_id: str,
+    *,
+    for_dlt: bool = False,
 ) -> dict[str, Any]:
     """One record of ``resource`` (e.g. ``"payment"``) as a row; its id column must be set and
-    ``updated_date_utc`` (when the spec has it) present. Raises :class:`RecordParseError`."""
+    ``updated_date_utc`` (when the spec has it) present. ``for_dlt``: amounts and dates in
+    dlt's typed-JSON form, empty fields left out (as :func:`~pipelines.xero.records.
+    parse_invoice`). Raises :class:`RecordParseError`."""
     record_id = payload.get(id_field) if isinstance(payload, Mapping) else None
     try:
         if not isinstance(payload, Mapping):
@@ -193,8 +222,8 @@ def parse_record(
         if not isinstance(record_id, str) or not record_id:
             raise _FieldError(id_field, "text", f"the {resource} has no {id_field}")
         row: dict[str, Any] = {"tenant_id": tenant_id}
-        _fill(row, payload, spec)
-        if "updated_date_utc" in row and row["updated_date_utc"] is None:
+        _fill(row, payload, spec, "", for_dlt)
+        if row.get("updated_date_utc") is None and any(c == "updated_date_utc" for c, *_ in spec):
             raise _FieldError("UpdatedDateUTC", "timestamp", "UpdatedDateUTC is missing")
     except _FieldError as exc:
         raise _error(resource, record_id, tenant_id, exc) from None
@@ -208,6 +237,8 @@ def parse_children(
     items: object,
     list_field: str,
     spec: Spec,
+    *,
+    for_dlt: bool = False,
 ) -> list[dict[str, Any]]:
     """The rows of a nested list (``ContactPersons``, ``Allocations``), in order."""
     try:
@@ -220,7 +251,7 @@ def parse_children(
             if not isinstance(item, Mapping):
                 raise _FieldError(f"{list_field}[{index}]", "text", "not a JSON object")
             row: dict[str, Any] = {}
-            _fill(row, item, spec, f"{list_field}[{index}].")
+            _fill(row, item, spec, f"{list_field}[{index}].", for_dlt)
             rows.append(row)
         return rows
     except _FieldError as exc:
@@ -255,8 +286,8 @@ def allocation_key(source_type: str, source_id: str, row: Mapping[str, Any]) -> 
     if row.get("allocation_id"):
         return str(row["allocation_id"])
     return (
-        f"{source_type}:{source_id}:{row.get('invoice_id')}:{row.get('allocation_date')}:"
-        f"{row.get('amount')}"
+        f"{source_type}:{source_id}:{row.get('invoice_id')}:{plain(row.get('allocation_date'))}:"
+        f"{plain(row.get('amount'))}"
     )
 
 

@@ -33,13 +33,15 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import dlt
 from dlt.extract.resource import DltResource
 
 from pipelines.cursor import VersionTracker, parse_cursor, stamp_key
+from pipelines.dlt_tables import TableRouter
+from pipelines.dlt_values import datetime_for_dlt
 from pipelines.xero import finance_records as fr
 from pipelines.xero.client import Endpoint, XeroClient
 from reverse_etl.errors import RecordParseError, XeroRateLimitError
@@ -183,6 +185,7 @@ def _list_resource(
     rejects = _hints("finance_rejects", write_disposition="append")
 
     def read() -> Iterator[Any]:
+        router = TableRouter()
         state = dlt.current.resource_state()
         cursors: dict[str, str] = state.setdefault("cursors", {})
         # the versions read at the cursor's edge, which the next overlapping read returns again
@@ -193,9 +196,9 @@ def _list_resource(
             old = parse_cursor(cursors.get(tenant_id))
             start = None if table.table in full_tables else plan.window(old)
             known = {(k[0], k[1]) for k in edges.get(tenant_id, [])} if start is not None else set()
-            tracker = VersionTracker(known=known)
+            tracker, edge = VersionTracker(), _Edge(known)
             try:
-                yield from _read_pages(tenant_id, start, tracker)
+                yield from _read_pages(tenant_id, start, tracker, edge, router)
             except XeroRateLimitError as exc:
                 # a limit ends this endpoint's read for now: what was read is kept (merged),
                 # the cursor stays, the next run reads the same window again
@@ -212,9 +215,11 @@ def _list_resource(
                 new = tracker.next_cursor(old)
                 if new is not None:
                     cursors[tenant_id] = new.isoformat()
-                    edges[tenant_id] = _edge_versions(tracker, plan.window(new))
+                    edges[tenant_id] = edge.versions(plan.window(new))
 
-    def _read_pages(tenant_id: str, start: Any, tracker: VersionTracker) -> Iterator[Any]:
+    def _read_pages(
+        tenant_id: str, start: Any, tracker: VersionTracker, edge: _Edge, router: TableRouter
+    ) -> Iterator[Any]:
         for page in client.pages(table.endpoint, tenant_id, start):
             tracker.observe_ceiling(page.server_time)
             rows, children, kids, bad = [], [], [], []
@@ -226,20 +231,24 @@ def _list_resource(
                         fr.finance_reject_row(table.resource, payload, tenant_id, exc, now())
                     )
                     continue
-                if not tracker.is_new(row[table.key], row["updated_date_utc"]):
+                stamp = row["updated_date_utc"]
+                if edge.repeats(row[table.key], stamp):
                     continue  # the version loaded last run, returned again by the overlap
+                tracker.observe(stamp)  # repeats within this read: the merge on the key
+                edge.add(row[table.key], stamp, tracker.max_seen)
+                row["updated_date_utc"] = datetime_for_dlt(stamp)
                 rows.append(row)
                 (children if table.allocations_of is None else kids).extend(nested)
             stats[table.table] = stats.get(table.table, 0) + len(rows)
             if bad:
                 stats["rejected"] = stats.get("rejected", 0) + len(bad)
-                yield dlt.mark.with_hints(bad, rejects, create_table_variant=True)
+                yield router.rows(bad, rejects)
             if rows:
-                yield dlt.mark.with_hints(rows, main, create_table_variant=True)
+                yield router.rows(rows, main)
             if children:
-                yield dlt.mark.with_hints(children, persons, create_table_variant=True)
+                yield router.rows(children, persons)
             if kids:
-                yield dlt.mark.with_hints(kids, allocations, create_table_variant=True)
+                yield router.rows(kids, allocations)
 
     read.__doc__ = (
         f"``GET /{table.endpoint.path}`` → ``raw_xero.{table.table}``; scope {table.scope}."
@@ -247,46 +256,68 @@ def _list_resource(
     return dlt.resource(read, name=table.name)
 
 
-def _edge_versions(tracker: VersionTracker, edge: datetime | None) -> list[list[str]]:
-    """The ``(id, stamp)`` versions the next read's window (from ``edge``) returns again:
-    kept in state so that a quiet hour loads nothing (no dlt package, so the sync can skip
-    its build: reverse_etl/build_plan.py), instead of re-merging the newest records."""
-    if edge is None:
-        return []
-    floor = stamp_key(edge)
-    return sorted([record_id, stamp] for record_id, stamp in tracker.known if stamp >= floor)
+class _Edge:
+    """The versions at the cursor's edge: those the next read's overlapping window returns
+    again. Kept in the resource's dlt state so that a quiet hour loads nothing (no dlt package,
+    so the sync can skip its build: reverse_etl/build_plan.py) instead of re-merging the newest
+    records. Only versions within a few seconds of the newest stamp seen are held, so memory
+    does not grow with a backfill."""
+
+    MARGIN = timedelta(seconds=2)  # more than the read's overlap (XERO_OVERLAP, 1 s)
+
+    def __init__(self, known: set[tuple[str, str]]) -> None:
+        self.known = known
+        self.near: dict[tuple[str, str], datetime] = {}
+
+    def repeats(self, record_id: str, stamp: datetime) -> bool:
+        return bool(self.known) and (record_id, stamp_key(stamp)) in self.known
+
+    def add(self, record_id: str, stamp: datetime, newest: datetime | None) -> None:
+        floor = (newest or stamp) - self.MARGIN
+        if stamp >= floor:
+            self.near[(record_id, stamp_key(stamp))] = stamp
+        if len(self.near) > 1000:  # many stamps advanced past: drop those now too old
+            self.near = {k: v for k, v in self.near.items() if v >= floor}
+
+    def versions(self, edge: datetime | None) -> list[list[str]]:
+        if edge is None:
+            return []
+        return sorted([key[0], key[1]] for key, stamp in self.near.items() if stamp >= edge)
 
 
 def _parse(
     table: FinanceTable, payload: Any, tenant_id: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    row = fr.parse_record(table.resource, table.id_field, table.spec, payload, tenant_id)
+    row = fr.parse_record(
+        table.resource, table.id_field, table.spec, payload, tenant_id, for_dlt=True
+    )
     record_id = row[table.key]
+    stamp = datetime_for_dlt(row["updated_date_utc"])
     if table.table == "contacts":
         persons = fr.parse_children(
             "contact", record_id, tenant_id, payload.get("ContactPersons"), "ContactPersons",
-            fr.PERSON_FIELDS,
+            fr.PERSON_FIELDS, for_dlt=True,
         )  # fmt: skip
         for index, person in enumerate(persons):
             person.update(
                 tenant_id=tenant_id,
                 contact_id=record_id,
                 person_index=index,
-                contact_updated_date_utc=row["updated_date_utc"],
+                contact_updated_date_utc=stamp,
             )
         return row, persons
     if table.allocations_of is None:
         return row, []
     allocations = fr.parse_children(
         table.resource, record_id, tenant_id, payload.get("Allocations"), "Allocations",
-        fr.ALLOCATION_FIELDS,
+        fr.ALLOCATION_FIELDS, for_dlt=True,
     )  # fmt: skip
     for allocation in allocations:
         allocation.update(
             tenant_id=tenant_id,
             source_type=table.allocations_of,
             source_id=record_id,
-            source_updated_date_utc=row["updated_date_utc"],
+            source_updated_date_utc=stamp,
         )
         allocation["allocation_key"] = fr.allocation_key(
             table.allocations_of, record_id, allocation

@@ -25,6 +25,7 @@ from decimal import Context, Decimal, InvalidOperation, localcontext
 from functools import lru_cache
 from typing import Any
 
+from pipelines.dlt_values import date_for_dlt, decimal_for_dlt
 from pipelines.xero.dates import XeroDateError, parse_date, parse_datetime
 from reverse_etl.errors import RecordParseError
 
@@ -134,6 +135,18 @@ def _decimal(value: object) -> Decimal | None:
     return None if value is None else _fits(_any_decimal(value))
 
 
+def _dlt_decimal(value: object) -> Any:
+    """:func:`_decimal`, in dlt's typed-JSON form (:mod:`pipelines.dlt_values`)."""
+    if type(value) is Decimal:
+        text = str(value)
+        if "E" not in text and -_LIMIT < value < _LIMIT:
+            dot = text.find(".")
+            if dot < 0 or len(text) - dot - 1 <= DECIMAL["scale"]:
+                return decimal_for_dlt(value, text)
+    parsed = _decimal(value)
+    return None if parsed is None else decimal_for_dlt(parsed, str(parsed))
+
+
 def _fits(value: Decimal) -> Decimal:
     """``value`` if ``decimal(38,9)`` holds it exactly; otherwise a ValueError saying why."""
     if value.adjusted() >= MAX_INTEGER_DIGITS and value:
@@ -219,6 +232,23 @@ def _date_value(value: object) -> Any:
         raise ValueError(str(exc)) from None
 
 
+@lru_cache(maxsize=8192)
+def _cached_dlt_date(value: str) -> Any:
+    parsed = parse_date(value)
+    return None if parsed is None else date_for_dlt(parsed)
+
+
+def _dlt_date_value(value: object) -> Any:
+    """:func:`_date_value`, in dlt's typed-JSON form (:mod:`pipelines.dlt_values`)."""
+    if type(value) is str:
+        try:
+            return _cached_dlt_date(value)
+        except XeroDateError as exc:
+            raise ValueError(str(exc)) from None
+    parsed = _date_value(value)
+    return None if parsed is None else date_for_dlt(parsed)
+
+
 def _timestamp_value(value: object) -> Any:
     try:
         return parse_datetime(value)
@@ -235,42 +265,76 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
 }
 
 
+# The same parsers, with amounts and dates in dlt's typed-JSON form: for rows handed to dlt.
+_DLT_PARSERS: dict[str, Callable[[object], Any]] = {
+    **_PARSERS,
+    "decimal": _dlt_decimal,
+    "date": _dlt_date_value,
+}
+
 PARSERS = _PARSERS  # shared with :mod:`pipelines.xero.finance_records`
+DLT_PARSERS = _DLT_PARSERS
 FIXES = _FIXES
 
-_INVOICE_SPEC = tuple(
-    (column, path[0], path[1] if len(path) > 1 else None, _PARSERS[kind], ".".join(path), kind)
-    for column, path, kind in _INVOICE_FIELDS
-)
+
+def _invoice_spec(parsers: dict[str, Callable[[object], Any]]) -> tuple[Any, ...]:
+    return tuple(
+        (column, path[0], path[1] if len(path) > 1 else None, parsers[kind], ".".join(path), kind)
+        for column, path, kind in _INVOICE_FIELDS
+    )
+
+
+_INVOICE_SPEC = _invoice_spec(_PARSERS)
+_DLT_INVOICE_SPEC = _invoice_spec(_DLT_PARSERS)
 _LABELS = {column: ".".join(path) for column, path, _kind in _INVOICE_FIELDS}
 _LINE_SPEC = tuple((column, field, _PARSERS[kind], kind) for column, field, kind in _LINE_FIELDS)
+_DLT_LINE_SPEC = tuple(
+    (column, field, _DLT_PARSERS[kind], kind) for column, field, kind in _LINE_FIELDS
+)
 
 
-def parse_invoice(payload: Mapping[str, Any], tenant_id: str) -> dict[str, Any]:
+def parse_invoice(
+    payload: Mapping[str, Any], tenant_id: str, *, for_dlt: bool = False
+) -> dict[str, Any]:
     """One Xero invoice as a ``raw_xero.invoices`` row (``line_items`` as a nested list).
 
-    Raises :class:`RecordParseError` naming the invoice id, the Xero field and the fix.
+    ``for_dlt``: the row as the resource hands it to dlt — amounts and dates in dlt's
+    typed-JSON form (:mod:`pipelines.dlt_values`) and empty fields left out (dlt's normalizer
+    drops ``None`` values anyway, so the loaded rows are the same); timestamps stay
+    ``datetime``. Raises :class:`RecordParseError` naming the invoice id, the Xero field and
+    the fix.
     """
     invoice_id = payload.get("InvoiceID") if isinstance(payload, Mapping) else None
+    spec, line_spec = (
+        (_DLT_INVOICE_SPEC, _DLT_LINE_SPEC) if for_dlt else (_INVOICE_SPEC, _LINE_SPEC)
+    )
     try:
         if not isinstance(invoice_id, str) or not invoice_id:
             raise _FieldError("InvoiceID", "text", "the invoice has no InvoiceID")
         row: dict[str, Any] = {"tenant_id": tenant_id}
-        for column, key, subkey, parse, label, kind in _INVOICE_SPEC:
+        for column, key, subkey, parse, label, kind in spec:
             value = payload.get(key)
             if subkey is not None:
-                value = value.get(subkey) if isinstance(value, Mapping) else None
+                value = value.get(subkey) if _is_mapping(value) else None
+            if for_dlt and (value is None or (kind == "text" and type(value) is str)):
+                if value is not None:  # every parser maps None to None; text is kept as is
+                    row[column] = value
+                continue
             try:
-                row[column] = parse(value)
+                parsed = parse(value)
             except ValueError as exc:
                 raise _FieldError(label, kind, str(exc)) from None
+            if parsed is not None or not for_dlt:
+                row[column] = parsed
         _check_enums(row)
-        if row["updated_date_utc"] is None:
+        if row.get("updated_date_utc") is None:
             raise _FieldError("UpdatedDateUTC", "timestamp", "UpdatedDateUTC is missing")
         lines = payload.get("LineItems") or []
         if not isinstance(lines, list):
             raise _FieldError("LineItems", "text", "LineItems is not a list")
-        row["line_items"] = [_parse_line(line, index) for index, line in enumerate(lines)]
+        row["line_items"] = [
+            _parse_line(line, index, line_spec, for_dlt) for index, line in enumerate(lines)
+        ]
     except _FieldError as exc:
         raise _record_error(payload, invoice_id, tenant_id, exc) from None
     return row
@@ -301,18 +365,36 @@ def _record_error(
     )
 
 
-def _parse_line(line: object, index: int) -> dict[str, Any]:
+def _parse_line(line: object, index: int, spec: tuple[Any, ...], for_dlt: bool) -> dict[str, Any]:
     if not isinstance(line, Mapping):
         raise _FieldError(f"LineItems[{index}]", "text", "a line item is not a JSON object")
     out: dict[str, Any] = {}
-    for column, field, parse, kind in _LINE_SPEC:
+    for column, field, parse, kind in spec:
+        value = line.get(field)
+        if for_dlt and (value is None or (kind == "text" and type(value) is str)):
+            if value is not None:  # as in parse_invoice
+                out[column] = value
+            continue
         try:
-            out[column] = parse(line.get(field))
+            parsed = parse(value)
         except ValueError as exc:
             raise _FieldError(f"LineItems[{index}].{field}", kind, str(exc)) from None
+        if parsed is not None or not for_dlt:
+            out[column] = parsed
     return out
+
+
+def _is_mapping(value: object) -> bool:
+    """``isinstance(value, Mapping)``, with JSON's ``dict`` checked first (the ABC check is
+    slow, and this runs for every nested field of every record)."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+is_mapping = _is_mapping  # shared with :mod:`pipelines.xero.finance_records`
 
 
 def version_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """The ``raw_xero.invoice_versions`` row of an invoice row: its scalar columns."""
-    return {k: v for k, v in row.items() if k != "line_items"}
+    version = dict(row)
+    del version["line_items"]
+    return version

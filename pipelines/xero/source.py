@@ -40,6 +40,8 @@ from pipelines.cursor import (
     stamp_key,
     window_start,
 )
+from pipelines.dlt_tables import TableRouter
+from pipelines.dlt_values import datetime_for_dlt
 from pipelines.quarantine import Quarantine, quarantine_hints
 from pipelines.xero.client import XeroClient
 from pipelines.xero.finance_source import finance_resources
@@ -143,6 +145,7 @@ def invoices_resource(
 
     @dlt.resource(name="xero_invoices")
     def invoices() -> Iterator[Any]:
+        router = TableRouter()
         state = dlt.current.resource_state()
         cursors: dict[str, str] = state.setdefault("cursors", {})
         positions: dict[str, Any] = state.setdefault("resume", {})
@@ -151,7 +154,7 @@ def invoices_resource(
             resume = ReadPosition.from_state(positions.get(tenant_id)) if plan.resumes else None
             start = resume.window if resume else plan.window(old)
             stats.windows[tenant_id] = stamp_key(start) if start else None
-            tracker = VersionTracker()
+            tracker = VersionTracker(recent_pages=2)
             if resume:
                 tracker.ceiling, tracker.max_seen = resume.ceiling, resume.max_seen
             if start is not None:
@@ -177,7 +180,8 @@ def invoices_resource(
                 for page in _pages_until_limit(pages, plan):
                     done, order = page.page, page.order
                     stats.add(stats.pages, tenant_id, 1)
-                    yield from _page_rows(page, tenant_id, tracker, stats, gate)
+                    yield from _page_rows(page, tenant_id, tracker, stats, gate, router)
+                    tracker.end_page()
             except _LimitReached as stop:
                 position = ReadPosition(
                     window=start,
@@ -203,6 +207,7 @@ def invoices_resource(
         tracker: VersionTracker,
         stats: XeroExtractStats,
         gate: Quarantine,
+        router: TableRouter,
     ) -> Iterator[Any]:
         """The rows of one page, as dlt items for the invoice tables and the quarantine."""
         tracker.observe_ceiling(page.server_time)
@@ -216,6 +221,8 @@ def invoices_resource(
             for row in parsed.values()
             if tracker.is_new(row["invoice_id"], row["updated_date_utc"])
         ]
+        for row in rows:  # compared above; from here on only dlt reads it
+            row["updated_date_utc"] = datetime_for_dlt(row["updated_date_utc"])
         stats.add(stats.loaded, tenant_id, len(rows))
         stats.add(stats.unchanged, tenant_id, len(parsed) - len(rows))
         if gate.quarantined:
@@ -223,22 +230,20 @@ def invoices_resource(
             stats.quarantined.extend(gate.named)
             gate.quarantined, gate.named = 0, []
         if gate.rows:
-            yield dlt.mark.with_hints(gate.drain(), set_aside_hints, create_table_variant=True)
+            yield router.rows(gate.drain(), set_aside_hints)
         if rows:
-            yield dlt.mark.with_hints(rows, invoices_hints, create_table_variant=True)
-            yield dlt.mark.with_hints(
-                [version_row(r) for r in rows], versions_hints, create_table_variant=True
-            )
+            yield router.rows(rows, invoices_hints)
+            yield router.rows([version_row(r) for r in rows], versions_hints)
 
     return invoices
 
 
 def _parse(gate: Quarantine, payload: Any, tenant_id: str, strict: bool) -> dict[str, Any] | None:
     if strict:
-        row = parse_invoice(payload, tenant_id)  # raises RecordParseError: the run fails
-        gate.release(row["invoice_id"], row["invoice_number"])
+        row = parse_invoice(payload, tenant_id, for_dlt=True)  # RecordParseError: the run fails
+        gate.release(row["invoice_id"], row.get("invoice_number"))
         return row
-    return gate.parse(payload, lambda p: parse_invoice(p, tenant_id))
+    return gate.parse(payload, lambda p: parse_invoice(p, tenant_id, for_dlt=True))
 
 
 def _keep_newest(
