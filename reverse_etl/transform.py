@@ -124,7 +124,7 @@ def build_inputs(
 ) -> build_plan.BuildInputs:
     """What a build of the whole project would be built from (compared by the next run)."""
     fingerprint = build_plan.project_fingerprint(DBT_PROJECT_DIR, dbt_vars_for(settings, dbt_vars))
-    with sync_log.open_warehouse(_existing_warehouse(settings)) as con:
+    with sync_log.open_warehouse(existing_warehouse(settings)) as con:
         return build_plan.read_inputs(con, fingerprint, now or datetime.now(UTC))
 
 
@@ -152,9 +152,9 @@ def run_transform(
     from dbt.cli.main import dbtRunner
     from dbt_common.invocation import get_invocation_id
 
-    warehouse = _existing_warehouse(settings)
+    warehouse = existing_warehouse(settings)
     dbt_vars = dbt_vars_for(settings, dbt_vars)
-    args = ["build", *_common_args(warehouse, dbt_vars)]
+    args = ["build", *dbt_args(warehouse, dbt_vars)]
     inputs = None
     if select:
         args += ["--select", select, "--exclude-resource-type", "unit_test"]
@@ -173,7 +173,7 @@ def run_transform(
         )
         invocation_id = get_invocation_id()
     finally:
-        _release_duckdb()
+        release_duckdb()
     seconds = time.perf_counter() - started
 
     if result.exception is not None and result.result is None:
@@ -182,7 +182,7 @@ def run_transform(
             f"See {DBT_PROJECT_DIR / 'logs' / 'dbt.log'}."
         )
     node_results = list(getattr(result.result, "results", None) or [])
-    failures = [_failure(r, warehouse) for r in node_results if str(r.status) in _FAILED]
+    failures = [node_failure(r, warehouse) for r in node_results if str(r.status) in _FAILED]
     _tidy_test_failures(warehouse, node_results)
     if failures or not result.success:
         skipped = sum(1 for r in node_results if str(r.status) == "skipped")
@@ -225,7 +225,7 @@ def run_transform(
     )
 
 
-def _existing_warehouse(settings: Settings) -> Path:
+def existing_warehouse(settings: Settings) -> Path:
     warehouse = settings.warehouse_path.expanduser().resolve()
     if not warehouse.is_file():
         raise TransformError(
@@ -235,14 +235,17 @@ def _existing_warehouse(settings: Settings) -> Path:
     return warehouse
 
 
-def _common_args(warehouse: Path, dbt_vars: Mapping[str, Any]) -> list[str]:
+def dbt_args(
+    warehouse: Path, dbt_vars: Mapping[str, Any], *, target_path: Path | None = None
+) -> list[str]:
+    """The arguments every invocation shares: this project, the warehouse, the vars, quiet."""
     return [
         "--project-dir",
         str(DBT_PROJECT_DIR),
         "--profiles-dir",
         str(DBT_PROJECT_DIR),
         "--target-path",
-        str(DBT_PROJECT_DIR / "target"),
+        str(target_path or DBT_PROJECT_DIR / "target"),
         "--log-path",
         str(DBT_PROJECT_DIR / "logs"),
         "--vars",
@@ -307,15 +310,15 @@ def run_source_freshness(settings: Settings) -> FreshnessReport:
     stale data: the status is the result (warn after 2 h, error after 26 h)."""
     from dbt.cli.main import dbtRunner
 
-    warehouse = _existing_warehouse(settings)
+    warehouse = existing_warehouse(settings)
     # the build's vars: the same vars keep dbt's partial parse valid between the two commands
-    args = ["source", "freshness", *_common_args(warehouse, dbt_vars_for(settings))]
+    args = ["source", "freshness", *dbt_args(warehouse, dbt_vars_for(settings))]
     args += ["--output", str(DBT_PROJECT_DIR / "target" / "sources.json")]
     started = time.perf_counter()
     try:
         result = dbtRunner().invoke(args)
     finally:
-        _release_duckdb()
+        release_duckdb()
     statuses: dict[str, str] = {}
     for node_result in getattr(result.result, "results", None) or []:
         node = node_result.node
@@ -362,7 +365,7 @@ def _tidy_test_failures(warehouse: Path, node_results: list[Any]) -> None:
         log.warning("Could not tidy %s: %s", TEST_FAILURES_SCHEMA, exc)
 
 
-def _failure(node_result: Any, warehouse: Path) -> NodeFailure:
+def node_failure(node_result: Any, warehouse: Path) -> NodeFailure:
     node = node_result.node
     message = " ".join(str(node_result.message or "").split())
     failures = getattr(node_result, "failures", None)
@@ -397,7 +400,7 @@ def _sample_rows(warehouse: Path, relation: str, limit: int = 3) -> str:
     return "; ".join(shown)[:600]
 
 
-def _release_duckdb() -> None:
+def release_duckdb() -> None:
     """Close dbt-duckdb's process-wide DuckDB instance so the file can be reopened."""
     try:
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager
