@@ -14,8 +14,12 @@ and its output put aside (``dbt_project/macros/webhook_fast_path.sql``):
   receivables: nothing reads them (the push path takes the customer's name from it);
 - the relations go to ``webhook_``-prefixed schemas (``webhook_reverse_etl.hubspot_invoice_actions``
   …), so the analysts' marts and the hourly build's action tables are never replaced by a
-  partial build; the models before ``reverse_etl`` are ephemeral there (CTEs in the three
-  tables it writes), the tests store no failures;
+  partial build; the models before ``reverse_etl`` and ``hubspot_invoices_desired`` are
+  ephemeral there (CTEs in the two tables it writes:
+  https://docs.getdbt.com/docs/build/materializations#ephemeral), and the tests store no
+  failures (``store_failures_as: ephemeral``,
+  https://docs.getdbt.com/reference/resource-configs/store_failures_as). The selector is a
+  YAML selector (https://docs.getdbt.com/reference/node-selection/yaml-selectors);
 - nothing is recorded in ``sync_log.builds``: that log is of whole-project builds, and the next
   hourly sync sees the batch's dlt load and builds everything (``reverse_etl/build_plan.py``).
 
@@ -43,6 +47,8 @@ manifest costs ~0.5 s). ``--no-write-json`` skips writing manifest.json and run_
 (0.7 s; https://docs.getdbt.com/reference/global-configs/json-artifacts), and
 ``--no-populate-cache`` the listing of every schema (https://docs.getdbt.com/reference/global-configs/cache);
 the artefacts of a parse go to ``dbt_project/target/webhook``, away from the hourly build's.
+dbt does not support concurrent invocations in one process (the programmatic invocations
+page): builds hold a lock.
 """
 
 from __future__ import annotations
