@@ -35,9 +35,9 @@ dbt decides at parse time stays with the manifest (schema names from
 invocation are honoured when the models are compiled: measured with dbt-core 1.11, a
 manifest parsed with ``webhook_fast_path: true`` and invoked with ``false`` compiles without
 the filter but still writes into ``webhook_staging``. So the same vars go to the parse and to
-every build, and the manifest is re-parsed when they or the project's files change
-(:func:`reverse_etl.build_plan.project_fingerprint`). The ids are a table, not a var, so they
-never become SQL text.
+every build, and the manifest is re-parsed when they, the warehouse file or the project's
+files change (:func:`reverse_etl.build_plan.project_fingerprint`). The ids are a table, not
+a var, so they never become SQL text.
 
 dbt compiles into the manifest it is given (``node.compiled_code``, ``extra_ctes_injected``,
 ``dbt/compilation.py``): a second build with the same manifest would believe its ephemeral
@@ -97,7 +97,9 @@ class FastPathBuild:
         """The manifest for these settings, parsed now unless the one in memory still fits.
         The webhook server calls it once at start, so the first event does not pay for it."""
         dbt_vars = _fast_path_vars(settings)
-        key = project_fingerprint(DBT_PROJECT_DIR, dbt_vars)
+        # the warehouse too: dbt-duckdb names the database after the file, baked in the nodes
+        where = {"warehouse_path": str(existing_warehouse(settings))}
+        key = project_fingerprint(DBT_PROJECT_DIR, {**dbt_vars, **where})
         with self._lock:
             if self._manifest is None or key != self._key:
                 self._manifest = _parse(settings, dbt_vars)
