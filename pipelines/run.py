@@ -327,10 +327,11 @@ def run_xero_extract(
         )
         return {str(row[0]) for row in rows}
 
+    # named invoices (webhooks) read no finance table: skip the checks (a connection each)
     full_tables = [
         table
         for table in (*(t.table for t in FINANCE_TABLES), "organisations")
-        if not _table_exists(pipeline, table)
+        if invoice_ids is None and not _table_exists(pipeline, table)
     ]
     source = xero_source(
         client,

@@ -22,7 +22,8 @@ from reverse_etl.sync_log import open_warehouse
 
 log = logging.getLogger(__name__)
 
-ACTIONS_TABLE = "reverse_etl.hubspot_invoice_actions"
+ACTIONS_SCHEMA = "reverse_etl"
+ACTIONS_TABLE = f"{ACTIONS_SCHEMA}.hubspot_invoice_actions"
 
 
 class ActionTableMissingError(InvoiceSyncError):
@@ -48,13 +49,15 @@ class Action:
         return {"idProperty": UPSERT_KEY, "id": self.xero_invoice_id, "properties": properties}
 
 
-def read_actions(con: duckdb.DuckDBPyConnection) -> list[Action]:
-    """The action table's rows, de-duplicated on ``xero_invoice_id`` (first row wins)."""
+def read_actions(con: duckdb.DuckDBPyConnection, schema: str = ACTIONS_SCHEMA) -> list[Action]:
+    """The action table's rows, de-duplicated on ``xero_invoice_id`` (first row wins).
+    ``schema``: where the table is (``webhook_reverse_etl`` for the webhook fast path's)."""
+    table = f"{schema}.hubspot_invoice_actions"
     try:
-        cursor = con.execute(f"select * from {ACTIONS_TABLE} order by action, xero_invoice_id")
+        cursor = con.execute(f"select * from {table} order by action, xero_invoice_id")
     except duckdb.CatalogException:
         raise ActionTableMissingError(
-            f"{ACTIONS_TABLE} does not exist in {con_path(con)}: run `invoice-sync transform` "
+            f"{table} does not exist in {con_path(con)}: run `invoice-sync transform` "
             "(or `invoice-sync sync`) first."
         ) from None
     columns = [d[0] for d in cursor.description]
@@ -74,16 +77,19 @@ def read_actions(con: duckdb.DuckDBPyConnection) -> list[Action]:
             values={n: _text(record.get(n)) for n in PROPERTY_NAMES if n in record},
         )
     if duplicates:
-        log.warning("%s named %d invoice(s) twice; each is sent once.", ACTIONS_TABLE, duplicates)
+        log.warning("%s named %d invoice(s) twice; each is sent once.", table, duplicates)
     return list(actions.values())
 
 
-def actions_invocation_id(con: duckdb.DuckDBPyConnection) -> str | None:
+def actions_invocation_id(
+    con: duckdb.DuckDBPyConnection, schema: str = ACTIONS_SCHEMA
+) -> str | None:
     """The dbt invocation that built the action table (its table comment, set by the model's
     post-hook), or None for a table built otherwise."""
     row = con.execute(
         "select comment from duckdb_tables() "
-        "where schema_name = 'reverse_etl' and table_name = 'hubspot_invoice_actions'"
+        "where schema_name = ? and table_name = 'hubspot_invoice_actions'",
+        [schema],
     ).fetchone()
     return str(row[0]) if row and row[0] else None
 

@@ -91,11 +91,15 @@ class AlertOutcome:
 Notify = Callable[[str, str, str], bool]  # (url, title, body) -> delivered
 
 
-def read_status_changes(con: duckdb.DuckDBPyConnection) -> list[StatusChange]:
-    """Changes not alerted before: the model's, then those an earlier run failed to deliver."""
+def read_status_changes(
+    con: duckdb.DuckDBPyConnection, schema: str = "reverse_etl"
+) -> list[StatusChange]:
+    """Changes not alerted before: the model's, then those an earlier run failed to deliver.
+    ``schema``: where the model is (``webhook_reverse_etl`` for the webhook fast path's)."""
     exists = con.execute(
         "select count(*) from information_schema.tables "
-        "where table_schema = 'reverse_etl' and table_name = 'invoice_status_changes'"
+        "where table_schema = ? and table_name = 'invoice_status_changes'",
+        [schema],
     ).fetchone()
     rows: list[tuple[Any, ...]] = []
     if exists and exists[0]:
@@ -104,7 +108,7 @@ def read_status_changes(con: duckdb.DuckDBPyConnection) -> list[StatusChange]:
             select c.xero_invoice_id, c.invoice_number, c.contact_name, c.currency_code,
                    cast(c.total as varchar), c.previous_status, c.new_status,
                    cast(c.xero_updated_at as varchar)
-            from {STATUS_CHANGES_TABLE} as c
+            from {schema}.invoice_status_changes as c
             where c.new_status is not null and {_NOT_ALERTED}
             order by c.invoice_number, c.xero_invoice_id
             """

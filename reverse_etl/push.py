@@ -55,7 +55,13 @@ import duckdb
 from rich.console import Console
 
 from reverse_etl import alerts, build_plan, sync_log
-from reverse_etl.actions import Action, actions_invocation_id, read_actions, refresh_if_consumed
+from reverse_etl.actions import (
+    ACTIONS_SCHEMA,
+    Action,
+    actions_invocation_id,
+    read_actions,
+    refresh_if_consumed,
+)
 from reverse_etl.customers_push import CustomersPushReport, push_customers
 from reverse_etl.errors import HubSpotSchemaError, RejectedRecordsError
 from reverse_etl.hubspot import (
@@ -180,23 +186,30 @@ def run_push(
     client: HubSpot | None = None,
     notify: alerts.Notify | None = None,
     run_id: str | None = None,
+    actions_schema: str = ACTIONS_SCHEMA,
 ) -> PushReport:
     """Push the action table to HubSpot (or print the plan); see the module docstring.
 
     ``run_id`` names a ``sync_log.runs`` row a sync already started: the push then records its
     counts there and leaves ``finished_at`` to the sync. Without it the push logs its own run.
+    ``actions_schema`` other than ``reverse_etl`` is a partial build's (the webhook fast path,
+    :mod:`reverse_etl.fast_path`, built just before): its invoice actions and status changes
+    are pushed and alerted; the customers' writes (company balances, associations), the
+    re-derivation of a consumed table and the ``pushed`` mark of ``sync_log.builds`` belong to
+    whole builds and wait for the next sync.
     """
     started = time.monotonic()
     report = PushReport(run_id=run_id or str(uuid.uuid4()), dry_run=dry_run)
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    report.rebuilt_stale_actions = refresh_if_consumed(settings)
+    whole = actions_schema == ACTIONS_SCHEMA
+    report.rebuilt_stale_actions = refresh_if_consumed(settings) if whole else False
     con = sync_log.connect_warehouse(settings.warehouse_path)
     final = run_id is None
     try:
         sync_log.ensure_tables(con)
-        actions = read_actions(con)
+        actions = read_actions(con, actions_schema)
         report.planned = _count_by_action(actions)
-        report.actions_invocation_id = actions_invocation_id(con)
+        report.actions_invocation_id = actions_invocation_id(con, actions_schema)
         if run_id is None:
             sync_log.start_run(con, report.run_id, sync_log.now(), dry_run=dry_run, stage="push")
         sync_log.update_run(con, report.run_id, actions_invocation_id=report.actions_invocation_id)
@@ -208,11 +221,12 @@ def run_push(
         hub = client or HubSpot(settings.hubspot)
         calls_before = hub.calls
         try:
-            changes = alerts.read_status_changes(con)
+            changes = alerts.read_status_changes(con, actions_schema)
             written_ids = _push(settings, con, hub, actions, report, console) if actions else set()
             # a first sync with nothing to write still sets the object up (no call later)
             object_type = resolve_object_type_id(settings, hub)
-            report.customers = push_customers(con, hub, object_type, report.run_id)
+            if whole:
+                report.customers = push_customers(con, hub, object_type, report.run_id)
         except BaseException as exc:
             report.hubspot_calls = hub.calls - calls_before
             report.status = "failed"
@@ -222,7 +236,7 @@ def run_push(
         report.rate_limited = hub.rate_limited
         report.status = "partial" if report.rejected or report.customers_refused else "success"
         _finish(con, report, started, final=final)
-        if report.status == "success":  # the next sync may skip while nothing changes
+        if whole and report.status == "success":  # the next sync may skip while nothing changes
             build_plan.mark_pushed(con)
         try:
             outcome = alerts.send_push_alerts(

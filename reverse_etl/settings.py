@@ -49,6 +49,8 @@ class XeroSettings:
     token_file: Path
     calls_per_minute: int
     page_size: int
+    # how long the webhook worker waits after an event for more to batch with it
+    webhook_debounce_ms: int = 250
 
     @property
     def grant_type(self) -> str:
@@ -126,6 +128,7 @@ class Settings:
             ("XERO_BASE_URL", redact_url(self.xero.base_url)),
             ("XERO_IDENTITY_URL", redact_url(self.xero.identity_url)),
             ("XERO_WEBHOOK_KEY", mask(self.xero.webhook_key)),
+            ("XERO_WEBHOOK_DEBOUNCE_MS", str(self.xero.webhook_debounce_ms)),
             ("XERO_TOKEN_FILE", str(self.xero.token_file)),
             ("XERO_CALLS_PER_MINUTE", str(self.xero.calls_per_minute)),
             ("XERO_PAGE_SIZE", str(self.xero.page_size)),
@@ -304,6 +307,7 @@ def _build(values: Mapping[str, str]) -> Settings:
         token_file=Path(get("XERO_TOKEN_FILE", str(state_dir / "xero_token.json"))).expanduser(),
         calls_per_minute=_int(values, "XERO_CALLS_PER_MINUTE", 60, 1, 10_000),
         page_size=_int(values, "XERO_PAGE_SIZE", 1000, 1, 1000),
+        webhook_debounce_ms=_int(values, "XERO_WEBHOOK_DEBOUNCE_MS", 250, 0, 60_000),
     )
     hubspot = HubSpotSettings(
         access_token=access_token,

@@ -166,7 +166,7 @@ def run_sync_once(
 
     def stage(name: str, work: Callable[[], Any]) -> Any:
         report.stage = name
-        _log_run(settings, report.run_id, stage=name)
+        log_run(settings, report.run_id, stage=name)
         started = time.monotonic()
         try:
             result = work()
@@ -238,7 +238,7 @@ def run_sync_once(
                 report.stage_seconds["freshness"] = time.monotonic() - started
                 if report.freshness is not None and report.freshness.status != "pass":
                     out.print(report.freshness.summary(), highlight=False, markup=False)
-            _finish_run_log(settings, report, error)
+            finish_run_log(settings, report, error)
     for record in report.quarantined:  # Xero's text: never rendered as markup
         out.print(f"Quarantined: {record.line()}", highlight=False, markup=False)
     out.print(report.summary(), highlight=False, markup=False)
@@ -281,12 +281,12 @@ def _freshness(settings: Settings, report: SyncReport, error: BaseException | No
         return None
 
 
-def _log_run(settings: Settings, run_id: str, **columns: Any) -> None:
+def log_run(settings: Settings, run_id: str, **columns: Any) -> None:
     with sync_log.open_warehouse(settings.warehouse_path) as con:
         sync_log.update_run(con, run_id, **columns)
 
 
-def _finish_run_log(settings: Settings, report: SyncReport, error: BaseException | None) -> None:
+def finish_run_log(settings: Settings, report: SyncReport, error: BaseException | None) -> None:
     """Close the run's row: outcome, the stage reached, timings, load and invocation ids."""
     columns: dict[str, Any] = {
         "finished_at": sync_log.now(),
@@ -310,7 +310,7 @@ def _finish_run_log(settings: Settings, report: SyncReport, error: BaseException
     elif report.plan is not None and report.plan.skipped:
         columns["status"] = "success"
     try:
-        _log_run(settings, report.run_id, **columns)
+        log_run(settings, report.run_id, **columns)
     except Exception as exc:  # the run's own error matters more than its log line
         log.warning("Could not finish the run log of %s: %s", report.run_id, exc)
 

@@ -125,7 +125,7 @@ def build_inputs(
 ) -> build_plan.BuildInputs:
     """What a build of the whole project would be built from (compared by the next run)."""
     fingerprint = build_plan.project_fingerprint(DBT_PROJECT_DIR, dbt_vars_for(settings, dbt_vars))
-    with sync_log.open_warehouse(_existing_warehouse(settings)) as con:
+    with sync_log.open_warehouse(existing_warehouse(settings)) as con:
         return build_plan.read_inputs(con, fingerprint, now or datetime.now(UTC))
 
 
@@ -152,9 +152,9 @@ def run_transform(
     """
     from dbt_common.invocation import get_invocation_id
 
-    warehouse = _existing_warehouse(settings)
+    warehouse = existing_warehouse(settings)
     dbt_vars = dbt_vars_for(settings, dbt_vars)
-    args = ["build", *_common_args(warehouse, dbt_vars)]
+    args = ["build", *dbt_args(warehouse, dbt_vars)]
     inputs = None
     if select:
         args += ["--select", select, "--exclude-resource-type", "unit_test"]
@@ -172,7 +172,7 @@ def run_transform(
         result = _runner(warehouse, dbt_vars, callbacks).invoke(args)
         invocation_id = get_invocation_id()
     finally:
-        _release_duckdb()
+        release_duckdb()
     seconds = time.perf_counter() - started
 
     if result.exception is not None and result.result is None:
@@ -181,7 +181,7 @@ def run_transform(
             f"See {DBT_PROJECT_DIR / 'logs' / 'dbt.log'}."
         )
     node_results = list(getattr(result.result, "results", None) or [])
-    failures = [_failure(r, warehouse) for r in node_results if str(r.status) in _FAILED]
+    failures = [node_failure(r, warehouse) for r in node_results if str(r.status) in _FAILED]
     _tidy_test_failures(warehouse, node_results)
     if failures or not result.success:
         skipped = sum(1 for r in node_results if str(r.status) == "skipped")
@@ -225,35 +225,67 @@ def run_transform(
 
 
 # Parsed manifests of this process, by what parsing depends on (the project's files, the vars,
-# the database name). dbt-core's "programmatic invocations" guide: a manifest returned by
-# `parse` can be handed to `dbtRunner(manifest=...)`, which then skips parsing; the profile
-# (the warehouse path) and the vars are still read at each invocation (checked: a build with a
-# pre-parsed manifest writes to the warehouse and honours the vars it is given). Long-running
-# processes (`sync --every`, the webhook worker) and the test suite parse once; a one-shot
-# command parses once, as before. Partial parsing (target/partial_parse.msgpack) cannot do this:
-# another warehouse path or other vars make dbt re-parse everything.
+# the database name). dbt-core's "programmatic invocations" guide
+# (https://docs.getdbt.com/reference/programmatic-invocations): a manifest returned by `parse`
+# can be handed to `dbtRunner(manifest=...)`, which then skips parsing; the profile (the
+# warehouse path) and the vars are still read at each invocation when the models compile
+# (checked: a build with a pre-parsed manifest writes to the warehouse and honours the vars it
+# is given), while what dbt decides at parse time (schema names, materializations) stays with
+# the manifest, hence the vars in the key. Long-running processes (`sync --every`, the webhook
+# worker) and the test suite parse once; a one-shot command parses once, as before. Partial
+# parsing (target/partial_parse.msgpack) cannot do this: another warehouse path or other vars
+# make dbt re-parse everything.
 _MANIFESTS: dict[str, Any] = {}
 _MANIFEST_LOCK = threading.Lock()
 
 
-def _runner(warehouse: Path, dbt_vars: Mapping[str, Any], callbacks: list[Any]) -> Any:
-    """A ``dbtRunner`` with this process's parsed manifest for the project and vars."""
+def parsed_manifest(
+    warehouse: Path, dbt_vars: Mapping[str, Any], *, target_path: Path | None = None
+) -> Any:
+    """This process's parsed manifest for the project and vars (parsed now when missing), its
+    compile state reset (:func:`_reset_compiled`); ``None`` when the project does not parse
+    (the build then parses by itself and reports the error)."""
     from dbt.cli.main import dbtRunner
 
     key = build_plan.project_fingerprint(DBT_PROJECT_DIR, {**dbt_vars, "database": warehouse.stem})
     with _MANIFEST_LOCK:
         manifest = _MANIFESTS.get(key)
         if manifest is None:
+            args = ["parse", *dbt_args(warehouse, dbt_vars, target_path=target_path)]
             try:
-                parsed = dbtRunner().invoke(["parse", *_common_args(warehouse, dbt_vars)])
+                parsed = dbtRunner().invoke(args)
             finally:
-                _release_duckdb()
-            if parsed.success and parsed.result is not None:
-                manifest = _MANIFESTS[key] = parsed.result
+                release_duckdb()
+            if not parsed.success or parsed.result is None:
+                return None
+            manifest = _MANIFESTS[key] = parsed.result
+        _reset_compiled(manifest)
+        return manifest
+
+
+def _reset_compiled(manifest: Any) -> None:
+    """Forget what the last build compiled into the manifest. dbt compiles into the manifest
+    it is given (``node.compiled_code``, ``extra_ctes_injected``, ``dbt/compilation.py``): a
+    second build with the same manifest would believe its ephemeral CTEs already injected and
+    fail (``__dbt__cte__fct_invoices does not exist``). Resetting is cheaper than a deep copy
+    of the manifest (~0.5 s)."""
+    for node in manifest.nodes.values():
+        if getattr(node, "compiled", False) or getattr(node, "extra_ctes_injected", False):
+            node.compiled = False
+            node.compiled_code = None
+            node.extra_ctes_injected = False
+            node.extra_ctes = []
+
+
+def _runner(warehouse: Path, dbt_vars: Mapping[str, Any], callbacks: list[Any]) -> Any:
+    """A ``dbtRunner`` with this process's parsed manifest for the project and vars."""
+    from dbt.cli.main import dbtRunner
+
+    manifest = parsed_manifest(warehouse, dbt_vars)
     return dbtRunner(manifest=manifest, callbacks=callbacks)
 
 
-def _existing_warehouse(settings: Settings) -> Path:
+def existing_warehouse(settings: Settings) -> Path:
     warehouse = settings.warehouse_path.expanduser().resolve()
     if not warehouse.is_file():
         raise TransformError(
@@ -263,14 +295,17 @@ def _existing_warehouse(settings: Settings) -> Path:
     return warehouse
 
 
-def _common_args(warehouse: Path, dbt_vars: Mapping[str, Any]) -> list[str]:
+def dbt_args(
+    warehouse: Path, dbt_vars: Mapping[str, Any], *, target_path: Path | None = None
+) -> list[str]:
+    """The arguments every invocation shares: this project, the warehouse, the vars, quiet."""
     return [
         "--project-dir",
         str(DBT_PROJECT_DIR),
         "--profiles-dir",
         str(DBT_PROJECT_DIR),
         "--target-path",
-        str(DBT_PROJECT_DIR / "target"),
+        str(target_path or DBT_PROJECT_DIR / "target"),
         "--log-path",
         str(DBT_PROJECT_DIR / "logs"),
         "--vars",
@@ -333,15 +368,15 @@ def run_source_freshness(settings: Settings) -> FreshnessReport:
     ``raw_hubspot.extract_runs``: one row per successful extract, written even when nothing
     changed), so a quiet night is fresh and a failing extract goes stale. Never raises for
     stale data: the status is the result (warn after 2 h, error after 26 h)."""
-    warehouse = _existing_warehouse(settings)
+    warehouse = existing_warehouse(settings)
     dbt_vars = dbt_vars_for(settings)  # the build's vars: its parsed manifest serves both
-    args = ["source", "freshness", *_common_args(warehouse, dbt_vars)]
+    args = ["source", "freshness", *dbt_args(warehouse, dbt_vars)]
     args += ["--output", str(DBT_PROJECT_DIR / "target" / "sources.json")]
     started = time.perf_counter()
     try:
         result = _runner(warehouse, dbt_vars, []).invoke(args)
     finally:
-        _release_duckdb()
+        release_duckdb()
     statuses: dict[str, str] = {}
     for node_result in getattr(result.result, "results", None) or []:
         node = node_result.node
@@ -388,7 +423,7 @@ def _tidy_test_failures(warehouse: Path, node_results: list[Any]) -> None:
         log.warning("Could not tidy %s: %s", TEST_FAILURES_SCHEMA, exc)
 
 
-def _failure(node_result: Any, warehouse: Path) -> NodeFailure:
+def node_failure(node_result: Any, warehouse: Path) -> NodeFailure:
     node = node_result.node
     message = " ".join(str(node_result.message or "").split())
     failures = getattr(node_result, "failures", None)
@@ -423,7 +458,7 @@ def _sample_rows(warehouse: Path, relation: str, limit: int = 3) -> str:
     return "; ".join(shown)[:600]
 
 
-def _release_duckdb() -> None:
+def release_duckdb() -> None:
     """Close dbt-duckdb's process-wide DuckDB instance so the file can be reopened."""
     try:
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager

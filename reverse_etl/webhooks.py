@@ -8,9 +8,17 @@ seconds; the "intent to receive" check sends one of each before Xero enables the
 Events say only *what* changed, so the receiver fetches those invoices itself.
 
 So the HTTP handler only checks the signature and queues the invoice ids; a worker thread
-collects events for a short debounce window, then runs extract (those ids only, via Xero's
-``IDs`` filter) → transform → push under the same warehouse lock as the hourly job. If the
-hourly job holds the lock, the batch is retried after it.
+collects events for a short debounce window (``XERO_WEBHOOK_DEBOUNCE_MS``, 250 ms by default:
+events that arrive together, or while a batch runs, go in one batch), then runs the batch of
+:mod:`reverse_etl.webhook_batch` under the same warehouse lock as the hourly job: extract
+(those ids only, via Xero's ``IDs`` filter) → the dbt fast path (only the models on the path
+to the invoice actions, only for those invoices, into the ``webhook_*`` schemas;
+:mod:`reverse_etl.fast_path`) → push. A batch logs its run in ``sync_log.runs`` (command
+``webhook``) and reports quarantine as `sync` does; it does not publish the analysts'
+database nor write the customers' side: the next hourly sync sees the batch's new dlt load,
+builds the whole project, and publishes. If the hourly job holds the lock, the batch is retried
+after it. The worker parses the dbt project once when it starts (``warm_up``), so the first
+event does not wait for it.
 """
 
 from __future__ import annotations
@@ -38,8 +46,10 @@ from reverse_etl.errors import (
     WarehouseBusyError,
 )
 from reverse_etl.failures import as_project_error, one_line
+from reverse_etl.fast_path import FAST_PATH
 from reverse_etl.health import LoopHealth
 from reverse_etl.settings import Settings
+from reverse_etl.webhook_batch import sync_invoices
 from reverse_etl.webhook_server import ConnectionGuard, ServerLimits, start_guarded
 
 log = logging.getLogger(__name__)
@@ -76,38 +86,8 @@ def invoice_ids_from(payload: object) -> list[tuple[str, str]]:
     return found
 
 
-SyncInvoices = Callable[[Settings, list[str]], None]
-
-
-def sync_invoices(settings: Settings, invoice_ids: list[str]) -> None:
-    """Extract the named invoices, rebuild the models, push: the hourly job, narrowed."""
-    from pipelines.run import run_xero_extract
-    from reverse_etl.lock import sync_lock
-    from reverse_etl.publish import push_then_publish
-    from reverse_etl.push import run_push
-    from reverse_etl.quarantine_report import quarantine_message, report_quarantine
-    from reverse_etl.transform import run_transform
-    from reverse_etl.warehouse_busy import warehouse_busy_is_typed
-
-    with (
-        warehouse_busy_is_typed(settings),
-        sync_lock(settings.warehouse_path, purpose="webhook sync"),
-    ):
-        run_xero_extract(settings, invoice_ids=invoice_ids)
-        run_transform(settings)
-        pushed, _ = push_then_publish(settings, lambda run_id: run_push(settings, run_id=run_id))
-        # as `sync` does: each quarantined record logged in sync_log.quarantine, alerted once
-        quarantined = report_quarantine(settings, pushed.run_id)
-    for record in quarantined:
-        log.warning("Quarantined: %s", record.line())
-    try:
-        pushed.raise_for_rejections()
-    except RejectedRecordsError as exc:
-        if quarantined:
-            raise RejectedRecordsError(f"{exc} Also: {quarantine_message(quarantined)}") from None
-        raise
-    if quarantined:
-        raise QuarantinedRecordsError(quarantine_message(quarantined))
+# (settings, invoice ids) -> anything: one batch (reverse_etl/webhook_batch.py by default)
+SyncInvoices = Callable[[Settings, list[str]], object]
 
 
 @dataclass
@@ -119,11 +99,14 @@ class WebhookWorker:
     the hourly sync (Xero's ``If-Modified-Since`` read includes them). A busy warehouse (the
     hourly job, or another process holding DuckDB's file lock) is waited for
     ``retry_seconds`` at a time, at most ``busy_retries`` times, before the batch counts as
-    failed."""
+    failed. ``debounce_seconds`` defaults to the settings' ``XERO_WEBHOOK_DEBOUNCE_MS``;
+    ``warm_up`` runs once in the worker thread before the first batch (the webhook server
+    parses the dbt project there); its failure is logged, and the first batch tries again."""
 
     settings: Settings
     sync: SyncInvoices = sync_invoices
-    debounce_seconds: float = 2.0
+    debounce_seconds: float | None = None
+    warm_up: Callable[[Settings], object] | None = None
     retry_seconds: float = 30.0
     busy_retries: int = 20
     sleep: Callable[[float], None] = time.sleep
@@ -165,13 +148,20 @@ class WebhookWorker:
             self._changed.notify_all()
 
     def _loop(self) -> None:
+        if self.debounce_seconds is None:
+            self.debounce_seconds = self.settings.xero.webhook_debounce_ms / 1000
+        if self.warm_up is not None:
+            try:
+                self.warm_up(self.settings)
+            except Exception as exc:  # the first batch will try again; the worker lives on
+                log.warning("Webhook warm-up failed: %s", one_line(str(as_project_error(exc))))
         while True:
             first = self._queue.get()
             if first is None:
                 return
             pending = {first[1]}
             taken = 1
-            deadline = time.monotonic() + self.debounce_seconds
+            deadline = time.monotonic() + (self.debounce_seconds or 0.0)
             stopping = False
             while (remaining := deadline - time.monotonic()) > 0:
                 try:
@@ -289,7 +279,7 @@ def serve(settings: Settings, *, host: str, port: int, console: Console) -> None
     from reverse_etl.sandbox_mode import sandbox_if_needed
 
     limits = ServerLimits()
-    worker = WebhookWorker(settings)
+    worker = WebhookWorker(settings, warm_up=FAST_PATH.prepare)
     app = build_app(settings, worker, limits)
     with sandbox_if_needed(settings):
         worker.start()

@@ -232,10 +232,10 @@ def _list_resource(
                     )
                     continue
                 stamp = row["updated_date_utc"]
-                if edge.repeats(row[table.key], stamp):
-                    continue  # the version loaded last run, returned again by the overlap
                 tracker.observe(stamp)  # repeats within this read: the merge on the key
                 edge.add(row[table.key], stamp, tracker.max_seen)
+                if edge.repeats(row[table.key], stamp):
+                    continue  # the version loaded last run, returned again by the overlap
                 row["updated_date_utc"] = datetime_for_dlt(stamp)
                 rows.append(row)
                 (children if table.allocations_of is None else kids).extend(nested)

@@ -490,7 +490,7 @@ def test_hand_run_dbt_reads_the_policy_from_the_same_environment(
 
     from dbt.cli.main import dbtRunner
 
-    from reverse_etl.transform import _release_duckdb
+    from reverse_etl.transform import release_duckdb
 
     path = tmp_path / "warehouse" / "invoices.duckdb"
     with RawWarehouse(path) as warehouse:
@@ -502,7 +502,7 @@ def test_hand_run_dbt_reads_the_policy_from_the_same_environment(
     try:
         result = dbtRunner().invoke(args)
     finally:
-        _release_duckdb()
+        release_duckdb()
     assert result.success, result.exception
     desired = {
         row["xero_invoice_id"]

@@ -48,6 +48,7 @@ def test_refresh_token_selects_standard_app_grant():
         ({**LIVE, "HUBSPOT_OBJECT_NAME": "invoice"}, "HUBSPOT_OBJECT_NAME"),
         ({**LIVE, "HUBSPOT_REQUESTS_PER_10S": "fast"}, "HUBSPOT_REQUESTS_PER_10S"),
         ({**LIVE, "XERO_PAGE_SIZE": "5000"}, "XERO_PAGE_SIZE"),
+        ({**LIVE, "XERO_WEBHOOK_DEBOUNCE_MS": "-1"}, "XERO_WEBHOOK_DEBOUNCE_MS"),
     ],
 )
 def test_bad_configuration_names_the_variable(env, variable):

@@ -206,3 +206,24 @@ def test_records_set_aside_are_warned_by_name_but_the_worker_stays_healthy(error
     assert worker.health.failures == 0 and worker.health.consecutive_failures == 0
     assert worker.batches_done == 1 and worker.failures == []
     assert "INV-[b]7[/b]" in caplog.text
+
+
+def test_the_debounce_comes_from_the_settings_and_a_warm_up_runs_before_the_first_batch():
+    settings = load_settings(
+        {"XERO_WEBHOOK_KEY": KEY, "XERO_WEBHOOK_DEBOUNCE_MS": "50"}, dotenv_path=None
+    )
+    order = []
+
+    def warm_up(_settings):
+        order.append("warm-up")
+        raise RuntimeError("no warehouse yet")  # logged; the worker lives on
+
+    worker = WebhookWorker(settings, sync=lambda _s, ids: order.append(ids), warm_up=warm_up)
+    worker.start()
+    try:
+        worker.submit([("t-1", "inv-1"), ("t-1", "inv-2")])
+        assert worker.wait_idle(5)
+    finally:
+        worker.stop()
+    assert worker.debounce_seconds == 0.05
+    assert order == ["warm-up", ["inv-1", "inv-2"]]

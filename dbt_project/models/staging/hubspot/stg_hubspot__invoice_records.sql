@@ -9,6 +9,7 @@ with
 source as (
 
     select * from {{ source('raw_hubspot', 'invoice_records') }}
+    {{ webhook_invoices_only('xero_invoice_id') }}
 
 ),
 

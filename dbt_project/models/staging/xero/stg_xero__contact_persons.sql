@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('raw_xero', 'contact_persons') }}
+    {{ webhook_invoices_only('contact_id', grain='contact') }}
 
 ),
 

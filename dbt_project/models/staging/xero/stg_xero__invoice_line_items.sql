@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('raw_xero', 'invoices__line_items') }}
+    {{ webhook_invoices_only('_dlt_root_id', grain='invoice_row') }}
 
 ),
 

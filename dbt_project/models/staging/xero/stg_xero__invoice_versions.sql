@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('raw_xero', 'invoice_versions') }}
+    {{ webhook_invoices_only('invoice_id') }}
 
 ),
 

@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('raw_xero', 'invoices') }}
+    {{ webhook_invoices_only('invoice_id') }}
 
 ),
 

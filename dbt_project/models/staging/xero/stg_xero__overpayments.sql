@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('raw_xero', 'overpayments') }}
+    {{ webhook_invoices_only('contact_id', grain='contact') }}
 
 ),
 

@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('raw_xero', 'payments') }}
+    {{ webhook_invoices_only('invoice_id') }}
 
 ),
 

@@ -1,0 +1,168 @@
+"""The webhook fast path's dbt build: the path to the invoice actions, for the invoices named.
+
+A webhook batch names a few invoices. It builds the models on the path to
+``hubspot_invoice_actions`` and ``invoice_status_changes`` (the ``webhook`` selector of
+``dbt_project/selectors.yml``: staging, ``int_invoice_line_items``, ``fct_invoices``,
+``fct_payments``, ``dim_customers``, ``hubspot_invoices_desired``, the two tables) and the data
+tests of the action table, with the same SQL as every other build; only its input is narrowed
+and its output put aside (``dbt_project/macros/webhook_fast_path.sql``):
+
+- the ids are written to ``sync_log.webhook_invoice_ids`` just before the build; with the var
+  ``webhook_fast_path`` the invoice-grained staging models keep those invoices' rows, the
+  customer-grained ones the rows of those invoices' customers (so a customer's name, persons
+  and credit come whole). ``dim_customers`` built here counts only the named invoices in its
+  receivables: nothing reads them (the push path takes the customer's name from it);
+- the relations go to ``webhook_``-prefixed schemas (``webhook_reverse_etl.hubspot_invoice_actions``
+  …), so the analysts' marts and the hourly build's action tables are never replaced by a
+  partial build; the models before ``reverse_etl`` and ``hubspot_invoices_desired`` are
+  ephemeral there (CTEs in the two tables it writes:
+  https://docs.getdbt.com/docs/build/materializations#ephemeral), and the tests store no
+  failures (``store_failures_as: ephemeral``,
+  https://docs.getdbt.com/reference/resource-configs/store_failures_as). The selector is a
+  YAML selector (https://docs.getdbt.com/reference/node-selection/yaml-selectors);
+- nothing is recorded in ``sync_log.builds``: that log is of whole-project builds, and the next
+  hourly sync sees the batch's dlt load and builds everything (``reverse_etl/build_plan.py``).
+
+One definition of what HubSpot should hold: the models are the same files; a test
+(``tests/e2e/test_webhook_fast_path.py``) proves this build's action rows equal a full build's
+for the same invoices.
+
+Parsing the project takes ~10 s, so the long-running webhook server parses it once and keeps
+the manifest in memory (dbt's programmatic invocations accept a pre-parsed manifest:
+``dbtRunner(manifest=...)``, https://docs.getdbt.com/reference/programmatic-invocations). What
+dbt decides at parse time stays with the manifest (schema names from
+``generate_schema_name``, materializations from ``dbt_project.yml``), while vars given at
+invocation are honoured when the models are compiled: measured with dbt-core 1.11, a
+manifest parsed with ``webhook_fast_path: true`` and invoked with ``false`` compiles without
+the filter but still writes into ``webhook_staging``. So the same vars go to the parse and to
+every build, and the manifest is re-parsed when they, the warehouse file or the project's
+files change (:func:`reverse_etl.build_plan.project_fingerprint`). The ids are a table, not
+a var, so they never become SQL text.
+
+The manifest is the process's one cache of parsed projects
+(:func:`reverse_etl.transform.parsed_manifest`, keyed by the project's files, the vars and the
+database), which also resets the compile state dbt leaves in it between builds.
+``--no-write-json`` skips writing manifest.json and run_results.json
+(0.7 s; https://docs.getdbt.com/reference/global-configs/json-artifacts), and
+``--no-populate-cache`` the listing of every schema (https://docs.getdbt.com/reference/global-configs/cache);
+the artefacts of a parse go to ``dbt_project/target/webhook``, away from the hourly build's.
+dbt does not support concurrent invocations in one process (the programmatic invocations
+page): builds hold a lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reverse_etl import sync_log
+from reverse_etl.errors import TransformError
+from reverse_etl.settings import Settings
+from reverse_etl.transform import (
+    DBT_PROJECT_DIR,
+    TransformReport,
+    dbt_args,
+    dbt_vars_for,
+    existing_warehouse,
+    node_failure,
+    parsed_manifest,
+    release_duckdb,
+)
+
+log = logging.getLogger(__name__)
+
+FAST_PATH_VAR = "webhook_fast_path"
+IDS_TABLE = "sync_log.webhook_invoice_ids"
+ACTIONS_SCHEMA = "webhook_reverse_etl"
+SELECTOR = "webhook"
+SCOPE = "webhook"
+TARGET_PATH = DBT_PROJECT_DIR / "target" / "webhook"
+_FAILED = {"error", "fail", "runtime error"}
+
+
+@dataclass
+class FastPathBuild:
+    """The fast path's build, on the process's parsed manifest; :meth:`build` per batch."""
+
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def prepare(self, settings: Settings) -> Any:
+        """The manifest for these settings, parsed now unless the one in memory still fits.
+        The webhook server calls it once at start, so the first event does not pay for it."""
+        started = time.perf_counter()
+        warehouse = existing_warehouse(settings)
+        manifest = parsed_manifest(warehouse, _fast_path_vars(settings), target_path=TARGET_PATH)
+        if manifest is None:
+            raise TransformError("dbt could not parse the project (webhook): see dbt.log.")
+        log.debug("dbt project ready for webhooks in %.1f s.", time.perf_counter() - started)
+        return manifest
+
+    def build(self, settings: Settings, invoice_ids: Sequence[str]) -> TransformReport:
+        """Build the path for ``invoice_ids`` into the ``webhook_*`` schemas. Raises
+        :class:`TransformError` naming each failed model or test, as `run_transform` does."""
+        # dbt is heavy to import: only the processes that build load it
+        from dbt.cli.main import dbtRunner
+        from dbt_common.invocation import get_invocation_id
+
+        warehouse = existing_warehouse(settings)
+        manifest = self.prepare(settings)
+        write_invoice_ids(settings, invoice_ids)
+        args = [
+            "build",
+            "--selector",
+            SELECTOR,
+            *dbt_args(warehouse, _fast_path_vars(settings), target_path=TARGET_PATH),
+            "--no-write-json",
+            "--no-populate-cache",
+        ]
+        started = time.perf_counter()
+        with self._lock:
+            try:
+                result = dbtRunner(manifest=manifest).invoke(args)
+            finally:
+                release_duckdb()
+        seconds = time.perf_counter() - started
+        if result.exception is not None and result.result is None:
+            raise TransformError(f"dbt build (webhook) could not run: {result.exception}.")
+        node_results = list(getattr(result.result, "results", None) or [])
+        failures = [node_failure(r, warehouse) for r in node_results if str(r.status) in _FAILED]
+        if failures or not result.success:
+            details = "; ".join(f.describe() for f in failures) or str(result.exception)
+            raise TransformError(f"dbt build (webhook) failed: {details}.")
+        kinds = [r.node.resource_type for r in node_results]
+        warned = tuple(r.node.name for r in node_results if str(r.status) == "warn")
+        return TransformReport(
+            models=kinds.count("model"),
+            tests=kinds.count("test"),
+            unit_tests=0,
+            warnings=len(warned),
+            skipped=sum(1 for r in node_results if str(r.status) == "skipped"),
+            seconds=seconds,
+            warehouse_path=warehouse,
+            warned=warned,
+            invocation_id=get_invocation_id(),
+            scope=SCOPE,
+        )
+
+
+# The webhook server's: one per process, parsed once.
+FAST_PATH = FastPathBuild()
+
+
+def write_invoice_ids(settings: Settings, invoice_ids: Sequence[str]) -> None:
+    """Replace ``sync_log.webhook_invoice_ids`` with this batch's ids (the filter's input)."""
+    with sync_log.open_warehouse(settings.warehouse_path) as con:
+        con.execute("create schema if not exists sync_log")
+        con.execute(
+            f"create or replace table {IDS_TABLE} as "
+            "select distinct unnest(cast(? as varchar[])) as invoice_id",
+            [sorted(set(invoice_ids))],
+        )
+
+
+def _fast_path_vars(settings: Settings) -> dict[str, Any]:
+    return dbt_vars_for(settings, {FAST_PATH_VAR: True})
