@@ -53,6 +53,11 @@ class VersionTracker:
         self.known.add(key)
         return True
 
+    def saw(self, stamp: datetime) -> None:
+        """A version proven known without reading it (an echo of our own push)."""
+        if self.max_seen is None or stamp > self.max_seen:
+            self.max_seen = stamp
+
     def observe_ceiling(self, server_time: datetime | None) -> None:
         if server_time is not None and self.ceiling is None:
             self.ceiling = server_time
