@@ -116,7 +116,13 @@ def read_start(state: dict[str, Any], cursor: datetime | None) -> datetime | Non
 
 
 def remember_settled(state: dict[str, Any], start: datetime, read: ChangeRead) -> None:
-    """Everything modified :data:`SEARCH_LAG` before HubSpot's clock at this read was read."""
+    """Everything modified :data:`SEARCH_LAG` before HubSpot's clock at this read was read.
+
+    A read that found nothing since ``start`` leaves the state as it is: starting there again
+    costs nothing, and an unchanged state means dlt writes no load package for a quiet run."""
+    quiet = not read.records and read.echoes_up_to is None and read.deferred_from is None
+    if quiet and state.get("settled"):
+        return
     if read.server_time is None:
         state.pop("settled", None)
         return

@@ -64,6 +64,7 @@ READ_PROPERTIES = (*PROPERTY_NAMES, "hs_createdate", "hs_lastmodifieddate")
 
 MODIFIED = "hs_lastmodifieddate"
 SCOPE = "crm.objects.custom.read"
+_QUERY = (READ_PROPERTIES, MODIFIED)
 
 
 @dataclass
@@ -124,32 +125,18 @@ def records_resource(
             tracker.known = known.versions(start)
             windows = echo_windows(known.written_after(cursor))
             try:
-                change = read_changes(
-                    reader, object_type, READ_PROPERTIES, MODIFIED, start, windows, SCOPE
-                )
-            except (
-                HubSpotRequestError
-            ) as error:  # a remembered objectTypeId HubSpot no longer knows
-                if error.status not in (400, 404):
-                    raise
+                change = read_changes(reader, object_type, *_QUERY, start, windows, SCOPE)
+            except HubSpotRequestError as error:  # a remembered objectTypeId gone from HubSpot?
+                remembered = object_type
                 object_type = _object_type(reader, settings.object_name, state, fresh=True)
                 stats.object_type_id = object_type
                 if object_type is None:
                     return
-                change = read_changes(
-                    reader, object_type, READ_PROPERTIES, MODIFIED, start, windows, SCOPE
-                )
+                if error.status not in (400, 404) or object_type == remembered:
+                    raise
+                change = read_changes(reader, object_type, *_QUERY, start, windows, SCOPE)
             remember_settled(state, start, change)
-            if change.complete:
-                yield from _new_rows(iter([change.records]), tracker, stats)
-                if change.echoes_up_to is not None:
-                    tracker.saw(change.echoes_up_to)
-                yield from _archived_since(reader, object_type, known, change, stats)
-            else:
-                log.info(
-                    "HubSpot snapshot: reading every change since %s (%s)", start, change.reason
-                )
-                yield from _all_since(reader, object_type, start, tracker, stats, known)
+            yield from _changed(reader, object_type, start, change, tracker, stats, known)
         new_cursor = tracker.next_cursor(cursor)
         if new_cursor is None and start is None:
             new_cursor = EMPTY_READ_CURSOR
@@ -157,6 +144,26 @@ def records_resource(
             state["cursor"] = new_cursor.isoformat()
 
     return invoice_records
+
+
+def _changed(
+    reader: HubSpotReader,
+    object_type: str,
+    start: datetime,
+    change: ChangeRead,
+    tracker: VersionTracker,
+    stats: HubSpotSnapshotStats,
+    known: Known,
+) -> Iterator[list[dict[str, Any]]]:
+    """The rows of a complete change read (and the records archived since), else the fallback."""
+    if change.complete:
+        yield from _new_rows(iter([change.records]), tracker, stats)
+        if change.echoes_up_to is not None:
+            tracker.saw(change.echoes_up_to)
+        yield from _archived_since(reader, object_type, known, change, stats)
+    else:
+        log.info("HubSpot snapshot: reading every change since %s (%s)", start, change.reason)
+        yield from _all_since(reader, object_type, start, tracker, stats, known)
 
 
 def _object_type(

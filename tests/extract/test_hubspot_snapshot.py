@@ -420,6 +420,7 @@ def test_a_quiet_run_costs_one_search_per_object_type(extract_env: ExtractEnv) -
     assert quiet.calls == 1 and quiet.customer_calls == 2
     assert quiet.records_loaded == 0 and quiet.archived == 0 and not quiet.changed
     assert quiet.customers_loaded == {"companies": 0, "contacts": 0}
+    assert quiet.load_ids == []  # no state moved: dlt loads no package
 
 
 def test_echoes_of_our_push_are_counted_not_read(extract_env: ExtractEnv) -> None:
