@@ -7,12 +7,14 @@ built by ``ExtractEnv.hubspot_reader`` on the emulator's manual clock: every wai
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import duckdb
 import pytest
 import requests
 
+from pipelines.hubspot_snapshot.changes import MAX_WINDOWS, EchoWindow, echo_windows
 from pipelines.hubspot_snapshot.client import SearchWindowStuck
 from pipelines.run import run_hubspot_snapshot
 from reverse_etl import sync_log
@@ -530,3 +532,19 @@ def test_echoes_younger_than_the_search_lag_are_counted_next_run(extract_env: Ex
     assert proven.calls == 2 and proven.records_loaded == 0 and not proven.changed
     env.hubspot_clock.advance(3600)
     assert run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings)).calls == 1
+
+
+def test_echo_windows_group_the_push_seconds_into_at_most_four_intervals() -> None:
+    """The change search leaves the windows out with the gaps between them as filter groups:
+    four windows make five groups, HubSpot's maximum."""
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    stamps = [at + timedelta(seconds=s) for s in (0, 0, 1.5, 30, 200, 201, 900, 2000, 2100, 5000)]
+    windows = echo_windows(stamps)
+    assert len(windows) == MAX_WINDOWS
+    assert sum(w.expected for w in windows) == len(stamps)
+    # six groups 60 s apart; the two closest pairs (100 s, then 170 s apart) are merged
+    assert windows[0] == EchoWindow(at, at + timedelta(seconds=201), 6)
+    assert windows[2] == EchoWindow(at + timedelta(seconds=2000), at + timedelta(seconds=2100), 2)
+    assert windows[-1].high == at + timedelta(seconds=5000)
+    assert all(a.high < b.low for a, b in pairwise(windows))
+    assert echo_windows([]) == []
