@@ -35,6 +35,7 @@ from pipelines.hubspot_snapshot.changes import (
     ChangeRead,
     Known,
     echo_windows,
+    known_instants,
     read_changes,
     read_start,
     remember_settled,
@@ -144,7 +145,10 @@ def customer_resource(
         else:
             tracker.known = known.versions(start)
             windows = echo_windows(known.written_after(cursor))
-            change = read_changes(reader, object_type, read, modified, start, windows, scope)
+            known_at = known_instants(tracker.known)
+            change = read_changes(
+                reader, object_type, read, modified, start, windows, scope, known_at
+            )
             remember_settled(state, start, change)
             if change.complete:
                 pages = iter([change.records])

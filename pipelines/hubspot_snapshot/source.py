@@ -40,6 +40,7 @@ from pipelines.hubspot_snapshot.changes import (
     ChangeRead,
     Known,
     echo_windows,
+    known_instants,
     read_changes,
     read_start,
     remember_settled,
@@ -124,8 +125,9 @@ def records_resource(
             stats.mode = "incremental"
             tracker.known = known.versions(start)
             windows = echo_windows(known.written_after(cursor))
+            known_at = known_instants(tracker.known)
             try:
-                change = read_changes(reader, object_type, *_QUERY, start, windows, SCOPE)
+                change = read_changes(reader, object_type, *_QUERY, start, windows, SCOPE, known_at)
             except HubSpotRequestError as error:  # a remembered objectTypeId gone from HubSpot?
                 remembered = object_type
                 object_type = _object_type(reader, settings.object_name, state, fresh=True)
@@ -134,7 +136,7 @@ def records_resource(
                     return
                 if error.status not in (400, 404) or object_type == remembered:
                     raise
-                change = read_changes(reader, object_type, *_QUERY, start, windows, SCOPE)
+                change = read_changes(reader, object_type, *_QUERY, start, windows, SCOPE, known_at)
             remember_settled(state, start, change)
             yield from _changed(reader, object_type, start, change, tracker, stats, known)
         new_cursor = tracker.next_cursor(cursor)

@@ -490,6 +490,26 @@ def test_echoes_of_our_push_are_counted_not_read(extract_env: ExtractEnv) -> Non
     # the change search, the echo count, one page of the archived listing
     assert after.calls == 3, _calls(env)
 
+    # a person edits a record our push wrote: it left the push's seconds, is read by the change
+    # search, and the count of those seconds expects one fewer
+    env.hubspot_clock.advance(600)
+    _push_echo(
+        env, settings, {r["xero_invoice_id"]: {"reference": "fourth"} for r in _records(120)}
+    )
+    env.hubspot_clock.advance(60)
+    ours = env.scalar(
+        "select hs_object_id from raw_hubspot.invoice_records where invoice_number = 'INV-000007'"
+    )
+    env.hubspot.emulator.edit_by_hand(OBJECT, ours, {"reference": "by hand"})
+    env.hubspot_clock.advance(3000)
+    env.hubspot.emulator.counters.reset()
+    edited_echo = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert edited_echo.calls == 2, _calls(env)
+    assert edited_echo.records_loaded == 1 and edited_echo.changed
+    assert env.scalar(
+        "select reference from raw_hubspot.invoice_records where hs_object_id = ?", ours
+    ) == ("by hand")
+
 
 def test_echoes_younger_than_the_search_lag_are_counted_next_run(extract_env: ExtractEnv) -> None:
     """A snapshot seconds after our push (webhook mode, back-to-back syncs) cannot prove the
