@@ -99,7 +99,8 @@ class ChangeRead:
 
     records: list[dict[str, Any]] = field(default_factory=list)
     complete: bool = False
-    live_total: int | None = None
+    live_total: int | None = None  # HubSpot's live records, those in deferred windows left out
+    deferred: int = 0  # the live versions we wrote in deferred windows (left out of both counts)
     echoes_up_to: datetime | None = None  # the newest proven echo: the cursor may move there
     server_time: datetime | None = None  # HubSpot's clock at the first answer
     deferred_from: datetime | None = None  # first second of an echo window too young to prove
@@ -173,9 +174,9 @@ def read_changes(
 
     A window is proven only if it ended :data:`SEARCH_LAG` before HubSpot's clock (then every
     write inside it, ours or a person's, is indexed). A younger one (a snapshot that follows
-    the push within seconds) is deferred: left out of the read, not counted, and the next read
-    starts no later than its first second, so the next run proves it; this run then makes no
-    claim about archived records (``live_total`` is ``None``)."""
+    the push within seconds) is deferred: left out of the read and of both live counts
+    (``deferred``), and the next read starts no later than its first second, so the next run
+    proves it; a record archived inside it is found then."""
     read = ChangeRead()
     pages = _newest(reader, object_type, properties, modified, start, windows, scope, read)
     first_total = next(pages)
@@ -188,6 +189,7 @@ def read_changes(
     young = [w for w in windows if w not in proven]
     if young:
         read.deferred_from = min(w.low for w in young)
+        read.deferred = sum(w.expected for w in young)
         log.info("HubSpot snapshot: our push wrote less than %s ago; counted next run", SEARCH_LAG)
     live: int | None = first_total
     if proven:
@@ -201,9 +203,17 @@ def read_changes(
             return read
         live += counted
         read.echoes_up_to = max(w.high for w in proven)
-    read.live_total = None if young else live
+    read.live_total = live
     read.complete = True
+    read.records = [r for r in read.records if not _stale(r, modified, known_at or {})]
     return read
+
+
+def _stale(record: dict[str, Any], modified: str, known_at: Mapping[str, datetime]) -> bool:
+    """An older version than the one the warehouse holds: the search index has not caught up
+    with a write of ours yet (loading it would put old values back)."""
+    stamp, known = modified_at(record, modified), known_at.get(str(record["id"]))
+    return stamp is not None and known is not None and stamp < known
 
 
 def _newest(

@@ -183,10 +183,9 @@ def _gone(
 ) -> Iterator[list[dict[str, Any]]]:
     """Companies or contacts archived (deleted, merged away) since the last read, listed only
     when HubSpot's live count is short of the warehouse's, and only until found."""
-    if change.live_total is None:  # an echo window deferred: counted next run
-        return
     seen = {str(record["id"]) for record in change.records}
-    missing = known.live_count() + len(seen - known.live_among(seen)) - (change.live_total or 0)
+    known_live = known.live_count() - change.deferred + len(seen - known.live_among(seen))
+    missing = known_live - (change.live_total or 0)
     if missing <= 0:
         return
     already = known.archived()

@@ -212,12 +212,10 @@ def _archived_since(
 ) -> Iterator[list[dict[str, Any]]]:
     """List the archived records only when HubSpot's live count says some record disappeared,
     and only until the missing ones are found (:mod:`pipelines.hubspot_snapshot.changes`)."""
-    if change.live_total is None:  # an echo window deferred: counted next run
-        return
     seen = {str(record["id"]) for record in change.records}
-    expected = known.live_count() + len(seen - known.live_among(seen))
+    expected = known.live_count() - change.deferred + len(seen - known.live_among(seen))
     missing = expected - (change.live_total or 0)
-    if missing < 0:
+    if missing < 0 and not change.deferred:  # else: a write of ours not indexed yet
         log.warning(
             "HubSpot holds %d more live record(s) of %s than the warehouse knows; "
             "`invoice-sync extract --full-refresh` reads them all again",

@@ -533,7 +533,9 @@ def test_echoes_younger_than_the_search_lag_are_counted_next_run(extract_env: Ex
     _push_echo(env, settings, {r["xero_invoice_id"]: {"status": "PAID"} for r in _records(20, 20)})
     env.hubspot_clock.advance(5)
     soon = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
-    assert soon.calls == 1 and soon.records_loaded == 0
+    # the change search; the hand-edited record now sits inside the push's seconds, so HubSpot's
+    # live count outside them is one short and one page of archived records is listed (none)
+    assert soon.calls == 2 and soon.records_loaded == 0
 
     env.hubspot_clock.advance(60)
     later = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
