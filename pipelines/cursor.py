@@ -79,6 +79,11 @@ class VersionTracker:
         self.seen = set()
         del self._older[: max(0, len(self._older) - (self.recent_pages - 1))]
 
+    def saw(self, stamp: datetime) -> None:
+        """A version proven known without reading it (an echo of our own push)."""
+        if self.max_seen is None or stamp > self.max_seen:
+            self.max_seen = stamp
+
     def observe_ceiling(self, server_time: datetime | None) -> None:
         if server_time is not None and self.ceiling is None:
             self.ceiling = server_time

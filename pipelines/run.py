@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -80,6 +80,7 @@ from pipelines.housekeeping import (
     secure_warehouse,
 )
 from pipelines.hubspot_snapshot import customers
+from pipelines.hubspot_snapshot.changes import Known
 from pipelines.hubspot_snapshot.client import HubSpotReader
 from pipelines.hubspot_snapshot.source import (
     RECORD_COLUMNS,
@@ -147,8 +148,9 @@ class XeroExtractReport:
 
 @dataclass
 class HubSpotSnapshotReport:
-    records_loaded: int = 0
+    records_loaded: int = 0  # new versions and newly archived records (echoes excluded)
     unchanged: int = 0
+    archived: int = 0  # records found archived since the last read (in records_loaded)
     calls: int = 0
     mode: str = "none"
     object_type_id: str | None = None
@@ -157,6 +159,13 @@ class HubSpotSnapshotReport:
     customers_loaded: dict[str, int] = field(default_factory=dict)  # companies, contacts, …
     customer_calls: int = 0  # calls for companies, contacts and associations (not in calls)
     load_ids: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the snapshot loaded anything a person (or another tool) changed in HubSpot:
+        the versions our own push wrote are recognised and not loaded, so a run that finds only
+        those echoes is unchanged and the transform may skip."""
+        return bool(self.records_loaded or any(self.customers_loaded.values()))
 
 
 @dataclass
@@ -387,29 +396,16 @@ def run_hubspot_snapshot(
     settings: Settings, *, full_refresh: bool = False, reader: HubSpotReader | None = None
 ) -> HubSpotSnapshotReport:
     """Load the custom object's records into ``raw_hubspot.invoice_records`` (see
-    :mod:`pipelines.hubspot_snapshot.source` for the list/search strategy)."""
+    :mod:`pipelines.hubspot_snapshot.source` and :mod:`~pipelines.hubspot_snapshot.changes` for
+    the read strategy), then companies and contacts. The report says whether anything changed:
+    versions our own push wrote back are not loaded again, so they count for nothing."""
     started = time.monotonic()
     reader = reader or HubSpotReader(settings.hubspot)
     stats = HubSpotSnapshotStats()
     pipeline = _pipeline(settings, HUBSPOT_PIPELINE, HUBSPOT_DATASET)
-
-    def versions_since(start: datetime) -> set[tuple[str, str]]:
-        return known_versions(
-            _query(
-                pipeline,
-                "select hs_object_id, hs_lastmodifieddate from invoice_records "
-                "where hs_lastmodifieddate >= %s",
-                start,
-            )
-        )
-
-    def archived_ids() -> set[str]:
-        rows = _query(pipeline, "select hs_object_id from invoice_records where archived")
-        return {str(row[0]) for row in rows}
-
     full = full_refresh or not _table_exists(pipeline, "invoice_records")
     source = hubspot_snapshot_source(
-        reader, stats, versions_since, full_refresh=full, known_archived=archived_ids
+        reader, stats, _known(pipeline, "invoice_records"), full_refresh=full
     )
     try:
         step_seconds, load_ids = _run(pipeline, source)
@@ -424,6 +420,7 @@ def run_hubspot_snapshot(
         customer_calls=reader.calls - invoice_calls,
         records_loaded=stats.loaded,
         unchanged=stats.unchanged,
+        archived=stats.archived,
         calls=invoice_calls,
         mode=stats.mode,
         object_type_id=stats.object_type_id,
@@ -433,6 +430,42 @@ def run_hubspot_snapshot(
     )
 
 
+def _known(pipeline: dlt.Pipeline, table: str) -> Known:
+    """What ``raw_hubspot.<table>`` holds, as the snapshot asks it (one query per question)."""
+    live = "not coalesce(archived, false)"
+
+    def versions(start: datetime) -> set[tuple[str, str]]:
+        sql = (
+            f"select hs_object_id, hs_lastmodifieddate from {table} where hs_lastmodifieddate >= %s"
+        )
+        return known_versions(_query(pipeline, sql, start))
+
+    def live_count() -> int:
+        rows = _query(pipeline, f"select count(*) from {table} where {live}")
+        return int(rows[0][0]) if rows else 0
+
+    def written_after(cursor: datetime) -> list[datetime]:
+        sql = f"select hs_lastmodifieddate from {table} where {live} and hs_lastmodifieddate > %s"
+        return [row[0] for row in _query(pipeline, sql, cursor) if isinstance(row[0], datetime)]
+
+    def live_among(ids: Iterable[str]) -> set[str]:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return set()
+        sql = (
+            f"select hs_object_id from {table} where {live} and hs_object_id in (select unnest(%s))"
+        )
+        return {str(row[0]) for row in _query(pipeline, sql, wanted)}
+
+    def archived() -> set[str]:
+        return {
+            str(row[0])
+            for row in _query(pipeline, f"select hs_object_id from {table} where archived")
+        }
+
+    return Known(versions, live_count, written_after, live_among, archived)
+
+
 def _customer_snapshot(
     pipeline: dlt.Pipeline, reader: HubSpotReader, object_type_id: str | None, full_refresh: bool
 ) -> dict[str, int]:
@@ -440,17 +473,11 @@ def _customer_snapshot(
     associations (:mod:`pipelines.hubspot_snapshot.customers`)."""
     loaded: dict[str, int] = {}
 
-    def versions_since(table: str, start: datetime) -> set[tuple[str, str]]:
-        sql = (
-            f"select hs_object_id, hs_lastmodifieddate from {table} where hs_lastmodifieddate >= %s"
-        )
-        return known_versions(_query(pipeline, sql, start))
-
     resources = [
         customers.customer_resource(
             reader,
             table,
-            versions_since,
+            _known(pipeline, table),
             full_refresh or not _table_exists(pipeline, table),
             loaded,
         )

@@ -53,6 +53,7 @@ from reverse_etl.hubspot_customer_calls import COMPANIES, CONTACTS, BatchAnswer
 
 log = logging.getLogger(__name__)
 
+MODIFIED = "hs_lastmodifieddate"  # companies' last-modified property, as the snapshot stores it
 ASSOCIATION_BATCH = 1_000
 COMPANY_BATCH = 100
 ASSOCIATION_ACTIONS = "reverse_etl.hubspot_association_actions"
@@ -212,7 +213,10 @@ def _push_companies(
         written = {str(r["id"]) for r in answer.results if r.get("id")}
         report.companies_updated += len(written)
         sent = {str(i["id"]): i["properties"] for i in inputs}
-        _write_back_companies(con, [(i, sent.get(i, {})) for i in sorted(written)], run_id)
+        stamps = {str(r["id"]): r.get("updatedAt") for r in answer.results if r.get("id")}
+        _write_back_companies(
+            con, [(i, {**sent.get(i, {}), MODIFIED: stamps[i]}) for i in sorted(written)], run_id
+        )
         outcomes = []
         for action in batch:
             company_id = str(action["hs_company_id"])
@@ -229,7 +233,7 @@ def _push_companies(
             props = {
                 k: v for k, v in (result.get("properties") or {}).items() if k in COMPANY_FIELDS
             }
-            rows.append((str(result["id"]), props))
+            rows.append((str(result["id"]), {**props, MODIFIED: result.get("updatedAt")}))
         report.companies_created += len(rows)
         _write_back_companies(con, rows, run_id)
         # results come in any order: find each action's company by the stamp it was sent
@@ -305,12 +309,19 @@ def _write_back_companies(
     con: duckdb.DuckDBPyConnection, rows: list[tuple[str, dict[str, str]]], run_id: str
 ) -> None:
     """Merge what HubSpot confirmed into ``raw_hubspot.companies`` (set statements, not a
-    statement per company); log every stamp in ``raw_hubspot.company_stamps``."""
+    statement per company), with the answer's ``updatedAt`` as ``hs_lastmodifieddate`` so the
+    next snapshot recognises these versions as its own echoes (counted, not read:
+    :mod:`pipelines.hubspot_snapshot.changes`); log every stamp in
+    ``raw_hubspot.company_stamps``."""
     if not rows:
         return
     load = f"push:{run_id}"
     by_id = {
-        company_id: {k: (v or None) for k, v in props.items() if k in COMPANY_FIELDS}
+        company_id: {
+            k: (v or None)
+            for k, v in props.items()
+            if k in COMPANY_FIELDS or (k == MODIFIED and v)  # no stamp: keep the one we hold
+        }
         for company_id, props in rows
     }
     existing = {
@@ -328,7 +339,7 @@ def _write_back_companies(
     for names, ids in groups.items():
         params: dict[str, Any] = {"id": ids}
         params.update({f"v{i}": [by_id[c][n] for c in ids] for i, n in enumerate(names)})
-        columns = ", ".join(f"unnest($v{i}) as {n}" for i, n in enumerate(names))
+        columns = ", ".join(f"{_typed(f'unnest($v{i})', n)} as {n}" for i, n in enumerate(names))
         sets = ", ".join(f"{n} = s.{n}" for n in names)
         con.execute(
             f"update raw_hubspot.companies set {sets} from (select unnest($id) as id, "
@@ -338,12 +349,12 @@ def _write_back_companies(
     new = [company_id for company_id in by_id if company_id not in existing]
     if new:
         params = {"id": new, "load": load}
-        params.update({n: [by_id[c].get(n) for c in new] for n in COMPANY_FIELDS})
+        params.update({n: [by_id[c].get(n) for c in new] for n in (*COMPANY_FIELDS, MODIFIED)})
         con.execute(
             f"insert into raw_hubspot.companies (hs_object_id, {', '.join(COMPANY_FIELDS)}, "
-            "archived, _dlt_load_id, _dlt_id) select unnest($id), "
+            f"{MODIFIED}, archived, _dlt_load_id, _dlt_id) select unnest($id), "
             + ", ".join(f"unnest(${n})" for n in COMPANY_FIELDS)
-            + ", false, $load, uuid()::varchar",
+            + f", {_typed(f'unnest(${MODIFIED})', MODIFIED)}, false, $load, uuid()::varchar",
             params,
         )
     stamped = [(c, props["xero_contact_id"]) for c, props in rows if "xero_contact_id" in props]
@@ -359,6 +370,12 @@ def _write_back_companies(
                 "load": load,
             },
         )
+
+
+def _typed(expression: str, column: str) -> str:
+    """``hs_lastmodifieddate`` arrives as HubSpot's ISO text; the snapshot column is a
+    timestamptz."""
+    return f"cast({expression} as timestamptz)" if column == MODIFIED else expression
 
 
 # -- associations --------------------------------------------------------------------------

@@ -20,8 +20,9 @@ guidelines; the same in v3, 2026-03 and 2026-09 per HubSpot's spec collection; s
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from reverse_etl.hubspot import HubSpot
@@ -47,6 +48,18 @@ def parse_hubspot_time(value: object) -> datetime | None:
         return datetime.fromtimestamp(int(text) / 1000, UTC)
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def server_time(headers: Mapping[str, str]) -> datetime | None:
+    """HubSpot's clock from an answer's ``Date`` header (``None`` when absent or unreadable)."""
+    value = next((v for k, v in headers.items() if k.lower() == "date"), None)
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def epoch_ms(moment: datetime) -> str:
@@ -99,9 +112,62 @@ class HubSpotReader:
                 object_type, properties, after=after, archived=archived, scope=scope
             )
             yield list(body.get("results", []))
-            after = _next_after(body)
+            after = next_after(body)
             if not after:
                 return
+
+    def newest_page(
+        self,
+        object_type: str,
+        properties: Sequence[str],
+        modified: str,
+        filter_groups: Sequence[dict[str, Any]],
+        after: str | None = None,
+        scope: str = "crm.objects.custom.read",
+    ) -> tuple[dict[str, Any], datetime | None]:
+        """One page of the records matching ``filter_groups`` (none: every live record), most
+        recently modified first, as HubSpot's raw answer (``results``, ``total``,
+        ``paging.next.after``), with HubSpot's clock when it answered (its ``Date`` header).
+
+        HubSpot's search guide (developers.hubspot.com/docs/api-reference/2026-03/crm/
+        search-the-crm, "Sort search results" and "Limitations"): one sort, ``DESCENDING``
+        allowed; ``total`` is the number of records matching the query (required in HubSpot's
+        ``CollectionResponseWithTotalSimplePublicObject``, HubSpot-public-api-spec-collection,
+        CRM/Objects 2026-09), and search never returns archived records, so with no filter
+        ``total`` is the live record count. ``Date``: RFC 9110 §6.6.1, sent by any origin server
+        with a clock (second resolution)."""
+        body: dict[str, Any] = {
+            "filterGroups": list(filter_groups),
+            "sorts": [{"propertyName": modified, "direction": "DESCENDING"}],
+            "properties": list(properties),
+            "limit": self._search_limit,
+        }
+        if after:
+            body["after"] = after
+        result = self.hub.request(
+            "POST", self.hub.paths.search(object_type), body=body, scope=scope, search=True
+        )
+        data = result.data if isinstance(result.data, dict) else {}
+        return data, server_time(result.headers)
+
+    def count(
+        self,
+        object_type: str,
+        modified: str,
+        filter_groups: Sequence[dict[str, Any]],
+        scope: str = "crm.objects.custom.read",
+    ) -> int:
+        """How many live records match ``filter_groups``: the ``total`` of a one-result search."""
+        body = {"filterGroups": list(filter_groups), "properties": [modified], "limit": 1}
+        return int(self.hub.search_page(object_type, body, scope).get("total") or 0)
+
+    @property
+    def search_limit(self) -> int:
+        return self._search_limit
+
+    @property
+    def max_results(self) -> int:
+        return self._max_results
 
     def search_modified_since(
         self,
@@ -133,7 +199,7 @@ class HubSpotReader:
                 in_window += len(results)
                 if results:
                     last = modified_at(results[-1], modified) or last
-                after = _next_after(body)
+                after = next_after(body)
                 if not after:
                     return
                 if in_window + self._search_limit > self._max_results:
@@ -182,6 +248,6 @@ def _search_body(
     return body
 
 
-def _next_after(body: dict[str, Any]) -> str | None:
+def next_after(body: dict[str, Any]) -> str | None:
     after = ((body.get("paging") or {}).get("next") or {}).get("after")
     return str(after) if after else None

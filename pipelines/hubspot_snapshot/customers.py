@@ -3,11 +3,12 @@ of the invoice records' associations (``raw_hubspot.invoice_associations``), for
 matching of issue 13.
 
 Companies and contacts are read like the invoice records (:mod:`pipelines.hubspot_snapshot.source`):
-the first run lists every record (archived ones too), later runs search
-``hs_lastmodifieddate >= cursor − overlap``, windowed past the 10,000-result ceiling by the same
-:class:`~pipelines.hubspot_snapshot.client.HubSpotReader`, through the one HubSpot client and
-its limiters. A company archived after the first run stays in the snapshot until a full refresh
-(search never returns archived records), as for invoice records.
+the first run lists every record (archived ones too); later runs read only what changed, with
+HubSpot's live count, in one search (:mod:`pipelines.hubspot_snapshot.changes`; contacts on
+``lastmodifieddate``), and list the archived ones only when that count is short — through the
+one HubSpot client and its limiters. Company values the push wrote come back as echoes: the
+push writes back their ``updatedAt`` (:mod:`reverse_etl.customers_push`), so they are counted,
+not read.
 
 Associations: HubSpot search cannot filter by association, and creating or removing an
 association is not promised to move either record's ``hs_lastmodifieddate`` (the emulator
@@ -21,14 +22,24 @@ hand-made association nor re-creates one removed by hand.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
 from typing import Any
 
 import dlt
 from dlt.extract.resource import DltResource
 
-from pipelines.cursor import VersionTracker, parse_cursor, window_start
+from pipelines.cursor import VersionTracker, parse_cursor
+from pipelines.hubspot_snapshot.changes import (
+    EMPTY_READ_CURSOR,
+    ChangeRead,
+    Known,
+    echo_windows,
+    known_instants,
+    read_changes,
+    read_start,
+    remember_settled,
+)
 from pipelines.hubspot_snapshot.client import (
     HubSpotReader,
     SearchWindowStuck,
@@ -48,7 +59,7 @@ COMPANY_FIELDS = (
 )
 CONTACT_FIELDS = ("email", "firstname", "lastname", "associatedcompanyid", "xero_contact_id")
 TABLES = {COMPANIES: COMPANY_FIELDS, CONTACTS: CONTACT_FIELDS}
-_OVERLAP = timedelta(seconds=30)  # as for invoice records: search lags writes
+log = logging.getLogger(__name__)
 READ_BATCH = 1_000  # HubSpot's batch-read limit for associations (changelog, Feb 2025)
 
 
@@ -102,11 +113,13 @@ def row_of(
 def customer_resource(
     reader: HubSpotReader,
     object_type: str,
-    known_versions: Any,
+    known: Known,
     full_refresh: bool,
     loaded: dict[str, int],
 ) -> DltResource:
-    """``raw_hubspot.companies`` or ``.contacts``: full list first, windowed search after."""
+    """``raw_hubspot.companies`` or ``.contacts``: full list first; later, the changes since the
+    cursor and HubSpot's live count in one search (:mod:`pipelines.hubspot_snapshot.changes`),
+    the archived ones listed only when the count says some disappeared."""
     fields = TABLES[object_type]
     modified = modified_property(object_type)
     read = (*fields, modified)
@@ -122,25 +135,81 @@ def customer_resource(
         state = dlt.current.resource_state()
         cursor = None if full_refresh else parse_cursor(state.get("cursor"))
         tracker = VersionTracker()
-        start = window_start(cursor, _OVERLAP)
-        if start is None:
+        start = read_start(state, cursor)
+        if start is None or cursor is None:
             pages: Iterator[list[dict[str, Any]]] = _chain(
                 reader.list_records(object_type, read, scope=scope),
                 reader.list_records(object_type, read, archived=True, scope=scope),
             )
+            yield from _rows(pages, fields, tracker, loaded, object_type, modified)
         else:
-            tracker.known = known_versions(object_type, start)
-            pages = reader.search_modified_since(object_type, read, start, scope=scope)
-        try:
-            yield from _rows(pages, fields, tracker, loaded, object_type, modified)
-        except SearchWindowStuck:
-            pages = reader.list_records(object_type, read, scope=scope)
-            yield from _rows(pages, fields, tracker, loaded, object_type, modified)
+            tracker.known = known.versions(start)
+            windows = echo_windows(known.written_after(cursor))
+            known_at = known_instants(tracker.known)
+            change = read_changes(
+                reader, object_type, read, modified, start, windows, scope, known_at
+            )
+            remember_settled(state, start, change)
+            if change.complete:
+                pages = iter([change.records])
+                yield from _rows(pages, fields, tracker, loaded, object_type, modified)
+                if change.echoes_up_to is not None:
+                    tracker.saw(change.echoes_up_to)
+                yield from _gone(reader, object_type, read, scope, known, change, loaded)
+            else:
+                pages = reader.search_modified_since(object_type, read, start, scope=scope)
+                try:
+                    yield from _rows(pages, fields, tracker, loaded, object_type, modified)
+                except SearchWindowStuck:
+                    pages = reader.list_records(object_type, read, scope=scope)
+                    yield from _rows(pages, fields, tracker, loaded, object_type, modified)
         new_cursor = tracker.next_cursor(cursor)
+        if new_cursor is None and start is None:
+            new_cursor = EMPTY_READ_CURSOR
         if new_cursor is not None:
             state["cursor"] = new_cursor.isoformat()
 
     return records
+
+
+def _gone(
+    reader: HubSpotReader,
+    object_type: str,
+    read: Sequence[str],
+    scope: str,
+    known: Known,
+    change: ChangeRead,
+    loaded: dict[str, int],
+) -> Iterator[list[dict[str, Any]]]:
+    """Companies or contacts archived (deleted, merged away) since the last read, listed only
+    when HubSpot's live count is short of the warehouse's, and only until found."""
+    seen = {str(record["id"]) for record in change.records}
+    known_live = known.live_count() - change.deferred + len(seen - known.live_among(seen))
+    missing = known_live - (change.live_total or 0)
+    if missing <= 0:
+        return
+    already = known.archived()
+    found = 0
+    modified = modified_property(object_type)
+    for page in reader.list_records(object_type, read, archived=True, scope=scope):
+        rows = [
+            row_of(r, TABLES[object_type], modified) for r in page if str(r["id"]) not in already
+        ]
+        for row in rows:
+            row["archived"] = True
+        found += len(known.live_among(row["hs_object_id"] for row in rows)) if rows else 0
+        loaded[object_type] = loaded.get(object_type, 0) + len(rows)
+        if rows:
+            yield rows
+        if found >= missing:
+            return
+    log.warning(
+        "HubSpot counts %d live %s fewer than the warehouse and its archived records explain %d: "
+        "search lag (checked again next run) or records deleted permanently",
+        missing,
+        object_type,
+        found,
+    )
 
 
 def associations_resource(

@@ -24,7 +24,8 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -309,6 +310,7 @@ class HubSpotEmulator:
         app = web.Application(
             middlewares=[
                 faults_module.middleware(self.faults, self.counters, fault_response),
+                self._date_middleware,
                 self._auth_middleware,
                 self._limit_middleware,
                 self._error_middleware,
@@ -324,6 +326,15 @@ class HubSpotEmulator:
         app.add_routes(faults_module.control_routes(self.faults, self.counters))
         app.add_routes(control.routes(self))
         return app
+
+    @web.middleware
+    async def _date_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """``Date`` from the emulator's clock, as HubSpot's servers send their own time (RFC 9110
+        §6.6.1: an origin server with a clock MUST send ``Date``); clients read HubSpot's "now"
+        from it, so it must agree with the record timestamps the same clock writes."""
+        response = await handler(request)
+        response.headers["Date"] = format_datetime(self.clock().astimezone(UTC), usegmt=True)
+        return response
 
     @web.middleware
     async def _auth_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:

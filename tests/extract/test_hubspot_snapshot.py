@@ -7,16 +7,21 @@ built by ``ExtractEnv.hubspot_reader`` on the emulator's manual clock: every wai
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
+import duckdb
 import pytest
 import requests
 
+from pipelines.hubspot_snapshot.changes import MAX_WINDOWS, EchoWindow, echo_windows
 from pipelines.hubspot_snapshot.client import SearchWindowStuck
 from pipelines.run import run_hubspot_snapshot
+from reverse_etl import sync_log
 from reverse_etl.errors import HubSpotAuthError, HubSpotError
 from reverse_etl.hubspot import HubSpotRateLimitError
 from reverse_etl.properties import PROPERTY_NAMES
+from reverse_etl.settings import Settings
 from sandbox.hubspot.limits import HubSpotLimits
 from tests.extract.conftest import ExtractEnv
 
@@ -83,9 +88,13 @@ def test_full_read_then_only_the_hand_edit(extract_env: ExtractEnv) -> None:
     ) in ("1", "1.00")
     assert env.scalar("select count(*) from raw_hubspot.invoice_records") == 250
 
+    env.hubspot_clock.advance(1)  # HubSpot's 5 searches a second: the last run's are past
+    env.hubspot.emulator.counters.reset()
     third = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
-    # schema lookup + one search + one list of the archived records
-    assert third.records_loaded == 0 and third.calls == 3
+    assert env.hubspot.emulator.counters.snapshot()["total"] == 3
+    # one search per object type: the changes and HubSpot's live count (objectTypeId remembered)
+    assert third.records_loaded == 0 and third.calls == 1 and third.customer_calls == 2
+    assert not third.changed
 
     # Search never returns archived records; the incremental run lists them (issue 10, item 1).
     _archive_over_http(env, record_id)
@@ -335,3 +344,229 @@ def test_the_emulator_refuses_hs_lastmodifieddate_on_contacts(extract_env: Extra
         hub.search_page("contacts", body, "crm.objects.contacts.read")
     body["filterGroups"][0]["filters"][0]["propertyName"] = "lastmodifieddate"
     assert hub.search_page("contacts", body, "crm.objects.contacts.read")["results"] == []
+
+
+def _push_echo(env: ExtractEnv, settings: Settings, changes: dict[str, dict[str, str]]) -> None:
+    """What ``invoice-sync push`` does for these invoices (by ``xero_invoice_id``): batch upserts
+    of ≤ 100 over HTTP, each answer written back by the push's own code
+    (:func:`reverse_etl.sync_log.record_batch`, ``updatedAt`` as ``hs_lastmodifieddate``)."""
+    hub = env.hubspot_client(settings)
+    object_type = env.hubspot.emulator.store.resolve(OBJECT).object_type_id
+    con = duckdb.connect(str(env.warehouse_path))
+    try:
+        sync_log.ensure_tables(con)
+        columns = sync_log.snapshot_columns(con)
+        ids = list(changes)
+        for offset in range(0, len(ids), 100):
+            batch = ids[offset : offset + 100]
+            inputs = [
+                {
+                    "idProperty": "xero_invoice_id",
+                    "id": xid,
+                    "properties": {"xero_invoice_id": xid, **changes[xid]},
+                }
+                for xid in batch
+            ]
+            answer = hub.batch_upsert(object_type, inputs)
+            assert not answer.errors
+            written = []
+            for result in answer.results:
+                xid = str(result.properties["xero_invoice_id"])
+                names = ", ".join(PROPERTY_NAMES)
+                row = con.execute(
+                    f"select {names} from raw_hubspot.invoice_records where hs_object_id = ?",
+                    [result.id],
+                ).fetchone()
+                values = dict(zip(PROPERTY_NAMES, row or (), strict=False))
+                values.update(changes[xid])
+                written.append(
+                    sync_log.WrittenRecord(
+                        xero_invoice_id=xid,
+                        hs_object_id=result.id,
+                        action="UPDATE",
+                        properties=values,
+                        created_at=result.created_at,
+                        updated_at=result.updated_at,
+                        new=result.new,
+                    )
+                )
+            sync_log.record_batch(con, "push-test", sync_log.BatchOutcome(written), columns)
+            env.hubspot_clock.advance(0.2)  # a batch round trip
+    finally:
+        con.close()
+
+
+def _calls(env: ExtractEnv) -> dict[str, int]:
+    return dict(env.hubspot.emulator.counters.snapshot()["by_route"])
+
+
+def test_a_quiet_run_costs_one_search_per_object_type(extract_env: ExtractEnv) -> None:
+    """Nothing changed in HubSpot: invoices, companies and contacts cost 3 calls in all, and
+    the report says nothing changed (the orchestrator skips the transform on that)."""
+    env = extract_env
+    env.create_hubspot_object()
+    _seed(env, 450)
+    env.hubspot.emulator.seed("companies", [{"name": f"Co {n}"} for n in range(5)])
+    env.hubspot.emulator.seed("contacts", [{"email": f"p{n}@co.example"} for n in range(5)])
+    settings = env.settings()
+    env.hubspot_clock.advance(60)
+    run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    env.hubspot_clock.advance(60)
+    run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))  # HubSpot's clock kept
+
+    env.hubspot_clock.advance(3600)
+    env.hubspot.emulator.counters.reset()
+    quiet = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert env.hubspot.emulator.counters.snapshot()["total"] == 3
+    assert _calls(env) == {"POST /crm/objects/2026-09/{objectType}/search": 3}
+    assert quiet.calls == 1 and quiet.customer_calls == 2
+    assert quiet.records_loaded == 0 and quiet.archived == 0 and not quiet.changed
+    assert quiet.customers_loaded == {"companies": 0, "contacts": 0}
+    assert quiet.load_ids == []  # no state moved: dlt loads no package
+
+
+def test_echoes_of_our_push_are_counted_not_read(extract_env: ExtractEnv) -> None:
+    """After our push wrote 300 records, the next snapshot reads none of them: one search for
+    the changes (the push's seconds excluded) and one count of those seconds. A person's edit
+    after the push, or inside the push's seconds, is still read."""
+    env = extract_env
+    env.create_hubspot_object()
+    _seed(env, 450)
+    settings = env.settings()
+    run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+
+    env.hubspot_clock.advance(600)
+    pushed = {r["xero_invoice_id"]: {"status": "PAID", "amount_due": "0"} for r in _records(300)}
+    _push_echo(env, settings, pushed)
+    env.hubspot_clock.advance(3000)
+    env.hubspot.emulator.counters.reset()
+    echoes = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert echoes.calls == 2, _calls(env)
+    # the 150 records seeded in the seconds before the first (full) read are read once more
+    assert echoes.records_loaded == 0 and echoes.unchanged == 150 and not echoes.changed
+    assert env.scalar("select count(*) from raw_hubspot.invoice_records where status = 'PAID'") == (
+        300
+    )
+
+    env.hubspot_clock.advance(3600)  # the cursor moved past the echoes: one search again
+    env.hubspot.emulator.counters.reset()
+    quiet = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert quiet.calls == 1 and quiet.records_loaded == 0
+
+    # a person edits a record while our push writes others: the count of the push's seconds
+    # differs from what we wrote, so that read pays the old way and finds the edit
+    env.hubspot_clock.advance(600)
+    second = {r["xero_invoice_id"]: {"reference": "echo"} for r in _records(200)}
+    _push_echo(env, settings, dict(list(second.items())[:100]))
+    edited = env.scalar(
+        "select hs_object_id from raw_hubspot.invoice_records where invoice_number = 'INV-000400'"
+    )
+    env.hubspot.emulator.edit_by_hand(OBJECT, edited, {"total": "7.00"})
+    env.hubspot_clock.advance(0.1)  # the edit falls between two of the push's batches
+    _push_echo(env, settings, dict(list(second.items())[100:]))
+    env.hubspot_clock.advance(3000)
+    mixed = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert mixed.records_loaded == 1 and mixed.changed
+    assert env.scalar(
+        "select total from raw_hubspot.invoice_records where hs_object_id = ?", edited
+    ) in ("7", "7.00")
+
+    # after a push, a person edits one record and archives another
+    env.hubspot_clock.advance(600)
+    _push_echo(env, settings, {r["xero_invoice_id"]: {"reference": "third"} for r in _records(150)})
+    env.hubspot_clock.advance(60)
+    env.hubspot.emulator.edit_by_hand(OBJECT, edited, {"total": "8.00"})
+    gone = env.scalar(
+        "select hs_object_id from raw_hubspot.invoice_records where invoice_number = 'INV-000420'"
+    )
+    _archive_over_http(env, gone)
+    env.hubspot_clock.advance(3000)
+    env.hubspot.emulator.counters.reset()
+    after = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert after.records_loaded == 2 and after.archived == 1 and after.changed
+    assert env.query("select hs_object_id from raw_hubspot.invoice_records where archived") == [
+        (gone,)
+    ]
+    # the change search, the echo count, one page of the archived listing
+    assert after.calls == 3, _calls(env)
+
+    # a person edits a record our push wrote: it left the push's seconds, is read by the change
+    # search, and the count of those seconds expects one fewer
+    env.hubspot_clock.advance(600)
+    _push_echo(
+        env, settings, {r["xero_invoice_id"]: {"reference": "fourth"} for r in _records(120)}
+    )
+    env.hubspot_clock.advance(60)
+    ours = env.scalar(
+        "select hs_object_id from raw_hubspot.invoice_records where invoice_number = 'INV-000007'"
+    )
+    env.hubspot.emulator.edit_by_hand(OBJECT, ours, {"reference": "by hand"})
+    env.hubspot_clock.advance(3000)
+    env.hubspot.emulator.counters.reset()
+    edited_echo = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert edited_echo.calls == 2, _calls(env)
+    assert edited_echo.records_loaded == 1 and edited_echo.changed
+    assert env.scalar(
+        "select reference from raw_hubspot.invoice_records where hs_object_id = ?", ours
+    ) == ("by hand")
+
+
+def test_echoes_younger_than_the_search_lag_are_counted_next_run(extract_env: ExtractEnv) -> None:
+    """A snapshot seconds after our push (webhook mode, back-to-back syncs) cannot prove the
+    push's seconds yet (search may lag writes): it leaves them out and the next run counts
+    them, so a person's write hidden in them is still found."""
+    env = extract_env
+    env.create_hubspot_object()
+    _seed(env, 50)
+    settings = env.settings()
+    run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    env.hubspot_clock.advance(600)
+    run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+
+    env.hubspot_clock.advance(600)
+    _push_echo(env, settings, {r["xero_invoice_id"]: {"status": "PAID"} for r in _records(20)})
+    hand = env.scalar(
+        "select hs_object_id from raw_hubspot.invoice_records where invoice_number = 'INV-000045'"
+    )
+    env.hubspot.emulator.edit_by_hand(OBJECT, hand, {"total": "3.00"})  # inside the push's seconds
+    env.hubspot_clock.advance(0.1)
+    _push_echo(env, settings, {r["xero_invoice_id"]: {"status": "PAID"} for r in _records(20, 20)})
+    env.hubspot_clock.advance(5)
+    soon = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    # the change search; the hand-edited record now sits inside the push's seconds, so HubSpot's
+    # live count outside them is one short and one page of archived records is listed (none)
+    assert soon.calls == 2 and soon.records_loaded == 0
+
+    env.hubspot_clock.advance(60)
+    later = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert later.records_loaded == 1 and later.changed  # the count differed: read, edit found
+    assert env.scalar(
+        "select total from raw_hubspot.invoice_records where hs_object_id = ?", hand
+    ) in ("3", "3.00")
+
+    env.hubspot_clock.advance(600)
+    _push_echo(env, settings, {r["xero_invoice_id"]: {"status": "VOIDED"} for r in _records(20)})
+    env.hubspot_clock.advance(5)
+    assert run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings)).calls == 1
+    env.hubspot_clock.advance(60)
+    env.hubspot.emulator.counters.reset()
+    proven = run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings))
+    assert proven.calls == 2 and proven.records_loaded == 0 and not proven.changed
+    env.hubspot_clock.advance(3600)
+    assert run_hubspot_snapshot(settings, reader=env.hubspot_reader(settings)).calls == 1
+
+
+def test_echo_windows_group_the_push_seconds_into_at_most_four_intervals() -> None:
+    """The change search leaves the windows out with the gaps between them as filter groups:
+    four windows make five groups, HubSpot's maximum."""
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    stamps = [at + timedelta(seconds=s) for s in (0, 0, 1.5, 30, 200, 201, 900, 2000, 2100, 5000)]
+    windows = echo_windows(stamps)
+    assert len(windows) == MAX_WINDOWS
+    assert sum(w.expected for w in windows) == len(stamps)
+    # six groups 60 s apart; the two closest pairs (100 s, then 170 s apart) are merged
+    assert windows[0] == EchoWindow(at, at + timedelta(seconds=201), 6)
+    assert windows[2] == EchoWindow(at + timedelta(seconds=2000), at + timedelta(seconds=2100), 2)
+    assert windows[-1].high == at + timedelta(seconds=5000)
+    assert all(a.high < b.low for a, b in pairwise(windows))
+    assert echo_windows([]) == []

@@ -3,6 +3,8 @@ associations with a refused input that does not block the others."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import duckdb
 
 from benchmarks.suite_associations import DDL
@@ -40,6 +42,11 @@ def test_companies_created_and_updated_are_stamped_and_written_back(
         "xero_last_payment_date)",
         [existing],
     )
+    con.execute(
+        "insert into raw_hubspot.companies (hs_object_id, name, hs_lastmodifieddate, archived) "
+        "values (?, 'Existing', '2020-01-01T00:00:00Z', false)",
+        [existing],
+    )
     report = push_customers(con, hub, object_type, "run-1")
     assert (report.companies_updated, report.companies_created) == (1, 1)
     companies = {r["properties"]["name"]: r for r in hubspot_sandbox.emulator.records("companies")}
@@ -55,6 +62,14 @@ def test_companies_created_and_updated_are_stamped_and_written_back(
         con.execute("select hs_object_id, xero_contact_id from raw_hubspot.companies").fetchall()
     )
     assert snapshot[existing] == "c-1"
+    # HubSpot's updatedAt is written back, so the next snapshot knows these versions as ours
+    modified = dict(
+        con.execute(
+            "select hs_object_id, hs_lastmodifieddate from raw_hubspot.companies"
+        ).fetchall()
+    )
+    for record in companies.values():
+        assert modified[record["id"]] == datetime.fromisoformat(record["updatedAt"])
 
 
 def test_a_refused_association_does_not_block_the_others_and_none_is_remembered(

@@ -222,3 +222,39 @@ def test_search_can_lag_writes_like_hubspots_index(
     assert emulator.records(OBJECT)[0]["properties"]["status"] == "VOIDED"
     emulator.reset()
     assert emulator.search_lag_seconds == 0
+
+
+def test_newest_first_with_the_live_count_and_hubspots_clock(
+    api: Api, schema: Any, hubspot_sandbox: HubSpotSandbox
+) -> None:
+    """What the snapshot's one-call read relies on: ``DESCENDING`` by ``hs_lastmodifieddate``,
+    ``total`` = live records only (archived ones never match), filter groups ORed to leave an
+    interval out, and a ``Date`` header on HubSpot's own clock (the one stamping records)."""
+    clock = ManualClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    hubspot_sandbox.emulator.set_clock(clock)
+    api.upsert([invoice(1), invoice(2)])
+    clock.advance(seconds=10)
+    window_start_ms = int(clock().timestamp() * 1000)
+    api.upsert([invoice(3)])
+    clock.advance(seconds=10)
+    api.upsert([invoice(4)])
+    archived_id = api.upsert([invoice(2, status="PAID")]).json()["results"][0]["id"]
+    api("DELETE", f"/crm/objects/2026-09/{OBJECT}/{archived_id}")
+
+    newest = {"sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "DESCENDING"}]}
+    response = api.post(SEARCH, {**newest, "limit": 2, "properties": ["xero_invoice_id"]})
+    answer = response.json()
+    assert [r["properties"]["xero_invoice_id"] for r in answer["results"]] == [
+        "inv-000004",
+        "inv-000003",
+    ]
+    assert answer["total"] == 3  # invoice 2 is archived
+    assert response.headers["Date"] == "Sun, 01 Mar 2026 12:00:20 GMT"
+
+    outside = [
+        {"filters": [_f("hs_lastmodifieddate", "LT", str(window_start_ms))]},
+        {"filters": [_f("hs_lastmodifieddate", "GT", str(window_start_ms + 1))]},
+    ]
+    assert _ids(api, filterGroups=outside, **newest) == ["inv-000004", "inv-000001"]
+    counted = api.post(SEARCH, {"filterGroups": outside, "limit": 1}).json()
+    assert counted["total"] == 2 and len(counted["results"]) == 1
