@@ -11,9 +11,10 @@ then compares, after its extract:
 3. The day changed in an organisation's time zone since the last daily build: daily. Ageing,
    days overdue and the companies' overdue balances depend on "today"; the daily build also
    runs every data test (``dbt_project/selectors.yml``).
-4. A dlt load newer than the last build's in ``raw_xero`` or ``raw_hubspot`` (the extract, a
-   webhook batch or ``invoice-sync extract`` loaded something): hourly — every model, and the
-   data tests that guard the writes to HubSpot.
+4. A dlt load newer than the last build's that wrote rows into ``raw_xero`` or ``raw_hubspot``
+   (the extract, a webhook batch or ``invoice-sync extract`` loaded something; a package that
+   carries only a source's state is no new data): hourly — every model, and the data tests
+   that guard the writes to HubSpot.
 5. The last build's actions were not all confirmed written (the push failed, HubSpot rejected
    some, or it was a dry run), or status-change alerts wait to be delivered: hourly, so the
    push retries them.
@@ -180,7 +181,12 @@ def plan_build(
     )
     if new_days:
         return BuildPlan(DAILY, f"a new day ({', '.join(new_days)}): ageing is rebuilt")
-    changed = [d for d in RAW_DATASETS if inputs.load_marks.get(d) != last.load_marks.get(d)]
+    changed = [
+        d
+        for d in RAW_DATASETS
+        if inputs.load_marks.get(d) != last.load_marks.get(d)
+        and _data_loaded_since(con, d, last.load_marks.get(d))
+    ]
     if changed:
         return BuildPlan(HOURLY, f"new data in {' and '.join(changed)} since the last build")
     if not last.pushed:
@@ -194,6 +200,36 @@ def plan_build(
         f"nothing changed in Xero or HubSpot since the {last.scope} build of {built}, "
         "and HubSpot holds what it computed",
     )
+
+
+def _data_loaded_since(con: duckdb.DuckDBPyConnection, dataset: str, mark: str | None) -> bool:
+    """Whether a dlt package loaded after ``mark`` wrote a row into a table of ``dataset``.
+    A package can carry only the pipeline's state (a source that moved a cursor or a read
+    position and found nothing new): that is no data to rebuild for."""
+    new = [
+        row[0]
+        for row in con.execute(
+            f'select load_id from "{dataset}"._dlt_loads '
+            "where ? is null or try_cast(load_id as double) > try_cast(? as double)",
+            [mark, mark],
+        ).fetchall()
+    ]
+    if not new:
+        return False
+    tables = con.execute(
+        "select table_name from information_schema.columns where table_schema = ? "
+        "and column_name = '_dlt_load_id' and table_name not like '\\_dlt%' escape '\\'",
+        [dataset],
+    ).fetchall()
+    for (table,) in tables:
+        hit = con.execute(
+            f'select 1 from "{dataset}"."{table}" where _dlt_load_id in '
+            "(select unnest(cast(? as varchar[]))) limit 1",
+            [new],
+        ).fetchone()
+        if hit:
+            return True
+    return False
 
 
 def _undelivered_alerts(con: duckdb.DuckDBPyConnection) -> int:

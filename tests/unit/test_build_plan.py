@@ -56,6 +56,13 @@ def test_nothing_new_after_a_pushed_build_is_skipped(con) -> None:
 def test_a_new_load_in_either_dataset_gets_the_hourly_build(con) -> None:
     build(con, read_inputs(con, "f1", NOON))
     con.execute("insert into raw_hubspot._dlt_loads values ('100.2')")
+    # a package holding only the source's state (a moved cursor): no data, nothing to build
+    con.execute("create table raw_hubspot._dlt_pipeline_state (_dlt_load_id varchar)")
+    con.execute("insert into raw_hubspot._dlt_pipeline_state values ('100.2')")
+    con.execute("create table raw_hubspot.companies (id varchar, _dlt_load_id varchar)")
+    con.execute("insert into raw_hubspot.companies values ('c0', '100.1')")
+    assert plan_build(con, read_inputs(con, "f1", NOON)).skipped
+    con.execute("insert into raw_hubspot.companies values ('c1', '100.2')")
     plan = plan_build(con, read_inputs(con, "f1", NOON))
     assert (plan.scope, plan.reason) == (HOURLY, "new data in raw_hubspot since the last build")
 
