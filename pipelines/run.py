@@ -61,11 +61,11 @@ os.environ.setdefault("EXTRACT__NEXT_ITEM_MODE", "fifo")
 os.environ.setdefault("SOURCES__DATA_WRITER__FILE_MAX_ITEMS", "5000")
 
 import dlt
-from dlt.common.destination.exceptions import DestinationUndefinedEntity
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.cursor import known_versions
+from pipelines.dataset_reads import DatasetReads, dataset_reads
 from pipelines.extract_log import (
     ExtractProgress,
     ProgressStats,
@@ -302,24 +302,49 @@ def run_xero_extract(
     compatibility and ignored.
     """
     del continue_on_error
-    started = time.monotonic()
     if invoice_ids is not None and not invoice_ids:
         return XeroExtractReport()  # nothing named: no token, no call
+    with dataset_reads(settings.warehouse_path, XERO_DATASET) as reads:
+        return _xero_extract(
+            settings,
+            reads,
+            full_refresh=full_refresh,
+            since=since,
+            invoice_ids=invoice_ids,
+            tenant_ids=tenant_ids,
+            strict=strict,
+            client=client,
+            progress=progress,
+        )
+
+
+def _xero_extract(
+    settings: Settings,
+    reads: DatasetReads,
+    *,
+    full_refresh: bool,
+    since: date | None,
+    invoice_ids: Sequence[str] | None,
+    tenant_ids: Sequence[str] | None,
+    strict: bool,
+    client: XeroClient | None,
+    progress: ExtractProgress | None,
+) -> XeroExtractReport:
+    started = time.monotonic()
     client = client or XeroClient(settings.xero)
     client.authenticate()
     tenants = list(tenant_ids) if tenant_ids else client.tenant_ids()
     stats = ProgressStats(progress) if progress is not None else XeroExtractStats()
     pipeline = _pipeline(settings, XERO_PIPELINE, XERO_DATASET)
     plan = XeroReadPlan(
-        full_refresh=full_refresh or not _table_exists(pipeline, "invoice_versions"),
+        full_refresh=full_refresh or not reads.table_exists("invoice_versions"),
         since=since,
         invoice_ids=list(invoice_ids) if invoice_ids is not None else None,
     )
 
     def versions_since(tenant_id: str, start: datetime) -> set[tuple[str, str]]:
         return known_versions(
-            _query(
-                pipeline,
+            reads.query(
                 "select invoice_id, updated_date_utc from invoice_versions "
                 "where tenant_id = %s and updated_date_utc >= %s",
                 tenant_id,
@@ -328,8 +353,7 @@ def run_xero_extract(
         )
 
     def quarantined_keys(resource: str, tenant_id: str) -> set[str]:
-        rows = _query(
-            pipeline,
+        rows = reads.query(
             "select record_key from quarantine where resource = %s and tenant_id = %s",
             resource,
             tenant_id,
@@ -340,7 +364,7 @@ def run_xero_extract(
     full_tables = [
         table
         for table in (*(t.table for t in FINANCE_TABLES), "organisations")
-        if invoice_ids is None and not _table_exists(pipeline, table)
+        if invoice_ids is None and not reads.table_exists(table)
     ]
     source = xero_source(
         client,
@@ -403,18 +427,19 @@ def run_hubspot_snapshot(
     reader = reader or HubSpotReader(settings.hubspot)
     stats = HubSpotSnapshotStats()
     pipeline = _pipeline(settings, HUBSPOT_PIPELINE, HUBSPOT_DATASET)
-    full = full_refresh or not _table_exists(pipeline, "invoice_records")
-    source = hubspot_snapshot_source(
-        reader, stats, _known(pipeline, "invoice_records"), full_refresh=full
-    )
-    try:
-        step_seconds, load_ids = _run(pipeline, source)
-        invoice_calls = reader.calls
-        loaded = _customer_snapshot(pipeline, reader, stats.object_type_id, full_refresh)
-    finally:
-        secure_warehouse(settings.warehouse_path)
-    _ensure_tables(pipeline, {"invoice_records": RECORD_COLUMNS, **customers.TABLE_COLUMNS})
-    record_extract(pipeline, stats.loaded, load_ids)
+    with dataset_reads(settings.warehouse_path, HUBSPOT_DATASET) as reads:
+        full = full_refresh or not reads.table_exists("invoice_records")
+        source = hubspot_snapshot_source(
+            reader, stats, _known(reads, "invoice_records"), full_refresh=full
+        )
+        try:
+            step_seconds, load_ids = _run(pipeline, source)
+            invoice_calls = reader.calls
+            loaded = _customer_snapshot(pipeline, reads, reader, stats.object_type_id, full_refresh)
+        finally:
+            secure_warehouse(settings.warehouse_path)
+        _ensure_tables(pipeline, {"invoice_records": RECORD_COLUMNS, **customers.TABLE_COLUMNS})
+        record_extract(pipeline, stats.loaded, load_ids)
     return HubSpotSnapshotReport(
         customers_loaded=loaded,
         customer_calls=reader.calls - invoice_calls,
@@ -430,7 +455,7 @@ def run_hubspot_snapshot(
     )
 
 
-def _known(pipeline: dlt.Pipeline, table: str) -> Known:
+def _known(reads: DatasetReads, table: str) -> Known:
     """What ``raw_hubspot.<table>`` holds, as the snapshot asks it (one query per question)."""
     live = "not coalesce(archived, false)"
 
@@ -438,15 +463,15 @@ def _known(pipeline: dlt.Pipeline, table: str) -> Known:
         sql = (
             f"select hs_object_id, hs_lastmodifieddate from {table} where hs_lastmodifieddate >= %s"
         )
-        return known_versions(_query(pipeline, sql, start))
+        return known_versions(reads.query(sql, start))
 
     def live_count() -> int:
-        rows = _query(pipeline, f"select count(*) from {table} where {live}")
+        rows = reads.query(f"select count(*) from {table} where {live}")
         return int(rows[0][0]) if rows else 0
 
     def written_after(cursor: datetime) -> list[datetime]:
         sql = f"select hs_lastmodifieddate from {table} where {live} and hs_lastmodifieddate > %s"
-        return [row[0] for row in _query(pipeline, sql, cursor) if isinstance(row[0], datetime)]
+        return [row[0] for row in reads.query(sql, cursor) if isinstance(row[0], datetime)]
 
     def live_among(ids: Iterable[str]) -> set[str]:
         wanted = sorted(set(ids))
@@ -455,19 +480,22 @@ def _known(pipeline: dlt.Pipeline, table: str) -> Known:
         sql = (
             f"select hs_object_id from {table} where {live} and hs_object_id in (select unnest(%s))"
         )
-        return {str(row[0]) for row in _query(pipeline, sql, wanted)}
+        return {str(row[0]) for row in reads.query(sql, wanted)}
 
     def archived() -> set[str]:
         return {
-            str(row[0])
-            for row in _query(pipeline, f"select hs_object_id from {table} where archived")
+            str(row[0]) for row in reads.query(f"select hs_object_id from {table} where archived")
         }
 
     return Known(versions, live_count, written_after, live_among, archived)
 
 
 def _customer_snapshot(
-    pipeline: dlt.Pipeline, reader: HubSpotReader, object_type_id: str | None, full_refresh: bool
+    pipeline: dlt.Pipeline,
+    reads: DatasetReads,
+    reader: HubSpotReader,
+    object_type_id: str | None,
+    full_refresh: bool,
 ) -> dict[str, int]:
     """Companies, contacts and (on a full refresh, or when never read) the invoice records'
     associations (:mod:`pipelines.hubspot_snapshot.customers`)."""
@@ -477,17 +505,16 @@ def _customer_snapshot(
         customers.customer_resource(
             reader,
             table,
-            _known(pipeline, table),
-            full_refresh or not _table_exists(pipeline, table),
+            _known(reads, table),
+            full_refresh or not reads.table_exists(table),
             loaded,
         )
         for table in (customers.COMPANIES, customers.CONTACTS)
     ]
-    if object_type_id and (full_refresh or not _table_exists(pipeline, "invoice_associations")):
+    if object_type_id and (full_refresh or not reads.table_exists("invoice_associations")):
         ids = [
             str(r[0])
-            for r in _query(
-                pipeline,
+            for r in reads.query(
                 "select hs_object_id from invoice_records where not coalesce(archived, false)",
             )
         ]
@@ -606,28 +633,6 @@ def _project_error(exc: BaseException) -> InvoiceSyncError | None:
         seen.add(id(current))
         current = current.__cause__ or current.__context__ or getattr(current, "exception", None)
     return None
-
-
-def _query(pipeline: dlt.Pipeline, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    """Rows from the pipeline's dataset, or none when the table does not exist yet."""
-    try:
-        with pipeline.sql_client() as client:
-            return list(client.execute_sql(sql, *args) or [])
-    except DestinationUndefinedEntity:  # dlt's "relation/schema does not exist"
-        return []
-
-
-def _table_exists(pipeline: dlt.Pipeline, table: str) -> bool:
-    """Whether the dataset holds ``table``. A cursor without its table (the warehouse file was
-    deleted or replaced, the pipeline state kept) must not be trusted: read everything again."""
-    return bool(
-        _query(
-            pipeline,
-            "select 1 from information_schema.tables where table_schema = %s and table_name = %s",
-            pipeline.dataset_name,
-            table,
-        )
-    )
 
 
 _DUCKDB_TYPES: dict[str, Callable[[dict[str, Any]], str]] = {

@@ -1,0 +1,70 @@
+"""The extract's own questions to the warehouse, on one DuckDB connection per extract.
+
+The extract asks the raw datasets small questions before and after each dlt run (does the
+table exist, which versions are known, which records are quarantined). Asked through
+``pipeline.sql_client()``, each question resolved dlt's destination configuration again
+(~30 ms of environment lookups) and opened the DuckDB file again (~15 ms: open, then a
+checkpoint when the last connection closed): a quiet hourly run paid about one second for 23
+of them. Here one connection is opened for the extract and every question is a cursor on it.
+
+While that connection is open, every other ``duckdb.connect`` to the same file in this
+process, dlt's included, reuses the open database instance instead of opening the file
+(DuckDB's Python client keeps one instance per database file and hands out connections to
+it; DuckDB docs, "Python DB API" → "Using Connections in Threads / Instance cache"). The
+connection is closed when the extract ends, before dbt opens the warehouse with its own
+settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+
+class DatasetReads:
+    """Read-only questions about one dlt dataset (its tables by their bare names)."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, dataset: str) -> None:
+        self._connection = connection
+        self.dataset = dataset
+
+    def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        """Rows of ``sql`` (``%s`` placeholders, as dlt's SQL client takes them), or none when
+        the table does not exist yet."""
+        cursor = self._connection.cursor()
+        try:
+            cursor.execute(f"set search_path = '{self.dataset}'")
+            return cursor.execute(sql.replace("%s", "?"), list(args)).fetchall()
+        except duckdb.CatalogException:  # no such table (or schema) yet
+            return []
+        finally:
+            cursor.close()
+
+    def table_exists(self, table: str) -> bool:
+        """Whether the dataset holds ``table``. A cursor without its table (the warehouse file
+        was deleted or replaced, the pipeline state kept) must not be trusted: read everything
+        again."""
+        return bool(
+            self.query(
+                "select 1 from information_schema.tables where table_schema = %s "
+                "and table_name = %s",
+                self.dataset,
+                table,
+            )
+        )
+
+
+@contextmanager
+def dataset_reads(warehouse: str | Path, dataset: str) -> Iterator[DatasetReads]:
+    """One connection to the warehouse for an extract's questions about ``dataset``."""
+    path = Path(warehouse)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = duckdb.connect(str(path))
+    try:
+        yield DatasetReads(connection, dataset)
+    finally:
+        connection.close()
