@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import dlt
-
+from pipelines.dataset_session import DatasetSession
 from pipelines.xero.source import XeroExtractStats
 
 ExtractProgress = Callable[[str], None]
@@ -39,11 +38,10 @@ class ProgressStats(XeroExtractStats):
             )
 
 
-def drop_staging_dataset(pipeline: dlt.Pipeline) -> None:
+def drop_staging_dataset(session: DatasetSession) -> None:
     """Drop dlt's merge staging schema (``<dataset>_staging``): dlt recreates it on the next
     merge, and between loads it is only clutter in what analysts browse."""
-    with pipeline.sql_client() as client:
-        client.execute_sql(f'drop schema if exists "{pipeline.dataset_name}_staging" cascade')
+    session.execute(f'drop schema if exists "{session.dataset}_staging" cascade')
 
 
 EXTRACT_RUNS_DDL = (
@@ -52,16 +50,15 @@ EXTRACT_RUNS_DDL = (
 )
 
 
-def record_extract(pipeline: dlt.Pipeline, rows_loaded: int, load_ids: Sequence[str]) -> None:
+def record_extract(
+    session: DatasetSession, pipeline_name: str, rows_loaded: int, load_ids: Sequence[str]
+) -> None:
     """Append this successful extract to ``<dataset>.extract_runs`` (what freshness measures)."""
-    schema = pipeline.dataset_name
-    with pipeline.sql_client() as client:
-        client.execute_sql(
-            f'create table if not exists "{schema}"."extract_runs" ({EXTRACT_RUNS_DDL})'
-        )
-        client.execute_sql(
-            f'insert into "{schema}"."extract_runs" values (current_timestamp, %s, %s, %s)',
-            pipeline.pipeline_name,
-            rows_loaded,
-            ",".join(load_ids) or None,
-        )
+    schema = session.dataset
+    session.execute(f'create table if not exists "{schema}"."extract_runs" ({EXTRACT_RUNS_DDL})')
+    session.execute(
+        f'insert into "{schema}"."extract_runs" values (current_timestamp, %s, %s, %s)',
+        pipeline_name,
+        rows_loaded,
+        ",".join(load_ids) or None,
+    )

@@ -65,7 +65,8 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.cursor import known_versions
-from pipelines.dataset_reads import DatasetReads, dataset_reads
+from pipelines.dataset_session import DatasetSession, dataset_session
+from pipelines.dlt_steps import destination_state_current, discard_empty_packages
 from pipelines.extract_log import (
     ExtractProgress,
     ProgressStats,
@@ -304,10 +305,10 @@ def run_xero_extract(
     del continue_on_error
     if invoice_ids is not None and not invoice_ids:
         return XeroExtractReport()  # nothing named: no token, no call
-    with dataset_reads(settings.warehouse_path, XERO_DATASET) as reads:
+    with dataset_session(settings.warehouse_path, XERO_DATASET) as session:
         return _xero_extract(
             settings,
-            reads,
+            session,
             full_refresh=full_refresh,
             since=since,
             invoice_ids=invoice_ids,
@@ -320,7 +321,7 @@ def run_xero_extract(
 
 def _xero_extract(
     settings: Settings,
-    reads: DatasetReads,
+    session: DatasetSession,
     *,
     full_refresh: bool,
     since: date | None,
@@ -337,14 +338,14 @@ def _xero_extract(
     stats = ProgressStats(progress) if progress is not None else XeroExtractStats()
     pipeline = _pipeline(settings, XERO_PIPELINE, XERO_DATASET)
     plan = XeroReadPlan(
-        full_refresh=full_refresh or not reads.table_exists("invoice_versions"),
+        full_refresh=full_refresh or not session.table_exists("invoice_versions"),
         since=since,
         invoice_ids=list(invoice_ids) if invoice_ids is not None else None,
     )
 
     def versions_since(tenant_id: str, start: datetime) -> set[tuple[str, str]]:
         return known_versions(
-            reads.query(
+            session.query(
                 "select invoice_id, updated_date_utc from invoice_versions "
                 "where tenant_id = %s and updated_date_utc >= %s",
                 tenant_id,
@@ -353,7 +354,7 @@ def _xero_extract(
         )
 
     def quarantined_keys(resource: str, tenant_id: str) -> set[str]:
-        rows = reads.query(
+        rows = session.query(
             "select record_key from quarantine where resource = %s and tenant_id = %s",
             resource,
             tenant_id,
@@ -364,7 +365,7 @@ def _xero_extract(
     full_tables = [
         table
         for table in (*(t.table for t in FINANCE_TABLES), "organisations")
-        if invoice_ids is None and not reads.table_exists(table)
+        if invoice_ids is None and not session.table_exists(table)
     ]
     source = xero_source(
         client,
@@ -377,11 +378,11 @@ def _xero_extract(
         full_tables=full_tables,
     )
     try:
-        step_seconds, load_ids = _run(pipeline, source)
+        step_seconds, load_ids = _run(pipeline, source, session)
     finally:
         secure_warehouse(settings.warehouse_path)
     _ensure_tables(
-        pipeline,
+        session,
         {
             "invoices": INVOICE_COLUMNS,
             "invoices__line_items": LINE_ITEM_COLUMNS,
@@ -390,7 +391,7 @@ def _xero_extract(
             "quarantine": QUARANTINE_COLUMNS,
         },
     )
-    record_extract(pipeline, sum(stats.loaded.values()), load_ids)
+    record_extract(session, pipeline.pipeline_name, sum(stats.loaded.values()), load_ids)
     counts = client.counts
     return XeroExtractReport(
         tenants=tenants,
@@ -427,19 +428,21 @@ def run_hubspot_snapshot(
     reader = reader or HubSpotReader(settings.hubspot)
     stats = HubSpotSnapshotStats()
     pipeline = _pipeline(settings, HUBSPOT_PIPELINE, HUBSPOT_DATASET)
-    with dataset_reads(settings.warehouse_path, HUBSPOT_DATASET) as reads:
-        full = full_refresh or not reads.table_exists("invoice_records")
+    with dataset_session(settings.warehouse_path, HUBSPOT_DATASET) as session:
+        full = full_refresh or not session.table_exists("invoice_records")
         source = hubspot_snapshot_source(
-            reader, stats, _known(reads, "invoice_records"), full_refresh=full
+            reader, stats, _known(session, "invoice_records"), full_refresh=full
         )
         try:
-            step_seconds, load_ids = _run(pipeline, source)
+            step_seconds, load_ids = _run(pipeline, source, session)
             invoice_calls = reader.calls
-            loaded = _customer_snapshot(pipeline, reads, reader, stats.object_type_id, full_refresh)
+            loaded = _customer_snapshot(
+                pipeline, session, reader, stats.object_type_id, full_refresh
+            )
         finally:
             secure_warehouse(settings.warehouse_path)
-        _ensure_tables(pipeline, {"invoice_records": RECORD_COLUMNS, **customers.TABLE_COLUMNS})
-        record_extract(pipeline, stats.loaded, load_ids)
+        _ensure_tables(session, {"invoice_records": RECORD_COLUMNS, **customers.TABLE_COLUMNS})
+        record_extract(session, pipeline.pipeline_name, stats.loaded, load_ids)
     return HubSpotSnapshotReport(
         customers_loaded=loaded,
         customer_calls=reader.calls - invoice_calls,
@@ -455,7 +458,7 @@ def run_hubspot_snapshot(
     )
 
 
-def _known(reads: DatasetReads, table: str) -> Known:
+def _known(session: DatasetSession, table: str) -> Known:
     """What ``raw_hubspot.<table>`` holds, as the snapshot asks it (one query per question)."""
     live = "not coalesce(archived, false)"
 
@@ -463,15 +466,15 @@ def _known(reads: DatasetReads, table: str) -> Known:
         sql = (
             f"select hs_object_id, hs_lastmodifieddate from {table} where hs_lastmodifieddate >= %s"
         )
-        return known_versions(reads.query(sql, start))
+        return known_versions(session.query(sql, start))
 
     def live_count() -> int:
-        rows = reads.query(f"select count(*) from {table} where {live}")
+        rows = session.query(f"select count(*) from {table} where {live}")
         return int(rows[0][0]) if rows else 0
 
     def written_after(cursor: datetime) -> list[datetime]:
         sql = f"select hs_lastmodifieddate from {table} where {live} and hs_lastmodifieddate > %s"
-        return [row[0] for row in reads.query(sql, cursor) if isinstance(row[0], datetime)]
+        return [row[0] for row in session.query(sql, cursor) if isinstance(row[0], datetime)]
 
     def live_among(ids: Iterable[str]) -> set[str]:
         wanted = sorted(set(ids))
@@ -480,11 +483,11 @@ def _known(reads: DatasetReads, table: str) -> Known:
         sql = (
             f"select hs_object_id from {table} where {live} and hs_object_id in (select unnest(%s))"
         )
-        return {str(row[0]) for row in reads.query(sql, wanted)}
+        return {str(row[0]) for row in session.query(sql, wanted)}
 
     def archived() -> set[str]:
         return {
-            str(row[0]) for row in reads.query(f"select hs_object_id from {table} where archived")
+            str(row[0]) for row in session.query(f"select hs_object_id from {table} where archived")
         }
 
     return Known(versions, live_count, written_after, live_among, archived)
@@ -492,7 +495,7 @@ def _known(reads: DatasetReads, table: str) -> Known:
 
 def _customer_snapshot(
     pipeline: dlt.Pipeline,
-    reads: DatasetReads,
+    session: DatasetSession,
     reader: HubSpotReader,
     object_type_id: str | None,
     full_refresh: bool,
@@ -505,21 +508,21 @@ def _customer_snapshot(
         customers.customer_resource(
             reader,
             table,
-            _known(reads, table),
-            full_refresh or not reads.table_exists(table),
+            _known(session, table),
+            full_refresh or not session.table_exists(table),
             loaded,
         )
         for table in (customers.COMPANIES, customers.CONTACTS)
     ]
-    if object_type_id and (full_refresh or not reads.table_exists("invoice_associations")):
+    if object_type_id and (full_refresh or not session.table_exists("invoice_associations")):
         ids = [
             str(r[0])
-            for r in reads.query(
+            for r in session.query(
                 "select hs_object_id from invoice_records where not coalesce(archived, false)",
             )
         ]
         resources.append(customers.associations_resource(reader, object_type_id, ids, loaded))
-    _run(pipeline, customers.customers_source(resources))
+    _run(pipeline, customers.customers_source(resources), session)
     return loaded
 
 
@@ -557,22 +560,30 @@ def _duckdb_credentials(warehouse: Path) -> DuckDbCredentials:
     return DuckDbCredentials(str(warehouse), global_config={"memory_limit": DUCKDB_MEMORY_LIMIT})
 
 
-def _run(pipeline: dlt.Pipeline, source: Any) -> tuple[dict[str, float], list[str]]:
+def _run(
+    pipeline: dlt.Pipeline, source: Any, session: DatasetSession
+) -> tuple[dict[str, float], list[str]]:
     """Extract, normalize and load, like ``pipeline.run`` (which also first finishes a package
     a crashed run left behind); a project error raised inside dlt surfaces as itself. When
     extraction fails, the half-extracted package is dropped, so nothing of this run reaches the
     warehouse. Returns the steps' wall and CPU seconds, and the ids of the packages loaded.
-    A large extract is normalized in :data:`NORMALIZE_WORKERS` processes."""
+    A large extract is normalized in :data:`NORMALIZE_WORKERS` processes. What a run with
+    nothing new can leave out (the state restore, an empty package) is left out
+    (:mod:`pipelines.dlt_steps`)."""
     timings: dict[str, float] = {}
     load_ids: list[str] = []
     try:
-        pipeline.sync_destination()  # restores state from the warehouse if state_dir was wiped
+        if not destination_state_current(pipeline, session):
+            pipeline.sync_destination()  # restores state from the warehouse if state_dir was wiped
         if pipeline.has_pending_data:
             finish_pending(pipeline)
         started, cpu = time.perf_counter(), time.process_time()
         extracted = pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
         timings["extract"] = time.perf_counter() - started
         timings["extract_cpu"] = time.process_time() - cpu
+        if discard_empty_packages(pipeline, extracted.loads_ids):
+            log.debug("%s: nothing extracted; normalize and load left out", pipeline.pipeline_name)
+            return {name: round(value, 3) for name, value in timings.items()}, load_ids
         started, cpu = time.perf_counter(), time.process_time()
         pipeline.normalize(workers=_normalize_workers(extracted))
         timings["normalize"] = time.perf_counter() - started
@@ -608,7 +619,7 @@ def _run(pipeline: dlt.Pipeline, source: Any) -> tuple[dict[str, float], list[st
         make_private(Path(pipeline.pipelines_dir))
     prune_loaded_packages(pipeline)
     log.debug("%s: %s", pipeline.pipeline_name, timings)
-    drop_staging_dataset(pipeline)
+    drop_staging_dataset(session)
     return {name: round(value, 3) for name, value in timings.items()}, load_ids
 
 
@@ -645,31 +656,28 @@ _DUCKDB_TYPES: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
-def _ensure_tables(pipeline: dlt.Pipeline, tables: dict[str, dict[str, dict[str, Any]]]) -> None:
+def _ensure_tables(session: DatasetSession, tables: dict[str, dict[str, dict[str, Any]]]) -> None:
     """Create contract tables dlt did not create because no row has reached them yet.
 
     dlt creates a table only when data arrives, but dbt's sources must always resolve
     (docs/contracts.md). The DDL matches what dlt writes (same names, DuckDB types and
     bookkeeping columns), so a later dlt load finds the table and only adds what is missing.
     """
-    schema = pipeline.dataset_name
-    with pipeline.sql_client() as client:
-        client.execute_sql(f'create schema if not exists "{schema}"')
-        for table, columns in tables.items():
-            defs = [
-                f'"{name}" {_DUCKDB_TYPES[hints["data_type"]](hints)}'
-                + ("" if hints.get("nullable", True) else " NOT NULL")
-                for name, hints in columns.items()
+    schema = session.dataset
+    session.execute(f'create schema if not exists "{schema}"')
+    for table, columns in tables.items():
+        defs = [
+            f'"{name}" {_DUCKDB_TYPES[hints["data_type"]](hints)}'
+            + ("" if hints.get("nullable", True) else " NOT NULL")
+            for name, hints in columns.items()
+        ]
+        if "__" in table:
+            defs += [
+                '"_dlt_root_id" VARCHAR NOT NULL',
+                '"_dlt_parent_id" VARCHAR NOT NULL',
+                '"_dlt_list_idx" BIGINT NOT NULL',
+                '"_dlt_id" VARCHAR NOT NULL',
             ]
-            if "__" in table:
-                defs += [
-                    '"_dlt_root_id" VARCHAR NOT NULL',
-                    '"_dlt_parent_id" VARCHAR NOT NULL',
-                    '"_dlt_list_idx" BIGINT NOT NULL',
-                    '"_dlt_id" VARCHAR NOT NULL',
-                ]
-            else:
-                defs += ['"_dlt_load_id" VARCHAR NOT NULL', '"_dlt_id" VARCHAR NOT NULL']
-            client.execute_sql(
-                f'create table if not exists "{schema}"."{table}" ({", ".join(defs)})'
-            )
+        else:
+            defs += ['"_dlt_load_id" VARCHAR NOT NULL', '"_dlt_id" VARCHAR NOT NULL']
+        session.execute(f'create table if not exists "{schema}"."{table}" ({", ".join(defs)})')

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
-from pipelines.run import run_extract, run_hubspot_snapshot, run_xero_extract
+import dlt
+
+from pipelines.run import XERO_PIPELINE, run_extract, run_hubspot_snapshot, run_xero_extract
 from tests.extract.conftest import ExtractEnv
 
 INVOICE_COLUMNS = [
@@ -296,3 +300,39 @@ def test_progress_extract_log_and_no_staging_schemas(extract_env: ExtractEnv) ->
     assert env.scalar("select count(*) from raw_hubspot.extract_runs") == 2
     schemas = {row[0] for row in env.query("select schema_name from duckdb_schemas()")}
     assert not {schema for schema in schemas if schema.endswith("_staging")}
+
+
+def test_a_quiet_extract_loads_no_package_and_a_wiped_state_is_restored(
+    extract_env: ExtractEnv,
+) -> None:
+    """Nothing new: dlt's normalize and load are left out (no package, no ``_dlt_loads`` row,
+    no pending data), yet the run is recorded for freshness. With the local dlt state wiped,
+    the next run restores it from the warehouse and reads only what changed, as before."""
+    env = extract_env
+    env.xero.emulator.seed_demo(200)
+    settings = env.settings()
+    run_xero_extract(settings, client=env.xero_client(settings))
+    run_xero_extract(settings, client=env.xero_client(settings))  # settles the read positions
+    loads = env.scalar("select count(*) from raw_xero._dlt_loads")
+    runs = env.scalar("select count(*) from raw_xero.extract_runs")
+
+    quiet = run_xero_extract(settings, client=env.xero_client(settings))
+
+    assert quiet.invoices_loaded == 0 and quiet.load_ids == []
+    assert set(quiet.step_seconds) == {"extract", "extract_cpu"}  # no normalize, no load
+    assert env.scalar("select count(*) from raw_xero._dlt_loads") == loads
+    assert env.scalar("select count(*) from raw_xero.extract_runs") == runs + 1
+    pipeline = dlt.attach(XERO_PIPELINE, pipelines_dir=str(Path(settings.state_dir) / "dlt"))
+    assert not pipeline.has_pending_data and pipeline.list_extracted_load_packages() == []
+
+    edited = _open_invoices(env, "AUTHORISED", 1)[0]
+    env.xero.emulator.edit(edited, Reference="after the wipe")
+    shutil.rmtree(Path(settings.state_dir) / "dlt")  # the warehouse keeps dlt's state
+    after_wipe = run_xero_extract(settings, client=env.xero_client(settings))
+
+    assert after_wipe.invoices_loaded == 1  # the restored cursor, not a full read
+    assert env.scalar("select count(*) from raw_xero.invoices") == 200
+    assert (
+        env.scalar("select reference from raw_xero.invoices where invoice_id = ?", edited)
+        == "after the wipe"
+    )

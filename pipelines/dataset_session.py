@@ -1,4 +1,4 @@
-"""The extract's own questions to the warehouse, on one DuckDB connection per extract.
+"""The extract's own questions and small writes to the warehouse, on one DuckDB connection.
 
 The extract asks the raw datasets small questions before and after each dlt run (does the
 table exist, which versions are known, which records are quarantined). Asked through
@@ -25,22 +25,45 @@ from typing import Any
 import duckdb
 
 
-class DatasetReads:
-    """Read-only questions about one dlt dataset (its tables by their bare names)."""
+class DatasetSession:
+    """Questions about one dlt dataset (its tables by their bare names), and the extract's own
+    small writes beside dlt's (``extract_runs``, the contract tables, dropping the staging
+    schema). The warehouse is opened at the first question, so an extract that fails before
+    asking one (wrong credentials) leaves no warehouse file behind."""
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection, dataset: str) -> None:
-        self._connection = connection
+    def __init__(self, warehouse: Path, dataset: str) -> None:
+        self._warehouse = warehouse
+        self._connection: duckdb.DuckDBPyConnection | None = None
         self.dataset = dataset
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        if self._connection is None:
+            self._warehouse.parent.mkdir(parents=True, exist_ok=True)
+            self._connection = duckdb.connect(str(self._warehouse))
+        return self._connection.cursor()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         """Rows of ``sql`` (``%s`` placeholders, as dlt's SQL client takes them), or none when
         the table does not exist yet."""
-        cursor = self._connection.cursor()
+        cursor = self._cursor()
         try:
             cursor.execute(f"set search_path = '{self.dataset}'")
             return cursor.execute(sql.replace("%s", "?"), list(args)).fetchall()
         except duckdb.CatalogException:  # no such table (or schema) yet
             return []
+        finally:
+            cursor.close()
+
+    def execute(self, sql: str, *args: Any) -> None:
+        """Run one statement (``%s`` placeholders); table names qualified by the caller."""
+        cursor = self._cursor()
+        try:
+            cursor.execute(sql.replace("%s", "?"), list(args))
         finally:
             cursor.close()
 
@@ -59,12 +82,10 @@ class DatasetReads:
 
 
 @contextmanager
-def dataset_reads(warehouse: str | Path, dataset: str) -> Iterator[DatasetReads]:
+def dataset_session(warehouse: str | Path, dataset: str) -> Iterator[DatasetSession]:
     """One connection to the warehouse for an extract's questions about ``dataset``."""
-    path = Path(warehouse)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = duckdb.connect(str(path))
+    session = DatasetSession(Path(warehouse), dataset)
     try:
-        yield DatasetReads(connection, dataset)
+        yield session
     finally:
-        connection.close()
+        session.close()
