@@ -401,15 +401,17 @@ def sql(
     import subprocess
     import sys
 
-    from reverse_etl.analyst_sql import interactive_command, run_query
+    from reverse_etl.analyst_sql import interactive_command, interactive_init_script, run_query
     from reverse_etl.errors import AnalystQueryError
 
     def work(settings: Settings) -> None:
         if output_format not in ("table", "csv", "json"):
             raise AnalystQueryError(f"--format {output_format!r}: use table, csv or json.")
         if query is None:
-            argv = interactive_command(settings.analytics_path)
-            raise typer.Exit(subprocess.call(argv))
+            with interactive_init_script() as init_script:
+                argv = interactive_command(settings.analytics_path, init_script)
+                code = subprocess.call(argv)
+            raise typer.Exit(code)
         run_query(settings.analytics_path, query, sys.stdout, output_format, _console())  # type: ignore[arg-type]
 
     _run(work, announce=False)
