@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from reverse_etl.cli_options import EPILOG, LOG_LEVELS, GlobalOptionsGroup
+from reverse_etl.cli_options import EPILOG, LOG_LEVELS, GlobalOptionsGroup, since_in_range
 from reverse_etl.failures import as_project_error
 from reverse_etl.lock import sync_lock
 from reverse_etl.run_summary import RunSummary, utc_now
@@ -199,6 +199,7 @@ def extract(
             help="Load invoices modified since this date, once.",
             formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
             metavar="YYYY-MM-DD",
+            callback=since_in_range,
         ),
     ] = None,
     continue_on_error: Annotated[
@@ -337,6 +338,7 @@ def sync(
             help="Read Xero invoices modified since this date, for this run only.",
             formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
             metavar="YYYY-MM-DD",
+            callback=since_in_range,
         ),
     ] = None,
     dry_run: Annotated[

@@ -1,3 +1,4 @@
+import pytest
 from typer.testing import CliRunner
 
 from reverse_etl.cli import app
@@ -124,6 +125,39 @@ def test_sync_passes_dry_run_and_since_and_refuses_them_with_every(monkeypatch):
     assert seen["dry_run"] is True and seen["since"] == date(2026, 1, 31)
     refused = runner.invoke(app, ["sync", "--every", "1h", "--dry-run"])
     assert refused.exit_code == 1 and "without --every" in refused.output
+
+
+@pytest.mark.parametrize("command", ["sync", "extract"])
+@pytest.mark.parametrize("since", ["0001-01-01", "1899-12-31", "2999-01-01"])
+def test_since_out_of_range_is_a_usage_error_before_any_call(monkeypatch, command, since):
+    from reverse_etl import sync
+
+    def never(*args, **kwargs):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(sync, "run_sync_once", never)
+    monkeypatch.setattr("pipelines.run.run_extract", never)
+    result = runner.invoke(app, [command, "--since", since])
+    assert result.exit_code == 2, result.output
+    (line,) = [x for x in result.output.splitlines() if "--since" in x]
+    assert f"Invalid value for '--since': {since}: use 1900-01-01 to today (UTC)." in line
+    assert "Traceback" not in result.output
+
+
+def test_since_today_and_1900_are_accepted(monkeypatch):
+    from datetime import UTC, datetime
+
+    from reverse_etl import sync
+
+    seen = []
+    monkeypatch.setattr(
+        sync, "run_sync_once", lambda s, **kw: seen.append(kw["since"]) or sync.SyncReport()
+    )
+    today = datetime.now(UTC).date()
+    for since in ("1900-01-01", today.isoformat()):
+        result = runner.invoke(app, ["sync", "--since", since])
+        assert result.exit_code == 0, result.output
+    assert [d.isoformat() for d in seen] == ["1900-01-01", today.isoformat()]
 
 
 def test_json_summary_of_a_failed_command_is_still_one_object(tmp_path, monkeypatch):
