@@ -1,7 +1,9 @@
 """`invoice-sync sql`: query the published analysts' database (``ANALYTICS_PATH``), read-only.
 
 With a query: the result as a table (terminal), CSV or JSON (scripts). Values are printed as
-text, never interpreted as Rich markup (an invoice reference may well contain ``[red]``);
+text, never interpreted as Rich markup (an invoice reference may well contain ``[red]``), and
+on a terminal with their control characters visible (:func:`reverse_etl.safe_text.printable`);
+CSV and JSON written to a file or a pipe keep the exact data;
 decimals stay exact (JSON gets them as strings, like HubSpot's own API). A table shows the first
 :data:`TABLE_ROW_LIMIT` rows and says how many more there are; CSV and JSON stream every row.
 
@@ -45,6 +47,7 @@ from rich.table import Table
 from rich.text import Text
 
 from reverse_etl.errors import AnalystQueryError
+from reverse_etl.safe_text import printable
 
 OutputFormat = Literal["table", "csv", "json"]
 TABLE_ROW_LIMIT = 1000
@@ -103,6 +106,8 @@ def run_query(
             raise AnalystQueryError(f"DuckDB refused the query: {_one_line(exc)}") from None
         columns = [d[0] for d in cursor.description or []]
         rows = _rows(cursor)
+        if fmt != "table" and out.isatty():  # for a person to read: no raw control characters
+            rows = (tuple(_on_terminal(v) for v in row) for row in rows)
         if fmt == "csv":
             return _write_csv(columns, rows, out)
         if fmt == "json":
@@ -173,7 +178,7 @@ def _rows(cursor: duckdb.DuckDBPyConnection) -> Iterator[tuple[Any, ...]]:
 def _print_table(columns: Sequence[str], rows: Iterator[tuple[Any, ...]], console: Console) -> int:
     table = Table()
     for column in columns:
-        table.add_column(Text(column))
+        table.add_column(Text(printable(column)))
     shown = 0
     more = 0
     for row in rows:
@@ -193,7 +198,7 @@ def _print_table(columns: Sequence[str], rows: Iterator[tuple[Any, ...]], consol
 def _cell(value: Any) -> Text:
     if value is None:
         return Text("NULL", style="dim")
-    return Text(_plain(value))
+    return Text(printable(_plain(value)))
 
 
 def _write_csv(columns: Sequence[str], rows: Iterator[tuple[Any, ...]], out: TextIO) -> int:
@@ -235,6 +240,10 @@ def _write_json(columns: Sequence[str], rows: Iterator[tuple[Any, ...]], out: Te
         count += 1
     out.write("\n]\n" if count else "]\n")
     return count
+
+
+def _on_terminal(value: Any) -> Any:
+    return printable(value) if isinstance(value, str) else value
 
 
 def _plain(value: Any) -> str:

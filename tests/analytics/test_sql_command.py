@@ -251,3 +251,16 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(tmp_path, monkeypatch
     ]
     header = runner.invoke(app, ["sql", 'select 1 as "=cmd"', "--format", "csv"])
     assert header.output.splitlines()[0] == "'=cmd"
+
+
+def test_control_characters_show_visibly_in_a_table_and_stay_exact_in_a_pipe(tmp_path, monkeypatch):
+    path = tmp_path / "analytics.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create table t as select 'INV-' || chr(27) || '[2J' || chr(155) as n")
+    monkeypatch.setenv("ANALYTICS_PATH", str(path))
+    table = runner.invoke(app, ["sql", "select n from t"])
+    assert table.exit_code == 0, table.output
+    assert "\x1b" not in table.output and "\x9b" not in table.output
+    assert "INV-\\x1b[2J\\x9b" in table.output
+    piped = runner.invoke(app, ["sql", "select n from t", "--format", "csv"])
+    assert piped.output.splitlines()[1] == "INV-\x1b[2J\x9b"  # data for scripts stays exact

@@ -181,3 +181,19 @@ def test_config_shows_the_mirroring_policy(monkeypatch):
     monkeypatch.setenv("HUBSPOT_INCLUDE_VOIDED", "maybe")
     bad = runner.invoke(app, ["config"])
     assert bad.exit_code == 1 and "HUBSPOT_INCLUDE_VOIDED" in bad.output
+
+
+def test_errors_and_verbose_tracebacks_show_control_characters_visibly(monkeypatch):
+    from reverse_etl import sync
+    from reverse_etl.errors import HubSpotError
+
+    def fails(settings, **kwargs):
+        raise HubSpotError("HubSpot refused INV-\x1b]52;c;cm0=\x07 [red]x[/red]\x9b")
+
+    monkeypatch.setattr(sync, "run_sync_once", fails)
+    for args in (["sync"], ["-v", "sync"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, result.output
+        assert not any(c in result.output for c in "\x1b\x07\x9b"), result.output
+        assert "HubSpot refused INV-\\x1b]52;c;cm0=\\x07 [red]x[/red]\\x9b" in result.output
+    assert "Traceback" in result.output  # -v still shows where
