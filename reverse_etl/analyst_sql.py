@@ -126,7 +126,8 @@ def refuse_writing_statements(query: str) -> None:
         kind = statement.type.name
         if kind not in ALLOWED_STATEMENTS:
             first_word = (statement.query.split() or [kind])[0].upper()
-            raise AnalystQueryError(_REFUSAL.format(what=f"{first_word} is not allowed"))
+            what = first_word if first_word == kind else f"{first_word} (a {kind} statement)"
+            raise AnalystQueryError(_REFUSAL.format(what=f"{what} is not allowed"))
 
 
 def lockdown_script() -> str:
