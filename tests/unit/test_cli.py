@@ -197,3 +197,21 @@ def test_errors_and_verbose_tracebacks_show_control_characters_visibly(monkeypat
         assert not any(c in result.output for c in "\x1b\x07\x9b"), result.output
         assert "HubSpot refused INV-\\x1b]52;c;cm0=\\x07 [red]x[/red]\\x9b" in result.output
     assert "Traceback" in result.output  # -v still shows where
+
+
+def test_the_json_summary_carries_api_text_exactly_but_no_raw_control_character(monkeypatch):
+    import json
+
+    from reverse_etl import sync
+    from reverse_etl.errors import HubSpotError
+
+    message = "HubSpot refused Ørsted INV-\x1b[2J\x9b\u202e"
+
+    def fails(settings, **kwargs):
+        raise HubSpotError(message)
+
+    monkeypatch.setattr(sync, "run_sync_once", fails)
+    result = runner.invoke(app, ["sync", "--json"])
+    assert result.exit_code == 1
+    assert not any(c in result.stdout for c in "\x1b\x9b\u202e"), result.stdout
+    assert json.loads(result.stdout)["errors"][0]["message"] == message
