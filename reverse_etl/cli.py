@@ -14,6 +14,7 @@ object on stdout (:mod:`reverse_etl.run_summary`); the human lines then go to st
 from __future__ import annotations
 
 import logging
+import traceback
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -26,10 +27,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from reverse_etl.cli_options import EPILOG, LOG_LEVELS, GlobalOptionsGroup
+from reverse_etl.cli_options import EPILOG, LOG_LEVELS, GlobalOptionsGroup, since_in_range
 from reverse_etl.failures import as_project_error
 from reverse_etl.lock import sync_lock
 from reverse_etl.run_summary import RunSummary, utc_now
+from reverse_etl.safe_text import PrintableFormatter, printable
 from reverse_etl.settings import Settings, load_settings
 from reverse_etl.warehouse_busy import warehouse_busy_is_typed
 
@@ -108,7 +110,9 @@ def main(
         if quiet
         else logging.INFO
     )
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()  # every log line with its control characters visible
+    handler.setFormatter(PrintableFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger().setLevel(level)
     for noisy in ("urllib3", "dlt", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
@@ -141,10 +145,13 @@ def _run(
         error = as_project_error(exc)
         if summary is not None:
             summary.fail(error, exit_code=error.exit_code, stage=summary.stage)
-        if _state["verbose"]:
-            err_console.print_exception(show_locals=False)
-        # the message may quote Xero/HubSpot data: never render it as markup
-        message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        if _state["verbose"]:  # plain, so an API's text in it is made printable too
+            trace = "".join(traceback.format_exception(exc))
+            err_console.print(printable(trace, keep_newlines=True), markup=False, end="")
+        # the message may quote Xero/HubSpot data: never render it as markup or controls
+        message = printable(
+            " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        )
         err_console.print(
             Text.assemble((f"{type(error).__name__}:", "red"), " ", message),
             highlight=False,
@@ -183,7 +190,7 @@ def setup() -> None:
     def work(settings: Settings) -> None:
         with sandbox_if_needed(settings):
             report = ensure_schema(settings)
-        _console().print(report.summary(), highlight=False)
+        _console().print(printable(report.summary()), highlight=False)
 
     _run(work)
 
@@ -199,6 +206,7 @@ def extract(
             help="Load invoices modified since this date, once.",
             formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
             metavar="YYYY-MM-DD",
+            callback=since_in_range,
         ),
     ] = None,
     continue_on_error: Annotated[
@@ -246,7 +254,7 @@ def extract(
             finally:
                 display.stop()
         summary.stages["extract"] = report.as_dict()
-        out.print(report.summary(), highlight=False, markup=False)
+        out.print(printable(report.summary(), keep_newlines=True), highlight=False, markup=False)
         report.raise_for_limit_stops()  # exit 75: stopped at Xero's day limit, resumes next run
         if report.xero.quarantined:  # exit 3, as `sync`: finished, records set aside
             from reverse_etl.errors import QuarantinedRecordsError
@@ -289,7 +297,7 @@ def transform(
             finally:
                 display.stop()
         summary.stages["transform"] = report.as_dict()
-        out.print(report.summary(), highlight=False, markup=False)
+        out.print(printable(report.summary(), keep_newlines=True), highlight=False, markup=False)
 
     _run(work, summary=summary)
 
@@ -337,6 +345,7 @@ def sync(
             help="Read Xero invoices modified since this date, for this run only.",
             formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
             metavar="YYYY-MM-DD",
+            callback=since_in_range,
         ),
     ] = None,
     dry_run: Annotated[
@@ -401,15 +410,17 @@ def sql(
     import subprocess
     import sys
 
-    from reverse_etl.analyst_sql import interactive_command, run_query
+    from reverse_etl.analyst_sql import interactive_command, interactive_init_script, run_query
     from reverse_etl.errors import AnalystQueryError
 
     def work(settings: Settings) -> None:
         if output_format not in ("table", "csv", "json"):
             raise AnalystQueryError(f"--format {output_format!r}: use table, csv or json.")
         if query is None:
-            argv = interactive_command(settings.analytics_path)
-            raise typer.Exit(subprocess.call(argv))
+            with interactive_init_script() as init_script:
+                argv = interactive_command(settings.analytics_path, init_script)
+                code = subprocess.call(argv)
+            raise typer.Exit(code)
         run_query(settings.analytics_path, query, sys.stdout, output_format, _console())  # type: ignore[arg-type]
 
     _run(work, announce=False)

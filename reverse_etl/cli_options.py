@@ -8,6 +8,8 @@ app's callback) and still lists them in ``invoice-sync --help``.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import typer
 from typer.core import TyperGroup
 
@@ -48,3 +50,20 @@ def hoist_global_options(args: list[str]) -> list[str]:
 class GlobalOptionsGroup(TyperGroup):
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_global_options(list(args)))
+
+
+EARLIEST_SINCE = date(1900, 1, 1)
+
+
+def since_in_range(value: datetime | None) -> datetime | None:
+    """``--since`` becomes Xero's ``If-Modified-Since`` header (UTC): a date Xero answers with a
+    400 (``0001-01-01``), or one in the future (which silently reads nothing), is a usage error
+    here (exit 2) instead of a failed run."""
+    if value is None:
+        return None
+    today = datetime.now(UTC).date()
+    if not EARLIEST_SINCE <= value.date() <= today:
+        raise typer.BadParameter(  # short: Typer boxes it at 80 columns
+            f"{value.date().isoformat()}: use {EARLIEST_SINCE.isoformat()} to today (UTC)."
+        )
+    return value

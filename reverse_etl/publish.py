@@ -37,7 +37,11 @@ cursor the extract keeps) and ``meta.published_tables``, so an analyst can tell 
 a quiet hour.
 
 Mode 0640 (owner writes, the file's group reads, others nothing): the file exists to be read
-by people other than the sync's user, but it is financial data, so never world-readable.
+by people other than the sync's user, but it is financial data, so never world-readable — not
+even for a moment: the copy (and the write-ahead log copied with it) is created 0640 with
+``O_EXCL``, and DuckDB's own files for it (its ``.wal``, created by DuckDB with the process
+umask) are written under a umask that adds ``027``, so a publish killed half-way leaves nothing
+more readable than the published file.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,7 +153,8 @@ def publish_analytics(
         _remove(stale)  # left by a publish that was killed; publishes run under the sync lock
     temp = target.with_name(f".{target.name}.{os.getpid()}.publishing")
     try:
-        tables, rows = _write(settings, warehouse, temp, outcome, now or datetime.now(UTC))
+        with _umask_at_least(0o027):
+            tables, rows = _write(settings, warehouse, temp, outcome, now or datetime.now(UTC))
         os.chmod(temp, FILE_MODE)
         _fsync(temp)
         os.replace(temp, target)
@@ -183,10 +188,10 @@ def _write(
     # A read-only connection holds DuckDB's shared lock: no process can write the warehouse
     # while its bytes are copied (an external writer makes this a WarehouseBusyError).
     with duckdb.connect(str(warehouse), read_only=True):
-        shutil.copyfile(warehouse, temp)
+        _copy_new(warehouse, temp)
         wal = warehouse.with_name(warehouse.name + ".wal")
         if wal.exists():  # committed changes not yet checkpointed: replayed when temp opens
-            shutil.copyfile(wal, temp.with_name(temp.name + ".wal"))
+            _copy_new(wal, temp.with_name(temp.name + ".wal"))
     with duckdb.connect(str(temp)) as con:
         try:
             con.execute("begin")
@@ -312,6 +317,26 @@ def xero_cursors(settings: Settings) -> list[tuple[str, str, datetime | None]]:
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _copy_new(source: Path, copy: Path) -> None:
+    """``source``'s bytes into a new file created with :data:`FILE_MODE` (never an existing
+    one, never wider first); ``shutil.copyfile`` then keeps the kernel's fast copy."""
+    os.close(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    shutil.copyfile(source, copy)
+
+
+@contextlib.contextmanager
+def _umask_at_least(bits: int) -> Iterator[None]:
+    """The process umask with ``bits`` added, for files DuckDB creates itself. Process-wide,
+    but only ever stricter: a file another thread creates meanwhile is, at worst, less
+    readable, never more."""
+    previous = os.umask(bits)
+    os.umask(previous | bits)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def _fsync(path: Path) -> None:

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from reverse_etl.actions import Action
 from reverse_etl.properties import UPSERT_KEY
+from reverse_etl.safe_text import printable
 from reverse_etl.sync_log import RejectedRecord
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def print_plan(actions: Sequence[Action], counts: dict[str, int], console: Conso
         lines.append(f"  … and {len(actions) - DRY_RUN_SAMPLE} more")
     for line in lines:
         if console is not None:
-            console.print(line, highlight=False, markup=False)
+            console.print(printable(line), highlight=False, markup=False)
         else:
             log.info(line)
 

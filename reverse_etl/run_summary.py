@@ -77,4 +77,6 @@ class RunSummary:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.as_dict(), default=str, ensure_ascii=False)
+        """ASCII JSON: every control character of an API's text (C1's CSI, a bidi override)
+        arrives as a ``\\u`` escape, never raw on a terminal; a decoder restores it exactly."""
+        return json.dumps(self.as_dict(), default=str)

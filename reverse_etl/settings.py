@@ -252,11 +252,7 @@ def _build(values: Mapping[str, str]) -> Settings:
     analytics_path = Path(
         get("ANALYTICS_PATH", str(warehouse_path.parent / "analytics.duckdb"))
     ).expanduser()
-    if analytics_path.resolve() == warehouse_path.resolve():
-        raise ConfigError(
-            f"ANALYTICS_PATH and WAREHOUSE_PATH are the same file ({warehouse_path}): the "
-            "analysts' copy must be a separate file, e.g. warehouse/analytics.duckdb."
-        )
+    _refuse_shared_files(warehouse_path, analytics_path)
 
     if sandbox:
         xero_base = get("XERO_BASE_URL", f"http://127.0.0.1:{SANDBOX_XERO_PORT}")
@@ -329,6 +325,28 @@ def _build(values: Mapping[str, str]) -> Settings:
         mirroring=_mirroring(values),
         sources=dict(values),
     )
+
+
+def _refuse_shared_files(warehouse_path: Path, analytics_path: Path) -> None:
+    """The publish renames a new file onto ``ANALYTICS_PATH`` (and removes its ``.wal``): that
+    path must be none of the warehouse's own files (the database, DuckDB's ``<file>.wal``, the
+    sync's ``<file>.lock``), nor the other way round, or the copy destroys the working data."""
+    warehouse, analytics = warehouse_path.resolve(), analytics_path.resolve()
+    if analytics == warehouse:
+        raise ConfigError(
+            f"ANALYTICS_PATH and WAREHOUSE_PATH are the same file ({warehouse_path}): the "
+            "analysts' copy must be a separate file, e.g. warehouse/analytics.duckdb."
+        )
+    for companion in (".wal", ".lock"):
+        if analytics == warehouse.with_name(warehouse.name + companion) or (
+            warehouse == analytics.with_name(analytics.name + companion)
+        ):
+            raise ConfigError(
+                f"ANALYTICS_PATH={analytics_path} and WAREHOUSE_PATH={warehouse_path} "
+                f"overlap (one is the other's {companion} file, which the publish would "
+                "overwrite): set ANALYTICS_PATH to a separate database file, e.g. "
+                f"{warehouse.parent / 'analytics.duckdb'}."
+            )
 
 
 def _mirroring(values: Mapping[str, str]) -> MirroringPolicy:

@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.status import Status
 from rich.text import Text
 
+from reverse_etl.safe_text import printable
+
 
 class StageProgress:
     """Feed it ``extract(line)`` / ``transform(what, index, total)``; ``stop()`` after a stage."""
@@ -29,7 +31,7 @@ class StageProgress:
     def _show(self, text: str) -> None:
         if self._console is None:
             return
-        line = Text(text)
+        line = Text(printable(text))
         if self._status is None:
             self._status = self._console.status(line)
             self._status.start()

@@ -53,6 +53,7 @@ from reverse_etl.errors import (
 from reverse_etl.failures import as_project_error, one_line
 from reverse_etl.health import LoopHealth
 from reverse_etl.lock import sync_lock
+from reverse_etl.safe_text import printable
 from reverse_etl.sandbox_mode import sandbox_if_needed
 from reverse_etl.settings import Settings
 from reverse_etl.stage_progress import StageProgress
@@ -174,7 +175,9 @@ def run_sync_once(
             report.stage_seconds[name] = time.monotonic() - started
             display.stop()
         summary = result.summary() if hasattr(result, "summary") else ""
-        out.print(f"[{name}] {summary}", highlight=False, markup=False)
+        out.print(
+            printable(f"[{name}] {summary}", keep_newlines=True), highlight=False, markup=False
+        )
         return result
 
     with (
@@ -240,8 +243,8 @@ def run_sync_once(
                     out.print(report.freshness.summary(), highlight=False, markup=False)
             finish_run_log(settings, report, error)
     for record in report.quarantined:  # Xero's text: never rendered as markup
-        out.print(f"Quarantined: {record.line()}", highlight=False, markup=False)
-    out.print(report.summary(), highlight=False, markup=False)
+        out.print(f"Quarantined: {printable(record.line())}", highlight=False, markup=False)
+    out.print(printable(report.summary(), keep_newlines=True), highlight=False, markup=False)
     return report
 
 

@@ -16,8 +16,11 @@ Schemas (``docs/contracts.md``)::
                   hubspot_calls, error, command, dry_run, stage, stage_seconds,
                   dlt_load_ids, dbt_invocation_id, actions_invocation_id, freshness,
                   build_scope, build_reason)
-      status: running | success | partial | failed; dry_run: true for --dry-run runs
-      stage: the stage the run is in, or failed in (extract | transform | push), done at the end
+      status: running | success | partial | failed; dry_run: true for --dry-run runs. A sync's
+        row stays running until its last stage (the publish) is over; a row a killed process
+        left running is closed as failed ("interrupted: …") by the next run
+      stage: the stage the run is in, or failed in (extract | transform | push | publish), done
+        at the end
       build_scope: skipped | hourly | daily (a sync's dbt build), build_reason: why
     sync_log.builds: one row per build of the whole dbt project (reverse_etl/build_plan.py)
     sync_log.record_results(run_id, xero_invoice_id, hs_object_id, action, outcome,
@@ -293,10 +296,11 @@ def finish_run(
     error: str | None = None,
     final: bool = True,
 ) -> None:
-    """Record the push's counts and status; ``final`` also stamps ``finished_at`` (a sync
-    stamps it itself after its last stage)."""
+    """Record the push's counts; ``final`` (a push run on its own) also its status and
+    ``finished_at``. Within a sync or a webhook batch the row stays ``running``: the caller
+    writes the status after its last stage (:func:`reverse_etl.sync.finish_run_log`), so a run
+    killed during the publish is never left looking like a ``success``."""
     columns: dict[str, Any] = {
-        "status": status,
         "inserted": inserted,
         "updated": updated,
         "rejected": rejected,
@@ -304,6 +308,7 @@ def finish_run(
         "error": error,
     }
     if final:
+        columns["status"] = status
         columns["finished_at"] = now()
     update_run(con, run_id, **columns)
 

@@ -200,3 +200,40 @@ def test_a_view_that_would_not_resolve_in_the_copy_stops_the_publish(settings):
         "analytics.duckdb",
         "invoices.duckdb",
     ]
+
+
+def test_no_copy_is_ever_more_readable_than_0640_even_under_umask_000(settings, monkeypatch):
+    """Modes are read at each step of the publish (after the copy, inside the transaction,
+    after the commit when DuckDB has written the copy's own .wal), under umask 000."""
+    with duckdb.connect(str(settings.warehouse_path)) as con:  # leave a WAL to copy
+        con.execute("set checkpoint_threshold = '1GB'")
+        con.execute("pragma disable_checkpoint_on_shutdown")
+        con.execute("insert into raw_xero.payments values ('pay-2')")
+    assert settings.warehouse_path.with_name("invoices.duckdb.wal").exists()
+    folder = settings.analytics_path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    seen: dict[str, set[int]] = {}
+
+    def look(step):
+        def wrapped(*args, **kwargs):
+            for path in folder.glob(".analytics.duckdb.*"):
+                kind = "wal" if path.name.endswith(".wal") else "copy"
+                seen.setdefault(kind, set()).add(stat.S_IMODE(path.stat().st_mode))
+            return step(*args, **kwargs)
+
+        return wrapped
+
+    for name in ("_drop_scratch", "_write_meta", "_check_views_bind"):
+        monkeypatch.setattr(publish, name, look(getattr(publish, name)))
+    previous = os.umask(0)
+    try:
+        publish_analytics(settings, RunOutcome("run-1", "success"))
+        assert os.umask(0) == 0  # the publish's stricter umask was undone
+    finally:
+        os.umask(previous)
+    assert set(seen) == {"copy", "wal"}, seen  # both the copied and DuckDB's own WAL seen
+    for kind, modes in seen.items():
+        for mode in modes:
+            assert mode & 0o037 == 0, (kind, oct(mode))  # no group write, nothing for others
+    assert stat.S_IMODE(settings.analytics_path.stat().st_mode) == 0o640
+    assert query(settings.analytics_path, "select count(*) from raw_xero.payments") == [(2,)]

@@ -1,3 +1,4 @@
+import pytest
 from typer.testing import CliRunner
 
 from reverse_etl.cli import app
@@ -126,6 +127,39 @@ def test_sync_passes_dry_run_and_since_and_refuses_them_with_every(monkeypatch):
     assert refused.exit_code == 1 and "without --every" in refused.output
 
 
+@pytest.mark.parametrize("command", ["sync", "extract"])
+@pytest.mark.parametrize("since", ["0001-01-01", "1899-12-31", "2999-01-01"])
+def test_since_out_of_range_is_a_usage_error_before_any_call(monkeypatch, command, since):
+    from reverse_etl import sync
+
+    def never(*args, **kwargs):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(sync, "run_sync_once", never)
+    monkeypatch.setattr("pipelines.run.run_extract", never)
+    result = runner.invoke(app, [command, "--since", since])
+    assert result.exit_code == 2, result.output
+    (line,) = [x for x in result.output.splitlines() if "--since" in x]
+    assert f"Invalid value for '--since': {since}: use 1900-01-01 to today (UTC)." in line
+    assert "Traceback" not in result.output
+
+
+def test_since_today_and_1900_are_accepted(monkeypatch):
+    from datetime import UTC, datetime
+
+    from reverse_etl import sync
+
+    seen = []
+    monkeypatch.setattr(
+        sync, "run_sync_once", lambda s, **kw: seen.append(kw["since"]) or sync.SyncReport()
+    )
+    today = datetime.now(UTC).date()
+    for since in ("1900-01-01", today.isoformat()):
+        result = runner.invoke(app, ["sync", "--since", since])
+        assert result.exit_code == 0, result.output
+    assert [d.isoformat() for d in seen] == ["1900-01-01", today.isoformat()]
+
+
 def test_json_summary_of_a_failed_command_is_still_one_object(tmp_path, monkeypatch):
     import json
 
@@ -147,3 +181,37 @@ def test_config_shows_the_mirroring_policy(monkeypatch):
     monkeypatch.setenv("HUBSPOT_INCLUDE_VOIDED", "maybe")
     bad = runner.invoke(app, ["config"])
     assert bad.exit_code == 1 and "HUBSPOT_INCLUDE_VOIDED" in bad.output
+
+
+def test_errors_and_verbose_tracebacks_show_control_characters_visibly(monkeypatch):
+    from reverse_etl import sync
+    from reverse_etl.errors import HubSpotError
+
+    def fails(settings, **kwargs):
+        raise HubSpotError("HubSpot refused INV-\x1b]52;c;cm0=\x07 [red]x[/red]\x9b")
+
+    monkeypatch.setattr(sync, "run_sync_once", fails)
+    for args in (["sync"], ["-v", "sync"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, result.output
+        assert not any(c in result.output for c in "\x1b\x07\x9b"), result.output
+        assert "HubSpot refused INV-\\x1b]52;c;cm0=\\x07 [red]x[/red]\\x9b" in result.output
+    assert "Traceback" in result.output  # -v still shows where
+
+
+def test_the_json_summary_carries_api_text_exactly_but_no_raw_control_character(monkeypatch):
+    import json
+
+    from reverse_etl import sync
+    from reverse_etl.errors import HubSpotError
+
+    message = "HubSpot refused Ørsted INV-\x1b[2J\x9b\u202e"
+
+    def fails(settings, **kwargs):
+        raise HubSpotError(message)
+
+    monkeypatch.setattr(sync, "run_sync_once", fails)
+    result = runner.invoke(app, ["sync", "--json"])
+    assert result.exit_code == 1
+    assert not any(c in result.stdout for c in "\x1b\x9b\u202e"), result.stdout
+    assert json.loads(result.stdout)["errors"][0]["message"] == message

@@ -140,6 +140,29 @@ def test_credentials_inside_urls_are_never_shown():
     assert "proxy.example:8443" in shown and "api.example" in shown
 
 
+@pytest.mark.parametrize(
+    ("warehouse", "analytics"),
+    [
+        ("/data/w.duckdb", "/data/w.duckdb.wal"),
+        ("/data/w.duckdb", "/data/w.duckdb.lock"),
+        ("/data/w.duckdb", "/data/sub/../w.duckdb.wal"),
+        ("/data/a.duckdb.wal", "/data/a.duckdb"),
+    ],
+)
+def test_analytics_path_is_never_one_of_the_warehouse_files(warehouse, analytics):
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"WAREHOUSE_PATH": warehouse, "ANALYTICS_PATH": analytics}, dotenv_path=None)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert message.startswith(f"ANALYTICS_PATH={analytics} and WAREHOUSE_PATH={warehouse}")
+    assert "set ANALYTICS_PATH to a separate database file" in message
+    beside = load_settings(
+        {"WAREHOUSE_PATH": "/data/w.duckdb", "ANALYTICS_PATH": "/data/w.analytics.duckdb"},
+        dotenv_path=None,
+    )
+    assert beside.analytics_path == Path("/data/w.analytics.duckdb")
+
+
 def test_analytics_path_defaults_beside_the_warehouse_and_must_be_another_file():
     settings = load_settings({"WAREHOUSE_PATH": "/data/w.duckdb"}, dotenv_path=None)
     assert settings.analytics_path == Path("/data/analytics.duckdb")
