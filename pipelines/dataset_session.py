@@ -24,6 +24,8 @@ from typing import Any
 
 import duckdb
 
+from reverse_etl.private_files import shared_folder
+
 
 class DatasetSession:
     """Questions about one dlt dataset (its tables by their bare names), and the extract's own
@@ -38,7 +40,7 @@ class DatasetSession:
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         if self._connection is None:
-            self._warehouse.parent.mkdir(parents=True, exist_ok=True)
+            shared_folder(self._warehouse.parent)
             self._connection = duckdb.connect(str(self._warehouse))
         return self._connection.cursor()
 

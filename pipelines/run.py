@@ -98,6 +98,7 @@ from pipelines.xero.records import (
 )
 from pipelines.xero.source import XeroExtractStats, XeroReadPlan, xero_source
 from reverse_etl.errors import InvoiceSyncError, XeroLimitStop
+from reverse_etl.private_files import shared_folder
 from reverse_etl.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -531,7 +532,7 @@ def _customer_snapshot(
 
 def _pipeline(settings: Settings, name: str, dataset: str) -> dlt.Pipeline:
     warehouse = Path(settings.warehouse_path)
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    shared_folder(warehouse.parent)
     pipelines_dir = Path(settings.state_dir) / "dlt"
     pipelines_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     make_private(pipelines_dir)

@@ -30,6 +30,7 @@ from rich.text import Text
 from reverse_etl.cli_options import EPILOG, LOG_LEVELS, GlobalOptionsGroup, since_in_range
 from reverse_etl.failures import as_project_error
 from reverse_etl.lock import sync_lock
+from reverse_etl.private_files import owner_only_files
 from reverse_etl.run_summary import RunSummary, utc_now
 from reverse_etl.safe_text import PrintableFormatter, printable
 from reverse_etl.settings import Settings, load_settings
@@ -96,6 +97,7 @@ def main(
     ] = False,
 ) -> None:
     """Keep a HubSpot custom object 'Invoices' in step with Xero; keep the history in SQL."""
+    owner_only_files()  # finance data is never created readable by others (private_files)
     if log_level is not None and log_level.lower() not in LOG_LEVELS:
         raise typer.BadParameter(
             f"{log_level!r} is not one of {', '.join(LOG_LEVELS)}.", param_hint="--log-level"

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reverse_etl.errors import LockBusyError
+from reverse_etl.private_files import shared_folder
 
 
 def lock_path_for(warehouse_path: Path) -> Path:
@@ -28,7 +29,7 @@ def lock_path_for(warehouse_path: Path) -> Path:
 def sync_lock(warehouse_path: Path, purpose: str = "sync") -> Iterator[None]:
     """Hold the warehouse's lock for the duration of the block, or raise LockBusyError at once."""
     path = lock_path_for(warehouse_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    shared_folder(path.parent)
     handle = open(path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
     try:
         try:

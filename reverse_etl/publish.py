@@ -61,6 +61,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from reverse_etl.errors import PublishError
+from reverse_etl.private_files import shared_folder
 from reverse_etl.settings import Settings
 from reverse_etl.warehouse_busy import busy_error
 
@@ -148,7 +149,7 @@ def publish_analytics(
     target = settings.analytics_path.expanduser().resolve()
     if not warehouse.is_file():
         raise PublishError(f"Nothing to publish: the warehouse {warehouse} does not exist yet.")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    shared_folder(target.parent)
     for stale in target.parent.glob(f".{target.name}.*.publishing"):
         _remove(stale)  # left by a publish that was killed; publishes run under the sync lock
     temp = target.with_name(f".{target.name}.{os.getpid()}.publishing")

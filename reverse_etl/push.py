@@ -71,6 +71,7 @@ from reverse_etl.hubspot import (
     UpsertAnswer,
     UpsertResult,
 )
+from reverse_etl.private_files import shared_folder
 from reverse_etl.properties import PROPERTY_NAMES, UPSERT_KEY
 from reverse_etl.push_display import PushProgress, name_rejected, print_plan, summary_table
 from reverse_etl.schema import forget_object_type_id, resolve_object_type_id
@@ -200,7 +201,7 @@ def run_push(
     """
     started = time.monotonic()
     report = PushReport(run_id=run_id or str(uuid.uuid4()), dry_run=dry_run)
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    shared_folder(settings.warehouse_path.parent)
     whole = actions_schema == ACTIONS_SCHEMA
     report.rebuilt_stale_actions = refresh_if_consumed(settings) if whole else False
     con = sync_log.connect_warehouse(settings.warehouse_path)

@@ -34,6 +34,7 @@ from reverse_etl.customer_schema import ensure_customer_schema
 from reverse_etl.errors import HubSpotSchemaError
 from reverse_etl.hubspot import HubSpot, HubSpotRequestError
 from reverse_etl.hubspot_paths import DEFAULT_API_VERSION, is_date_version
+from reverse_etl.private_files import shared_folder
 from reverse_etl.properties import INVOICE_PROPERTIES, UPSERT_KEY, PropertySpec
 from reverse_etl.settings import Settings
 
@@ -265,7 +266,7 @@ def _remember(settings: Settings, object_type_id: str, fully_qualified_name: str
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     path = _state_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    shared_folder(path.parent)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
     tmp.replace(path)

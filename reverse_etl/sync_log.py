@@ -54,6 +54,7 @@ from typing import Any
 import duckdb
 
 from reverse_etl.errors import WarehouseBusyError
+from reverse_etl.private_files import shared_folder
 from reverse_etl.properties import PROPERTY_NAMES
 
 log = logging.getLogger(__name__)
@@ -199,7 +200,7 @@ def now() -> datetime:
 
 def connect_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     """Open the warehouse for writing; a file another process holds is "busy" (exit 4)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    shared_folder(path.parent)
     try:
         return duckdb.connect(str(path))
     except duckdb.IOException as exc:

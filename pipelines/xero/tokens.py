@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from reverse_etl.errors import XeroAuthError
+from reverse_etl.private_files import shared_folder
 
 
 def seed_hash(token: str | None) -> str | None:
@@ -30,7 +31,7 @@ def seed_hash(token: str | None) -> str | None:
 def write_token_file(path: Path, refresh_token: str, seed_hash: str | None) -> None:
     """Atomically replace the token file (temp file in the same directory, fsync, rename),
     readable by the owner only: a crash leaves either the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    shared_folder(path.parent)
     payload = json.dumps(
         {
             "refresh_token": refresh_token,
