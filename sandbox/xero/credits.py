@@ -19,6 +19,7 @@ from datetime import datetime
 
 from sandbox.xero.ledger import Allocation, CreditDoc, settle_doc
 from sandbox.xero.model import settle
+from sandbox.xero.mutations import _fix_amounts
 from sandbox.xero.render import datetime_ms
 from sandbox.xero.store import Store, XeroValidationError
 
@@ -29,6 +30,7 @@ def remove_allocation(
     if allocation.deleted:
         raise XeroValidationError("This allocation has already been deleted")
     inv = store.get(allocation.invoice_id)
+    _fix_amounts(inv)  # a payment that settled "the rest" keeps its amount: the invoice is due
     allocation.deleted = True
     settle_doc(doc)
     settle(inv)
