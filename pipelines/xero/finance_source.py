@@ -147,10 +147,13 @@ def _named(columns: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {name: {"name": name, **hints} for name, hints in columns.items()}
 
 
-def _hints(table: str, **kwargs: Any) -> Any:
-    return dlt.mark.make_hints(
-        table_name=table, columns=_named(FINANCE_TABLE_COLUMNS[table]), **kwargs
-    )
+def _hints(table: str, newest: str | None = None, **kwargs: Any) -> Any:
+    """Hints of ``table``; ``newest``: the stamp column whose newest row a merge keeps when one
+    load holds the same key twice (dlt's ``dedup_sort``: dlt docs, "Merge loading")."""
+    columns = _named(FINANCE_TABLE_COLUMNS[table])
+    if newest is not None:
+        columns[newest] = {**columns[newest], "dedup_sort": "desc"}
+    return dlt.mark.make_hints(table_name=table, columns=columns, **kwargs)
 
 
 def finance_resources(
@@ -184,11 +187,18 @@ def _list_resource(
     now: Callable[[], datetime],
     stops: dict[str, str],
 ) -> DltResource:
-    main = _hints(table.table, write_disposition="merge", primary_key=table.key)
+    main = _hints(table.table, "updated_date_utc", write_disposition="merge", primary_key=table.key)
     # All of a contact's persons are replaced when it is read again (merge_key without a
     # primary key: dlt deletes the contact's rows, then inserts the new ones).
     persons = _hints("contact_persons", write_disposition="merge", merge_key="contact_id")
-    allocations = _hints("allocations", write_disposition="merge", primary_key="allocation_key")
+    # an allocation's row is stamped by the newest version of its source that listed it: a
+    # source no longer listing it leaves it older than the source (int_credit_allocations)
+    allocations = _hints(
+        "allocations",
+        "source_updated_date_utc",
+        write_disposition="merge",
+        primary_key="allocation_key",
+    )
     # every version of a credit read, so a removed allocation is dated (credit_versions.py)
     versions = _hints("credit_versions", write_disposition="merge", primary_key=CREDIT_VERSION_KEY)
     rejects = _hints("finance_rejects", write_disposition="append")
