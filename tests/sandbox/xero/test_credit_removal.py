@@ -5,7 +5,9 @@ note and on the invoice), the invoice is due again, and only then can the note b
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
+from sandbox.xero import XeroEmulator
 from tests.sandbox.xero.conftest import XeroHttp
 
 API = "/api.xro/2.0/"
@@ -62,3 +64,29 @@ def test_a_removed_allocation_is_listed_no_more_and_the_note_can_then_be_voided(
     # the emulator's own history keeps the removed allocation, marked
     (kept,) = [a for a in emu.allocations(xero_http.tenant_id) if a["source_id"] == note.doc_id]
     assert kept["is_deleted"] is True and kept["amount"] == Decimal("3.00")
+
+
+def test_a_removed_allocation_and_a_voided_note_survive_save_and_load(
+    xero_http: XeroHttp, tmp_path: Path
+) -> None:
+
+    emu = xero_http.sandbox.emulator
+    target = next(i for i in emu.invoices(xero_http.tenant_id) if i.status == "AUTHORISED")
+    emu.credit(target.invoice_id, Decimal("2.00"))
+    note = next(
+        d
+        for d in emu.credit_docs("CREDITNOTE", xero_http.tenant_id)
+        if any(a.invoice_id == target.invoice_id for a in d.allocations)
+    )
+    emu.remove_allocation(note.doc_id, note.allocations[0].allocation_id)
+    emu.void_credit(note.doc_id)
+    loaded = XeroEmulator.load(emu.save(tmp_path / "state.json"), clock=xero_http.sandbox.clock)
+    (again,) = [
+        d for d in loaded.credit_docs("CREDITNOTE", xero_http.tenant_id) if d.doc_id == note.doc_id
+    ]
+    assert again.status == "VOIDED" and again.remaining == again.total == 200
+    assert [a.deleted for a in again.allocations] == [True]
+    assert (
+        loaded.invoice(target.invoice_id)["AmountDue"]
+        == emu.invoice(target.invoice_id)["AmountDue"]
+    )
