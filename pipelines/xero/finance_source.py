@@ -1,6 +1,7 @@
 """dlt resources for Xero's finance records beside invoices (docs/contracts.md, "Finance
 tables"): ``raw_xero.contacts`` (+ ``contact_persons``), ``payments``, ``credit_notes``,
-``overpayments``, ``prepayments``, their ``allocations``, ``organisations``, and the records
+``overpayments``, ``prepayments``, their ``allocations`` and every version read of them
+(``credit_versions``: :mod:`pipelines.xero.credit_versions`), ``organisations``, and the records
 that could not be parsed, ``finance_rejects``.
 
 Each list resource reads its endpoint through :meth:`XeroClient.pages` (same paging, limits,
@@ -44,6 +45,11 @@ from pipelines.dlt_tables import TableRouter
 from pipelines.dlt_values import datetime_for_dlt
 from pipelines.xero import finance_records as fr
 from pipelines.xero.client import Endpoint, XeroClient
+from pipelines.xero.credit_versions import (
+    CREDIT_VERSION_COLUMNS,
+    CREDIT_VERSION_KEY,
+    credit_version_row,
+)
 from reverse_etl.errors import RecordParseError, XeroRateLimitError
 
 log = logging.getLogger(__name__)
@@ -131,6 +137,7 @@ FINANCE_TABLE_COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
     **{t.table: t.columns for t in FINANCE_TABLES},
     "contact_persons": fr.CONTACT_PERSON_COLUMNS,
     "allocations": fr.ALLOCATION_COLUMNS,
+    "credit_versions": CREDIT_VERSION_COLUMNS,
     "organisations": fr.ORGANISATION_COLUMNS,
     "finance_rejects": fr.FINANCE_REJECT_COLUMNS,
 }
@@ -140,10 +147,13 @@ def _named(columns: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {name: {"name": name, **hints} for name, hints in columns.items()}
 
 
-def _hints(table: str, **kwargs: Any) -> Any:
-    return dlt.mark.make_hints(
-        table_name=table, columns=_named(FINANCE_TABLE_COLUMNS[table]), **kwargs
-    )
+def _hints(table: str, newest: str | None = None, **kwargs: Any) -> Any:
+    """Hints of ``table``; ``newest``: the stamp column whose newest row a merge keeps when one
+    load holds the same key twice (dlt's ``dedup_sort``: dlt docs, "Merge loading")."""
+    columns = _named(FINANCE_TABLE_COLUMNS[table])
+    if newest is not None:
+        columns[newest] = {**columns[newest], "dedup_sort": "desc"}
+    return dlt.mark.make_hints(table_name=table, columns=columns, **kwargs)
 
 
 def finance_resources(
@@ -177,11 +187,20 @@ def _list_resource(
     now: Callable[[], datetime],
     stops: dict[str, str],
 ) -> DltResource:
-    main = _hints(table.table, write_disposition="merge", primary_key=table.key)
+    main = _hints(table.table, "updated_date_utc", write_disposition="merge", primary_key=table.key)
     # All of a contact's persons are replaced when it is read again (merge_key without a
     # primary key: dlt deletes the contact's rows, then inserts the new ones).
     persons = _hints("contact_persons", write_disposition="merge", merge_key="contact_id")
-    allocations = _hints("allocations", write_disposition="merge", primary_key="allocation_key")
+    # an allocation's row is stamped by the newest version of its source that listed it: a
+    # source no longer listing it leaves it older than the source (int_credit_allocations)
+    allocations = _hints(
+        "allocations",
+        "source_updated_date_utc",
+        write_disposition="merge",
+        primary_key="allocation_key",
+    )
+    # every version of a credit read, so a removed allocation is dated (credit_versions.py)
+    versions = _hints("credit_versions", write_disposition="merge", primary_key=CREDIT_VERSION_KEY)
     rejects = _hints("finance_rejects", write_disposition="append")
 
     def read() -> Iterator[Any]:
@@ -222,7 +241,7 @@ def _list_resource(
     ) -> Iterator[Any]:
         for page in client.pages(table.endpoint, tenant_id, start):
             tracker.observe_ceiling(page.server_time)
-            rows, children, kids, bad = [], [], [], []
+            rows, children, kids, listed, bad = [], [], [], [], []
             for payload in page.invoices:
                 try:
                     row, nested = _parse(table, payload, tenant_id)
@@ -238,7 +257,13 @@ def _list_resource(
                     continue  # the version loaded last run, returned again by the overlap
                 row["updated_date_utc"] = datetime_for_dlt(stamp)
                 rows.append(row)
-                (children if table.allocations_of is None else kids).extend(nested)
+                if table.allocations_of is None:
+                    children.extend(nested)
+                else:
+                    kids.extend(nested)
+                    listed.append(
+                        credit_version_row(table.allocations_of, row[table.key], row, nested)
+                    )
             stats[table.table] = stats.get(table.table, 0) + len(rows)
             if bad:
                 stats["rejected"] = stats.get("rejected", 0) + len(bad)
@@ -249,6 +274,8 @@ def _list_resource(
                 yield router.rows(children, persons)
             if kids:
                 yield router.rows(kids, allocations)
+            if listed:
+                yield router.rows(listed, versions)
 
     read.__doc__ = (
         f"``GET /{table.endpoint.path}`` → ``raw_xero.{table.table}``; scope {table.scope}."

@@ -13,8 +13,11 @@ overrides of a second copy served in the same page; ``restore``: undo corrupt/du
 when Xero corrects the invoice);
 ``POST /_sandbox/payments/{PaymentID}/delete``;
 ``POST /_sandbox/credit-notes/{CreditNoteID|OverpaymentID|PrepaymentID}/allocate
-{"invoice_id", "amount", "date": null}``; ``POST /_sandbox/contacts/{ContactID}/rename
-{"name"}`` and ``…/email {"email"}``; ``pay`` also takes ``{"date": "YYYY-MM-DD"}``;
+{"invoice_id", "amount", "date": null}``;
+``POST /_sandbox/credit-notes/{id}/allocations/{AllocationID}/remove`` (Xero's ``DELETE`` of an
+allocation: later reads no longer list it) and ``POST /_sandbox/credit-notes/{id}/void``;
+``POST /_sandbox/contacts/{ContactID}/rename {"name"}`` and ``…/email {"email"}``; ``pay``
+also takes ``{"date": "YYYY-MM-DD"}``;
 ``GET|POST /_sandbox/limits`` (partial updates; ``{"unlimited": true}``; ``{"default": true}``);
 ``POST /_sandbox/save {"path": …}`` (defaults to the file the state was loaded from);
 ``POST /_sandbox/webhooks {"url", "key", "deliver_every": null}``,
@@ -143,6 +146,20 @@ def control_routes(emu: XeroEmulator) -> list[web.RouteDef]:
             body.get("date"),
         )
 
+    def remove_allocation(request: web.Request, _body: dict[str, Any]) -> dict[str, Any]:
+        allocation = emu.remove_allocation(
+            request.match_info["doc_id"], request.match_info["allocation_id"]
+        )
+        return {
+            **allocation,
+            "amount": str(allocation["amount"]),
+            "allocation_date": allocation["allocation_date"].isoformat(),
+        }
+
+    def void_credit(request: web.Request, _body: dict[str, Any]) -> dict[str, Any]:
+        voided = emu.void_credit(request.match_info["doc_id"])
+        return {**voided, "remaining": str(voided["remaining"])}
+
     def contact(request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
         contact_id, action = request.match_info["contact_id"], request.match_info["action"]
         if action == "rename":
@@ -200,6 +217,11 @@ def control_routes(emu: XeroEmulator) -> list[web.RouteDef]:
         web.post(f"{prefix}/invoices/{{invoice_id}}/{{action}}", _guarded(act)),
         web.post(f"{prefix}/payments/{{payment_id}}/delete", _guarded(delete_payment)),
         web.post(f"{prefix}/credit-notes/{{doc_id}}/allocate", _guarded(allocate)),
+        web.post(
+            f"{prefix}/credit-notes/{{doc_id}}/allocations/{{allocation_id}}/remove",
+            _guarded(remove_allocation),
+        ),
+        web.post(f"{prefix}/credit-notes/{{doc_id}}/void", _guarded(void_credit)),
         web.post(f"{prefix}/contacts/{{contact_id}}/{{action}}", _guarded(contact)),
         web.get(f"{prefix}/limits", _guarded(get_limits)),
         web.post(f"{prefix}/limits", _guarded(set_limits)),

@@ -19,7 +19,7 @@ from aiohttp import web
 from reverse_etl.settings import SANDBOX_XERO_CLIENT_ID, SANDBOX_XERO_CLIENT_SECRET
 from sandbox.clock import utc_now
 from sandbox.faults import Counters, Faults
-from sandbox.xero import mutations, views
+from sandbox.xero import credits, mutations, views
 from sandbox.xero.activity import simulate
 from sandbox.xero.auth import AccessToken, Identity
 from sandbox.xero.finance_reading import FinanceReader
@@ -253,6 +253,36 @@ class XeroEmulator:
             day = mutations.ordinal(on, self.now().date().toordinal())
             mutations.allocate(self.store, doc, inv, self.now(), amount, day)
         return self.invoice(invoice_id)
+
+    def remove_allocation(self, doc_id: str, allocation_id: str) -> dict[str, Any]:
+        """Remove one allocation of a credit note (overpayment, prepayment), as Xero's ``DELETE
+        …/Allocations/{AllocationID}`` does (:mod:`credits`); returns it, ``is_deleted``."""
+        with self.store.lock:
+            doc = self._doc(doc_id)
+            found = next(
+                (a for a in doc.allocations if a.allocation_id == allocation_id.lower()), None
+            )
+            if found is None:
+                raise KeyError(allocation_id)
+            return views.allocation(credits.remove_allocation(self.store, doc, found, self.now()))
+
+    def void_credit(self, doc_id: str) -> dict[str, Any]:
+        """Void a credit note (overpayment, prepayment) with no allocation left; returns its
+        id, status and remaining credit."""
+        with self.store.lock:
+            doc = self._doc(doc_id)
+            credits.void_doc(self.store, doc, self.now())
+            return {
+                "doc_id": doc.doc_id,
+                "status": doc.status,
+                "remaining": views.cents(doc.remaining),
+            }
+
+    def _doc(self, doc_id: str) -> CreditDoc:
+        doc = self.store.credit_docs.get(doc_id.lower())
+        if doc is None:
+            raise KeyError(doc_id)
+        return doc
 
     def rename_contact(self, contact_id: str, name: str) -> dict[str, Any]:
         with self.store.lock:

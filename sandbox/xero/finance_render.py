@@ -193,7 +193,9 @@ def credit_doc(store: Store, doc: CreditDoc, line_items: bool) -> dict[str, Any]
         "CurrencyCode": doc.currency,
         "CurrencyRate": doc.rate_micros / 1_000_000,
         "RemainingCredit": money(doc.remaining),
-        "Allocations": [allocation(a) for a in doc.allocations],
+        "Allocations": [
+            allocation(a) for a in doc.allocations if not a.deleted
+        ],  # sandbox.xero.credits
         "HasAttachments": False,
     }
     if doc.kind == CREDIT_NOTE:

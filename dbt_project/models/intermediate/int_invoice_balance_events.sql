@@ -7,7 +7,8 @@
     Which invoices: those Xero has posted, i.e. currently AUTHORISED or PAID. A DRAFT or
     SUBMITTED invoice owes nothing yet; a VOIDED one owes nothing at any date (voiding
     reverses the invoice as if never posted, and Xero's reports drop it); only drafts can be
-    DELETED. Deleted payments (status DELETED) and removed allocations (is_deleted) never
+    DELETED. Deleted payments (status DELETED) and removed allocations (int_credit_allocations:
+    flagged IsDeleted, no longer listed on their re-read credit, or of a voided credit) never
     happened as far as balances go: Xero takes them out of AmountPaid / AmountCredited.
 
     Events dated before the invoice date (not allowed by Xero) count from the invoice date.
@@ -41,8 +42,8 @@ payments as (
 
 allocations as (
 
-    select * from {{ ref('stg_xero__allocations') }}
-    where not is_deleted
+    select * from {{ ref('int_credit_allocations') }}
+    where not is_removed
 
 ),
 

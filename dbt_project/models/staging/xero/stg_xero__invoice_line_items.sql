@@ -8,7 +8,11 @@ source as (
 ),
 
 {# The child table carries no invoice_id: dlt links each line to its parent row through
-   _dlt_root_id; intermediate.int_invoice_line_items resolves it to the invoice. #}
+   _dlt_root_id; intermediate.int_invoice_line_items resolves it to the invoice. A line is
+   keyed by its invoice and its LineItemID: Xero has been seen to repeat a LineItemID on two
+   invoices, and each invoice keeps its line (issue 20). dlt's merge (delete-insert) deletes
+   and re-inserts a merged invoice's nested rows with it, in one transaction for the root and
+   nested tables (dlt docs, "Merge loading"), so only the lines Xero lists now remain. #}
 renamed as (
 
     select
@@ -34,7 +38,7 @@ deduplicated as (
 
     select * from renamed
     qualify row_number() over (
-        partition by coalesce(line_item_id, dlt_row_id)
+        partition by invoice_dlt_row_id, coalesce(line_item_id, dlt_row_id)
         order by dlt_row_id
     ) = 1
 
