@@ -49,7 +49,9 @@ class DbtGraph:
             inputs = tuple(d for e in exposures for d in e["depends_on"]["nodes"])
         else:
             types = {uid: str(n.resource_type) for uid, n in manifest.nodes.items()}
-            parents = {uid: tuple(n.depends_on.nodes) for uid, n in manifest.nodes.items()}
+            parents = {
+                uid: tuple(getattr(n.depends_on, "nodes", ())) for uid, n in manifest.nodes.items()
+            }
             attached = {uid: getattr(n, "attached_node", None) for uid, n in manifest.nodes.items()}
             inputs = tuple(d for e in manifest.exposures.values() for d in e.depends_on.nodes)
         return cls(types, parents, attached, inputs)
