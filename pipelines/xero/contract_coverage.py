@@ -3,7 +3,8 @@
 :func:`uncovered` walks the dbt manifest: for every data test that guards the push
 (:mod:`reverse_etl.push_path`), it follows the tested column back to the Xero field it comes
 from (:data:`LINEAGE`, an explicit map: staging, intermediate and pushed columns → Xero JSON
-paths) and asserts :data:`~pipelines.xero.contract.CHECKS` holds the matching check:
+paths) and asserts :data:`~pipelines.xero.contract.CHECKS` holds the matching check (the
+column constraints of enforced model contracts count as tests of the same kind):
 
 =====================  ===============================================================
 dbt test               gate rule
@@ -71,6 +72,8 @@ LINEAGE: dict[str, dict[str, tuple[str, ...]]] = {
     "unmatched_customers": {"contact_id": ("contact:ContactID",)},
     "hubspot_invoices_desired": {"xero_invoice_id": _INVOICE_ID, "status": _STATUS,
                                  "invoice_type": _TYPE},
+    "hubspot_invoice_actions": {"xero_invoice_id": _INVOICE_ID},
+    "invoice_status_changes": {"xero_invoice_id": _INVOICE_ID},
     "stg_xero__payments": {"currency_rate": ("payment:CurrencyRate",)},
     "stg_xero__organisations": {
         "base_currency_code": ("organisation:BaseCurrency",),
@@ -104,11 +107,11 @@ NOT_FROM_XERO: dict[str, dict[str, str] | str] = {
     "stg_hubspot__companies": "HubSpot's snapshot, not Xero",
     "stg_hubspot__company_stamps": "HubSpot's snapshot, not Xero",
     "stg_hubspot__contacts": "HubSpot's snapshot, not Xero",
-    "hubspot_invoice_actions": {"action": _OURS, "xero_invoice_id": _OURS},
+    "hubspot_invoice_actions": {"action": _OURS, "changed_properties": _OURS},
     "hubspot_association_actions": _OURS,
     "hubspot_company_actions": _OURS,
-    "invoice_status_changes": {"hs_object_id": _OURS, "xero_invoice_id": _OURS,
-                               "new_status": _OURS, "previous_status": _OURS},
+    "invoice_status_changes": {"hs_object_id": _OURS, "new_status": _OURS,
+                               "previous_status": _OURS},
     "customer_match_candidates": {"rule": _OURS},
     "raw_xero.invoices": {"tenant_id": _TENANT, "_dlt_id": _DLT},
     "raw_xero.invoices__line_items": {"_dlt_id": _DLT, "_dlt_root_id": _DLT},
@@ -156,9 +159,18 @@ class PushTest:
 
 
 def push_tests(manifest: Any) -> Iterator[PushTest]:
-    """The data tests on the push path, from the ``manifest.json`` form of the manifest."""
+    """The data tests on the push path, from the ``manifest.json`` form of the manifest, and
+    the column constraints of the enforced model contracts there (``not_null`` ones are
+    checked by the warehouse when the model is built: a failure stops the build too)."""
     graph = DbtGraph.of(manifest)
     path = graph.push_path()
+    for uid in sorted(path):
+        node = manifest["nodes"].get(uid) or {}
+        for column, spec in (node.get("columns") or {}).items():
+            for constraint in spec.get("constraints") or []:
+                kind = constraint.get("type")
+                name = f"contract constraint {kind} on {node['name']}.{column}"
+                yield PushTest(name, node["name"], column, kind, {})
     for uid in graph.tests():
         if not graph.guards_push(uid, path):
             continue

@@ -63,6 +63,7 @@ def test_every_push_path_test_has_a_gate_check(manifest: dict[str, Any]) -> None
     assert ("stg_xero__invoices", "status", "accepted_values") in tested
     assert ("stg_xero__invoice_line_items", "line_item_id", "not_null") in tested
     assert ("stg_xero__invoices", "currency_code", "relationships") in tested
+    assert ("hubspot_invoice_actions", "xero_invoice_id", "not_null") in tested  # a constraint
     assert not any(t.model == "fct_ar_aging_by_customer" for t in tests)  # analyst-only
     assert uncovered(manifest) == []
 
@@ -79,6 +80,12 @@ def test_a_new_push_path_test_without_a_gate_check_fails_the_coverage(
     widened = _with_test(manifest, accepted, "status", values=["DRAFT", "ON_HOLD"])
     (problem,) = uncovered(widened)
     assert "no gate check for invoice:Status" in problem
+
+    constrained = copy.deepcopy(manifest)
+    fct = next(n for n in constrained["nodes"].values() if n["name"] == "fct_invoices")
+    fct["columns"]["due_date"]["constraints"] = [{"type": "not_null"}]
+    (problem,) = uncovered(constrained)
+    assert "contract constraint not_null on fct_invoices.due_date" in problem
 
     singular = next(n for n in manifest["nodes"].values() if n["name"].startswith("assert_line"))
     extra = copy.deepcopy(manifest)
