@@ -21,11 +21,14 @@ Facts relied on:
   without the X codes that are no money of a country (metals XAU/XAG/XPT/XPD, bond units,
   XDR, XSU, XUA, the testing code XTS and XXX, "no currency"), plus the codes withdrawn in the
   last years (List Three: HRK 2023, SLL 2024, ANG 2026, ...) because an old invoice keeps the
-  currency it was raised in. Xero sends codes upper case (API_FACTS.md); a lower-case code is
-  upper-cased, not quarantined.
+  currency it was raised in. Every code of Xero's own ``CurrencyCode`` enum (XeroAPI/Xero-OpenAPI
+  ``xero_accounting.yaml``, 168 codes, among them SKK, ZMK and ZWD) is in it, checked by
+  ``tests/extract/test_gate_contract.py``: the gate is never stricter than Xero. Xero sends
+  codes upper case (API_FACTS.md); a lower-case code is upper-cased, not quarantined.
 - ``CurrencyRate``: units of the document's currency per one unit of the organisation's base
   currency, positive; a base-currency document has rate 1 (API_FACTS.md; XeroAPI/Xero-OpenAPI
-  ``xero_accounting.yaml``: "The currency rate for a multicurrency invoice"). The marts convert
+  ``xero_accounting.yaml``: "The currency rate for a multicurrency invoice. If no rate is
+  specified, the XE.com day rate is used" — so Xero itself fills it in). The marts convert
   with ``amount / rate`` (``dbt_project/macros/finance.sql``), which is NULL for a missing or
   zero rate and negative for a negative one whatever the currency, so every invoice and credit
   document must carry a positive rate (Xero always sends one, 1 for the base currency).

@@ -72,8 +72,21 @@ def test_a_rate_that_is_not_positive_is_refused(rate: object) -> None:
     assert raised.value.field == "CurrencyRate"
 
 
+# Xero's CurrencyCode enum (XeroAPI/Xero-OpenAPI xero_accounting.yaml, as its SDKs generate it)
+XERO_CURRENCY_CODES = """
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN
+BYR BZD CAD CDF CHF CLF CLP CNY COP CRC CUC CUP CVE CZK DJF DKK DOP DZD EEK EGP ERN ETB EUR FJD
+FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES
+KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LTL LVL LYD MAD MDL MGA MKD MMK MNT MOP MRO
+MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON
+RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SKK SLE SLL SOS SRD STD STN SVC SYP SZL THB TJS TMT TND
+TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VEF VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMK ZMW ZWD
+""".split()  # noqa: SIM905 (the list as Xero prints it, 24 a line)
+
+
 def test_the_iso_list_holds_the_currencies_in_use_and_no_pseudo_codes() -> None:
     codes = iso_4217_codes()
+    assert len(XERO_CURRENCY_CODES) == 168 and set(XERO_CURRENCY_CODES) <= codes
     assert {"NZD", "AUD", "USD", "EUR", "GBP", "JPY", "DKK", "XOF", "XCD"} <= codes
     assert not {"XXX", "XTS", "XAU", "XDR"} & codes
     assert all(len(c) == 3 and c.isupper() for c in codes)
