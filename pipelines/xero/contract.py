@@ -181,11 +181,6 @@ class ContractViolation(ValueError):
         self.fix = check.fix
 
 
-def checks_of(resource: str) -> tuple[Check, ...]:
-    """The checks :func:`enforce` runs for ``resource`` (``enforced_by`` ones left out)."""
-    return _ENFORCED.get(resource, ())
-
-
 def _get(payload: Any, path: tuple[str, ...]) -> Any:
     value = payload
     for part in path:  # JSON's dict checked first: the ABC check is slow (the extract's hot path)
