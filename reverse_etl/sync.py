@@ -246,7 +246,7 @@ def run_sync_once(
     return report
 
 
-def _alert_analyst_failures(settings: Settings, transform: Any) -> None:
+def _alert_analyst_failures(settings: Settings, transform: Any, notify: Any = None) -> None:
     """Tests of analyst-only marts that failed do not stop the push (reverse_etl/push_path.py):
     they are named in the transform's summary line and sent as an alert, best effort."""
     from reverse_etl.alerts import deliver
@@ -258,7 +258,7 @@ def _alert_analyst_failures(settings: Settings, transform: Any) -> None:
         f"- {line}" for line in failures
     )
     try:
-        deliver(settings, f"Xero → HubSpot: {len(failures)} analyst test(s) failed", body, None)
+        deliver(settings, f"Xero → HubSpot: {len(failures)} analyst test(s) failed", body, notify)
     except Exception as exc:  # alerts never fail the sync
         log.warning("Analyst test alert could not be sent: %s", type(exc).__name__)
 
