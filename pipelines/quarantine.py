@@ -27,9 +27,13 @@ record). Incremental reads see a record again exactly when it changed at the sou
 still-bad record (an overlapping window, ``--since``, ``--full-refresh``) just quarantines it
 again under the same key.
 
+What a record must satisfy beyond its types is the push path's contract
+(:mod:`pipelines.xero.contract`), so a record the dbt tests would refuse is set aside here,
+alone, instead of failing the build for everyone.
+
 What the user sees: the extract summary names the records quarantined in this run; the sync
 reports every record still in quarantine in its output, in ``sync_log.quarantine`` and (once
-per version) in the alert, and exits 2 (:mod:`reverse_etl.quarantine_report`).
+per version) in the alert, and exits 3, ``EXIT_REJECTED`` (:mod:`reverse_etl.quarantine_report`).
 """
 
 from __future__ import annotations
@@ -39,11 +43,13 @@ import json
 from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import dlt
 
 from reverse_etl.errors import RecordParseError
+
+T = TypeVar("T")
 
 QUARANTINE_TABLE = "quarantine"
 QUARANTINE_KEY = ["resource", "tenant_id", "record_key"]
@@ -104,8 +110,25 @@ class Quarantine:
     rows: list[dict[str, Any]] = field(default_factory=list)
     named: list[str] = field(default_factory=list)
     quarantined: int = 0
+    remembered: list[str] | None = None  # the keys in quarantine, kept in a dlt state
 
-    def parse(self, payload: Any, parser: Callable[[Any], dict[str, Any]]) -> dict[str, Any] | None:
+    @classmethod
+    def in_state(
+        cls,
+        state: dict[str, Any],
+        resource: str,
+        tenant_id: str,
+        now: Callable[[], datetime],
+        **fields: Any,
+    ) -> Quarantine:
+        """A gate whose keys in quarantine live in the resource's dlt ``state``
+        (``{"quarantined": {tenant: [key, ...]}}``), updated as records are set aside or
+        released: dlt commits the state in the same load package as the quarantine rows, so
+        the two agree without reading the warehouse (the finance resources)."""
+        keys = state.setdefault("quarantined", {}).setdefault(tenant_id, [])
+        return cls(resource, tenant_id, set(keys), now, remembered=keys, **fields)
+
+    def parse(self, payload: Any, parser: Callable[[Any], T]) -> T | None:
         """``parser(payload)``, or ``None`` after quarantining the record it could not parse."""
         try:
             row = parser(payload)
@@ -136,6 +159,9 @@ class Quarantine:
         )
         self.quarantined += 1
         self.named.append(str(error))
+        key = self.rows[-1]["record_key"]
+        if self.remembered is not None and key not in self.remembered:
+            self.remembered.append(key)
 
     def release(self, record_id: object, name: object = None) -> None:
         """The record parsed: drop its quarantine rows (by id, and by name for a copy that
@@ -146,6 +172,8 @@ class Quarantine:
         if isinstance(name, str) and name:
             keys.add(record_key(None, None, name))
         for key in sorted(keys & self.active):
+            if self.remembered is not None and key in self.remembered:
+                self.remembered.remove(key)
             self.rows.append(
                 {
                     "resource": self.resource,

@@ -5,7 +5,8 @@ The extract sets a bad record aside in a ``quarantine`` table of its dataset
 :data:`QUARANTINE_TABLES`). After the push, :func:`report_quarantine` reads every record still
 there and
 
-- returns them, so the sync prints one line each (the record and the fix) and exits 2;
+- returns them, so the sync prints one line each (the record and the fix) and exits 3
+  (``EXIT_REJECTED``: finished, some records set aside);
 - appends them to ``sync_log.quarantine`` under the push's ``run_id`` (one row per record per
   run, while it stays in quarantine — so the log shows how long a record was stuck);
 - alerts the ones not reported by an earlier run (same record, same ``source_updated``): a
@@ -29,7 +30,7 @@ from reverse_etl.settings import Settings
 
 log = logging.getLogger(__name__)
 
-QUARANTINE_TABLES = ("raw_xero.quarantine",)
+QUARANTINE_TABLES = ("raw_xero.quarantine",)  # invoices and the finance records alike
 _COLUMNS = (
     "resource, tenant_id, record_key, record_id, record_name, field, error, fix, "
     "source_updated, quarantined_at"
@@ -142,7 +143,7 @@ def _reported_before(con: duckdb.DuckDBPyConnection, record: QuarantinedRecord) 
 
 
 def quarantine_message(records: list[QuarantinedRecord], limit: int = 5) -> str:
-    """The one-line error of a run that finished with records in quarantine (exit 2)."""
+    """The one-line error of a run that finished with records in quarantine (exit 3)."""
     named = "; ".join(r.line() for r in records[:limit])
     more = f"; and {len(records) - limit} more" if len(records) > limit else ""
     return (

@@ -216,6 +216,7 @@ def run_sync_once(
                         now=now,
                     ),
                 )
+                _alert_analyst_failures(settings, report.transform)
             if report.plan.skipped:
                 pass  # HubSpot holds what the last build computed; analysts have its copy
             elif dry_run:
@@ -246,6 +247,23 @@ def run_sync_once(
         out.print(f"Quarantined: {printable(record.line())}", highlight=False, markup=False)
     out.print(printable(report.summary(), keep_newlines=True), highlight=False, markup=False)
     return report
+
+
+def _alert_analyst_failures(settings: Settings, transform: Any, notify: Any = None) -> None:
+    """Tests of analyst-only marts that failed do not stop the push (reverse_etl/push_path.py):
+    they are named in the transform's summary line and sent as an alert, best effort."""
+    from reverse_etl.alerts import deliver
+
+    failures = getattr(transform, "analyst_failures", ())
+    if not failures:
+        return
+    body = "The push went on; the failing rows are in dbt_test_failures:\n" + "\n".join(
+        f"- {line}" for line in failures
+    )
+    try:
+        deliver(settings, f"Xero → HubSpot: {len(failures)} analyst test(s) failed", body, notify)
+    except Exception as exc:  # alerts never fail the sync
+        log.warning("Analyst test alert could not be sent: %s", type(exc).__name__)
 
 
 def _plan(

@@ -12,10 +12,13 @@ stats are never sent (the tool must work offline).
 
 A failed data test keeps its failing rows as a view in the ``dbt_test_failures`` schema
 (``store_failures_as: view``), and :class:`TransformError` quotes the first of them, so the
-message names the records at fault, not only the test. dbt creates such a view for every test,
-passing or not (~85 of them): :func:`run_transform` drops the views of the tests that passed,
-and the schema once it is empty, so analysts browsing the warehouse see failures only while
-there are some. (The schema was ``test_failures`` before; its leftovers are dropped too.)
+message names the records at fault, not only the test. A failed test of an analyst-only mart
+(off the push path, :mod:`reverse_etl.push_path`) is no error: it is logged, named with its
+rows in :attr:`TransformReport.analyst_failures` and the summary, and the push goes on.
+dbt creates such a view for every test, passing or not (~85 of them): :func:`run_transform`
+drops the views of the tests that passed, and the schema once it is empty, so analysts
+browsing the warehouse see failures only while there are some. (The schema was
+``test_failures`` before; its leftovers are dropped too.)
 
 The mirroring policy (``settings.mirroring``) is passed as dbt vars on every build, so the
 environment decides which invoices HubSpot holds (README, "Connecting real systems").
@@ -44,6 +47,7 @@ from typing import Any
 
 from reverse_etl import build_plan, sync_log
 from reverse_etl.errors import TransformError
+from reverse_etl.push_path import split_failures
 from reverse_etl.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -86,6 +90,8 @@ class TransformReport:
     warned: tuple[str, ...] = field(default_factory=tuple)
     invocation_id: str | None = None
     scope: str = "daily"  # hourly | daily | full | selection (reverse_etl/build_plan.py)
+    # tests of analyst-only marts that failed: reported, never a stop (reverse_etl/push_path.py)
+    analyst_failures: tuple[str, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict[str, object]:
         """The transform's part of the ``--json`` run summary."""
@@ -99,6 +105,7 @@ class TransformReport:
             "seconds": round(self.seconds, 3),
             "dbt_invocation_id": self.invocation_id,
             "scope": self.scope,
+            "analyst_failures": list(self.analyst_failures),
         }
 
     def summary(self) -> str:
@@ -108,6 +115,12 @@ class TransformReport:
         )
         if self.warnings:
             line += f"; {self.warnings} warnings: {', '.join(self.warned)}"
+        if self.analyst_failures:
+            line += (
+                f"; {len(self.analyst_failures)} failed test(s) of analyst-only marts (the push "
+                f"goes on; failing rows in {TEST_FAILURES_SCHEMA}): "
+                + "; ".join(self.analyst_failures)
+            )
         return line
 
 
@@ -181,9 +194,14 @@ def run_transform(
             f"See {DBT_PROJECT_DIR / 'logs' / 'dbt.log'}."
         )
     node_results = list(getattr(result.result, "results", None) or [])
-    failures = [node_failure(r, warehouse) for r in node_results if str(r.status) in _FAILED]
+    failed = [r for r in node_results if str(r.status) in _FAILED]
+    manifest = parsed_manifest(warehouse, dbt_vars) if failed else None
+    analysts, blocking = split_failures(manifest, node_results, failed)
+    for r in analysts:
+        log.warning("Analyst-only test failed (the push goes on): %s", node_failure(r, warehouse))
+    failures = [node_failure(r, warehouse) for r in blocking]
     _tidy_test_failures(warehouse, node_results)
-    if failures or not result.success:
+    if failures or (not result.success and not analysts):
         skipped = sum(1 for r in node_results if str(r.status) == "skipped")
         details = "; ".join(f.describe() for f in failures) or str(result.exception)
         raise TransformError(
@@ -221,6 +239,7 @@ def run_transform(
         warned=warned,
         invocation_id=invocation_id,
         scope=scope if not select else "selection",
+        analyst_failures=tuple(node_failure(r, warehouse).describe() for r in analysts),
     )
 
 

@@ -3,18 +3,19 @@ rows of ``raw_xero`` (docs/contracts.md, "Finance tables"), with their column ty
 
 Same rules as the invoices (:mod:`pipelines.xero.records`): amounts stay exact
 (:class:`~decimal.Decimal`), dates are parsed once by :mod:`pipelines.xero.dates`, and a record
-is either fully parsed or a :class:`RecordParseError` naming it, the field and the fix — the
-resource then writes it to ``raw_xero.finance_rejects`` and goes on with the others.
+is either fully parsed or a :class:`RecordParseError` naming it, the field and the fix, and
+then checked against the push path's contract (:mod:`pipelines.xero.contract`) — the resource
+quarantines a record that fails (:mod:`pipelines.quarantine`) and goes on with the others.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from pipelines.dlt_values import plain
+from pipelines.xero.contract import ContractViolation, enforce
 from pipelines.xero.records import (
     BOOL,
     DATE,
@@ -171,10 +172,11 @@ FINANCE_REJECT_COLUMNS = {
 
 
 class _FieldError(ValueError):
-    def __init__(self, field: str, kind: str, detail: str) -> None:
+    def __init__(self, field: str, kind: str, detail: str, fix: str | None = None) -> None:
         super().__init__(detail)
         self.field = field
         self.kind = kind
+        self.fix = fix
 
 
 def _get(payload: Mapping[str, Any], path: tuple[str, ...]) -> Any:
@@ -225,6 +227,10 @@ def parse_record(
         _fill(row, payload, spec, "", for_dlt)
         if row.get("updated_date_utc") is None and any(c == "updated_date_utc" for c, *_ in spec):
             raise _FieldError("UpdatedDateUTC", "timestamp", "UpdatedDateUTC is missing")
+        try:
+            enforce(resource, payload, row)  # the push path's contract (pipelines/xero/contract)
+        except ContractViolation as exc:
+            raise _FieldError(exc.field, "contract", str(exc), exc.fix) from None
     except _FieldError as exc:
         raise _error(resource, record_id, tenant_id, exc) from None
     return row
@@ -275,7 +281,7 @@ def organisation_row(payload: object, tenant_id: str, read_at: datetime) -> dict
                 _FieldError(field, "decimal", f"{value!r} is not a whole number"),
             )
         row[column] = None if value is None else int(value)
-    row["timezone"] = iana_timezone(row["xero_timezone"])
+    row["timezone"] = iana_timezone(row["xero_timezone"])  # known: the contract checked it
     row["read_at"] = read_at
     return row
 
@@ -293,26 +299,12 @@ def allocation_key(source_type: str, source_id: str, row: Mapping[str, Any]) -> 
 
 def _error(resource: str, record_id: object, tenant_id: str, exc: _FieldError) -> RecordParseError:
     who = f"{resource} {record_id}" if isinstance(record_id, str) and record_id else f"a {resource}"
-    error = RecordParseError(
-        f"Cannot parse {who} of organisation {tenant_id}: field {exc.field}: {exc}. "
-        f"{FIXES[exc.kind].replace('the invoice', f'the {resource}')}; it is kept in "
-        "raw_xero.finance_rejects and read again once it changes in Xero."
+    fix = exc.fix or FIXES[exc.kind].replace("the invoice", f"the {resource}")
+    return RecordParseError(
+        f"Quarantined {who} of organisation {tenant_id}: field {exc.field}: {exc}. Fix: {fix}; "
+        "it is retried when it changes in Xero.",
+        record_id=record_id if isinstance(record_id, str) and record_id else None,
+        field=exc.field,
+        detail=str(exc),
+        fix=fix,
     )
-    error.record_id = record_id if isinstance(record_id, str) else None  # type: ignore[attr-defined]
-    error.field = exc.field  # type: ignore[attr-defined]
-    error.detail = str(exc)  # type: ignore[attr-defined]
-    return error
-
-
-def finance_reject_row(
-    resource: str, payload: object, tenant_id: str, error: RecordParseError, at: datetime
-) -> dict[str, Any]:
-    return {
-        "resource": resource,
-        "record_id": getattr(error, "record_id", None),
-        "tenant_id": tenant_id,
-        "field": getattr(error, "field", None),
-        "error": getattr(error, "detail", str(error)),
-        "payload": json.dumps(payload, default=str, sort_keys=True),
-        "rejected_at": at,
-    }

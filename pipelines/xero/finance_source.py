@@ -9,9 +9,13 @@ retries and ``order``-by-immutable-id rule as the invoices) incrementally by
 ``If-Modified-Since``, with the invoices' cursor and overlap rules (:mod:`pipelines.cursor`,
 ``XERO_OVERLAP``): a cursor per tenant in the resource's own dlt state, capped at Xero's clock
 when the read began, moved only when the plan read everything changed since it. Rows are merged
-on their id, so re-reading the overlap never duplicates. A record that does not parse goes to
-``finance_rejects`` and the others load; once corrected in Xero its ``UpdatedDateUTC`` moves
-and the next run reads it again. An unchanged hour costs one call per endpoint and organisation.
+on their id, so re-reading the overlap never duplicates. A record that does not parse, or
+breaks the push path's contract (:mod:`pipelines.xero.contract`), is quarantined in
+``raw_xero.quarantine`` like a bad invoice (:mod:`pipelines.quarantine`; its keys kept in the
+resource's dlt state) and the others load; once corrected in Xero its ``UpdatedDateUTC`` moves,
+the next run reads it again and releases it. (``finance_rejects`` is kept, empty, for
+warehouses that still hold rows written there before.) An unchanged hour costs one call per
+endpoint and organisation.
 
 The invoices are read first (dlt extracts resources one after another, ``next_item_mode``
 "fifo", set in :mod:`pipelines.run`), so they keep first claim on the day's call budget; once a
@@ -43,6 +47,7 @@ from dlt.extract.resource import DltResource
 from pipelines.cursor import VersionTracker, parse_cursor, stamp_key
 from pipelines.dlt_tables import TableRouter
 from pipelines.dlt_values import datetime_for_dlt
+from pipelines.quarantine import Quarantine, quarantine_hints
 from pipelines.xero import finance_records as fr
 from pipelines.xero.client import Endpoint, XeroClient
 from pipelines.xero.credit_versions import (
@@ -50,7 +55,7 @@ from pipelines.xero.credit_versions import (
     CREDIT_VERSION_KEY,
     credit_version_row,
 )
-from reverse_etl.errors import RecordParseError, XeroRateLimitError
+from reverse_etl.errors import XeroRateLimitError
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +74,7 @@ class FinanceTable:
     columns: dict[str, dict[str, Any]]
     scope: str
     allocations_of: str | None = None  # source_type of its Allocations, if it has them
+    name_field: str | None = None  # what names a record besides its id (quarantine)
 
 
 FINANCE_TABLES = (
@@ -83,6 +89,7 @@ FINANCE_TABLES = (
         fr.CONTACT_FIELDS,
         fr.CONTACT_COLUMNS,
         "accounting.contacts.read",
+        name_field="Name",
     ),
     FinanceTable(
         "xero_payments",
@@ -106,6 +113,7 @@ FINANCE_TABLES = (
         fr.CREDIT_NOTE_COLUMNS,
         "accounting.invoices.read",
         "CREDITNOTE",
+        name_field="CreditNoteNumber",
     ),
     FinanceTable(
         "xero_overpayments",
@@ -201,7 +209,7 @@ def _list_resource(
     )
     # every version of a credit read, so a removed allocation is dated (credit_versions.py)
     versions = _hints("credit_versions", write_disposition="merge", primary_key=CREDIT_VERSION_KEY)
-    rejects = _hints("finance_rejects", write_disposition="append")
+    set_aside = quarantine_hints()
 
     def read() -> Iterator[Any]:
         router = TableRouter()
@@ -216,8 +224,12 @@ def _list_resource(
             start = None if table.table in full_tables else plan.window(old)
             known = {(k[0], k[1]) for k in edges.get(tenant_id, [])} if start is not None else set()
             tracker, edge = VersionTracker(), _Edge(known)
+            gate = Quarantine.in_state(
+                state, table.table, tenant_id, now, id_field=table.id_field,
+                name_field=table.name_field, updated_field="UpdatedDateUTC",
+            )  # fmt: skip
             try:
-                yield from _read_pages(tenant_id, start, tracker, edge, router)
+                yield from _read_pages(tenant_id, start, tracker, edge, router, gate)
             except XeroRateLimitError as exc:
                 # a limit ends this endpoint's read for now: what was read is kept (merged),
                 # the cursor stays, the next run reads the same window again
@@ -237,19 +249,21 @@ def _list_resource(
                     edges[tenant_id] = edge.versions(plan.window(new))
 
     def _read_pages(
-        tenant_id: str, start: Any, tracker: VersionTracker, edge: _Edge, router: TableRouter
+        tenant_id: str,
+        start: Any,
+        tracker: VersionTracker,
+        edge: _Edge,
+        router: TableRouter,
+        gate: Quarantine,
     ) -> Iterator[Any]:
         for page in client.pages(table.endpoint, tenant_id, start):
             tracker.observe_ceiling(page.server_time)
-            rows, children, kids, listed, bad = [], [], [], [], []
+            rows, children, kids, listed = [], [], [], []
             for payload in page.invoices:
-                try:
-                    row, nested = _parse(table, payload, tenant_id)
-                except RecordParseError as exc:
-                    bad.append(
-                        fr.finance_reject_row(table.resource, payload, tenant_id, exc, now())
-                    )
+                parsed = gate.parse(payload, lambda p: _parse(table, p, tenant_id))
+                if parsed is None:
                     continue
+                row, nested = parsed
                 stamp = row["updated_date_utc"]
                 tracker.observe(stamp)  # repeats within this read: the merge on the key
                 edge.add(row[table.key], stamp, tracker.max_seen)
@@ -265,9 +279,11 @@ def _list_resource(
                         credit_version_row(table.allocations_of, row[table.key], row, nested)
                     )
             stats[table.table] = stats.get(table.table, 0) + len(rows)
-            if bad:
-                stats["rejected"] = stats.get("rejected", 0) + len(bad)
-                yield router.rows(bad, rejects)
+            if gate.quarantined:
+                stats["rejected"] = stats.get("rejected", 0) + gate.quarantined
+                gate.quarantined, gate.named = 0, []
+            if gate.rows:
+                yield router.rows(gate.drain(), set_aside)
             if rows:
                 yield router.rows(rows, main)
             if children:
@@ -362,16 +378,17 @@ def _organisations_resource(
     reload: bool = False,
 ) -> DltResource:
     hints = _hints("organisations", write_disposition="merge", primary_key="tenant_id")
-    rejects = _hints("finance_rejects", write_disposition="append")
 
     def read() -> Iterator[Any]:
         """``GET /Organisation`` → ``raw_xero.organisations``: read every run (one call per
         organisation: it has no If-Modified-Since), loaded only when Xero's answer differs
         from the one loaded last (a sha256 of it in the resource's dlt state), so a quiet
         hour loads nothing and the sync can skip its build (reverse_etl/build_plan.py).
-        ``reload`` (the table is missing) loads it whatever the state says. Scope
-        accounting.settings.read."""
-        seen: dict[str, str] = dlt.current.resource_state().setdefault("sha256", {})
+        ``reload`` (the table is missing) loads it whatever the state says. An organisation
+        that breaks the contract (an unknown ``Timezone``) is quarantined, named, and read
+        again next run. Scope accounting.settings.read."""
+        state = dlt.current.resource_state()
+        seen: dict[str, str] = state.setdefault("sha256", {})
         for tenant_id in tenant_ids:
             if tenant_id in stops:
                 continue
@@ -387,12 +404,19 @@ def _organisations_resource(
                 ).hexdigest()
                 if not reload and seen.get(tenant_id) == digest:
                     continue
-                try:
-                    row = fr.organisation_row(payload, tenant_id, now())
-                except RecordParseError as exc:
+                gate = Quarantine.in_state(
+                    state, "organisations", tenant_id, now, id_field="OrganisationID",
+                    name_field="Name",
+                )  # fmt: skip
+                row = gate.parse(
+                    payload, lambda p, tenant=tenant_id: fr.organisation_row(p, tenant, now())
+                )
+                if gate.rows:
+                    yield dlt.mark.with_hints(
+                        gate.drain(), quarantine_hints(), create_table_variant=True
+                    )
+                if row is None:
                     stats["rejected"] = stats.get("rejected", 0) + 1
-                    reject = fr.finance_reject_row("organisation", payload, tenant_id, exc, now())
-                    yield dlt.mark.with_hints([reject], rejects, create_table_variant=True)
                     continue
                 stats["organisations"] = stats.get("organisations", 0) + 1
                 seen[tenant_id] = digest

@@ -13,9 +13,10 @@ or a test for every record:
   "Could not convert … to DECIMAL(38,9)" on load, which wedged the pipeline), and at most 9
   decimal places — anything finer would be rounded silently by the cast; Xero itself sends 2
   (4 with ``unitdp=4``, API_FACTS.md), so a 10th place is corruption, not precision;
-- ``Type``, ``Status`` and ``LineAmountTypes`` must be values Xero documents (the dbt
-  ``accepted_values`` tests hold the same lists); ``Type`` and ``Status`` are required;
-- dates must lie in :data:`pipelines.xero.dates.EARLIEST`..:data:`~pipelines.xero.dates.LATEST`.
+- dates must lie in :data:`pipelines.xero.dates.EARLIEST`..:data:`~pipelines.xero.dates.LATEST`;
+- then the push path's contract (:mod:`pipelines.xero.contract`): required fields, Xero's
+  enumerations, ISO 4217 currency codes (upper-cased), a positive ``CurrencyRate``, the
+  invoice's own arithmetic, line items with a ``LineItemID`` each, unique within the invoice.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from functools import lru_cache
 from typing import Any
 
 from pipelines.dlt_values import date_for_dlt, decimal_for_dlt
+from pipelines.xero.contract import ContractViolation, enforce
 from pipelines.xero.dates import XeroDateError, parse_date, parse_datetime
 from reverse_etl.errors import RecordParseError
 
@@ -76,15 +78,6 @@ _LINE_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("line_amount", "LineAmount", "decimal"),
     ("discount_rate", "DiscountRate", "decimal"),
 )
-INVOICE_TYPES = ("ACCREC", "ACCPAY")
-INVOICE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED")
-LINE_AMOUNT_TYPES = ("Exclusive", "Inclusive", "NoTax")
-# column -> (allowed values, required): Xero's documented enumerations (API_FACTS.md, Invoices)
-_ENUMS: dict[str, tuple[tuple[str, ...], bool]] = {
-    "invoice_type": (INVOICE_TYPES, True),
-    "status": (INVOICE_STATUSES, True),
-    "line_amount_types": (LINE_AMOUNT_TYPES, False),
-}
 MAX_INTEGER_DIGITS = DECIMAL["precision"] - DECIMAL["scale"]  # 29 for decimal(38,9)
 _QUANTUM = Decimal(1).scaleb(-DECIMAL["scale"])
 _LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
@@ -118,10 +111,11 @@ _FIXES = {
 
 
 class _FieldError(ValueError):
-    def __init__(self, field: str, kind: str, detail: str) -> None:
+    def __init__(self, field: str, kind: str, detail: str, fix: str | None = None) -> None:
         super().__init__(detail)
         self.field = field
         self.kind = kind
+        self.fix = fix
 
 
 def _decimal(value: object) -> Decimal | None:
@@ -186,21 +180,6 @@ def _any_decimal(value: object) -> Decimal:
             raise ValueError(f"{value!r} is not a finite number")
         return parsed
     raise ValueError(f"{value!r} is not a number")
-
-
-def _check_enums(row: dict[str, Any]) -> None:
-    for column, (allowed, required) in _ENUMS.items():
-        value = row.get(column)
-        label = _LABELS[column]
-        if value is None:
-            if required:
-                raise _FieldError(label, "enum", f"{label} is missing")
-        elif value not in allowed:
-            raise _FieldError(
-                label,
-                "enum",
-                f"{value!r} is not a Xero invoice {label} (expected one of {', '.join(allowed)})",
-            )
 
 
 def _bool(value: object) -> bool | None:
@@ -286,7 +265,6 @@ def _invoice_spec(parsers: dict[str, Callable[[object], Any]]) -> tuple[Any, ...
 
 _INVOICE_SPEC = _invoice_spec(_PARSERS)
 _DLT_INVOICE_SPEC = _invoice_spec(_DLT_PARSERS)
-_LABELS = {column: ".".join(path) for column, path, _kind in _INVOICE_FIELDS}
 _LINE_SPEC = tuple((column, field, _PARSERS[kind], kind) for column, field, kind in _LINE_FIELDS)
 _DLT_LINE_SPEC = tuple(
     (column, field, _DLT_PARSERS[kind], kind) for column, field, kind in _LINE_FIELDS
@@ -326,15 +304,16 @@ def parse_invoice(
                 raise _FieldError(label, kind, str(exc)) from None
             if parsed is not None or not for_dlt:
                 row[column] = parsed
-        _check_enums(row)
-        if row.get("updated_date_utc") is None:
-            raise _FieldError("UpdatedDateUTC", "timestamp", "UpdatedDateUTC is missing")
         lines = payload.get("LineItems") or []
         if not isinstance(lines, list):
             raise _FieldError("LineItems", "text", "LineItems is not a list")
         row["line_items"] = [
             _parse_line(line, index, line_spec, for_dlt) for index, line in enumerate(lines)
         ]
+        try:
+            enforce("invoice", payload, row)  # the push path's contract (pipelines/xero/contract)
+        except ContractViolation as exc:
+            raise _FieldError(exc.field, "contract", str(exc), exc.fix) from None
     except _FieldError as exc:
         raise _record_error(payload, invoice_id, tenant_id, exc) from None
     return row
@@ -350,7 +329,7 @@ def _record_error(
         who = f"an invoice without InvoiceID (number {number!r})"
     else:
         who = "an invoice that is not a JSON object"
-    fix = (
+    fix = exc.fix or (
         "Xero should always send InvoiceID; report the payload to Xero support"
         if exc.field == "InvoiceID"
         else _FIXES[exc.kind]

@@ -38,9 +38,11 @@ def test_the_dlt_form_decodes_to_the_typed_row_exactly() -> None:
     assert ENCODING  # dlt 1.31's typed JSON: if this fails, the parser falls back to objects
     payload = _payload(
         Total=Decimal("99999999999999999999999999999.999999999"),
-        SubTotal=Decimal("1.5000000000000"),  # trailing zeros beyond 9 places: exact
+        SubTotal=Decimal("0.1500000000000"),  # trailing zeros beyond 9 places: exact
         AmountDue=Decimal("-0.10"),  # the exponent (two places) is kept
         AmountPaid=7,  # an integer amount
+        # AmountDue = Total - AmountPaid - AmountCredited (the gate's reconciliation)
+        AmountCredited=Decimal("99999999999999999999999999993.099999999"),
         DueDate="/Date(1539950400000+1300)/",
     )
     typed = parse_invoice(payload, "tenant-1")

@@ -61,6 +61,7 @@ def _payload(**overrides: object) -> dict[str, object]:
         "TotalTax": 0,
         "Total": Decimal("0.15"),
         "AmountDue": Decimal("0.15"),
+        "CurrencyCode": "EUR",
         "CurrencyRate": Decimal("1.234567891"),
         "UpdatedDateUTC": "/Date(1717408800123+0000)/",
         "IsDiscounted": False,
@@ -133,7 +134,8 @@ def test_exact_values_at_the_edges_are_kept() -> None:
     row = parse_invoice(
         _payload(
             Total=Decimal("99999999999999999999999999999.999999999"),
-            SubTotal=Decimal("1.5000000000000"),  # trailing zeros: exact, nothing rounded
+            AmountDue=Decimal("99999999999999999999999999999.999999999"),
+            SubTotal=Decimal("0.1500000000000"),  # trailing zeros: exact, nothing rounded
             LineAmountTypes=None,
             DueDate="2999-12-31T00:00:00",
             Date="1900-01-01T00:00:00",
@@ -141,7 +143,7 @@ def test_exact_values_at_the_edges_are_kept() -> None:
         "tenant-1",
     )
     assert row["total"] == Decimal("99999999999999999999999999999.999999999")
-    assert row["sub_total"] == Decimal("1.5")
+    assert row["sub_total"] == Decimal("0.15")
     assert row["due_date"] == date(2999, 12, 31) and row["invoice_date"] == date(1900, 1, 1)
 
 

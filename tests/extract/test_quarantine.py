@@ -153,9 +153,10 @@ def test_duplicate_invoice_in_one_page_keeps_the_newest_copy_and_warns(
 def test_a_load_that_fails_in_the_warehouse_heals_on_the_next_run(
     extract_env: ExtractEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The amount check off (as before the fix), a 10**30 total reaches DuckDB and the load
-    fails. dlt must abort that package and restore the cursor: the next run is not wedged and
-    reads the good change of the failed run again."""
+    """The amount check off (as before the fix), a 10**30 discount (an amount no
+    reconciliation of the contract looks at) reaches DuckDB and the load fails. dlt must abort
+    that package and restore the cursor: the next run is not wedged and reads the good change
+    of the failed run again."""
     env = extract_env
     env.xero.emulator.seed_demo(60)
     settings = env.settings(XERO_PAGE_SIZE="50")
@@ -163,7 +164,7 @@ def test_a_load_that_fails_in_the_warehouse_heals_on_the_next_run(
     good, bad = sorted(r[0] for r in env.query("select invoice_id from raw_xero.invoices"))[:2]
     env.xero.clock.advance(minutes=1)
     env.xero.emulator.edit(good, reference="edited")
-    env.xero.emulator.corrupt_invoice(bad, "Total", 10**30)
+    env.xero.emulator.corrupt_invoice(bad, "TotalDiscount", 10**30)
 
     monkeypatch.setattr(records, "_fits", lambda value: value)
     with pytest.raises(InvoiceSyncError, match="next run reads those records again"):
@@ -216,7 +217,7 @@ def test_a_package_wedged_before_the_fix_is_discarded_and_the_same_run_goes_on(
     good, bad = sorted(r[0] for r in env.query("select invoice_id from raw_xero.invoices"))[:2]
     env.xero.clock.advance(minutes=1)
     env.xero.emulator.edit(good, reference="edited")
-    env.xero.emulator.corrupt_invoice(bad, "Total", 10**30)
+    env.xero.emulator.corrupt_invoice(bad, "TotalDiscount", 10**30)
 
     monkeypatch.setattr(records, "_fits", lambda value: value)
     monkeypatch.setattr(records, "_LIMIT", Decimal(10) ** 40)

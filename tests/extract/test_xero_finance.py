@@ -193,7 +193,7 @@ def test_changes_are_read_incrementally_deleted_payments_included(env_seeded) ->
     assert persons == [(i, p["email_address"]) for i, p in enumerate(contact["persons"])]
 
 
-def test_a_bad_record_goes_to_rejects_and_the_others_load(env_seeded, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_record_is_quarantined_and_the_others_load(env_seeded, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     env, _tenants, settings = env_seeded
     from sandbox.xero import finance_render
 
@@ -212,10 +212,11 @@ def test_a_bad_record_goes_to_rejects_and_the_others_load(env_seeded, monkeypatc
     report = run_xero_extract(settings, client=env.xero_client(settings))
 
     assert report.finance_rows.get("rejected") == 1
-    rows = env.query("select resource, record_id, field from raw_xero.finance_rejects")
-    assert rows == [("payment", bad_ids[0], "Amount")]
+    rows = env.query("select resource, record_id, field, fix from raw_xero.quarantine")
+    assert [row[:3] for row in rows] == [("payments", bad_ids[0], "Amount")] and rows[0][3]
     total = sum(len(env.xero.emulator.payments(t)) for t in _tenants)
     assert env.scalar("select count(*) from raw_xero.payments") == total - 1
+    assert env.scalar("select count(*) from raw_xero.finance_rejects") == 0
 
 
 def test_finance_tables_exist_even_when_empty(extract_env: ExtractEnv) -> None:
@@ -227,3 +228,32 @@ def test_finance_tables_exist_even_when_empty(extract_env: ExtractEnv) -> None:
     for table in FINANCE_TABLE_COLUMNS:
         assert f"raw_xero.{table}" in tables
     assert env.scalar("select count(*) from raw_xero.overpayments") == 0
+
+
+def test_an_unknown_organisation_time_zone_is_quarantined_naming_it(
+    extract_env: ExtractEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never a silent UTC: the organisation is set aside with the value named, the invoices
+    load, and once Xero sends a zone we map it is loaded and released."""
+    from sandbox.xero import finance_render
+
+    env = extract_env
+    (tenant,) = env.xero.emulator.seed_demo(20, tenants=1)
+    settings = env.settings()
+    original = finance_render.organisation
+
+    def on_mars(t):  # type: ignore[no-untyped-def]
+        return {**original(t), "Timezone": "MARSSTANDARDTIME"}
+
+    monkeypatch.setattr(finance_render, "organisation", on_mars)
+    report = run_xero_extract(settings, client=env.xero_client(settings))
+    assert report.invoices_loaded == 20
+    rows = env.query("select resource, tenant_id, field, error, fix from raw_xero.quarantine")
+    assert [r[:3] for r in rows] == [("organisations", tenant, "Timezone")]
+    assert "MARSSTANDARDTIME" in rows[0][3] and "xero_timezones.csv" in rows[0][4]
+    assert env.scalar("select count(*) from raw_xero.organisations") == 0
+
+    monkeypatch.setattr(finance_render, "organisation", original)
+    run_xero_extract(settings, client=env.xero_client(settings))
+    assert env.scalar("select count(*) from raw_xero.quarantine") == 0
+    assert env.scalar("select timezone from raw_xero.organisations") is not None

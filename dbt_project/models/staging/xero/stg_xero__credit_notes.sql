@@ -17,7 +17,7 @@ renamed as (
         cast(status as varchar) as status,
         cast(contact_id as varchar) as contact_id,
         cast(credit_note_date as date) as credit_note_date,
-        cast(currency_code as varchar) as currency_code,
+        upper(cast(currency_code as varchar)) as currency_code,  -- ISO 4217 is upper case
         cast(currency_rate as decimal(38, 9)) as currency_rate,
         cast(sub_total as decimal(38, 9)) as sub_total,
         cast(total_tax as decimal(38, 9)) as total_tax,

@@ -23,7 +23,7 @@ renamed as (
         cast(due_date as date) as due_date,
         cast(expected_payment_date as date) as expected_payment_date,
         cast(fully_paid_on_date as date) as fully_paid_on_date,
-        cast(currency_code as varchar) as currency_code,
+        upper(cast(currency_code as varchar)) as currency_code,  -- ISO 4217 is upper case
         cast(currency_rate as decimal(38, 9)) as currency_rate,
         cast(sub_total as decimal(38, 9)) as sub_total,
         cast(total_tax as decimal(38, 9)) as total_tax,

@@ -16,7 +16,7 @@ renamed as (
         cast(contact_id as varchar) as contact_id,
         cast(date as date) as prepayment_date,
         cast(status as varchar) as status,
-        cast(currency_code as varchar) as currency_code,
+        upper(cast(currency_code as varchar)) as currency_code,  -- ISO 4217 is upper case
         cast(currency_rate as decimal(38, 9)) as currency_rate,
         cast(total as decimal(38, 9)) as total,
         cast(remaining_credit as decimal(38, 9)) as remaining_credit,
