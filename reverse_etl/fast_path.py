@@ -95,7 +95,9 @@ class FastPathBuild:
         The webhook server calls it once at start, so the first event does not pay for it."""
         started = time.perf_counter()
         warehouse = existing_warehouse(settings)
-        manifest = parsed_manifest(warehouse, _fast_path_vars(settings), target_path=TARGET_PATH)
+        manifest = parsed_manifest(
+            warehouse, _fast_path_vars(settings), target_path=TARGET_PATH, keep_ephemeral=True
+        )
         if manifest is None:
             raise TransformError("dbt could not parse the project (webhook): see dbt.log.")
         log.debug("dbt project ready for webhooks in %.1f s.", time.perf_counter() - started)
