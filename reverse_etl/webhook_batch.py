@@ -36,7 +36,7 @@ from reverse_etl.lock import sync_lock
 from reverse_etl.push import run_push
 from reverse_etl.quarantine_report import report_quarantine
 from reverse_etl.settings import Settings
-from reverse_etl.sync import SyncReport, finish_run_log, log_run
+from reverse_etl.sync import SyncReport, finish_run_log
 from reverse_etl.warehouse_busy import warehouse_busy_is_typed
 
 log = logging.getLogger(__name__)
@@ -53,21 +53,21 @@ def sync_invoices(
     records set aside; anything else when a stage failed (the run log says which)."""
     ids = sorted(set(invoice_ids))
     report = SyncReport()
-
-    def stage(name: str, work: Callable[[], T]) -> T:
-        report.stage = name
-        log_run(settings, report.run_id, stage=name)
-        started = time.monotonic()
-        try:
-            return work()
-        finally:
-            report.stage_seconds[name] = time.monotonic() - started
-
     with (
         warehouse_busy_is_typed(settings),
         sync_lock(settings.warehouse_path, purpose="webhook sync"),
         _warehouse_kept_open(settings) as con,
     ):
+
+        def stage(name: str, work: Callable[[], T]) -> T:
+            report.stage = name
+            sync_log.update_run(con, report.run_id, stage=name)
+            started = time.monotonic()
+            try:
+                return work()
+            finally:
+                report.stage_seconds[name] = time.monotonic() - started
+
         sync_log.start_run(con, report.run_id, sync_log.now(), command="webhook", stage="extract")
         error: BaseException | None = None
         try:
