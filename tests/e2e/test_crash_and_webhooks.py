@@ -76,6 +76,16 @@ def test_webhook_event_syncs_the_paid_invoice(world, monkeypatch):
         world.hubspot.emulator.counters.reset()
         world.xero.emulator.flush_webhooks()
         assert worker.wait_idle(180)
+        # the batch held the warehouse open while it ran; between batches another process
+        # (the hourly job) can open it for writing
+        reopen = "import duckdb, sys; duckdb.connect(sys.argv[1]).close()"
+        opened = subprocess.run(
+            [sys.executable, "-c", reopen, str(world.warehouse)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert opened.returncode == 0, opened.stderr
     finally:
         server.stop()
         worker.stop()

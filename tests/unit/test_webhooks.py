@@ -227,3 +227,29 @@ def test_the_debounce_comes_from_the_settings_and_a_warm_up_runs_before_the_firs
         worker.stop()
     assert worker.debounce_seconds == 0.05
     assert order == ["warm-up", ["inv-1", "inv-2"]]
+
+
+def test_events_that_queued_during_a_batch_start_the_next_one_without_a_new_debounce():
+    """The debounce window opens when a batch's first event arrives: events that waited while
+    the last batch ran (longer than the window) are synced at once, all together."""
+    settings = load_settings({"XERO_WEBHOOK_KEY": KEY}, dotenv_path=None)
+    now = [1000.0]
+    synced = []
+
+    def slow_batch(_settings, ids):
+        synced.append(ids)
+        if len(synced) == 1:  # two events arrive while this batch runs for a minute
+            worker.submit([("t-1", "inv-b"), ("t-1", "inv-c")])
+            now[0] += 60
+
+    worker = WebhookWorker(
+        settings, sync=slow_batch, debounce_seconds=30, clock=lambda: now[0], sleep=lambda _s: None
+    )
+    worker.submit([("t-1", "inv-a")])
+    now[0] += 60  # the worker starts late (the warm-up): inv-a has spent its window already
+    worker.start()
+    try:
+        assert worker.wait_idle(5), "a batch waited out a debounce its events had already spent"
+    finally:
+        worker.stop()
+    assert synced == [["inv-a"], ["inv-b", "inv-c"]]

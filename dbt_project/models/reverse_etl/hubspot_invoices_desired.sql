@@ -14,8 +14,9 @@
     only when the contact is not loaded): Xero does not bump an invoice's `UpdatedDateUTC`
     when its contact is renamed, so the rename reaches HubSpot through the contact.
 #}
-{#- The webhook fast path inlines it in its two tables (macros/webhook_fast_path.sql). -#}
-{{ config(materialized='ephemeral' if webhook_fast_path() else 'table') }}
+{#- A table in the webhook fast path too (reverse_etl/fast_path.py): the two tables it feeds and
+    the relationships test read it instead of each running its chain of CTEs again. -#}
+{{ config(materialized='table') }}
 {#- The vars arrive as JSON values from `invoice-sync` (settings.MirroringPolicy) or as the
     strings of the environment variables dbt_project.yml reads for a hand-run dbt. -#}
 {%- set invoice_types = var('hubspot_invoice_types') -%}
