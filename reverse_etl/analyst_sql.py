@@ -247,7 +247,24 @@ def _on_terminal(value: Any) -> Any:
     return printable(value) if isinstance(value, str) else value
 
 
+def decimal_text(value: Decimal) -> str:
+    """A decimal in plain notation, without the zeros its column's scale pads it with, but
+    with at least two decimals when it has any: ``0E-9`` → ``0.00``, ``2123495.860000000`` →
+    ``2123495.86``, a rate ``1.234500000`` → ``1.2345``. Exact: only trailing zeros go. The
+    marts keep nine decimals so that amounts in base currency are never rounded twice
+    (docs/contracts.md); analysts read money at its currency's scale."""
+    if not value.is_finite():
+        return str(value)
+    text = format(value, "f")
+    whole, point, fraction = text.partition(".")
+    if not point:
+        return text
+    return f"{whole}.{fraction.rstrip('0').ljust(2, '0')}"
+
+
 def _plain(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return decimal_text(value)
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, list | dict):
@@ -258,8 +275,10 @@ def _plain(value: Any) -> str:
 def _json_value(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    if isinstance(value, Decimal | UUID):
-        return str(value)  # exact: never through a float
+    if isinstance(value, Decimal):
+        return decimal_text(value)  # exact: never through a float
+    if isinstance(value, UUID):
+        return str(value)
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, list | tuple):

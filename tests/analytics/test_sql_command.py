@@ -264,3 +264,30 @@ def test_control_characters_show_visibly_in_a_table_and_stay_exact_in_a_pipe(tmp
     assert "INV-\\x1b[2J\\x9b" in table.output
     piped = runner.invoke(app, ["sql", "select n from t", "--format", "csv"])
     assert piped.output.splitlines()[1] == "INV-\x1b[2J\x9b"  # data for scripts stays exact
+
+
+def test_decimals_print_in_plain_notation_at_money_scale(tmp_path, monkeypatch):
+    """The marts' decimal(38,9) amounts: zero as 0.00 (not 0E-9), money without the padding
+    zeros, a rate with the digits it has; the same text in the table, CSV and JSON."""
+    path = tmp_path / "analytics.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.amounts as select 0::decimal(38,9) as zero, "
+            "2123495.86::decimal(38,9) as money, 1.2345::decimal(38,9) as rate, "
+            "-12.5::decimal(38,9) as credit, 0.000000001::decimal(38,9) as tiny, "
+            "42::decimal(38,0) as whole"
+        )
+    monkeypatch.setenv("ANALYTICS_PATH", str(path))
+    query = "select * from marts.amounts"
+    expected = ["0.00", "2123495.86", "1.2345", "-12.50", "0.000000001", "42"]
+
+    table = runner.invoke(app, ["sql", query])
+    assert table.exit_code == 0, table.output
+    assert "E-9" not in table.output and "860000000" not in table.output
+    for text in expected:
+        assert text in table.output
+    rows = list(csv.reader(io.StringIO(runner.invoke(app, ["sql", query, "-f", "csv"]).output)))
+    assert rows[1] == expected
+    (record,) = json.loads(runner.invoke(app, ["sql", query, "-f", "json"]).output)
+    assert list(record.values()) == expected
