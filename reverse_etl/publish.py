@@ -179,7 +179,7 @@ def publish_analytics(
         size_bytes=target.stat().st_size,
         seconds=time.perf_counter() - started,
     )
-    log.info(report.summary())
+    log.debug(report.summary())  # the run prints it as its [publish] line: once, not twice
     return report
 
 
