@@ -7,7 +7,8 @@ count; the calls are counted in the run's ``sync_log.runs.hubspot_calls``):
 
 - companies: ``POST /crm/objects/{V}/companies/batch/update`` (UPDATE, CLEAR; ≤ 100 inputs,
   ``{"id", "properties"}``, a cleared value sent as ``""``) and ``…/batch/create`` (CREATE, only
-  with ``HUBSPOT_CREATE_COMPANIES``);
+  with ``HUBSPOT_CREATE_COMPANIES``; never resent blindly after a lost answer:
+  :meth:`~reverse_etl.hubspot_customer_calls.HubSpotCustomerCalls.create_companies`);
 - associations: ``POST /crm/associations/{V}/{invoiceType}/{companies|contacts}/batch/archive``
   for REMOVE first, then ``…/batch/create`` for CREATE, ≤ :data:`ASSOCIATION_BATCH` inputs, with
   the unlabelled USER_DEFINED type read from ``…/labels`` (one call per target type, only when
@@ -226,7 +227,7 @@ def _push_companies(
         _record(con, run_id, outcomes, report)
     for batch in _chunks(creates, COMPANY_BATCH):
         inputs = [{"properties": _properties(a, blank_as_empty=False)} for a in batch]
-        answer = hub.objects_batch(COMPANIES, "create", inputs)
+        answer = hub.create_companies(inputs, key="xero_contact_id")
         report.company_calls += 1
         rows = []
         for result in answer.results:

@@ -30,8 +30,14 @@ see ``urllib3.util.Retry.from_int``) and :meth:`HubSpot.call` owns the loop:
   the search window has room). ``policyName: DAILY`` is not retried (HubSpot's daily cap
   resets at midnight; retrying only burns calls);
 - ``5xx`` and dropped connections / timeouts: exponential backoff with jitter, bounded
-  attempts. Safe for our POSTs because the writes are batch *upserts* keyed on a unique
-  property (``POST …/objects/{objectType}/batch/upsert``);
+  attempts. Safe for the invoice writes, batch *upserts* keyed on the unique
+  ``xero_invoice_id`` (``POST …/objects/{objectType}/batch/upsert``), and for updates and
+  association writes (a repeat is no change). A *create* is not: HubSpot has no idempotency
+  key, so a create whose answer was lost (a read timeout, a reset, a 5xx — the write may have
+  happened) is never resent blindly. Its caller passes ``before_resend``, which looks up what
+  the lost attempt made and returns what is still to send; before it runs, the loop waits at
+  least :attr:`HubSpot.search_settle_seconds`, since HubSpot's search index lags writes by
+  a few seconds (CRM search guide). A refused connection was never sent and is simply retried;
 - ``401`` → :class:`HubSpotAuthError` naming the Service Key / private-app token in
   ``HUBSPOT_ACCESS_TOKEN``; ``403`` → :class:`HubSpotAuthError` naming the missing scope from
   HubSpot's ``MISSING_SCOPES`` body and where to add it (:mod:`reverse_etl.hubspot_answers`);
@@ -105,6 +111,9 @@ __all__ = [
 ]
 log = logging.getLogger(__name__)
 
+# urllib3 errors raised before the request left: repeating it cannot make a second write
+NOT_SENT = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
+Resend = Callable[[dict[str, Any]], dict[str, Any] | None]
 SDK_ERRORS: tuple[type[Exception], ...] = (
     objects_exceptions.ApiException,
     schemas_exceptions.ApiException,
@@ -156,6 +165,7 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
         backoff_cap: float = 30.0,
         timeout: tuple[float, float] = (10.0, 120.0),
         rng: Callable[[], float] = random.random,
+        search_settle_seconds: float = 5.0,
     ) -> None:
         self.settings = settings
         self.limiter = limiter or shared_limiter(settings)
@@ -168,6 +178,7 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
         self.backoff_cap = backoff_cap
         self.timeout = timeout
         self._rng = rng
+        self.search_settle_seconds = search_settle_seconds
         self._count_lock = threading.Lock()
         self.calls = 0
         self.rate_limited = 0
@@ -200,6 +211,7 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
         *args: Any,
         scope: str,
         search: bool = False,
+        before_resend: Resend | None = None,
         **kwargs: Any,
     ) -> ApiResult:
         """Call an SDK ``*_with_http_info`` method with limits, retries and HubSpot's errors.
@@ -207,11 +219,16 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
         ``what`` names the call in errors and logs; ``scope`` is the private-app scope it
         needs, named in the error when HubSpot answers 403 without saying which; ``search``
         marks a CRM search, which also counts against the search endpoints' own limit.
+        ``before_resend`` marks a write that is not safe to repeat (a create): after an answer
+        that may hide an applied write it gets the keyword arguments of the lost attempt and
+        returns those of the next one, or None when nothing is left to send (then the call
+        returns an empty ``ApiResult``).
         """
         failures = 0
         rate_limited = 0
         last_problem = ""
         while True:
+            maybe_applied = False
             if search:
                 self.search_limiter.acquire()
             self.limiter.acquire()
@@ -258,6 +275,7 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
                     continue
                 if status >= 500:
                     last_problem = f"{status} {_message(body) or getattr(exc, 'reason', '')}"
+                    maybe_applied = True
                 else:
                     raise HubSpotRequestError(
                         what,
@@ -269,6 +287,7 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
                     ) from None
             except urllib3.exceptions.HTTPError as exc:
                 last_problem = f"connection problem: {type(exc).__name__}"
+                maybe_applied = not isinstance(exc, NOT_SENT)
             except ValueError as exc:  # the SDK could not read the answer into its model
                 raise HubSpotError(f"HubSpot's answer to {what} was not understood: {exc}") from exc
             else:
@@ -285,8 +304,15 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
             with self._count_lock:
                 self.retried += 1
             delay = self._backoff(failures)
+            if maybe_applied and before_resend is not None:
+                delay = max(delay, self.search_settle_seconds)
             log.info("HubSpot %s on %s: retry %d in %.2fs.", last_problem, what, failures, delay)
             self._sleep(delay)
+            if maybe_applied and before_resend is not None:
+                resend = before_resend(kwargs)
+                if resend is None:
+                    return ApiResult(None, 200, {})
+                kwargs = resend
 
     def _observe(self, headers: Mapping[str, str], round_trip: float, search: bool) -> None:
         """Feed the answer to the limiters; the headers describe the portal's window only."""
@@ -326,14 +352,25 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
         search: bool = False,
         model: tuple[str, str] | None = None,
         what: str | None = None,
+        before_resend: Callable[[Any], Any | None] | None = None,
     ) -> ApiResult:
         """``method path`` (built by :attr:`paths`) through the SDK's ``ApiClient.call_api``
         and :meth:`call`: HubSpot's JSON as plain data, or — ``model=(family, class name)``,
         family ``"schemas"`` or ``"properties"`` — read into that SDK model.
 
         For the associations work too: ``hub.request("POST", hub.paths.associations_batch(
-        from_type, to_type, "create"), body=..., scope="crm.objects.custom.write")``."""
+        from_type, to_type, "create"), body=..., scope="crm.objects.custom.write")``.
+        ``before_resend`` (a create): the body of the lost attempt → the body to send next, or
+        None; see :meth:`call`."""
         family, model_name = model or ("objects", "")
+        resend: Resend | None = None
+        if before_resend is not None:
+            rebuild = before_resend
+
+            def resend(sent: dict[str, Any]) -> dict[str, Any] | None:
+                body = rebuild(dict(sent["body"]))
+                return None if body is None else {**sent, "body": JsonBody(body)}
+
         api_client = self._api_clients[family]
         header = f"{method} {path}" + (f" ({what})" if what else "")
         return self.call(
@@ -350,6 +387,7 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
             _preload_content=bool(model_name),
             scope=scope,
             search=search,
+            before_resend=resend,
         )
 
 

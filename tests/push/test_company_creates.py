@@ -1,0 +1,77 @@
+"""Company creates through the HubSpot client (issue 20): a create is not an upsert, so one
+whose answer may hide an applied write is never resent blindly — what it made is looked up by
+``xero_contact_id`` (after the search index has had time to catch up) and only the rest sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reverse_etl.customer_schema import XERO_CONTACT_ID
+from tests.fixtures.hubspot import HubSpotSandbox
+from tests.push.conftest import SimClock, make_client
+
+CREATE = "/crm/objects/2026-09/companies/batch/create"
+CREATE_ROUTE = "POST /crm/objects/2026-09/{objectType}/batch/create"
+
+
+def _inputs(n: int) -> list[dict[str, Any]]:
+    return [
+        {"properties": {"name": f"Customer {i}", "xero_contact_id": f"contact-{i:03d}"}}
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def hub(hubspot_sandbox: HubSpotSandbox, settings, sim_clock: SimClock):
+    client = make_client(settings, sim_clock)
+    client.create_property(
+        "companies",
+        {**XERO_CONTACT_ID.to_hubspot(), "groupName": "companyinformation"},
+    )
+    return client
+
+
+def _stamps(sandbox: HubSpotSandbox) -> list[str]:
+    return sorted(
+        r["properties"]["xero_contact_id"]
+        for r in sandbox.emulator.records("companies")
+        if not r["archived"]
+    )
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "lose_answer"},  # applied, answer lost
+        {"kind": "lose_answer", "seconds": 0.2},  # applied, answer late then lost
+        {"kind": "status", "status": 502},  # a gateway error: applied or not, we cannot tell
+    ],
+)
+def test_a_create_with_a_lost_answer_makes_each_company_once(
+    hub, hubspot_sandbox: HubSpotSandbox, sim_clock: SimClock, fault: dict[str, Any]
+) -> None:
+    hubspot_sandbox.emulator.search_lag_seconds = 2.0  # HubSpot's index lags writes
+    hubspot_sandbox.emulator.faults.add(method="POST", path_prefix=CREATE, times=1, **fault)
+    answer = hub.create_companies(_inputs(5), key="xero_contact_id")
+
+    assert _stamps(hubspot_sandbox) == [f"contact-{i:03d}" for i in range(5)]
+    assert sorted(r["properties"]["xero_contact_id"] for r in answer.results) == _stamps(
+        hubspot_sandbox
+    )
+    assert max(sim_clock.slept) >= hub.search_settle_seconds, "waited for the search index"
+    creates = hubspot_sandbox.emulator.counters.snapshot()["by_route"][CREATE_ROUTE]
+    applied = fault["kind"] == "lose_answer"
+    assert creates == (1 if applied else 2), "resent only what nobody had made"
+
+
+def test_a_create_partly_found_resends_only_the_rest(hub, hubspot_sandbox: HubSpotSandbox) -> None:
+    """Two of the five already exist (a person stamped them meanwhile): only three are made."""
+    hubspot_sandbox.emulator.seed(
+        "companies", [{"name": "By hand", "xero_contact_id": f"contact-{i:03d}"} for i in (1, 3)]
+    )
+    hubspot_sandbox.emulator.faults.add("status", status=503, path_prefix=CREATE, times=1)
+    answer = hub.create_companies(_inputs(5), key="xero_contact_id")
+    assert _stamps(hubspot_sandbox) == [f"contact-{i:03d}" for i in range(5)]
+    assert len(answer.results) == 5
