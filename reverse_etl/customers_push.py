@@ -49,7 +49,8 @@ import duckdb
 from pipelines.hubspot_snapshot.customers import COMPANY_FIELDS, association_key
 from reverse_etl import sync_log
 from reverse_etl.customer_schema import COMPANY_PROPERTY_NAMES, association_type_id
-from reverse_etl.hubspot import HubSpot
+from reverse_etl.errors import HubSpotSchemaError
+from reverse_etl.hubspot import HubSpot, HubSpotRequestError
 from reverse_etl.hubspot_customer_calls import COMPANIES, CONTACTS, BatchAnswer
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ COMPANY_BATCH = 100
 ASSOCIATION_ACTIONS = "reverse_etl.hubspot_association_actions"
 COMPANY_ACTIONS = "reverse_etl.hubspot_company_actions"
 SINGULAR = {"companies": "company", "contacts": "contact"}
+PHASE_FAILED = "ASSOCIATION_NOT_DEFINED"  # the category of the writes of a phase that could not run
 T = TypeVar("T")
 
 
@@ -114,11 +116,14 @@ class CustomersPushReport:
     association_calls: int = 0
     company_calls: int = 0
     refused: list[CustomerOutcome] = field(default_factory=list)
+    phase_failures: list[str] = field(default_factory=list)  # a whole phase could not run
 
     @property
     def rejected(self) -> list[str]:
-        """One line per refused write (see :meth:`CustomerOutcome.line`)."""
-        return [r.line() for r in self.refused]
+        """One line per phase that could not run, then one per other refused write (see
+        :meth:`CustomerOutcome.line`)."""
+        others = [r.line() for r in self.refused if r.category != PHASE_FAILED]
+        return self.phase_failures + others
 
     def summary(self) -> str:
         text = (
@@ -455,7 +460,13 @@ def _create(
     report: CustomersPushReport,
     run_id: str,
 ) -> None:
-    type_id = association_type_id(hub, object_type, to_type)
+    try:
+        type_id = association_type_id(hub, object_type, to_type)
+    except (HubSpotRequestError, HubSpotSchemaError) as exc:
+        if isinstance(exc, HubSpotRequestError) and exc.status != 404:
+            raise
+        _labels_missing(con, object_type, to_type, actions, report, run_id)
+        return
     report.association_calls += 1
     types = [{"associationCategory": "USER_DEFINED", "associationTypeId": type_id}]
 
@@ -490,6 +501,30 @@ def _create(
         _remember_associations(con, to_type, made, run_id)
         _mark_gone(con, to_type, gone)
         _record(con, run_id, outcomes, report)
+
+
+def _labels_missing(
+    con: duckdb.DuckDBPyConnection,
+    object_type: str,
+    to_type: str,
+    actions: list[dict[str, Any]],
+    report: CustomersPushReport,
+    run_id: str,
+) -> None:
+    """HubSpot has no association type from the invoice object to ``to_type`` (its labels
+    read answers 404, or lists no unlabelled type): this phase cannot run, the invoices already
+    written stay written, and the run ends partial (exit 3) with one line naming the fix. Each
+    action is recorded refused, so the next run, after setup, makes them."""
+    message = f"HubSpot has no association type between {object_type} and {to_type}"
+    report.phase_failures.append(
+        f"associating {len(actions)} invoice(s) with {to_type}: {message} (its labels read "
+        "failed); run `invoice-sync setup` to define the association, and the next run makes "
+        "them"
+    )
+    error = {"category": PHASE_FAILED, "message": message}
+    outcomes = [_association_outcome(action, error) for action in actions]
+    log.warning("HubSpot: %s", report.phase_failures[-1])
+    _record(con, run_id, outcomes, report, logged=True)
 
 
 def _in_flight(
@@ -663,15 +698,18 @@ def _record(
     run_id: str,
     outcomes: list[CustomerOutcome],
     report: CustomersPushReport,
+    *,
+    logged: bool = False,
 ) -> None:
-    """Append every outcome to ``sync_log.customer_results``; name each refusal in the log."""
+    """Append every outcome to ``sync_log.customer_results``; name each refusal in the log
+    (unless the caller already logged them as one)."""
     if not outcomes:
         return
     refused = [o for o in outcomes if o.outcome == "refused"]
     if refused:
         numbers = _invoice_numbers(con, [o.xero_invoice_id for o in refused if o.xero_invoice_id])
         refused = [replace(o, invoice_number=numbers.get(o.xero_invoice_id or "")) for o in refused]
-        for outcome in refused:
+        for outcome in refused if not logged else ():
             log.warning("HubSpot refused %s", outcome.line())
         report.refused.extend(refused)
     fields = (

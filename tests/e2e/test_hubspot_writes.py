@@ -53,3 +53,39 @@ def test_a_company_create_whose_answer_is_lost_makes_one_company(world, monkeypa
     assert by_route["POST /crm/objects/2026-09/{objectType}/batch/create"] == 1, "nothing resent"
     known = {c for (c,) in world.query("select xero_contact_id from raw_hubspot.companies")}
     assert wanted <= known, "what the lost create made is written back like any create"
+
+
+def test_a_404_on_the_association_labels_read_fails_that_phase_only(world):
+    """The invoices are written and stay recorded; the companies phase is refused as a whole
+    with one line naming the fix (exit 3); the next run, with the labels back, attaches them."""
+    assert runner.invoke(app, ["setup"]).exit_code == 0
+    hub = world.hubspot.emulator
+    type_id = hub.store.resolve(OBJECT).object_type_id
+    contact_id = next(iter(sorted(customers_with_invoices(world))))
+    (company_id,) = hub.seed("companies", [{"name": "Stamped", "xero_contact_id": contact_id}])
+    labels = f"/crm/associations/2026-09/{type_id}/companies/labels"
+    hub.faults.add("status", status=404, method="GET", path_prefix=labels, times=None)
+
+    output = sync(expected_exit=3)
+    assert "invoice-sync setup" in output and "companies" in output
+    assert "Traceback" not in output and "internal error" not in output.lower()
+    desired = world.query("select count(*) from reverse_etl.hubspot_invoices_desired")[0][0]
+    records = [r for r in world.hubspot_records() if not r["archived"]]
+    assert desired and len(records) == desired, "the invoices were written"
+    recorded = world.query(
+        "select count(*) from raw_hubspot.invoice_records where not coalesce(archived, false)"
+    )[0][0]
+    assert recorded == desired, "and stay recorded in the warehouse"
+    (status,) = world.query("select status from sync_log.runs order by started_at desc limit 1")[0]
+    assert status == "partial"
+    refused = world.query(
+        "select count(*) from sync_log.customer_results where error_category = "
+        "'ASSOCIATION_NOT_DEFINED' and to_object_type = 'companies'"
+    )[0][0]
+    assert refused >= 1
+    mine = [r for r in records if r["properties"].get("xero_contact_id") == contact_id]
+    assert mine and all(not hub.associated(OBJECT, r["id"], "companies") for r in mine)
+
+    hub.faults.clear()
+    sync()
+    assert all(hub.associated(OBJECT, r["id"], "companies") == {company_id} for r in mine)
