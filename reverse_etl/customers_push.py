@@ -422,6 +422,7 @@ def _remove(
     report: CustomersPushReport,
     run_id: str,
 ) -> None:
+    actions = _without_archived_targets(con, to_type, actions)
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for action in actions:
         grouped[action["record_id"]].append(action)
@@ -613,6 +614,35 @@ def _remember_associations(
             "load": f"push:{run_id}",
         },
     )
+
+
+def _without_archived_targets(
+    con: duckdb.DuckDBPyConnection, to_type: str, actions: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The REMOVE actions still worth a call. An association to a company or contact the
+    snapshot holds as archived (deleted, or merged away: HubSpot moves a merged record's
+    associations to the record the merge made — changelog "Updated merge functionality for
+    contacts and companies") no longer exists in HubSpot: it is forgotten here, not sent."""
+    if not actions or to_type not in (COMPANIES, CONTACTS):
+        return actions
+    archived = {
+        str(r[0])
+        for r in con.execute(
+            f"select hs_object_id from raw_hubspot.{to_type} where coalesce(archived, false) "
+            "and hs_object_id in (select unnest(?))",
+            [sorted({a["to_id"] for a in actions})],
+        ).fetchall()
+    }
+    gone = [(a["record_id"], a["to_id"]) for a in actions if a["to_id"] in archived]
+    if gone:
+        log.info(
+            "%d association(s) to archived %s forgotten without a call (HubSpot dropped or moved "
+            "them with the record).",
+            len(gone),
+            to_type,
+        )
+        _forget_associations(con, to_type, gone)
+    return [a for a in actions if a["to_id"] not in archived]
 
 
 def _forget_associations(

@@ -89,3 +89,47 @@ def test_a_404_on_the_association_labels_read_fails_that_phase_only(world):
     hub.faults.clear()
     sync()
     assert all(hub.associated(OBJECT, r["id"], "companies") == {company_id} for r in mine)
+
+
+def test_the_first_run_after_a_company_merge_follows_it(world):
+    """The tool matched a company by name and stamped it; a person merges a duplicate into
+    it (the duplicate primary) and adds another company the same hour, so HubSpot's live count
+    does not drop. HubSpot makes a new company with a new id and archives both; reads of the old
+    ids answer it with ``hs_merged_object_ids``. The first run after the merge follows it: the
+    merged-away ids are archived at once, nothing is written to them, the invoices stay on the
+    new company, and the run ends clean."""
+    hub = world.hubspot.emulator
+    contact_id = next(iter(sorted(customers_with_invoices(world))))
+    name = world.xero.emulator.contact(contact_id)["name"]
+    sync()  # the schema exists; nothing matches yet
+    matched, duplicate = hub.seed("companies", [{"name": name}, {"name": f"{name} Group"}])
+    sync()
+    stamped = {r["id"]: r["properties"].get("xero_contact_id") for r in live_companies(world)}
+    assert stamped[matched] == contact_id, "matched by name and stamped by the tool"
+    mine = [
+        r
+        for r in world.hubspot_records()
+        if r["properties"].get("xero_contact_id") == contact_id and not r["archived"]
+    ]
+    assert mine and all(hub.associated(OBJECT, r["id"], "companies") == {matched} for r in mine)
+
+    survivor = hub.merge_by_hand("companies", duplicate, matched)
+    hub.seed("companies", [{"name": "Unrelated Ltd"}])
+    hub.counters.reset()
+    output = sync()
+    assert "refused" not in output.lower(), output
+    live = {r["id"]: r for r in live_companies(world)}
+    assert survivor in live and matched not in live and duplicate not in live
+    assert live[survivor]["properties"]["xero_contact_id"] == contact_id
+    assert all(hub.associated(OBJECT, r["id"], "companies") == {survivor} for r in mine)
+    matches = dict(
+        world.query("select contact_id, hs_company_id from reverse_etl.customer_matches")
+    )
+    assert matches[contact_id] == survivor
+    archived = dict(world.query("select hs_object_id, archived from raw_hubspot.companies"))
+    assert archived[matched] and archived[duplicate], "the merged-away ids are archived at once"
+    by_route = hub.counters.snapshot()["by_route"]
+    removes = sum(n for route, n in by_route.items() if route.endswith("/batch/archive"))
+    assert removes == 0, "nothing is written to a merged-away id"
+    lists = by_route.get("GET /crm/objects/2026-09/{objectType}", 0)
+    assert lists == 0, "followed from hs_merged_object_ids, not found by listing archived ones"
