@@ -4,6 +4,8 @@ a failing association-labels read."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -133,3 +135,53 @@ def test_the_first_run_after_a_company_merge_follows_it(world):
     assert removes == 0, "nothing is written to a merged-away id"
     lists = by_route.get("GET /crm/objects/2026-09/{objectType}", 0)
     assert lists == 0, "followed from hs_merged_object_ids, not found by listing archived ones"
+
+
+def test_invoice_records_made_by_hand_are_listed_alerted_once_and_never_deleted(
+    world, alert_receiver
+):
+    """Records no Xero invoice explains — an unknown id, an upper-case and a padded copy of a
+    real one — land in reverse_etl.hubspot_unexplained_invoices, the alert and the --json
+    summary; they are alerted once, and left in HubSpot."""
+    sync()
+    hub = world.hubspot.emulator
+    real = sorted(world.hubspot_by_invoice().values(), key=lambda r: r["id"])[0]
+    real_id = real["properties"]["xero_invoice_id"]
+    number = real["properties"]["invoice_number"]
+    made = hub.seed(
+        OBJECT,
+        [
+            {"xero_invoice_id": "not-a-xero-invoice", "invoice_number": "BY-HAND-1"},
+            {"xero_invoice_id": real_id.upper(), "invoice_number": number},
+            {"xero_invoice_id": f" {real_id} ", "invoice_number": f"{number}-copy"},
+        ],
+    )
+    before = len(alert_receiver.messages)
+
+    result = runner.invoke(app, ["sync", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = dict(
+        world.query("select hs_object_id, reason from reverse_etl.hubspot_unexplained_invoices")
+    )
+    assert listed == {
+        made[0]: "unknown_invoice_id",
+        made[1]: "case_or_spaces",
+        made[2]: "case_or_spaces",
+    }
+    resembles = world.query(
+        "select distinct resembles_xero_invoice_id from reverse_etl.hubspot_unexplained_invoices "
+        "where reason = 'case_or_spaces'"
+    )
+    assert resembles == [(real_id,)]
+    pushed = json.loads(result.stdout)["stages"]["push"]
+    assert {r["hs_object_id"] for r in pushed["unexplained_invoice_records"]} == set(made)
+    text = " ".join(m["title"] + m["message"] for m in alert_receiver.messages[before:])
+    assert "3 invoice record(s) in HubSpot match no Xero invoice" in text
+    assert "not-a-xero-invoice" in text and f"copy of Xero invoice {number}" in text
+
+    before = len(alert_receiver.messages)
+    sync()
+    assert len(alert_receiver.messages) == before, "alerted once, not every hour"
+    live = {r["id"] for r in world.hubspot_records() if not r["archived"]}
+    assert set(made) <= live and real["id"] in live, "never deleted"
+    assert world.hubspot_by_invoice()[real_id]["id"] == real["id"], "the real one kept"
