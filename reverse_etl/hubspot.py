@@ -65,7 +65,6 @@ caller.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -98,6 +97,14 @@ from reverse_etl.hubspot_limiter import (
     shared_search_limiter,
 )
 from reverse_etl.hubspot_paths import HubSpotPaths
+from reverse_etl.hubspot_wire import (
+    JsonBody,
+    headers_of,
+    json_body,
+    message_of,
+    passing_json_bodies,
+    unpack,
+)
 from reverse_etl.settings import HubSpotSettings
 
 __all__ = [
@@ -198,7 +205,7 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
             "properties": self.sdk.crm.properties.core_api.api_client,
         }
         for api_client in self._api_clients.values():
-            api_client.sanitize_for_serialization = _passing_json_bodies(
+            api_client.sanitize_for_serialization = passing_json_bodies(
                 api_client.sanitize_for_serialization
             )
 
@@ -237,11 +244,11 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
             started = self._clock()
             try:
                 answer = method(*args, _request_timeout=self.timeout, **kwargs)
-                data, status, headers = _unpack(answer)
+                data, status, headers = unpack(answer)
             except SDK_ERRORS as exc:
                 status = int(getattr(exc, "status", 0) or 0)
-                headers = _headers(getattr(exc, "headers", None))
-                body = _json(getattr(exc, "body", None))
+                headers = headers_of(getattr(exc, "headers", None))
+                body = json_body(getattr(exc, "body", None))
                 self._observe(headers, self._clock() - started, search)
                 if status == 401:
                     raise HubSpotAuthError(
@@ -274,7 +281,7 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
                     limiter.hold(delay)
                     continue
                 if status >= 500:
-                    last_problem = f"{status} {_message(body) or getattr(exc, 'reason', '')}"
+                    last_problem = f"{status} {message_of(body) or getattr(exc, 'reason', '')}"
                     maybe_applied = True
                 else:
                     raise HubSpotRequestError(
@@ -282,7 +289,7 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
                         status,
                         str(body.get("category") or getattr(exc, "reason", "") or "ERROR"),
                         required_property_fix(body, self.settings.object_name)
-                        or _message(body)
+                        or message_of(body)
                         or str(getattr(exc, "reason", "")),
                     ) from None
             except urllib3.exceptions.HTTPError as exc:
@@ -291,8 +298,8 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
             except ValueError as exc:  # the SDK could not read the answer into its model
                 raise HubSpotError(f"HubSpot's answer to {what} was not understood: {exc}") from exc
             else:
-                self._observe(_headers(headers), self._clock() - started, search)
-                return ApiResult(data, int(status), _headers(headers))
+                self._observe(headers_of(headers), self._clock() - started, search)
+                return ApiResult(data, int(status), headers_of(headers))
 
             failures += 1
             if failures >= self.max_attempts:
@@ -389,55 +396,3 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
             search=search,
             before_resend=resend,
         )
-
-
-def _unpack(answer: Any) -> tuple[Any, int, Any]:
-    """``(data, status, headers)`` of an SDK answer: the ``*_with_http_info`` tuple, or a raw
-    urllib3 response (``_preload_content=False``), read and parsed here — inside the retry
-    loop, so a connection dropped mid-body is retried like any other."""
-    if isinstance(answer, tuple):
-        return answer[0], int(answer[1]), answer[2]
-    try:
-        raw = answer.data
-    finally:
-        answer.release_conn()
-    return (json.loads(raw) if raw else None), int(answer.status), answer.headers
-
-
-def _headers(raw: Any) -> dict[str, str]:
-    """Case-insensitive view of the headers as a plain dict with lower-case keys."""
-    if not raw:
-        return {}
-    items = raw.items() if hasattr(raw, "items") else raw
-    return {str(k).lower(): str(v) for k, v in items}
-
-
-class JsonBody(dict):  # type: ignore[type-arg]
-    """A request body this client built from JSON types only (str, numbers, bools, None,
-    lists, dicts). The SDK's ``sanitize_for_serialization`` walks every value of a body to
-    turn its models into dicts — about 0.13 ms per association input, most of the client's CPU
-    for 200,000 of them (`python -m benchmarks.suite_associations`) — so such a body is passed
-    through unchanged; ``json.dumps`` in the SDK's REST layer then writes the same bytes."""
-
-
-def _passing_json_bodies(sanitize: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def passing(obj: Any) -> Any:
-        return obj if isinstance(obj, JsonBody) else sanitize(obj)
-
-    return passing
-
-
-def _json(body: Any) -> dict[str, Any]:
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    if not isinstance(body, str) or not body.strip():
-        return {}
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return {"message": body[:300]}
-    return parsed if isinstance(parsed, dict) else {}
-
-
-def _message(body: Mapping[str, Any]) -> str:
-    return str(body.get("message") or "")

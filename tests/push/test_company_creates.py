@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import urllib3
 
 from reverse_etl.customer_schema import XERO_CONTACT_ID
 from tests.fixtures.hubspot import HubSpotSandbox
@@ -75,3 +76,36 @@ def test_a_create_partly_found_resends_only_the_rest(hub, hubspot_sandbox: HubSp
     answer = hub.create_companies(_inputs(5), key="xero_contact_id")
     assert _stamps(hubspot_sandbox) == [f"contact-{i:03d}" for i in range(5)]
     assert len(answer.results) == 5
+
+
+def _flaky(first: Exception) -> tuple[list[dict[str, Any]], Any]:
+    sent: list[dict[str, Any]] = []
+
+    def method(*_args: Any, **kwargs: Any) -> Any:
+        sent.append(kwargs)
+        if len(sent) == 1:
+            raise first
+        return ({"results": []}, 201, {})
+
+    return sent, method
+
+
+def test_a_request_that_never_left_is_resent_without_looking(settings, sim_clock) -> None:
+    """A refused connection sent nothing: the create is simply sent again."""
+    hub = make_client(settings, sim_clock)
+    sent, method = _flaky(urllib3.exceptions.NewConnectionError(None, "refused"))
+    looked: list[dict[str, Any]] = []
+    result = hub.call(
+        "create", method, scope="s", body="b", before_resend=lambda kw: looked.append(kw) or kw
+    )
+    assert result.status == 201 and len(sent) == 2 and looked == []
+    assert max(sim_clock.slept) < hub.search_settle_seconds
+
+
+def test_a_read_timeout_looks_before_resending_and_may_send_nothing(settings, sim_clock) -> None:
+    hub = make_client(settings, sim_clock)
+    sent, method = _flaky(urllib3.exceptions.ReadTimeoutError(None, "/x", "read timed out"))
+    result = hub.call("create", method, scope="s", body="b", before_resend=lambda _kw: None)
+    assert len(sent) == 1, "everything was found: nothing resent"
+    assert result.data is None and result.status == 200
+    assert max(sim_clock.slept) >= hub.search_settle_seconds
