@@ -11,6 +11,10 @@ writes it. ``sync_log.alerted_status_changes`` (key: invoice, new status, xero_u
 makes sure the same change is never alerted twice. Changes of records new to HubSpot
 (``previous_status`` null) are counted as "created", not listed as changes.
 
+Invoice records in HubSpot no Xero invoice explains (:mod:`reverse_etl.unexplained_invoices`)
+are counted and listed in every message, and make a message of their own when one appears
+that no earlier alert named; the push never writes or deletes them.
+
 Delivery: Apprise, one ``Apprise`` object per target so a failure is reported per target —
 as a warning naming the target's scheme only (URLs embed secrets) — and never fails the
 sync. Apprise's ``json://`` posts ``{"version", "title", "message", "attachments", "type"}``.

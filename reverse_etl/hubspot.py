@@ -36,8 +36,12 @@ see ``urllib3.util.Retry.from_int``) and :meth:`HubSpot.call` owns the loop:
   key, so a create whose answer was lost (a read timeout, a reset, a 5xx — the write may have
   happened) is never resent blindly. Its caller passes ``before_resend``, which looks up what
   the lost attempt made and returns what is still to send; before it runs, the loop waits at
-  least :attr:`HubSpot.search_settle_seconds`, since HubSpot's search index lags writes by
-  a few seconds (CRM search guide). A refused connection was never sent and is simply retried;
+  least :attr:`HubSpot.search_settle_seconds` (10 s), since HubSpot's search index lags
+  writes by a few seconds (CRM search guide; Okta's HubSpot connector advises waiting 10 s
+  after a create before searching: help.okta.com, Workflows "Search Contacts"). A longer lag
+  could still let a second company through: rule 1 then finds two candidates and
+  ``unmatched_customers`` names both for a person. A refused connection (nothing was sent)
+  is simply retried;
 - ``401`` → :class:`HubSpotAuthError` naming the Service Key / private-app token in
   ``HUBSPOT_ACCESS_TOKEN``; ``403`` → :class:`HubSpotAuthError` naming the missing scope from
   HubSpot's ``MISSING_SCOPES`` body and where to add it (:mod:`reverse_etl.hubspot_answers`);
@@ -172,7 +176,7 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
         backoff_cap: float = 30.0,
         timeout: tuple[float, float] = (10.0, 120.0),
         rng: Callable[[], float] = random.random,
-        search_settle_seconds: float = 5.0,
+        search_settle_seconds: float = 10.0,
     ) -> None:
         self.settings = settings
         self.limiter = limiter or shared_limiter(settings)

@@ -233,7 +233,7 @@ def _merged_away(
     live are archived here at once, so no write is ever aimed at them and the customer
     matches the merged record on this very run."""
     folded = {
-        merged_id
+        merged_id.strip()
         for record in records
         if not record.get("archived")
         for merged_id in str((record.get("properties") or {}).get(MERGED_IDS) or "").split(";")

@@ -47,6 +47,7 @@ def _stamps(sandbox: HubSpotSandbox) -> list[str]:
     [
         {"kind": "lose_answer"},  # applied, answer lost
         {"kind": "lose_answer", "seconds": 0.2},  # applied, answer late then lost
+        {"kind": "lose_answer", "seconds": 3.0},  # applied, our read timeout (1.5 s) fires first
         {"kind": "status", "status": 502},  # a gateway error: applied or not, we cannot tell
     ],
 )
@@ -55,6 +56,8 @@ def test_a_create_with_a_lost_answer_makes_each_company_once(
 ) -> None:
     hubspot_sandbox.emulator.search_lag_seconds = 2.0  # HubSpot's index lags writes
     hubspot_sandbox.emulator.faults.add(method="POST", path_prefix=CREATE, times=1, **fault)
+    if fault.get("seconds", 0) > 1:
+        hub.timeout = (10.0, 1.5)
     answer = hub.create_companies(_inputs(5), key="xero_contact_id")
 
     assert _stamps(hubspot_sandbox) == [f"contact-{i:03d}" for i in range(5)]
