@@ -160,12 +160,17 @@ def customer_resource(
                     tracker.saw(change.echoes_up_to)
                 yield from _gone(reader, object_type, read, scope, known, change, loaded, merged)
             else:
+                merges: list[dict[str, Any]] = []
                 pages = reader.search_modified_since(object_type, read, start, scope=scope)
                 try:
-                    yield from _rows(pages, fields, tracker, loaded, object_type, modified)
+                    noted = _noting_merges(pages, merges)
+                    yield from _rows(noted, fields, tracker, loaded, object_type, modified)
                 except SearchWindowStuck:
-                    pages = reader.list_records(object_type, read, scope=scope)
+                    pages = _noting_merges(
+                        reader.list_records(object_type, read, scope=scope), merges
+                    )
                     yield from _rows(pages, fields, tracker, loaded, object_type, modified)
+                yield from _merged_away(merges, fields, known, merged, loaded, object_type)
         new_cursor = tracker.next_cursor(cursor)
         if new_cursor is None and start is None:
             new_cursor = EMPTY_READ_CURSOR
@@ -216,6 +221,15 @@ def _gone(
         object_type,
         found,
     )
+
+
+def _noting_merges(
+    pages: Iterator[list[dict[str, Any]]], merges: list[dict[str, Any]]
+) -> Iterator[list[dict[str, Any]]]:
+    """The pages unchanged; the records a merge made are kept aside for :func:`_merged_away`."""
+    for page in pages:
+        merges.extend(r for r in page if (r.get("properties") or {}).get(MERGED_IDS))
+        yield page
 
 
 def _merged_away(
