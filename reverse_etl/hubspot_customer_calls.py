@@ -119,8 +119,11 @@ class HubSpotCustomerCalls:
         """``POST /crm/objects/{V}/companies/batch/create`` (≤ 100 inputs), each input
         stamped with a distinct ``properties[key]`` (the Xero ContactID).
 
-        A create is not an upsert and companies have no unique property of ours to upsert on
-        (``xero_contact_id`` is a person's to correct, so not ``hasUniqueValue``): if the
+        A create is not an upsert, and HubSpot's ``…/batch/upsert`` needs an ``idProperty``
+        with ``hasUniqueValue`` (otherwise "Unable to perform update/upsert by non-unique …
+        property", quoted in segmentio/action-destinations#3957; the invoices upsert on the
+        unique ``xero_invoice_id``). Companies have no such property of ours:
+        ``xero_contact_id`` is a person's to correct, and two companies may carry it. So if the
         answer is lost, :meth:`HubSpot.call` has :meth:`_created_since` search the companies
         by ``key`` and resends only the inputs nobody made, so a timeout never makes a second
         company. The companies found count as this call's results."""
