@@ -11,6 +11,10 @@ writes it. ``sync_log.alerted_status_changes`` (key: invoice, new status, xero_u
 makes sure the same change is never alerted twice. Changes of records new to HubSpot
 (``previous_status`` null) are counted as "created", not listed as changes.
 
+Invoice records in HubSpot no Xero invoice explains (:mod:`reverse_etl.unexplained_invoices`)
+are counted and listed in every message, and make a message of their own when one appears
+that no earlier alert named; the push never writes or deletes them.
+
 Delivery: Apprise, one ``Apprise`` object per target so a failure is reported per target —
 as a warning naming the target's scheme only (URLs embed secrets) — and never fails the
 sync. Apprise's ``json://`` posts ``{"version", "title", "message", "attachments", "type"}``.
@@ -34,6 +38,7 @@ from typing import Any
 import duckdb
 
 from reverse_etl.settings import Settings, mask_url
+from reverse_etl.unexplained_invoices import UnexplainedInvoice, mark_alerted
 
 log = logging.getLogger(__name__)
 
@@ -153,11 +158,22 @@ def _company_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return {str(i): str(n) for i, n in rows}
 
 
-def compose(inserted: int, updated: int, changes: Sequence[StatusChange]) -> tuple[str, str] | None:
-    """(title, body) of the run's message, or None when there is nothing to say."""
+def compose(
+    inserted: int,
+    updated: int,
+    changes: Sequence[StatusChange],
+    unexplained: Sequence[UnexplainedInvoice] = (),
+) -> tuple[str, str] | None:
+    """(title, body) of the run's message, or None when there is nothing to say. Invoice
+    records no Xero invoice explains are counted in every message, and make one themselves
+    when one appears that no alert has named yet."""
     listed = [c for c in changes if c.previous_status]
+    new_unexplained = [u for u in unexplained if not u.alerted]
     if not inserted and not listed:  # updates alone (amounts, hand edits put back) are routine
-        return None
+        if not new_unexplained:
+            return None
+        title = f"Xero → HubSpot: {len(unexplained)} invoice record(s) match no Xero invoice"
+        return title, "\n".join(_unexplained_lines(unexplained))
     title = f"Xero → HubSpot: {inserted} invoice(s) created, {updated} updated"
     lines = [f"{inserted} invoice(s) created and {updated} updated in HubSpot."]
     if listed:
@@ -165,7 +181,22 @@ def compose(inserted: int, updated: int, changes: Sequence[StatusChange]) -> tup
         lines += [f"- {change.line()}" for change in listed[:MAX_LISTED]]
         if len(listed) > MAX_LISTED:
             lines.append(f"… and {len(listed) - MAX_LISTED} more")
+    if unexplained:
+        lines += _unexplained_lines(unexplained)
     return title, "\n".join(lines)
+
+
+def _unexplained_lines(unexplained: Sequence[UnexplainedInvoice]) -> list[str]:
+    """The records no Xero invoice explains, those not alerted before first."""
+    ordered = sorted(unexplained, key=lambda u: u.alerted)
+    lines = [
+        f"{len(unexplained)} invoice record(s) in HubSpot match no Xero invoice and were left "
+        "untouched (reverse_etl.hubspot_unexplained_invoices); delete or correct them in HubSpot:"
+    ]
+    lines += [f"- {u.line()}" for u in ordered[:MAX_LISTED]]
+    if len(ordered) > MAX_LISTED:
+        lines.append(f"… and {len(ordered) - MAX_LISTED} more")
+    return lines
 
 
 def send_push_alerts(
@@ -177,11 +208,12 @@ def send_push_alerts(
     changes: Iterable[StatusChange],
     written_ids: set[str],
     notify: Notify | None = None,
+    unexplained: Sequence[UnexplainedInvoice] = (),
 ) -> AlertOutcome:
     """Send the run's message; record the changes alerted. Never raises for a bad target."""
     outcome = AlertOutcome()
     alertable = [c for c in changes if c.undelivered or c.xero_invoice_id in written_ids]
-    message = compose(inserted, updated, alertable)
+    message = compose(inserted, updated, alertable, unexplained)
     if message is None:
         return outcome
     title, body = message
@@ -190,6 +222,7 @@ def send_push_alerts(
     listed = [c for c in alertable if c.previous_status]
     if delivered:
         _mark_alerted(con, listed)
+        mark_alerted(con, unexplained)
         outcome.changes_alerted = len(listed)
     else:
         _keep_undelivered(con, [c for c in listed if not c.undelivered])

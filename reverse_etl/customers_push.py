@@ -7,11 +7,15 @@ count; the calls are counted in the run's ``sync_log.runs.hubspot_calls``):
 
 - companies: ``POST /crm/objects/{V}/companies/batch/update`` (UPDATE, CLEAR; ≤ 100 inputs,
   ``{"id", "properties"}``, a cleared value sent as ``""``) and ``…/batch/create`` (CREATE, only
-  with ``HUBSPOT_CREATE_COMPANIES``);
+  with ``HUBSPOT_CREATE_COMPANIES``; never resent blindly after a lost answer:
+  :meth:`~reverse_etl.hubspot_customer_calls.HubSpotCustomerCalls.create_companies`);
 - associations: ``POST /crm/associations/{V}/{invoiceType}/{companies|contacts}/batch/archive``
   for REMOVE first, then ``…/batch/create`` for CREATE, ≤ :data:`ASSOCIATION_BATCH` inputs, with
   the unlabelled USER_DEFINED type read from ``…/labels`` (one call per target type, only when
   there is something to send).
+
+The companies phase lives here, the associations phase in :mod:`reverse_etl.associations_push`,
+their outcomes and shared bookkeeping in :mod:`reverse_etl.customer_outcomes`.
 
 An empty action table makes no call at all. Association batches go ``max_in_flight`` at a
 time (HTTP in worker threads, DuckDB only in the caller's). What HubSpot confirmed is written
@@ -37,127 +41,33 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
-from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
 
-from pipelines.hubspot_snapshot.customers import COMPANY_FIELDS, association_key
+from pipelines.hubspot_snapshot.customers import COMPANY_FIELDS
 from reverse_etl import sync_log
-from reverse_etl.customer_schema import COMPANY_PROPERTY_NAMES, association_type_id
+from reverse_etl.associations_push import push_associations
+from reverse_etl.customer_outcomes import (
+    CustomerOutcome,
+    CustomersPushReport,
+    chunks,
+    error_naming,
+    mark_gone,
+    not_found,
+    record,
+)
+from reverse_etl.customer_schema import COMPANY_PROPERTY_NAMES
 from reverse_etl.hubspot import HubSpot
-from reverse_etl.hubspot_customer_calls import COMPANIES, CONTACTS, BatchAnswer
+from reverse_etl.hubspot_customer_calls import COMPANIES
 
+__all__ = ["COMPANY_PROPERTY_NAMES", "CustomerOutcome", "CustomersPushReport", "push_customers"]
 log = logging.getLogger(__name__)
 
 MODIFIED = "hs_lastmodifieddate"  # companies' last-modified property, as the snapshot stores it
-ASSOCIATION_BATCH = 1_000
 COMPANY_BATCH = 100
 ASSOCIATION_ACTIONS = "reverse_etl.hubspot_association_actions"
 COMPANY_ACTIONS = "reverse_etl.hubspot_company_actions"
-SINGULAR = {"companies": "company", "contacts": "contact"}
-T = TypeVar("T")
-
-
-@dataclass(slots=True)
-class CustomerOutcome:
-    """One company or association write and what HubSpot said of it."""
-
-    kind: str  # company | association
-    action: str  # UPDATE | CLEAR | CREATE | REMOVE
-    outcome: str  # written | refused
-    xero_contact_id: str | None = None
-    hs_company_id: str | None = None
-    xero_invoice_id: str | None = None
-    invoice_hs_object_id: str | None = None
-    to_object_type: str | None = None
-    to_object_id: str | None = None
-    category: str | None = None
-    message: str | None = None
-    invoice_number: str | None = None
-
-    def line(self) -> str:
-        """One line: which write, HubSpot's words, and the fix."""
-        words = f"{self.category or 'ERROR'}: {(self.message or 'no message').rstrip('. ')}"
-        if self.kind == "association":
-            invoice = self.invoice_number or self.xero_invoice_id
-            target = SINGULAR.get(self.to_object_type or "", self.to_object_type)
-            verb = "removing the association of" if self.action == "REMOVE" else "associating"
-            what = f"{verb} invoice {invoice} with {target} {self.to_object_id}"
-        else:
-            target = "company"
-            company = f"company {self.hs_company_id}" if self.hs_company_id else "a new company"
-            what = f"{self.action.lower()} of {company} for Xero contact {self.xero_contact_id}"
-        if self.category == "OBJECT_NOT_FOUND":
-            fix = (
-                f"if that {target} was deleted or merged in HubSpot, the next run matches the "
-                "customer again without it"
-            )
-        else:
-            fix = (
-                f"it is retried next run; fix the {target} in HubSpot, or set xero_contact_id "
-                "on the right company"
-            )
-        return f"{what}: {words}; {fix}"
-
-
-@dataclass
-class CustomersPushReport:
-    companies_updated: int = 0
-    companies_created: int = 0
-    associations_created: int = 0
-    associations_removed: int = 0
-    association_calls: int = 0
-    company_calls: int = 0
-    refused: list[CustomerOutcome] = field(default_factory=list)
-
-    @property
-    def rejected(self) -> list[str]:
-        """One line per refused write (see :meth:`CustomerOutcome.line`)."""
-        return [r.line() for r in self.refused]
-
-    def summary(self) -> str:
-        text = (
-            f"Customers: {self.companies_updated} company(ies) updated, "
-            f"{self.companies_created} created; {self.associations_created} association(s) "
-            f"made, {self.associations_removed} removed ({self.company_calls} company + "
-            f"{self.association_calls} association call(s))"
-        )
-        if self.refused:
-            text += f"; {len(self.refused)} refused: " + "; ".join(self.rejected[:5])
-        return text + "."
-
-    def as_dict(self) -> dict[str, object]:
-        """The customers' part of the ``--json`` run summary."""
-        return {
-            "companies_updated": self.companies_updated,
-            "companies_created": self.companies_created,
-            "associations_created": self.associations_created,
-            "associations_removed": self.associations_removed,
-            "company_calls": self.company_calls,
-            "association_calls": self.association_calls,
-            "refused": len(self.refused),
-        }
-
-    def refused_as_dicts(self) -> list[dict[str, object]]:
-        return [
-            {
-                "kind": r.kind,
-                "action": r.action,
-                "xero_contact_id": r.xero_contact_id,
-                "hs_company_id": r.hs_company_id,
-                "xero_invoice_id": r.xero_invoice_id,
-                "invoice_number": r.invoice_number,
-                "to_object_type": r.to_object_type,
-                "to_object_id": r.to_object_id,
-                "category": r.category,
-                "message": r.message,
-            }
-            for r in self.refused
-        ]
 
 
 def push_customers(
@@ -175,7 +85,7 @@ def push_customers(
         # customers' invoices now rather than an hour later
         associations += _associate_created(con, created)
     if associations:
-        _push_associations(con, hub, object_type, associations, report, run_id)
+        push_associations(con, hub, object_type, associations, report, run_id)
     log.info(report.summary())
     return report
 
@@ -203,7 +113,7 @@ def _push_companies(
     updates = [a for a in actions if a["action"] in ("UPDATE", "CLEAR") and a["hs_company_id"]]
     creates = [a for a in actions if a["action"] == "CREATE"]
     created: dict[str, str] = {}
-    for batch in _chunks(updates, COMPANY_BATCH):
+    for batch in chunks(updates, COMPANY_BATCH):
         inputs = [
             {"id": str(a["hs_company_id"]), "properties": _properties(a, blank_as_empty=True)}
             for a in batch
@@ -220,13 +130,13 @@ def _push_companies(
         outcomes = []
         for action in batch:
             company_id = str(action["hs_company_id"])
-            error = None if company_id in written else _error_naming(answer, company_id)
+            error = None if company_id in written else error_naming(answer, company_id)
             outcomes.append(_company_outcome(action, company_id, error))
-        _mark_gone(con, COMPANIES, _not_found(answer, set(sent) - written))
-        _record(con, run_id, outcomes, report)
-    for batch in _chunks(creates, COMPANY_BATCH):
+        mark_gone(con, COMPANIES, not_found(answer, set(sent) - written))
+        record(con, run_id, outcomes, report)
+    for batch in chunks(creates, COMPANY_BATCH):
         inputs = [{"properties": _properties(a, blank_as_empty=False)} for a in batch]
-        answer = hub.objects_batch(COMPANIES, "create", inputs)
+        answer = hub.create_companies(inputs, key="xero_contact_id")
         report.company_calls += 1
         rows = []
         for result in answer.results:
@@ -241,11 +151,11 @@ def _push_companies(
         outcomes = []
         for action in batch:
             company_id = by_stamp.get(action.get("xero_contact_id"))
-            error = None if company_id else _error_naming(answer, None)
+            error = None if company_id else error_naming(answer, None)
             outcomes.append(_company_outcome(action, company_id, error))
             if company_id:
                 created[str(action["xero_contact_id"])] = company_id
-        _record(con, run_id, outcomes, report)
+        record(con, run_id, outcomes, report)
     return created
 
 
@@ -376,349 +286,3 @@ def _typed(expression: str, column: str) -> str:
     """``hs_lastmodifieddate`` arrives as HubSpot's ISO text; the snapshot column is a
     timestamptz."""
     return f"cast({expression} as timestamptz)" if column == MODIFIED else expression
-
-
-# -- associations --------------------------------------------------------------------------
-
-
-def _push_associations(
-    con: duckdb.DuckDBPyConnection,
-    hub: HubSpot,
-    object_type: str,
-    actions: list[dict[str, Any]],
-    report: CustomersPushReport,
-    run_id: str,
-) -> None:
-    missing = sorted({a["xero_invoice_id"] for a in actions if not a["invoice_hs_object_id"]})
-    ids = _record_ids(con, missing)
-    by_target: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for action in actions:
-        record_id = action["invoice_hs_object_id"] or ids.get(action["xero_invoice_id"])
-        if not record_id:
-            continue  # its record was not written (rejected): next run
-        action = {**action, "record_id": str(record_id), "to_id": str(action["to_object_id"])}
-        by_target[(action["action"], action["to_object_type"])].append(action)
-    for (verb, to_type), batch_actions in sorted(
-        by_target.items(), key=lambda kv: kv[0][0] != "REMOVE"
-    ):
-        if verb == "REMOVE":
-            _remove(con, hub, object_type, to_type, batch_actions, report, run_id)
-        else:
-            _create(con, hub, object_type, to_type, batch_actions, report, run_id)
-
-
-def _remove(
-    con: duckdb.DuckDBPyConnection,
-    hub: HubSpot,
-    object_type: str,
-    to_type: str,
-    actions: list[dict[str, Any]],
-    report: CustomersPushReport,
-    run_id: str,
-) -> None:
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for action in actions:
-        grouped[action["record_id"]].append(action)
-
-    def send(batch: list[tuple[str, list[dict[str, Any]]]]) -> Callable[[], BatchAnswer]:
-        inputs = [
-            {"from": {"id": r}, "to": [{"id": a["to_id"]} for a in group]} for r, group in batch
-        ]
-        return lambda: hub.associations_archive(object_type, to_type, inputs)
-
-    batches = list(_chunks(list(grouped.items()), ASSOCIATION_BATCH))
-    done: list[tuple[str, str]] = []
-    outcomes: list[CustomerOutcome] = []
-    try:
-        for batch, answer in _in_flight(hub, [(b, send(b)) for b in batches]):
-            report.association_calls += 1
-            refused = _named_ids(answer)
-            for record_id, group in batch:
-                error = _error_naming(answer, record_id) if record_id in refused else None
-                for action in group:
-                    outcomes.append(_association_outcome(action, error))
-                    if error is None:
-                        done.append((record_id, action["to_id"]))
-    finally:  # what HubSpot confirmed is kept even when a later call fails
-        report.associations_removed += len(done)
-        _forget_associations(con, to_type, done)
-        _record(con, run_id, outcomes, report)
-
-
-def _create(
-    con: duckdb.DuckDBPyConnection,
-    hub: HubSpot,
-    object_type: str,
-    to_type: str,
-    actions: list[dict[str, Any]],
-    report: CustomersPushReport,
-    run_id: str,
-) -> None:
-    type_id = association_type_id(hub, object_type, to_type)
-    report.association_calls += 1
-    types = [{"associationCategory": "USER_DEFINED", "associationTypeId": type_id}]
-
-    def send(batch: list[dict[str, Any]]) -> Callable[[], BatchAnswer]:
-        inputs = [
-            {"from": {"id": a["record_id"]}, "to": {"id": a["to_id"]}, "types": types}
-            for a in batch
-        ]
-        return lambda: hub.associations_create(object_type, to_type, inputs)
-
-    batches = list(_chunks(actions, ASSOCIATION_BATCH))
-    made: list[tuple[str, str]] = []
-    outcomes: list[CustomerOutcome] = []
-    gone: set[str] = set()
-    try:
-        for batch, answer in _in_flight(hub, [(b, send(b)) for b in batches]):
-            report.association_calls += 1
-            landed = {(str(x["fromObjectId"]), str(x["toObjectId"])) for x in answer.results}
-            made += sorted(landed)
-            for action in batch:
-                pair = (action["record_id"], action["to_id"])
-                error = None
-                if pair not in landed:
-                    error = _error_naming(answer, action["to_id"], action["record_id"])
-                    named = _ids_of(error)
-                    not_found = error.get("category") == "OBJECT_NOT_FOUND"
-                    if not_found and pair[1] in named and pair[0] not in named:
-                        gone.add(pair[1])
-                outcomes.append(_association_outcome(action, error))
-    finally:  # written back once per phase (one statement, not one per batch), even on failure
-        report.associations_created += len(made)
-        _remember_associations(con, to_type, made, run_id)
-        _mark_gone(con, to_type, gone)
-        _record(con, run_id, outcomes, report)
-
-
-def _in_flight(
-    hub: HubSpot, jobs: list[tuple[T, Callable[[], BatchAnswer]]]
-) -> Iterator[tuple[T, BatchAnswer]]:
-    """Send the batches ``max_in_flight`` at a time (HTTP only, in worker threads, through the
-    one client and its limiter, as the invoice push does) and hand each answer back to the
-    caller's thread, which alone writes DuckDB. A failed call stops further sends; the answers
-    already in are still handed back, then the error is raised."""
-    workers = max(1, min(hub.settings.max_in_flight, len(jobs)))
-    if workers == 1:
-        for key, job in jobs:
-            yield key, job()
-        return
-    fatal: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubspot-customers") as pool:
-        queue = iter(jobs)
-        pending: dict[Future[BatchAnswer], T] = {}
-        while True:
-            while fatal is None and len(pending) < workers:
-                item = next(queue, None)
-                if item is None:
-                    break
-                pending[pool.submit(item[1])] = item[0]
-            if not pending:
-                break
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                key = pending.pop(future)
-                try:
-                    answer = future.result()
-                except BaseException as exc:  # stop sending; still record what landed
-                    fatal = fatal or exc
-                    continue
-                yield key, answer
-    if fatal is not None:
-        raise fatal
-
-
-def _association_outcome(action: dict[str, Any], error: dict[str, Any] | None) -> CustomerOutcome:
-    return CustomerOutcome(
-        kind="association",
-        action=str(action["action"]),
-        outcome="refused" if error is not None else "written",
-        xero_contact_id=action.get("xero_contact_id"),
-        xero_invoice_id=action.get("xero_invoice_id"),
-        invoice_hs_object_id=action["record_id"],
-        to_object_type=action.get("to_object_type"),
-        to_object_id=action["to_id"],
-        category=error.get("category") if error else None,
-        message=error.get("message") if error else None,
-    )
-
-
-def _record_ids(con: duckdb.DuckDBPyConnection, xero_ids: Sequence[str]) -> dict[str, str]:
-    """The HubSpot ids of invoice records this push has just created (written back)."""
-    if not xero_ids:
-        return {}
-    rows = con.execute(
-        "select xero_invoice_id, hs_object_id from raw_hubspot.invoice_records "
-        "where xero_invoice_id in (select unnest(?)) and not coalesce(archived, false)",
-        [list(xero_ids)],
-    ).fetchall()
-    return {str(x): str(h) for x, h in rows}
-
-
-def _remember_associations(
-    con: duckdb.DuckDBPyConnection, to_type: str, pairs: list[tuple[str, str]], run_id: str
-) -> None:
-    if not pairs:
-        return
-    keys = [association_key(r, to_type, t) for r, t in pairs]
-    con.execute(
-        "delete from raw_hubspot.invoice_associations where association_key in (select unnest(?))",
-        [keys],
-    )
-    con.execute(
-        "insert into raw_hubspot.invoice_associations (association_key, invoice_hs_object_id, "
-        "to_object_type, to_object_id, _dlt_load_id, _dlt_id) select unnest($k), unnest($r), "
-        "$type, unnest($t), $load, uuid()::varchar",
-        {
-            "k": keys,
-            "r": [r for r, _ in pairs],
-            "t": [t for _, t in pairs],
-            "type": to_type,
-            "load": f"push:{run_id}",
-        },
-    )
-
-
-def _forget_associations(
-    con: duckdb.DuckDBPyConnection, to_type: str, pairs: list[tuple[str, str]]
-) -> None:
-    if pairs:
-        con.execute(
-            "delete from raw_hubspot.invoice_associations where association_key in "
-            "(select unnest(?))",
-            [[association_key(r, to_type, t) for r, t in pairs]],
-        )
-
-
-# -- outcomes ------------------------------------------------------------------------------
-
-
-def _ids_of(error: dict[str, Any]) -> set[str]:
-    context = error.get("context") or {}
-    if not isinstance(context, dict):
-        return set()
-    return {str(i) for values in context.values() if isinstance(values, list) for i in values}
-
-
-def _named_ids(answer: BatchAnswer) -> set[str]:
-    return {i for error in answer.errors for i in _ids_of(error)}
-
-
-def _error_naming(answer: BatchAnswer, *ids: str | None) -> dict[str, Any]:
-    """HubSpot's error for an input that got no result: the one whose context names one of
-    ``ids`` (in that order of preference), else all the batch's messages together (HubSpot
-    does not always say which input an error is about)."""
-    for wanted in ids:
-        for error in answer.errors:
-            if wanted is not None and wanted in _ids_of(error):
-                return error
-    if len(answer.errors) == 1:
-        return answer.errors[0]
-    messages = "; ".join(str(e.get("message")) for e in answer.errors)
-    return {
-        "category": "UNATTRIBUTED" if answer.errors else "NO_RESULT",
-        "message": messages or "HubSpot returned no result for it and no error",
-    }
-
-
-def _not_found(answer: BatchAnswer, candidates: set[str]) -> set[str]:
-    """Of ``candidates``, the ids an ``OBJECT_NOT_FOUND`` error names."""
-    return {
-        i
-        for error in answer.errors
-        if error.get("category") == "OBJECT_NOT_FOUND"
-        for i in _ids_of(error)
-        if i in candidates
-    }
-
-
-def _mark_gone(con: duckdb.DuckDBPyConnection, to_type: str, ids: set[str]) -> None:
-    """HubSpot no longer has these companies or contacts: archive them in the snapshot and drop
-    their associations (HubSpot drops a deleted record's associations), so the next transform
-    matches their customers again."""
-    if not ids or to_type not in (COMPANIES, CONTACTS):
-        return
-    for company_or_contact in sorted(ids):
-        log.warning(
-            "HubSpot has no %s %s any more (deleted or merged): the next run matches its "
-            "customer again",
-            SINGULAR[to_type],
-            company_or_contact,
-        )
-    con.execute(
-        f"update raw_hubspot.{to_type} set archived = true where hs_object_id in "
-        "(select unnest(?))",
-        [sorted(ids)],
-    )
-    con.execute(
-        "delete from raw_hubspot.invoice_associations where to_object_type = ? and "
-        "to_object_id in (select unnest(?))",
-        [to_type, sorted(ids)],
-    )
-
-
-def _record(
-    con: duckdb.DuckDBPyConnection,
-    run_id: str,
-    outcomes: list[CustomerOutcome],
-    report: CustomersPushReport,
-) -> None:
-    """Append every outcome to ``sync_log.customer_results``; name each refusal in the log."""
-    if not outcomes:
-        return
-    refused = [o for o in outcomes if o.outcome == "refused"]
-    if refused:
-        numbers = _invoice_numbers(con, [o.xero_invoice_id for o in refused if o.xero_invoice_id])
-        refused = [replace(o, invoice_number=numbers.get(o.xero_invoice_id or "")) for o in refused]
-        for outcome in refused:
-            log.warning("HubSpot refused %s", outcome.line())
-        report.refused.extend(refused)
-    fields = (
-        "kind",
-        "action",
-        "outcome",
-        "xero_contact_id",
-        "hs_company_id",
-        "xero_invoice_id",
-        "invoice_hs_object_id",
-        "to_object_type",
-        "to_object_id",
-        "category",
-        "message",
-    )
-    rows = list(map(attrgetter(*fields), outcomes))
-    columns = {name: [row[i] for row in rows] for i, name in enumerate(fields)}
-    con.execute(
-        "insert into sync_log.customer_results (run_id, kind, action, outcome, xero_contact_id, "
-        "hs_company_id, xero_invoice_id, invoice_hs_object_id, to_object_type, to_object_id, "
-        "error_category, error_message, recorded_at) select $run, unnest($kind), "
-        "unnest($action), unnest($outcome), unnest($xero_contact_id), unnest($hs_company_id), "
-        "unnest($xero_invoice_id), unnest($invoice_hs_object_id), unnest($to_object_type), "
-        "unnest($to_object_id), unnest($category), unnest($message), $at",
-        {"run": run_id, "at": sync_log.now(), **columns},
-    )
-
-
-def _invoice_numbers(con: duckdb.DuckDBPyConnection, xero_ids: list[str]) -> dict[str, str]:
-    if not xero_ids:
-        return {}
-    try:
-        rows = con.execute(
-            "select xero_invoice_id, invoice_number from reverse_etl.hubspot_invoices_desired "
-            "where xero_invoice_id in (select unnest(?))",
-            [xero_ids],
-        ).fetchall()
-    except duckdb.Error:  # no transform yet (benchmarks, older warehouses)
-        return {}
-    return {str(x): str(n) for x, n in rows if n}
-
-
-# -- helpers -------------------------------------------------------------------------------
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
-__all__ = ["COMPANY_PROPERTY_NAMES", "CustomerOutcome", "CustomersPushReport", "push_customers"]

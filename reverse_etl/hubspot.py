@@ -30,8 +30,18 @@ see ``urllib3.util.Retry.from_int``) and :meth:`HubSpot.call` owns the loop:
   the search window has room). ``policyName: DAILY`` is not retried (HubSpot's daily cap
   resets at midnight; retrying only burns calls);
 - ``5xx`` and dropped connections / timeouts: exponential backoff with jitter, bounded
-  attempts. Safe for our POSTs because the writes are batch *upserts* keyed on a unique
-  property (``POST …/objects/{objectType}/batch/upsert``);
+  attempts. Safe for the invoice writes, batch *upserts* keyed on the unique
+  ``xero_invoice_id`` (``POST …/objects/{objectType}/batch/upsert``), and for updates and
+  association writes (a repeat is no change). A *create* is not: HubSpot has no idempotency
+  key, so a create whose answer was lost (a read timeout, a reset, a 5xx — the write may have
+  happened) is never resent blindly. Its caller passes ``before_resend``, which looks up what
+  the lost attempt made and returns what is still to send; before it runs, the loop waits at
+  least :attr:`HubSpot.search_settle_seconds` (10 s), since HubSpot's search index lags
+  writes by a few seconds (CRM search guide; Okta's HubSpot connector advises waiting 10 s
+  after a create before searching: help.okta.com, Workflows "Search Contacts"). A longer lag
+  could still let a second company through: rule 1 then finds two candidates and
+  ``unmatched_customers`` names both for a person. A refused connection (nothing was sent)
+  is simply retried;
 - ``401`` → :class:`HubSpotAuthError` naming the Service Key / private-app token in
   ``HUBSPOT_ACCESS_TOKEN``; ``403`` → :class:`HubSpotAuthError` naming the missing scope from
   HubSpot's ``MISSING_SCOPES`` body and where to add it (:mod:`reverse_etl.hubspot_answers`);
@@ -59,7 +69,6 @@ caller.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -92,6 +101,14 @@ from reverse_etl.hubspot_limiter import (
     shared_search_limiter,
 )
 from reverse_etl.hubspot_paths import HubSpotPaths
+from reverse_etl.hubspot_wire import (
+    JsonBody,
+    headers_of,
+    json_body,
+    message_of,
+    passing_json_bodies,
+    unpack,
+)
 from reverse_etl.settings import HubSpotSettings
 
 __all__ = [
@@ -105,6 +122,9 @@ __all__ = [
 ]
 log = logging.getLogger(__name__)
 
+# urllib3 errors raised before the request left: repeating it cannot make a second write
+NOT_SENT = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
+Resend = Callable[[dict[str, Any]], dict[str, Any] | None]
 SDK_ERRORS: tuple[type[Exception], ...] = (
     objects_exceptions.ApiException,
     schemas_exceptions.ApiException,
@@ -156,6 +176,7 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
         backoff_cap: float = 30.0,
         timeout: tuple[float, float] = (10.0, 120.0),
         rng: Callable[[], float] = random.random,
+        search_settle_seconds: float = 10.0,
     ) -> None:
         self.settings = settings
         self.limiter = limiter or shared_limiter(settings)
@@ -168,6 +189,7 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
         self.backoff_cap = backoff_cap
         self.timeout = timeout
         self._rng = rng
+        self.search_settle_seconds = search_settle_seconds
         self._count_lock = threading.Lock()
         self.calls = 0
         self.rate_limited = 0
@@ -187,7 +209,7 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
             "properties": self.sdk.crm.properties.core_api.api_client,
         }
         for api_client in self._api_clients.values():
-            api_client.sanitize_for_serialization = _passing_json_bodies(
+            api_client.sanitize_for_serialization = passing_json_bodies(
                 api_client.sanitize_for_serialization
             )
 
@@ -200,6 +222,7 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
         *args: Any,
         scope: str,
         search: bool = False,
+        before_resend: Resend | None = None,
         **kwargs: Any,
     ) -> ApiResult:
         """Call an SDK ``*_with_http_info`` method with limits, retries and HubSpot's errors.
@@ -207,11 +230,16 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
         ``what`` names the call in errors and logs; ``scope`` is the private-app scope it
         needs, named in the error when HubSpot answers 403 without saying which; ``search``
         marks a CRM search, which also counts against the search endpoints' own limit.
+        ``before_resend`` marks a write that is not safe to repeat (a create): after an answer
+        that may hide an applied write it gets the keyword arguments of the lost attempt and
+        returns those of the next one, or None when nothing is left to send (then the call
+        returns an empty ``ApiResult``).
         """
         failures = 0
         rate_limited = 0
         last_problem = ""
         while True:
+            maybe_applied = False
             if search:
                 self.search_limiter.acquire()
             self.limiter.acquire()
@@ -220,11 +248,11 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
             started = self._clock()
             try:
                 answer = method(*args, _request_timeout=self.timeout, **kwargs)
-                data, status, headers = _unpack(answer)
+                data, status, headers = unpack(answer)
             except SDK_ERRORS as exc:
                 status = int(getattr(exc, "status", 0) or 0)
-                headers = _headers(getattr(exc, "headers", None))
-                body = _json(getattr(exc, "body", None))
+                headers = headers_of(getattr(exc, "headers", None))
+                body = json_body(getattr(exc, "body", None))
                 self._observe(headers, self._clock() - started, search)
                 if status == 401:
                     raise HubSpotAuthError(
@@ -257,23 +285,25 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
                     limiter.hold(delay)
                     continue
                 if status >= 500:
-                    last_problem = f"{status} {_message(body) or getattr(exc, 'reason', '')}"
+                    last_problem = f"{status} {message_of(body) or getattr(exc, 'reason', '')}"
+                    maybe_applied = True
                 else:
                     raise HubSpotRequestError(
                         what,
                         status,
                         str(body.get("category") or getattr(exc, "reason", "") or "ERROR"),
                         required_property_fix(body, self.settings.object_name)
-                        or _message(body)
+                        or message_of(body)
                         or str(getattr(exc, "reason", "")),
                     ) from None
             except urllib3.exceptions.HTTPError as exc:
                 last_problem = f"connection problem: {type(exc).__name__}"
+                maybe_applied = not isinstance(exc, NOT_SENT)
             except ValueError as exc:  # the SDK could not read the answer into its model
                 raise HubSpotError(f"HubSpot's answer to {what} was not understood: {exc}") from exc
             else:
-                self._observe(_headers(headers), self._clock() - started, search)
-                return ApiResult(data, int(status), _headers(headers))
+                self._observe(headers_of(headers), self._clock() - started, search)
+                return ApiResult(data, int(status), headers_of(headers))
 
             failures += 1
             if failures >= self.max_attempts:
@@ -285,8 +315,15 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
             with self._count_lock:
                 self.retried += 1
             delay = self._backoff(failures)
+            if maybe_applied and before_resend is not None:
+                delay = max(delay, self.search_settle_seconds)
             log.info("HubSpot %s on %s: retry %d in %.2fs.", last_problem, what, failures, delay)
             self._sleep(delay)
+            if maybe_applied and before_resend is not None:
+                resend = before_resend(kwargs)
+                if resend is None:
+                    return ApiResult(None, 200, {})
+                kwargs = resend
 
     def _observe(self, headers: Mapping[str, str], round_trip: float, search: bool) -> None:
         """Feed the answer to the limiters; the headers describe the portal's window only."""
@@ -326,14 +363,25 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
         search: bool = False,
         model: tuple[str, str] | None = None,
         what: str | None = None,
+        before_resend: Callable[[Any], Any | None] | None = None,
     ) -> ApiResult:
         """``method path`` (built by :attr:`paths`) through the SDK's ``ApiClient.call_api``
         and :meth:`call`: HubSpot's JSON as plain data, or — ``model=(family, class name)``,
         family ``"schemas"`` or ``"properties"`` — read into that SDK model.
 
         For the associations work too: ``hub.request("POST", hub.paths.associations_batch(
-        from_type, to_type, "create"), body=..., scope="crm.objects.custom.write")``."""
+        from_type, to_type, "create"), body=..., scope="crm.objects.custom.write")``.
+        ``before_resend`` (a create): the body of the lost attempt → the body to send next, or
+        None; see :meth:`call`."""
         family, model_name = model or ("objects", "")
+        resend: Resend | None = None
+        if before_resend is not None:
+            rebuild = before_resend
+
+            def resend(sent: dict[str, Any]) -> dict[str, Any] | None:
+                body = rebuild(dict(sent["body"]))
+                return None if body is None else {**sent, "body": JsonBody(body)}
+
         api_client = self._api_clients[family]
         header = f"{method} {path}" + (f" ({what})" if what else "")
         return self.call(
@@ -350,56 +398,5 @@ class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
             _preload_content=bool(model_name),
             scope=scope,
             search=search,
+            before_resend=resend,
         )
-
-
-def _unpack(answer: Any) -> tuple[Any, int, Any]:
-    """``(data, status, headers)`` of an SDK answer: the ``*_with_http_info`` tuple, or a raw
-    urllib3 response (``_preload_content=False``), read and parsed here — inside the retry
-    loop, so a connection dropped mid-body is retried like any other."""
-    if isinstance(answer, tuple):
-        return answer[0], int(answer[1]), answer[2]
-    try:
-        raw = answer.data
-    finally:
-        answer.release_conn()
-    return (json.loads(raw) if raw else None), int(answer.status), answer.headers
-
-
-def _headers(raw: Any) -> dict[str, str]:
-    """Case-insensitive view of the headers as a plain dict with lower-case keys."""
-    if not raw:
-        return {}
-    items = raw.items() if hasattr(raw, "items") else raw
-    return {str(k).lower(): str(v) for k, v in items}
-
-
-class JsonBody(dict):  # type: ignore[type-arg]
-    """A request body this client built from JSON types only (str, numbers, bools, None,
-    lists, dicts). The SDK's ``sanitize_for_serialization`` walks every value of a body to
-    turn its models into dicts — about 0.13 ms per association input, most of the client's CPU
-    for 200,000 of them (`python -m benchmarks.suite_associations`) — so such a body is passed
-    through unchanged; ``json.dumps`` in the SDK's REST layer then writes the same bytes."""
-
-
-def _passing_json_bodies(sanitize: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def passing(obj: Any) -> Any:
-        return obj if isinstance(obj, JsonBody) else sanitize(obj)
-
-    return passing
-
-
-def _json(body: Any) -> dict[str, Any]:
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    if not isinstance(body, str) or not body.strip():
-        return {}
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return {"message": body[:300]}
-    return parsed if isinstance(parsed, dict) else {}
-
-
-def _message(body: Mapping[str, Any]) -> str:
-    return str(body.get("message") or "")

@@ -12,7 +12,7 @@ schemas and properties answer ``CollectionResponseObjectSchemaNoPaging`` /
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reverse_etl.hubspot_answers import UpsertAnswer, parse_upsert_answer
@@ -42,6 +42,7 @@ class HubSpotCalls:
         search: bool = False,
         model: tuple[str, str] | None = None,
         what: str | None = None,
+        before_resend: Callable[[Any], Any | None] | None = None,
     ) -> ApiResult:
         raise NotImplementedError
 

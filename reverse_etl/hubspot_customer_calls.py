@@ -56,6 +56,11 @@ class HubSpotCustomerCalls:
     def request(self, method: str, path: str, **kwargs: Any) -> ApiResult:
         raise NotImplementedError
 
+    def search_page(
+        self, object_type: str, body: dict[str, Any], scope: str = ""
+    ) -> dict[str, Any]:
+        raise NotImplementedError
+
     def _batch(self, path: str, inputs: Sequence[dict[str, Any]], scope: str) -> BatchAnswer:
         result = self.request("POST", path, body={"inputs": list(inputs)}, scope=scope)
         body = result.data if isinstance(result.data, dict) else {}
@@ -109,6 +114,69 @@ class HubSpotCustomerCalls:
         return self._batch(
             self.paths.batch(object_type, operation), inputs, scope_for(object_type, True)
         )
+
+    def create_companies(self, inputs: Sequence[dict[str, Any]], key: str) -> BatchAnswer:
+        """``POST /crm/objects/{V}/companies/batch/create`` (≤ 100 inputs), each input
+        stamped with a distinct ``properties[key]`` (the Xero ContactID).
+
+        A create is not an upsert, and HubSpot's ``…/batch/upsert`` needs an ``idProperty``
+        with ``hasUniqueValue`` (otherwise "Unable to perform update/upsert by non-unique …
+        property", quoted in segmentio/action-destinations#3957; the invoices upsert on the
+        unique ``xero_invoice_id``). Companies have no such property of ours:
+        ``xero_contact_id`` is a person's to correct, and two companies may carry it. So if the
+        answer is lost, :meth:`HubSpot.call` has :meth:`_created_since` search the companies
+        by ``key`` and resends only the inputs nobody made, so a timeout never makes a second
+        company. The companies found count as this call's results."""
+        found: list[dict[str, Any]] = []
+
+        def before_resend(body: dict[str, Any]) -> dict[str, Any] | None:
+            pending = list(body.get("inputs") or [])
+            made = self._created_since(pending, key)
+            found.extend(made)
+            stamped = {str((r.get("properties") or {}).get(key)) for r in made}
+            rest = [i for i in pending if str(i["properties"].get(key)) not in stamped]
+            return {**body, "inputs": rest} if rest else None
+
+        result = self.request(
+            "POST",
+            self.paths.batch(COMPANIES, "create"),
+            body={"inputs": list(inputs)},
+            scope=scope_for(COMPANIES, True),
+            what="create companies",
+            before_resend=before_resend,
+        )
+        body = result.data if isinstance(result.data, dict) else {}
+        return BatchAnswer(
+            status=result.status,
+            results=found + list(body.get("results") or []),
+            errors=list(body.get("errors") or []),
+        )
+
+    def _created_since(self, inputs: Sequence[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+        """The companies (not archived: search never returns those) whose ``key`` is one of
+        the inputs' — what a create whose answer was lost made, one per value."""
+        values = sorted({str(i["properties"][key]) for i in inputs if i["properties"].get(key)})
+        properties = sorted({k for i in inputs for k in i["properties"]} | {key})
+        by_value: dict[str, dict[str, Any]] = {}
+        after: str | None = None
+        while values:
+            body: dict[str, Any] = {
+                "filterGroups": [
+                    {"filters": [{"propertyName": key, "operator": "IN", "values": values}]}
+                ],
+                "properties": properties,
+                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                "limit": 200,
+            }
+            if after:
+                body["after"] = after
+            page = self.search_page(COMPANIES, body, scope_for(COMPANIES, False))
+            for record in page.get("results") or []:
+                by_value.setdefault(str((record.get("properties") or {}).get(key)), record)
+            after = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                break
+        return list(by_value.values())
 
     def list_property_groups(self, object_type: str) -> list[dict[str, Any]]:
         result = self.request(

@@ -77,6 +77,7 @@ from reverse_etl.push_display import PushProgress, name_rejected, print_plan, su
 from reverse_etl.schema import forget_object_type_id, resolve_object_type_id
 from reverse_etl.settings import Settings
 from reverse_etl.sync_log import BatchOutcome, RejectedRecord, WrittenRecord
+from reverse_etl.unexplained_invoices import UnexplainedInvoice, read_unexplained
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ class PushReport:
     seconds: float = 0.0
     alerts_failed: int = 0
     customers: CustomersPushReport | None = None
+    unexplained: list[UnexplainedInvoice] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
@@ -126,6 +128,11 @@ class PushReport:
             text += " Rejected: " + name_rejected(self.rejected_records) + "."
         if self.customers is not None:
             text += " " + self.customers.summary()
+        if self.unexplained:
+            text += (
+                f" {len(self.unexplained)} HubSpot invoice record(s) match no Xero invoice and "
+                "were left untouched (reverse_etl.hubspot_unexplained_invoices)."
+            )
         return text
 
     def as_dict(self) -> dict[str, object]:
@@ -145,6 +152,7 @@ class PushReport:
             "customers_refused": (
                 self.customers.refused_as_dicts() if self.customers is not None else []
             ),
+            "unexplained_invoice_records": [u.as_dict() for u in self.unexplained],
         }
 
     def rejected_as_dicts(self) -> list[dict[str, object]]:
@@ -240,6 +248,10 @@ def run_push(
         if whole and report.status == "success":  # the next sync may skip while nothing changes
             build_plan.mark_pushed(con)
         try:
+            report.unexplained = read_unexplained(con) if whole else []
+        except duckdb.Error as exc:  # a report of what HubSpot holds never fails the sync
+            log.warning("Unexplained invoice records could not be read: %s", exc)
+        try:
             outcome = alerts.send_push_alerts(
                 settings,
                 con,
@@ -248,6 +260,7 @@ def run_push(
                 changes=changes,
                 written_ids=written_ids,
                 notify=notify,
+                unexplained=report.unexplained,
             )
             report.alerts_failed = outcome.targets_failed
         except Exception as exc:  # alerts never fail the sync

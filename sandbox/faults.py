@@ -10,6 +10,11 @@ Fault kinds:
   the emulator supplies for that status (see ``error_body``) — the real API's error shape.
 - ``drop``: close the connection without an answer (a dropped connection).
 - ``slow``: sleep ``seconds`` before handling the request normally.
+- ``ignore_page``: answer as if the query said ``page=1`` whatever page it asks for — a server
+  that ignores ``page`` (clients must notice the repeated page rather than read forever).
+- ``lose_answer``: handle the request (a write is applied), then drop the connection instead
+  of answering — a timeout or reset after the server acted: the client cannot tell whether it
+  happened. With ``seconds``, hold the answer that long first (a read timeout).
 A fault matches a method and a path prefix and fires ``times`` times (None = until cleared),
 optionally only every ``every``-th matching request.
 """
@@ -31,7 +36,7 @@ ErrorBody = Callable[[int, web.Request], web.Response]
 
 @dataclass
 class Fault:
-    kind: str  # status | drop | slow
+    kind: str  # status | drop | slow | ignore_page | lose_answer
     path_prefix: str = "/"
     method: str | None = None
     status: int = 500
@@ -154,6 +159,10 @@ def middleware(faults: Faults, counters: Counters, error_body: ErrorBody) -> Any
                     response.headers["Retry-After"] = str(fault.retry_after)
                 counters.record(key, response.status)
                 return response
+            elif fault.kind == "ignore_page" and "page" in request.query:
+                request = request.clone(rel_url=request.rel_url.update_query(page="1"))
+            elif fault.kind == "lose_answer":
+                return await _lose_answer(request, handler, fault, counters, key)
         try:
             response = await handler(request)
         except web.HTTPException as exc:
@@ -163,6 +172,23 @@ def middleware(faults: Faults, counters: Counters, error_body: ErrorBody) -> Any
         return response
 
     return apply
+
+
+async def _lose_answer(
+    request: web.Request, handler: Handler, fault: Fault, counters: Counters, key: str
+) -> web.StreamResponse:
+    """Apply the request, then never deliver the answer."""
+    try:
+        response = await handler(request)
+        status = response.status
+    except web.HTTPException as exc:
+        status = exc.status
+    counters.record(key, status)
+    if fault.seconds:
+        await asyncio.sleep(fault.seconds)
+    if request.transport is not None:
+        request.transport.abort()
+    raise ConnectionResetError("sandbox fault: answer lost after the request was applied")
 
 
 def control_routes(faults: Faults, counters: Counters) -> list[web.RouteDef]:

@@ -60,6 +60,7 @@ COMPANY_FIELDS = (
 CONTACT_FIELDS = ("email", "firstname", "lastname", "associatedcompanyid", "xero_contact_id")
 TABLES = {COMPANIES: COMPANY_FIELDS, CONTACTS: CONTACT_FIELDS}
 log = logging.getLogger(__name__)
+MERGED_IDS = "hs_merged_object_ids"  # HubSpot's "Merged [record] IDs" property (read only)
 READ_BATCH = 1_000  # HubSpot's batch-read limit for associations (changelog, Feb 2025)
 
 
@@ -122,8 +123,9 @@ def customer_resource(
     the archived ones listed only when the count says some disappeared."""
     fields = TABLES[object_type]
     modified = modified_property(object_type)
-    read = (*fields, modified)
+    read = (*fields, modified, MERGED_IDS)
     scope = scope_for(object_type, write=False)
+    merged: set[str] = set()  # ids this read archived because a merge folded them away
 
     @dlt.resource(
         name=object_type,
@@ -153,16 +155,22 @@ def customer_resource(
             if change.complete:
                 pages = iter([change.records])
                 yield from _rows(pages, fields, tracker, loaded, object_type, modified)
+                yield from _merged_away(change.records, fields, known, merged, loaded, object_type)
                 if change.echoes_up_to is not None:
                     tracker.saw(change.echoes_up_to)
-                yield from _gone(reader, object_type, read, scope, known, change, loaded)
+                yield from _gone(reader, object_type, read, scope, known, change, loaded, merged)
             else:
+                merges: list[dict[str, Any]] = []
                 pages = reader.search_modified_since(object_type, read, start, scope=scope)
                 try:
-                    yield from _rows(pages, fields, tracker, loaded, object_type, modified)
+                    noted = _noting_merges(pages, merges)
+                    yield from _rows(noted, fields, tracker, loaded, object_type, modified)
                 except SearchWindowStuck:
-                    pages = reader.list_records(object_type, read, scope=scope)
+                    pages = _noting_merges(
+                        reader.list_records(object_type, read, scope=scope), merges
+                    )
                     yield from _rows(pages, fields, tracker, loaded, object_type, modified)
+                yield from _merged_away(merges, fields, known, merged, loaded, object_type)
         new_cursor = tracker.next_cursor(cursor)
         if new_cursor is None and start is None:
             new_cursor = EMPTY_READ_CURSOR
@@ -180,11 +188,14 @@ def _gone(
     known: Known,
     change: ChangeRead,
     loaded: dict[str, int],
+    merged: set[str],
 ) -> Iterator[list[dict[str, Any]]]:
     """Companies or contacts archived (deleted, merged away) since the last read, listed only
-    when HubSpot's live count is short of the warehouse's, and only until found."""
+    when HubSpot's live count is short of the warehouse's — once the merges' own ids are
+    accounted for — and only until found."""
     seen = {str(record["id"]) for record in change.records}
     known_live = known.live_count() - change.deferred + len(seen - known.live_among(seen))
+    known_live -= len(merged)
     missing = known_live - (change.live_total or 0)
     if missing <= 0:
         return
@@ -210,6 +221,49 @@ def _gone(
         object_type,
         found,
     )
+
+
+def _noting_merges(
+    pages: Iterator[list[dict[str, Any]]], merges: list[dict[str, Any]]
+) -> Iterator[list[dict[str, Any]]]:
+    """The pages unchanged; the records a merge made are kept aside for :func:`_merged_away`."""
+    for page in pages:
+        merges.extend(r for r in page if (r.get("properties") or {}).get(MERGED_IDS))
+        yield page
+
+
+def _merged_away(
+    records: list[dict[str, Any]],
+    fields: Sequence[str],
+    known: Known,
+    merged: set[str],
+    loaded: dict[str, int],
+    table: str,
+) -> Iterator[list[dict[str, Any]]]:
+    """Follow merges: a company or contact a merge made lists the ids it folded in
+    (``hs_merged_object_ids``, ``;``-separated). HubSpot archives those records and answers
+    their ids with the new one (changelog "Updated merge functionality for contacts and
+    companies"); incremental search never returns them. The ids the warehouse still holds as
+    live are archived here at once, so no write is ever aimed at them and the customer
+    matches the merged record on this very run."""
+    folded = {
+        merged_id.strip()
+        for record in records
+        if not record.get("archived")
+        for merged_id in str((record.get("properties") or {}).get(MERGED_IDS) or "").split(";")
+        if merged_id.strip()
+    }
+    live = known.live_among(folded - {str(r["id"]) for r in records}) if folded else set()
+    if not live:
+        return
+    rows = [
+        {"hs_object_id": i, **dict.fromkeys(fields), "hs_lastmodifieddate": None, "archived": True}
+        for i in sorted(live)
+    ]
+    merged.update(live)
+    loaded[table] = loaded.get(table, 0) + len(rows)
+    log.info("HubSpot snapshot: %d %s merged away, archived", len(rows), table)
+    yield rows
 
 
 def associations_resource(

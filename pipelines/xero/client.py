@@ -298,6 +298,7 @@ class XeroClient:
         page = max(1, start_page)
         first_request = True
         honoured = page_size <= XERO_DEFAULT_PAGE_SIZE
+        previous_ids: tuple[Any, ...] | None = None
         while True:
             params = {"page": str(page), "pageSize": str(page_size), **extra}
             order = self._order_for(endpoint)
@@ -334,6 +335,10 @@ class XeroClient:
                 return
             body = json.loads(response.content, parse_float=Decimal)
             invoices = body.get(endpoint.key) or []
+            ids = _page_ids(invoices, endpoint)
+            if invoices and ids == previous_ids:
+                raise XeroError(_same_page_message(endpoint, page, len(invoices)))
+            previous_ids = ids
             server_time = _server_time(body)
             yield InvoicePage(invoices, page, server_time, order)
             if not invoices:
@@ -506,6 +511,26 @@ class XeroClient:
             self.counts.token += 1
         else:
             self.counts.connections += 1
+
+
+def _page_ids(records: list[dict[str, Any]], endpoint: Endpoint) -> tuple[Any, ...]:
+    """What identifies a page: its records' ids in order (the whole records if the endpoint
+    names no id key)."""
+    if endpoint.order:
+        return tuple(r.get(endpoint.order) for r in records)
+    return tuple(json.dumps(r, sort_keys=True, default=str) for r in records)
+
+
+def _same_page_message(endpoint: Endpoint, page: int, count: int) -> str:
+    """Page N+1 holding exactly the records of page N cannot happen when ``page`` is honoured
+    (pages are disjoint slices of one order): the server ignores ``page``, and reading on would
+    fetch the same page until the day limit while the rest is never read."""
+    return (
+        f"Xero answered page {page} of {API_PREFIX}/{endpoint.path} with the same {count} "
+        f"record(s) as page {page - 1}: it seems to ignore the page parameter. Stopped reading "
+        "(reading on would repeat that page until the day limit and never reach the rest). "
+        "Rerun later; if it persists, check XERO_BASE_URL and Xero's status page."
+    )
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

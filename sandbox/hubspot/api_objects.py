@@ -191,6 +191,7 @@ def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
                 request.match_info["objectId"],
                 request.query.get("idProperty"),
                 archived=_flag(request, "archived"),
+                follow_merges=True,
             )
             if record is None:
                 raise not_found(NOT_FOUND_MESSAGE)
@@ -351,7 +352,9 @@ def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
             names = _known(object_type, names)
             for item in inputs:
                 key = str(item.get("id"))
-                record = store.find(object_type, key, id_property, archived=archived)
+                record = store.find(
+                    object_type, key, id_property, archived=archived, follow_merges=True
+                )
                 if record is None:
                     missing.append(key)
                     continue

@@ -35,7 +35,14 @@ from reverse_etl.hubspot_paths import SUPPORTED_VERSIONS, HubSpotPaths, is_numbe
 from reverse_etl.settings import SANDBOX_HUBSPOT_TOKEN
 from sandbox import faults as faults_module
 from sandbox.clock import utc_now
-from sandbox.hubspot import api_objects, api_properties, api_schemas, associations, control
+from sandbox.hubspot import (
+    api_objects,
+    api_properties,
+    api_schemas,
+    associations,
+    control,
+    merges,
+)
 from sandbox.hubspot.errors import (
     HubSpotError,
     fault_response,
@@ -264,6 +271,14 @@ class HubSpotEmulator:
             if record is None:
                 raise KeyError(f"no {resolved.name} record {record_id}")
             self.store.archive(resolved, record)
+
+    def merge_by_hand(self, object_type: str, primary_id: str, merged_id: str) -> str:
+        """A person merging two records in HubSpot's UI (:mod:`sandbox.hubspot.merges`): both
+        are archived, a new record (returned id) holds the result and their associations, and
+        reads of either old id return it."""
+        with self.lock:
+            resolved = self.store.resolve(object_type)
+            return merges.merge(self.store, resolved, str(primary_id), str(merged_id)).id
 
     def reject_value(self, property_name: str, value: str, message: str | None = None) -> None:
         """Any input setting ``property_name`` to ``value`` fails (a per-input error in a 207)."""

@@ -163,6 +163,7 @@ def rate_limit_body(policy: str) -> dict[str, Any]:
 
 
 SERVER_ERROR_MESSAGES = {
+    404: ("OBJECT_NOT_FOUND", "Not Found"),
     500: ("INTERNAL_ERROR", "internal error"),
     502: ("BAD_GATEWAY", "Bad Gateway"),
     503: ("SERVICE_UNAVAILABLE", "Service Unavailable"),

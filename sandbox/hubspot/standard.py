@@ -5,10 +5,11 @@ Served by the same object routes as custom objects (CRUD, batch, search on
 the few default properties the tool reads: companies ``name`` and ``domain``; contacts
 ``email``, ``firstname``, ``lastname`` and ``associatedcompanyid`` (the primary company's id, a
 number property HubSpot maintains from the primary company association; here a person or test
-sets it). Property groups ``companyinformation`` / ``contactinformation`` are HubSpot's default
-groups. Anything else (``xero_*``) must be created through the properties API, as
-``invoice-sync setup`` does against a real portal. The schemas API does not list them
-(``GET …/schemas`` lists custom objects only).
+sets it), and ``hs_merged_object_ids`` (read only: the ids a merge folded into the record,
+``;``-separated — :mod:`sandbox.hubspot.merges`). Property groups ``companyinformation`` /
+``contactinformation`` are HubSpot's default groups. Anything else (``xero_*``) must be
+created through the properties API, as ``invoice-sync setup`` does against a real portal.
+The schemas API does not list them (``GET …/schemas`` lists custom objects only).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ STANDARD = (
         [
             ("name", "Company name", "string", "text"),
             ("domain", "Company domain name", "string", "text"),
+            ("hs_merged_object_ids", "Merged Company IDs", "string", "text"),
         ],
     ),
     (
@@ -32,6 +34,7 @@ STANDARD = (
             ("firstname", "First name", "string", "text"),
             ("lastname", "Last name", "string", "text"),
             ("associatedcompanyid", "Primary company ID", "number", "number"),
+            ("hs_merged_object_ids", "Merged Contact IDs", "string", "text"),
         ],
     ),
 )  # fmt: skip

@@ -121,6 +121,7 @@ class ObjectType:
     version: int = 0  # bumped by every write; keys the search cache
     search_cache: dict[str, tuple[int, list[Record]]] = field(default_factory=dict)
     standard_id: str = ""  # "0-2" for companies, "0-1" for contacts (sandbox.hubspot.standard)
+    merged_into: dict[str, str] = field(default_factory=dict)  # merged-away id → merge result
 
     @property
     def defaults(self) -> tuple[str, ...]:
@@ -206,6 +207,7 @@ class ObjectType:
             "records": [r.to_state() for r in self.records.values()],
             "standard_id": self.standard_id,
             "association_defs": self.association_defs,
+            "merged_into": self.merged_into,
         }
 
 
@@ -430,8 +432,16 @@ class Store:
         return None if record.shadow is NOT_INDEXED else record.shadow
 
     def find(
-        self, object_type: ObjectType, key: str, id_property: str | None, *, archived: bool = False
+        self,
+        object_type: ObjectType,
+        key: str,
+        id_property: str | None,
+        *,
+        archived: bool = False,
+        follow_merges: bool = False,
     ) -> Record | None:
+        """The record ``key`` names; with ``follow_merges`` (reads), a merged-away id names
+        the record its merge made (:mod:`sandbox.hubspot.merges`)."""
         if id_property and id_property != "hs_object_id":
             prop = object_type.properties.get(id_property)
             if prop is None or not prop.has_unique_value:
@@ -439,6 +449,16 @@ class Store:
             record = object_type.find_unique(id_property, key)
         else:
             record = object_type.records.get(key)
+            seen = 0
+            while (
+                follow_merges
+                and not archived
+                and record is not None
+                and record.id in object_type.merged_into
+                and seen < 100
+            ):
+                record = object_type.records.get(object_type.merged_into[record.id])
+                seen += 1
         if record is None or record.archived != archived:
             return None
         return record

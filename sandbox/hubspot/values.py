@@ -46,7 +46,9 @@ FIELD_TYPES: dict[str, frozenset[str]] = {
     ),
     "number": frozenset({"number", "calculation_equation"}),
 }
-READ_ONLY = frozenset({"hs_object_id", "hs_createdate", "hs_lastmodifieddate"})
+READ_ONLY = frozenset(
+    {"hs_object_id", "hs_createdate", "hs_lastmodifieddate", "hs_merged_object_ids"}
+)
 MAX_STRING = 65_536
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _EPOCH = re.compile(r"^-?\d{1,15}$")

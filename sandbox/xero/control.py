@@ -29,7 +29,9 @@ Refused mutations answer 400 with Xero's ``ValidationException`` body; unknown i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +67,21 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return data
 
 
+def _plain(value: Any) -> Any:
+    """The emulator's own views hold Decimals (balances) and dates: serve them as text."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _json(result: Any, status: int = 200) -> web.Response:
+    return web.json_response(
+        result, status=status, dumps=lambda data: json.dumps(data, default=_plain)
+    )
+
+
 def _guarded(handler: Callable[[web.Request, dict[str, Any]], Any]) -> Route:
     async def route(request: web.Request) -> web.StreamResponse:
         try:
@@ -77,7 +94,7 @@ def _guarded(handler: Callable[[web.Request, dict[str, Any]], Any]) -> Route:
             return web.json_response({"error": str(exc)}, status=400)
         if isinstance(result, web.StreamResponse):
             return result
-        return web.json_response(result)
+        return _json(result)
 
     return route
 
@@ -103,7 +120,7 @@ def control_routes(emu: XeroEmulator) -> list[web.RouteDef]:
 
     def create(_r: web.Request, body: dict[str, Any]) -> web.Response:
         tenant_id = body.pop("tenant_id", None) or body.pop("TenantID", None)
-        return web.json_response(emu.create_invoice(tenant_id, **body), status=201)
+        return _json(emu.create_invoice(tenant_id, **body), status=201)
 
     def show(request: web.Request, _body: dict[str, Any]) -> dict[str, Any]:
         return emu.invoice(request.match_info["invoice_id"])

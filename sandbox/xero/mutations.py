@@ -75,6 +75,18 @@ def set_lines(inv: Invoice, specs: list[dict[str, Any]]) -> None:
     inv.lines_ = lines
 
 
+def contact_named(store: Store, tenant: int, name: str, now: datetime) -> int:
+    """The tenant's contact of that name, or a new one — stamped with ``now`` as its
+    UpdatedDateUTC like any other change, so ``If-Modified-Since`` reads of Contacts serve it
+    (Xero creates the contact an invoice names when none has that name)."""
+    found = store.find_contact(tenant, name)
+    if found is not None:
+        return found
+    index = store.add_contact(tenant, str(uuid.uuid4()), name)
+    store.touch_contact(index, datetime_ms(now))
+    return index
+
+
 def create(store: Store, tenant: int, now: datetime, fields: dict[str, Any]) -> Invoice:
     f = {k.lower().replace("_", ""): v for k, v in fields.items()}
     kind = str(f.get("type", "ACCREC")).upper()
@@ -84,9 +96,7 @@ def create(store: Store, tenant: int, now: datetime, fields: dict[str, Any]) -> 
     if status not in ("DRAFT", "SUBMITTED", "AUTHORISED"):
         raise XeroValidationError(f"An invoice cannot be created with status {status}")
     name = str(f.get("contactname") or (f.get("contact") or {}).get("Name") or "Walk-in Customer")
-    contact = store.find_contact(tenant, name)
-    if contact is None:
-        contact = store.add_contact(tenant, str(uuid.uuid4()), name)
+    contact = contact_named(store, tenant, name, now)
     today = now.date().toordinal()
     org = store.tenants[tenant]
     currency = str(f.get("currencycode", org.base_currency)).upper()
@@ -327,10 +337,7 @@ def edit(store: Store, inv: Invoice, now: datetime, fields: dict[str, Any]) -> N
         inv.url = f["url"] or None
     if "contactname" in f:
         name = str(f["contactname"])
-        found = store.find_contact(inv.tenant, name)
-        inv.contact = (
-            found if found is not None else store.add_contact(inv.tenant, str(uuid.uuid4()), name)
-        )
+        inv.contact = contact_named(store, inv.tenant, name, now)
     if "lineitems" in f:
         set_lines(inv, list(f["lineitems"]))
     store.touch(inv, datetime_ms(now))
