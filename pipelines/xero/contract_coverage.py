@@ -115,6 +115,8 @@ NOT_FROM_XERO: dict[str, dict[str, str] | str] = {
     "stg_hubspot__contacts": "HubSpot's snapshot, not Xero",
     "hubspot_invoice_actions": {"action": _OURS, "changed_properties": _OURS},
     "hubspot_association_actions": _OURS,
+    "hubspot_unexplained_invoices": "HubSpot's records that no Xero invoice explains: HubSpot's "
+    "snapshot and our SQL, never a Xero record",
     "hubspot_company_actions": _OURS,
     "invoice_status_changes": {"hs_object_id": _OURS, "new_status": _OURS,
                                "previous_status": _OURS},
