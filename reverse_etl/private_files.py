@@ -19,6 +19,8 @@ then gives its documented 0640 just before it replaces the previous copy.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 OWNER_ONLY = 0o077
@@ -29,6 +31,19 @@ def _current_umask() -> int:
     mask = os.umask(0o077)  # reading the umask means setting it; restored at once
     os.umask(mask)
     return mask
+
+
+@contextmanager
+def umask_at_least(bits: int) -> Iterator[None]:
+    """The process umask with ``bits`` added for the block, for files a library (DuckDB)
+    creates itself. Process-wide, but only ever stricter: a file another thread creates
+    meanwhile is, at worst, less readable, never more."""
+    previous = os.umask(bits)
+    os.umask(previous | bits)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def owner_only_files() -> None:

@@ -52,7 +52,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,7 +61,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from reverse_etl.errors import PublishError
-from reverse_etl.private_files import shared_folder
+from reverse_etl.private_files import shared_folder, umask_at_least
 from reverse_etl.settings import Settings
 from reverse_etl.warehouse_busy import busy_error
 
@@ -154,7 +154,7 @@ def publish_analytics(
         _remove(stale)  # left by a publish that was killed; publishes run under the sync lock
     temp = target.with_name(f".{target.name}.{os.getpid()}.publishing")
     try:
-        with _umask_at_least(0o027):
+        with umask_at_least(0o027):
             tables, rows = _write(settings, warehouse, temp, outcome, now or datetime.now(UTC))
         os.chmod(temp, FILE_MODE)
         _fsync(temp)
@@ -325,19 +325,6 @@ def _copy_new(source: Path, copy: Path) -> None:
     one, never wider first); ``shutil.copyfile`` then keeps the kernel's fast copy."""
     os.close(os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
     shutil.copyfile(source, copy)
-
-
-@contextlib.contextmanager
-def _umask_at_least(bits: int) -> Iterator[None]:
-    """The process umask with ``bits`` added, for files DuckDB creates itself. Process-wide,
-    but only ever stricter: a file another thread creates meanwhile is, at worst, less
-    readable, never more."""
-    previous = os.umask(bits)
-    os.umask(previous | bits)
-    try:
-        yield
-    finally:
-        os.umask(previous)
 
 
 def _fsync(path: Path) -> None:

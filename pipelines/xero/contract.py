@@ -104,6 +104,10 @@ def _checks_of_document(resource: str, id_field: str, column: str) -> tuple[Chec
 
 
 _INVOICE_FIX = _FIX_XERO.format(resource="invoice")
+_NEW_VALUE_FIX = (
+    "correct the invoice in Xero (if Xero added this value, add it to "
+    "pipelines/xero/contract.py and the dbt accepted_values tests)"
+)
 CHECKS: tuple[Check, ...] = (
     Check("invoice", ("InvoiceID",), "invoice_id", "required",
           fix="Xero should always send InvoiceID; report the payload to Xero support"),
@@ -114,15 +118,12 @@ CHECKS: tuple[Check, ...] = (
           "dlt load package"),
     Check("invoice", ("Type",), "invoice_type", "required", fix=_INVOICE_FIX),
     Check("invoice", ("Type",), "invoice_type", "one_of", INVOICE_TYPES,
-          fix="correct the invoice in Xero (if Xero added this value, add it to "
-          "pipelines/xero/contract.py and the dbt accepted_values tests)"),
+          fix=_NEW_VALUE_FIX),
     Check("invoice", ("Status",), "status", "required", fix=_INVOICE_FIX),
     Check("invoice", ("Status",), "status", "one_of", INVOICE_STATUSES,
-          fix="correct the invoice in Xero (if Xero added this value, add it to "
-          "pipelines/xero/contract.py and the dbt accepted_values tests)"),
+          fix=_NEW_VALUE_FIX),
     Check("invoice", ("LineAmountTypes",), "line_amount_types", "one_of", LINE_AMOUNT_TYPES,
-          fix="correct the invoice in Xero (if Xero added this value, add it to "
-          "pipelines/xero/contract.py and the dbt accepted_values tests)"),
+          fix=_NEW_VALUE_FIX),
     Check("invoice", ("UpdatedDateUTC",), "updated_date_utc", "required",
           fix="Xero should send /Date(<ms>+0000)/ here; correct the invoice in Xero"),
     Check("invoice", ("Contact", "ContactID"), "contact_id", "required",

@@ -25,7 +25,9 @@ from pipelines.xero.records import (
     PARSERS,
     TEXT,
     TIMESTAMP,
+    FieldError,
     is_mapping,
+    quarantine_error,
 )
 from pipelines.xero.timezones import iana_timezone
 from reverse_etl.errors import RecordParseError
@@ -171,14 +173,6 @@ FINANCE_REJECT_COLUMNS = {
 }
 
 
-class _FieldError(ValueError):
-    def __init__(self, field: str, kind: str, detail: str, fix: str | None = None) -> None:
-        super().__init__(detail)
-        self.field = field
-        self.kind = kind
-        self.fix = fix
-
-
 def _get(payload: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     value: Any = payload
     for part in path:
@@ -199,7 +193,7 @@ def _fill(
         try:
             value = parsers[kind](raw)
         except ValueError as exc:
-            raise _FieldError(prefix + ".".join(path), kind, str(exc)) from None
+            raise FieldError(prefix + ".".join(path), kind, str(exc)) from None
         if value is not None or not for_dlt:
             row[column] = value
 
@@ -220,18 +214,18 @@ def parse_record(
     record_id = payload.get(id_field) if isinstance(payload, Mapping) else None
     try:
         if not isinstance(payload, Mapping):
-            raise _FieldError(id_field, "text", f"the {resource} is not a JSON object")
+            raise FieldError(id_field, "text", f"the {resource} is not a JSON object")
         if not isinstance(record_id, str) or not record_id:
-            raise _FieldError(id_field, "text", f"the {resource} has no {id_field}")
+            raise FieldError(id_field, "text", f"the {resource} has no {id_field}")
         row: dict[str, Any] = {"tenant_id": tenant_id}
         _fill(row, payload, spec, "", for_dlt)
         if row.get("updated_date_utc") is None and any(c == "updated_date_utc" for c, *_ in spec):
-            raise _FieldError("UpdatedDateUTC", "timestamp", "UpdatedDateUTC is missing")
+            raise FieldError("UpdatedDateUTC", "timestamp", "UpdatedDateUTC is missing")
         try:
             enforce(resource, payload, row)  # the push path's contract (pipelines/xero/contract)
         except ContractViolation as exc:
-            raise _FieldError(exc.field, "contract", str(exc), exc.fix) from None
-    except _FieldError as exc:
+            raise FieldError(exc.field, "contract", str(exc), exc.fix) from None
+    except FieldError as exc:
         raise _error(resource, record_id, tenant_id, exc) from None
     return row
 
@@ -251,16 +245,16 @@ def parse_children(
         if items is None:
             return []
         if not isinstance(items, list):
-            raise _FieldError(list_field, "text", f"{list_field} is not a list")
+            raise FieldError(list_field, "text", f"{list_field} is not a list")
         rows = []
         for index, item in enumerate(items):
             if not isinstance(item, Mapping):
-                raise _FieldError(f"{list_field}[{index}]", "text", "not a JSON object")
+                raise FieldError(f"{list_field}[{index}]", "text", "not a JSON object")
             row: dict[str, Any] = {}
             _fill(row, item, spec, f"{list_field}[{index}].", for_dlt)
             rows.append(row)
         return rows
-    except _FieldError as exc:
+    except FieldError as exc:
         raise _error(resource, record_id, tenant_id, exc) from None
 
 
@@ -278,7 +272,7 @@ def organisation_row(payload: object, tenant_id: str, read_at: datetime) -> dict
                 "organisation",
                 row["organisation_id"],
                 tenant_id,
-                _FieldError(field, "decimal", f"{value!r} is not a whole number"),
+                FieldError(field, "decimal", f"{value!r} is not a whole number"),
             )
         row[column] = None if value is None else int(value)
     row["timezone"] = iana_timezone(row["xero_timezone"])  # known: the contract checked it
@@ -297,14 +291,7 @@ def allocation_key(source_type: str, source_id: str, row: Mapping[str, Any]) -> 
     )
 
 
-def _error(resource: str, record_id: object, tenant_id: str, exc: _FieldError) -> RecordParseError:
+def _error(resource: str, record_id: object, tenant_id: str, exc: FieldError) -> RecordParseError:
     who = f"{resource} {record_id}" if isinstance(record_id, str) and record_id else f"a {resource}"
     fix = exc.fix or FIXES[exc.kind].replace("the invoice", f"the {resource}")
-    return RecordParseError(
-        f"Quarantined {who} of organisation {tenant_id}: field {exc.field}: {exc}. Fix: {fix}; "
-        "it is retried when it changes in Xero.",
-        record_id=record_id if isinstance(record_id, str) and record_id else None,
-        field=exc.field,
-        detail=str(exc),
-        fix=fix,
-    )
+    return quarantine_error(who, record_id, tenant_id, exc, fix)

@@ -110,7 +110,9 @@ _FIXES = {
 }
 
 
-class _FieldError(ValueError):
+class FieldError(ValueError):
+    """A field of a Xero record that fails a parser or a contract check (any resource)."""
+
     def __init__(self, field: str, kind: str, detail: str, fix: str | None = None) -> None:
         super().__init__(detail)
         self.field = field
@@ -288,7 +290,7 @@ def parse_invoice(
     )
     try:
         if not isinstance(invoice_id, str) or not invoice_id:
-            raise _FieldError("InvoiceID", "text", "the invoice has no InvoiceID")
+            raise FieldError("InvoiceID", "text", "the invoice has no InvoiceID")
         row: dict[str, Any] = {"tenant_id": tenant_id}
         for column, key, subkey, parse, label, kind in spec:
             value = payload.get(key)
@@ -301,26 +303,26 @@ def parse_invoice(
             try:
                 parsed = parse(value)
             except ValueError as exc:
-                raise _FieldError(label, kind, str(exc)) from None
+                raise FieldError(label, kind, str(exc)) from None
             if parsed is not None or not for_dlt:
                 row[column] = parsed
         lines = payload.get("LineItems") or []
         if not isinstance(lines, list):
-            raise _FieldError("LineItems", "text", "LineItems is not a list")
+            raise FieldError("LineItems", "text", "LineItems is not a list")
         row["line_items"] = [
             _parse_line(line, index, line_spec, for_dlt) for index, line in enumerate(lines)
         ]
         try:
             enforce("invoice", payload, row)  # the push path's contract (pipelines/xero/contract)
         except ContractViolation as exc:
-            raise _FieldError(exc.field, "contract", str(exc), exc.fix) from None
-    except _FieldError as exc:
+            raise FieldError(exc.field, "contract", str(exc), exc.fix) from None
+    except FieldError as exc:
         raise _record_error(payload, invoice_id, tenant_id, exc) from None
     return row
 
 
 def _record_error(
-    payload: object, invoice_id: object, tenant_id: str, exc: _FieldError
+    payload: object, invoice_id: object, tenant_id: str, exc: FieldError
 ) -> RecordParseError:
     number = payload.get("InvoiceNumber") if isinstance(payload, Mapping) else None
     if isinstance(invoice_id, str) and invoice_id:
@@ -334,10 +336,18 @@ def _record_error(
         if exc.field == "InvoiceID"
         else _FIXES[exc.kind]
     )
+    return quarantine_error(who, invoice_id, tenant_id, exc, fix)
+
+
+def quarantine_error(
+    who: str, record_id: object, tenant_id: str, exc: FieldError, fix: str
+) -> RecordParseError:
+    """The one-line error a quarantined record of any resource is named by: who, the field,
+    what is wrong and the fix (invoices here, finance records in :mod:`.finance_records`)."""
     return RecordParseError(
         f"Quarantined {who} of organisation {tenant_id}: field {exc.field}: {exc}. Fix: {fix}; "
         "it is retried when it changes in Xero.",
-        record_id=invoice_id if isinstance(invoice_id, str) and invoice_id else None,
+        record_id=record_id if isinstance(record_id, str) and record_id else None,
         field=exc.field,
         detail=str(exc),
         fix=fix,
@@ -346,7 +356,7 @@ def _record_error(
 
 def _parse_line(line: object, index: int, spec: tuple[Any, ...], for_dlt: bool) -> dict[str, Any]:
     if not isinstance(line, Mapping):
-        raise _FieldError(f"LineItems[{index}]", "text", "a line item is not a JSON object")
+        raise FieldError(f"LineItems[{index}]", "text", "a line item is not a JSON object")
     out: dict[str, Any] = {}
     for column, field, parse, kind in spec:
         value = line.get(field)
@@ -357,7 +367,7 @@ def _parse_line(line: object, index: int, spec: tuple[Any, ...], for_dlt: bool) 
         try:
             parsed = parse(value)
         except ValueError as exc:
-            raise _FieldError(f"LineItems[{index}].{field}", kind, str(exc)) from None
+            raise FieldError(f"LineItems[{index}].{field}", kind, str(exc)) from None
         if parsed is not None or not for_dlt:
             out[column] = parsed
     return out
