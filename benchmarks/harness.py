@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.emulators import REPO, EmulatorProcess
-from reverse_etl.settings import (
+from reverse_etl.core.settings import (
     SANDBOX_HUBSPOT_TOKEN,
     SANDBOX_XERO_CLIENT_ID,
     SANDBOX_XERO_CLIENT_SECRET,

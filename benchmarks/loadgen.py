@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from reverse_etl.settings import (
+from reverse_etl.core.settings import (
     SANDBOX_HUBSPOT_TOKEN,
     SANDBOX_XERO_CLIENT_ID,
     SANDBOX_XERO_CLIENT_SECRET,

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from reverse_etl.settings import Settings, load_settings
+from reverse_etl.core.settings import Settings, load_settings
 
 
 def _plain(report: Any) -> dict[str, Any]:
@@ -71,18 +71,18 @@ def _work(name: str, settings: Settings, args: argparse.Namespace) -> Callable[[
             options["full_refresh"] = True  # a tree whose transform has the flag (issue 19 on)
         return lambda: run_transform(settings, **options)
     if name == "setup":
-        from reverse_etl.schema import ensure_schema
+        from reverse_etl.push.schema import ensure_schema
 
         return lambda: ensure_schema(settings)
     if name == "push":
-        from reverse_etl.push import run_push
+        from reverse_etl.push.invoices import run_push
 
         return lambda: run_push(settings)
     if name == "sync":
         from rich.console import Console
 
         from reverse_etl import transform
-        from reverse_etl.sync import run_sync_once
+        from reverse_etl.app.sync import run_sync_once
 
         if args.dbt_vars:  # the same dbt vars as the separate transform stage (read at call)
             transform.run_transform = functools.partial(
@@ -93,7 +93,7 @@ def _work(name: str, settings: Settings, args: argparse.Namespace) -> Callable[[
         return lambda: _sync(run_sync_once(settings, console=console))
     if name == "publish":
         import pipelines.run  # noqa: F401 - imported by the sync before it publishes (dlt)
-        from reverse_etl.publish import RunOutcome, publish_analytics
+        from reverse_etl.analysts.publish import RunOutcome, publish_analytics
 
         return lambda: publish_analytics(settings, RunOutcome(None, "benchmark"))
     if name == "naive-push":

@@ -8,7 +8,7 @@ never shares a GIL with the tool measured; HubSpot's rolling limit, numbered pat
 results shuffled, the latency the other push benchmarks use), runs `setup` through the tool's
 client, seeds ``--invoices`` invoice records and ``--customers`` companies and contacts, writes
 an action table asking for each invoice's company and contact association plus each company's
-balances, then times :func:`reverse_etl.customers_push.push_customers` — the push's real code,
+balances, then times :func:`reverse_etl.push.customers.push_customers` — the push's real code,
 HTTP, limiter, retries and ``max_in_flight`` concurrency. Reports HubSpot calls per invoice and
 how close the calls came to the rate ceiling (calls ÷ what the limit allows in the elapsed
 time). Writes ``benchmarks/results/associations.json``. Nothing is asserted.
@@ -27,10 +27,10 @@ from typing import Any
 import duckdb
 
 from benchmarks.emulators import EmulatorProcess
-from reverse_etl.customers_push import push_customers
-from reverse_etl.hubspot import HubSpot
-from reverse_etl.schema import ensure_schema
-from reverse_etl.settings import load_settings
+from reverse_etl.core.settings import load_settings
+from reverse_etl.hubspot.client import HubSpot
+from reverse_etl.push.customers import push_customers
+from reverse_etl.push.schema import ensure_schema
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DDL = """

@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from reverse_etl.private_files import shared_folder
+from reverse_etl.core.private_files import shared_folder
 
 
 class DatasetSession:

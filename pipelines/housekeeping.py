@@ -67,7 +67,7 @@ def secure_warehouse(warehouse_path: Path) -> None:
 
 
 def _caused_by_project_error(exc: BaseException) -> bool:
-    from reverse_etl.errors import InvoiceSyncError
+    from reverse_etl.core.errors import InvoiceSyncError
 
     seen: set[int] = set()
     current: BaseException | None = exc

@@ -33,7 +33,8 @@ alone, instead of failing the build for everyone.
 
 What the user sees: the extract summary names the records quarantined in this run; the sync
 reports every record still in quarantine in its output, in ``sync_log.quarantine`` and (once
-per version) in the alert, and exits 3, ``EXIT_REJECTED`` (:mod:`reverse_etl.quarantine_report`).
+per version) in the alert, and exits 3, ``EXIT_REJECTED``
+(:mod:`reverse_etl.push.quarantine_report`).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from typing import Any, TypeVar
 
 import dlt
 
-from reverse_etl.errors import RecordParseError
+from reverse_etl.core.errors import RecordParseError
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""Build and run the extract pipelines from :class:`~reverse_etl.settings.Settings`.
+"""Build and run the extract pipelines from :class:`~reverse_etl.core.settings.Settings`.
 
 Two dlt pipelines write to the same DuckDB file (``settings.warehouse_path``): ``xero_invoices``
 into the dataset ``raw_xero`` and ``hubspot_snapshot`` into ``raw_hubspot``, with
@@ -97,9 +97,9 @@ from pipelines.xero.records import (
     VERSION_COLUMNS,
 )
 from pipelines.xero.source import XeroExtractStats, XeroReadPlan, xero_source
-from reverse_etl.errors import InvoiceSyncError, XeroLimitStop
-from reverse_etl.private_files import shared_folder
-from reverse_etl.settings import Settings
+from reverse_etl.core.errors import InvoiceSyncError, XeroLimitStop
+from reverse_etl.core.private_files import shared_folder
+from reverse_etl.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ then compares, after its extract:
    ``sync_log.runs.skip_reason``.
 
 A push writes HubSpot's answers back into ``raw_hubspot`` without a dlt load (the write-back of
-:mod:`reverse_etl.sync_log`): that is HubSpot now holding what the build asked for, so it is no
+:mod:`reverse_etl.core.sync_log`): that is HubSpot now holding what the build asked for, so it is no
 change to rebuild for. A person's edit in HubSpot arrives through the snapshot, as a dlt load.
 """
 
@@ -192,7 +192,7 @@ def plan_build(
     if not last.pushed:
         return BuildPlan(HOURLY, "the last build's writes were not all confirmed by HubSpot")
     waiting = _undelivered_alerts(con)
-    if waiting:  # the push stage re-sends them (reverse_etl/alerts.py)
+    if waiting:  # the push stage re-sends them (reverse_etl/push/alerts.py)
         return BuildPlan(HOURLY, f"{waiting} status-change alert(s) wait to be delivered")
     built = last.finished_at.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M:%S UTC")
     return BuildPlan(

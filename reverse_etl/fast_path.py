@@ -62,9 +62,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reverse_etl import sync_log
-from reverse_etl.errors import TransformError
-from reverse_etl.settings import Settings
+from reverse_etl.core import sync_log
+from reverse_etl.core.errors import TransformError
+from reverse_etl.core.settings import Settings
 from reverse_etl.transform import (
     DBT_PROJECT_DIR,
     TransformReport,

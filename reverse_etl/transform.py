@@ -13,7 +13,7 @@ stats are never sent (the tool must work offline).
 A failed data test keeps its failing rows as a view in the ``dbt_test_failures`` schema
 (``store_failures_as: view``), and :class:`TransformError` quotes the first of them, so the
 message names the records at fault, not only the test. A failed test of an analyst-only mart
-(off the push path, :mod:`reverse_etl.push_path`) is no error: it is logged, named with its
+(off the push path, :mod:`reverse_etl.core.push_path`) is no error: it is logged, named with its
 rows in :attr:`TransformReport.analyst_failures` and the summary, and the push goes on.
 dbt creates such a view for every test, passing or not (~85 of them): :func:`run_transform`
 drops the views of the tests that passed, and the schema once it is empty, so analysts
@@ -45,10 +45,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reverse_etl import build_plan, sync_log
-from reverse_etl.errors import TransformError
-from reverse_etl.push_path import split_failures
-from reverse_etl.settings import Settings
+from reverse_etl import build_plan
+from reverse_etl.core import sync_log
+from reverse_etl.core.errors import TransformError
+from reverse_etl.core.push_path import split_failures
+from reverse_etl.core.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 TEST_FAILURES_SCHEMA = "dbt_test_failures"
@@ -90,7 +91,7 @@ class TransformReport:
     warned: tuple[str, ...] = field(default_factory=tuple)
     invocation_id: str | None = None
     scope: str = "daily"  # hourly | daily | full | selection (reverse_etl/build_plan.py)
-    # tests of analyst-only marts that failed: reported, never a stop (reverse_etl/push_path.py)
+    # tests of analyst-only marts that failed: reported, never a stop (core/push_path.py)
     analyst_failures: tuple[str, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict[str, object]:

@@ -12,10 +12,10 @@ import sys
 
 from rich.console import Console
 
-from reverse_etl.errors import InvoiceSyncError
-from reverse_etl.sandbox_mode import sandbox_if_needed
-from reverse_etl.settings import load_settings
-from reverse_etl.sync import run_sync_once
+from reverse_etl.app.sandbox_mode import sandbox_if_needed
+from reverse_etl.app.sync import run_sync_once
+from reverse_etl.core.errors import InvoiceSyncError
+from reverse_etl.core.settings import load_settings
 from sandbox.server import post_activity
 
 

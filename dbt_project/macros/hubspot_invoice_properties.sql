@@ -1,6 +1,6 @@
 {#
     The HubSpot properties of the custom object and their HubSpot types, in the order of
-    reverse_etl.properties.INVOICE_PROPERTIES (the single definition in Python; a test in
+    reverse_etl.hubspot.properties.INVOICE_PROPERTIES (the single definition in Python; a test in
     tests/transform checks this list against it). Used to parse HubSpot's values and to diff
     them against the desired values, one property at a time.
 #}

@@ -25,7 +25,7 @@ required and is "the total count of objects available"):
   batches) are not re-read every hour.
 
 **Echoes of our own push.** The push writes back each record HubSpot confirmed, with the
-``updatedAt`` of the upsert answer as ``hs_lastmodifieddate`` (:mod:`reverse_etl.sync_log`), so
+``updatedAt`` of the upsert answer as ``hs_lastmodifieddate`` (:mod:`reverse_etl.core.sync_log`), so
 the warehouse knows every version our push created after the snapshot cursor. Those versions
 cluster in time (a push lasts seconds): :func:`echo_windows` groups them into at most
 :data:`MAX_WINDOWS` intervals. The change search excludes the intervals (its filter groups are

@@ -1,8 +1,9 @@
 """Read-only HubSpot CRM reads for the snapshot: schema lookup, list, windowed search.
 
-Transport — the SDK, limits, retries, waits and errors — is :class:`reverse_etl.hubspot.HubSpot`,
-the tool's one HubSpot client, which sends every call to the paths of ``HUBSPOT_API_VERSION``
-(:mod:`reverse_etl.hubspot_paths`): this module keeps only the snapshot's endpoint logic
+Transport — the SDK, limits, retries, waits and errors — is
+:class:`reverse_etl.hubspot.client.HubSpot`, the tool's one HubSpot client, which sends every
+call to the paths of ``HUBSPOT_API_VERSION``
+(:mod:`reverse_etl.hubspot.paths`): this module keeps only the snapshot's endpoint logic
 (paging and search windowing). HubSpot behaviour relied on (CRM objects / search / usage
 guidelines; the same in v3, 2026-03 and 2026-09 per HubSpot's spec collection; see
 ``/work/shared/API_FACTS.md``):
@@ -14,7 +15,7 @@ guidelines; the same in v3, 2026-03 and 2026-09 per HubSpot's spec collection; s
   ``paging.next.after``.
 - ``POST /crm/objects/{version}/{type}/search``: ``limit`` <= 200, one sort, at most 10,000
   results per query (paging past that answers 400); results can lag writes. Its own ~5
-  requests/s limit is kept by :func:`reverse_etl.hubspot_limiter.shared_search_limiter`.
+  requests/s limit is kept by :func:`reverse_etl.hubspot.limiter.shared_search_limiter`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from reverse_etl.hubspot import HubSpot
-from reverse_etl.settings import HubSpotSettings
+from reverse_etl.core.settings import HubSpotSettings
+from reverse_etl.hubspot.client import HubSpot
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def epoch_ms(moment: datetime) -> str:
 
 
 class HubSpotReader:
-    """The snapshot's reads over one :class:`~reverse_etl.hubspot.HubSpot` (``hub``: injected
+    """The snapshot's reads over one :class:`~reverse_etl.hubspot.client.HubSpot` (``hub``: injected
     by tests with their own clock, sleep and limiters; by default a client sharing the
     process-wide limiters, so a snapshot and a push in one process share HubSpot's budget)."""
 

@@ -7,13 +7,13 @@ the first run lists every record (archived ones too); later runs read only what 
 HubSpot's live count, in one search (:mod:`pipelines.hubspot_snapshot.changes`; contacts on
 ``lastmodifieddate``), and list the archived ones only when that count is short — through the
 one HubSpot client and its limiters. Company values the push wrote come back as echoes: the
-push writes back their ``updatedAt`` (:mod:`reverse_etl.customers_push`), so they are counted,
+push writes back their ``updatedAt`` (:mod:`reverse_etl.push.customers`), so they are counted,
 not read.
 
 Associations: HubSpot search cannot filter by association, and creating or removing an
 association is not promised to move either record's ``hs_lastmodifieddate`` (the emulator
 never moves it), so no incremental read can see them. The push writes back every association
-it creates or removes (:mod:`reverse_etl.associations_push`), and a full refresh
+it creates or removes (:mod:`reverse_etl.push.associations`), and a full refresh
 (``invoice-sync extract --full-refresh``, or the first run) reads them all with the batch
 associations read API (≤ 1,000 ids a call). An association a person adds or removes by hand in
 HubSpot is therefore seen only at the next full refresh; until then the tool neither removes a
@@ -46,7 +46,7 @@ from pipelines.hubspot_snapshot.client import (
     modified_at,
     modified_property,
 )
-from reverse_etl.hubspot_customer_calls import COMPANIES, CONTACTS, scope_for
+from reverse_etl.hubspot.customer_calls import COMPANIES, CONTACTS, scope_for
 
 COMPANY_FIELDS = (
     "name",

@@ -46,9 +46,9 @@ from pipelines.hubspot_snapshot.changes import (
     remember_settled,
 )
 from pipelines.hubspot_snapshot.client import HubSpotReader, SearchWindowStuck, parse_hubspot_time
-from reverse_etl.hubspot import HubSpotRequestError
-from reverse_etl.properties import PROPERTY_NAMES
-from reverse_etl.settings import HubSpotSettings
+from reverse_etl.core.settings import HubSpotSettings
+from reverse_etl.hubspot.client import HubSpotRequestError
+from reverse_etl.hubspot.properties import PROPERTY_NAMES
 
 log = logging.getLogger(__name__)
 

@@ -54,8 +54,8 @@ from pipelines.xero.dates import if_modified_since_header, parse_datetime
 from pipelines.xero.limiter import CallCounts, RateLimiter
 from pipelines.xero.scopes import scope_for
 from pipelines.xero.tokens import current_refresh_token, seed_hash, write_token_file
-from reverse_etl.errors import XeroAuthError, XeroError, XeroRateLimitError
-from reverse_etl.settings import XeroSettings
+from reverse_etl.core.errors import XeroAuthError, XeroError, XeroRateLimitError
+from reverse_etl.core.settings import XeroSettings
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Does the gate (:mod:`pipelines.xero.contract`) check everything the push path's dbt tests do?
 
 :func:`uncovered` walks the dbt manifest: for every data test that guards the push
-(:mod:`reverse_etl.push_path`), it follows the tested column back to the Xero field it comes
+(:mod:`reverse_etl.core.push_path`), it follows the tested column back to the Xero field it comes
 from (:data:`LINEAGE`, an explicit map: staging, intermediate and pushed columns → Xero JSON
 paths) and asserts :data:`~pipelines.xero.contract.CHECKS` holds the matching check (the
 column constraints of enforced model contracts count as tests of the same kind):
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.xero.contract import CHECKS, Check
-from reverse_etl.push_path import DbtGraph
+from reverse_etl.core.push_path import DbtGraph
 
 _INVOICE_ID = ("invoice:InvoiceID",)
 _STATUS = ("invoice:Status",)

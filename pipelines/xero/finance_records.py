@@ -30,7 +30,7 @@ from pipelines.xero.records import (
     quarantine_error,
 )
 from pipelines.xero.timezones import iana_timezone
-from reverse_etl.errors import RecordParseError
+from reverse_etl.core.errors import RecordParseError
 
 BIGINT = {"data_type": "bigint"}
 _TYPES = {"text": TEXT, "decimal": DECIMAL, "date": DATE, "bool": BOOL, "timestamp": TIMESTAMP}

@@ -55,7 +55,7 @@ from pipelines.xero.credit_versions import (
     CREDIT_VERSION_KEY,
     credit_version_row,
 )
-from reverse_etl.errors import XeroRateLimitError
+from reverse_etl.core.errors import XeroRateLimitError
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from reverse_etl.errors import XeroRateLimitError
+from reverse_etl.core.errors import XeroRateLimitError
 
 
 @dataclass

@@ -29,7 +29,7 @@ from typing import Any
 from pipelines.dlt_values import date_for_dlt, decimal_for_dlt
 from pipelines.xero.contract import ContractViolation, enforce
 from pipelines.xero.dates import XeroDateError, parse_date, parse_datetime
-from reverse_etl.errors import RecordParseError
+from reverse_etl.core.errors import RecordParseError
 
 DECIMAL = {"data_type": "decimal", "precision": 38, "scale": 9}
 TEXT = {"data_type": "text"}

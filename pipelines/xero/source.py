@@ -52,7 +52,7 @@ from pipelines.xero.records import (
     parse_invoice,
     version_row,
 )
-from reverse_etl.errors import XeroRateLimitError
+from reverse_etl.core.errors import XeroRateLimitError
 
 log = logging.getLogger(__name__)
 

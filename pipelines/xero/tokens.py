@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reverse_etl.errors import XeroAuthError
-from reverse_etl.private_files import shared_folder
+from reverse_etl.core.errors import XeroAuthError
+from reverse_etl.core.private_files import shared_folder
 
 
 def seed_hash(token: str | None) -> str | None:

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from reverse_etl.hubspot_paths import HubSpotPaths, enforces_required_properties
+from reverse_etl.hubspot.paths import HubSpotPaths, enforces_required_properties
 from sandbox.hubspot import search as search_module
 from sandbox.hubspot.errors import HubSpotError, not_found, validation_error
 from sandbox.hubspot.required import check_writes

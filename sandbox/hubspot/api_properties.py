@@ -21,7 +21,7 @@ from sandbox.hubspot.store import ObjectType, valid_name
 from sandbox.hubspot.values import FIELD_TYPES, PropertyDef
 
 if TYPE_CHECKING:
-    from reverse_etl.hubspot_paths import HubSpotPaths
+    from reverse_etl.hubspot.paths import HubSpotPaths
     from sandbox.hubspot.emulator import HubSpotEmulator
 
 OPTION_REQUIRED = ("displayOrder", "hidden")

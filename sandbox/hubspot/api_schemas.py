@@ -21,7 +21,7 @@ from sandbox.hubspot.errors import HubSpotError, not_found, validation_error
 from sandbox.hubspot.store import ObjectType, valid_name
 
 if TYPE_CHECKING:
-    from reverse_etl.hubspot_paths import HubSpotPaths
+    from reverse_etl.hubspot.paths import HubSpotPaths
     from sandbox.hubspot.emulator import HubSpotEmulator
 
 # Fields ObjectSchemaEgg marks required beyond v3's, per date version (HubSpot's spec

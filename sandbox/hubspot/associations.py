@@ -1,5 +1,5 @@
 """Associations between records: definitions (types, labels) and the pairs, with HubSpot's
-batch routes, on the paths :class:`reverse_etl.hubspot_paths.HubSpotPaths` builds.
+batch routes, on the paths :class:`reverse_etl.hubspot.paths.HubSpotPaths` builds.
 
 Shapes from HubSpot's spec collection (``CRM/Associations/Rollouts/130902/{2026-03,2026-09}``,
 ``CRM/Associations Schema``, ``CRM/Schemas``; v4 in the numbered family):
@@ -42,7 +42,7 @@ from sandbox.hubspot.api_objects import batch_response
 from sandbox.hubspot.errors import HubSpotError, correlation_id, validation_error
 
 if TYPE_CHECKING:
-    from reverse_etl.hubspot_paths import HubSpotPaths
+    from reverse_etl.hubspot.paths import HubSpotPaths
     from sandbox.hubspot.emulator import HubSpotEmulator
     from sandbox.hubspot.store import ObjectType
 

@@ -1,8 +1,8 @@
 """The HubSpot CRM emulator: state, auth, rate limits and faults behind one aiohttp app.
 
-Served API versions: every date version of :data:`reverse_etl.hubspot_paths.DATE_VERSIONS` and
+Served API versions: every date version of :data:`reverse_etl.hubspot.paths.DATE_VERSIONS` and
 the numbered family (``/crm/v3/…``, ``/crm-object-schemas/v3/…``), with paths built by the same
-:class:`~reverse_etl.hubspot_paths.HubSpotPaths` the client uses (checked against HubSpot's
+:class:`~reverse_etl.hubspot.paths.HubSpotPaths` the client uses (checked against HubSpot's
 spec collection in that module). ``numbered_paths=False`` (constructor, ``POST
 /_sandbox/numbered_paths``, ``invoice-sync sandbox up --no-hubspot-numbered-paths``) answers 404
 on every numbered path — proof that nothing still calls the family HubSpot retires in 2027.
@@ -31,8 +31,8 @@ from typing import Any
 
 from aiohttp import web
 
-from reverse_etl.hubspot_paths import SUPPORTED_VERSIONS, HubSpotPaths, is_numbered_path
-from reverse_etl.settings import SANDBOX_HUBSPOT_TOKEN
+from reverse_etl.core.settings import SANDBOX_HUBSPOT_TOKEN
+from reverse_etl.hubspot.paths import SUPPORTED_VERSIONS, HubSpotPaths, is_numbered_path
 from sandbox import faults as faults_module
 from sandbox.clock import utc_now
 from sandbox.hubspot import (

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from reverse_etl.settings import SANDBOX_XERO_CLIENT_ID, SANDBOX_XERO_CLIENT_SECRET
+from reverse_etl.core.settings import SANDBOX_XERO_CLIENT_ID, SANDBOX_XERO_CLIENT_SECRET
 from sandbox.clock import utc_now
 from sandbox.faults import Counters, Faults
 from sandbox.xero import credits, mutations, views

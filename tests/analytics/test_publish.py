@@ -10,10 +10,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from reverse_etl import publish
-from reverse_etl.errors import PublishError, WarehouseBusyError
-from reverse_etl.publish import RunOutcome, publish_analytics
-from reverse_etl.settings import load_settings
+from reverse_etl.analysts import publish
+from reverse_etl.analysts.publish import RunOutcome, publish_analytics
+from reverse_etl.core.errors import PublishError, WarehouseBusyError
+from reverse_etl.core.settings import load_settings
 from tests.analytics.conftest import held_open
 
 

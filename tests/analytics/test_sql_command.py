@@ -11,8 +11,8 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from reverse_etl import analyst_sql
-from reverse_etl.cli import app
+from reverse_etl.analysts import sql as analyst_sql
+from reverse_etl.app.cli import app
 
 runner = CliRunner()
 QUERY = "select * from marts.fct_invoices order by invoice_number"

@@ -8,9 +8,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from reverse_etl.errors import TransformError, WarehouseBusyError
-from reverse_etl.settings import load_settings
-from reverse_etl.warehouse_busy import busy_error, describe_process, warehouse_busy_is_typed
+from reverse_etl.core.errors import TransformError, WarehouseBusyError
+from reverse_etl.core.settings import load_settings
+from reverse_etl.core.warehouse_busy import busy_error, describe_process, warehouse_busy_is_typed
 from tests.analytics.conftest import held_open
 
 
@@ -57,7 +57,7 @@ def test_describe_process_reads_the_holders_command_line():
 
 
 def test_the_push_on_a_held_warehouse(settings):
-    from reverse_etl.push import run_push
+    from reverse_etl.push.invoices import run_push
 
     with (
         held_open(settings.warehouse_path) as pid,

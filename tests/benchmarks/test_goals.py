@@ -16,7 +16,7 @@ from benchmarks.results import BenchResult
 from benchmarks.run import GOAL_NAMES, selection
 from benchmarks.suite_webhook import cli_command, event_payload, percentile, sign
 from benchmarks.time_tests import make_command, record
-from reverse_etl.webhooks import invoice_ids_from, verify_signature
+from reverse_etl.webhooks.receiver import invoice_ids_from, verify_signature
 
 
 def _bench(name: str, runs: int = 1, **metrics: float) -> dict:
@@ -187,7 +187,7 @@ def test_percentile_is_nearest_rank() -> None:
 
 def test_cli_command_runs_the_trees_own_entry_point() -> None:
     command = cli_command(REPO, "webhooks", "serve")
-    assert "from reverse_etl.cli import app as app" in command[2]
+    assert "from reverse_etl.app.cli import app as app" in command[2]
     assert command[-2:] == ["webhooks", "serve"]
 
 

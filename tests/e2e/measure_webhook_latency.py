@@ -12,7 +12,8 @@ and each batch's wall and CPU seconds (CPU is less sensitive to a busy machine; 
 the emulators' share); then the median seconds per stage from ``sync_log.runs``.
 
 To measure another tree (e.g. an export of an older commit) with the same script, run it with
-``PYTHONPATH=<that tree>``: only ``reverse_etl.webhooks`` and ``reverse_etl.sync`` are used.
+``PYTHONPATH=<that tree>``: only ``reverse_etl.webhooks.receiver`` and
+``reverse_etl.app.sync`` are used.
 A benchmark with the emulators in their own processes belongs in ``benchmarks/``.
 """
 
@@ -30,14 +31,14 @@ from typing import Any
 
 import duckdb
 
-from reverse_etl import webhooks
-from reverse_etl.settings import (
+from reverse_etl.app.sync import run_sync_once
+from reverse_etl.core.settings import (
     SANDBOX_HUBSPOT_TOKEN,
     SANDBOX_XERO_CLIENT_ID,
     SANDBOX_XERO_CLIENT_SECRET,
     load_settings,
 )
-from reverse_etl.sync import run_sync_once
+from reverse_etl.webhooks import receiver as webhooks
 from sandbox.hubspot import HubSpotEmulator
 from sandbox.runner import start_in_thread
 from sandbox.xero import XeroEmulator

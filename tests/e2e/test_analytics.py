@@ -16,8 +16,8 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from reverse_etl.cli import app
-from reverse_etl.errors import EXIT_BUSY
+from reverse_etl.app.cli import app
+from reverse_etl.core.errors import EXIT_BUSY
 from tests.e2e.test_sync import expected_ids
 
 runner = CliRunner()

@@ -10,9 +10,9 @@ import time
 
 from typer.testing import CliRunner
 
-from reverse_etl.cli import app
-from reverse_etl.settings import load_settings
-from reverse_etl.webhooks import WEBHOOK_PATH, WebhookWorker, build_app
+from reverse_etl.app.cli import app
+from reverse_etl.core.settings import load_settings
+from reverse_etl.webhooks.receiver import WEBHOOK_PATH, WebhookWorker, build_app
 from sandbox.runner import start_in_thread
 from tests.e2e.conftest import make_world
 from tests.e2e.test_sync import assert_hubspot_matches_xero, expected_ids
@@ -31,7 +31,7 @@ def test_sync_killed_mid_push_then_rerun_loses_and_duplicates_nothing(
     hubspot_sandbox.emulator.faults.latency_seconds = 0.4  # slow HubSpot: time to kill mid-push
     env = {**os.environ, **world.env, "HUBSPOT_MAX_IN_FLIGHT": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "reverse_etl.cli", "sync"],
+        [sys.executable, "-m", "reverse_etl.app.cli", "sync"],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,

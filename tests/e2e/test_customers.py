@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.xero.timezones import iana_timezone
-from reverse_etl.cli import app
+from reverse_etl.app.cli import app
 
 runner = CliRunner()
 OBJECT = "xero_invoice"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from reverse_etl.cli import app
+from reverse_etl.app.cli import app
 from sandbox.xero.limits import XeroLimits
 from tests.e2e.conftest import make_world
 from tests.e2e.test_sync import assert_hubspot_matches_xero, expected_ids

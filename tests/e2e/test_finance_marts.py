@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from typer.testing import CliRunner
 
-from reverse_etl.cli import app
+from reverse_etl.app.cli import app
 
 runner = CliRunner()
 POSTED = ("AUTHORISED", "PAID")

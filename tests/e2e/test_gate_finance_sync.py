@@ -16,8 +16,8 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from reverse_etl.cli import app
-from reverse_etl.errors import EXIT_OK, EXIT_REJECTED
+from reverse_etl.app.cli import app
+from reverse_etl.core.errors import EXIT_OK, EXIT_REJECTED
 from sandbox.xero import finance_render
 from sandbox.xero.render import datetime_ms
 from tests.e2e.test_sync import assert_hubspot_matches_xero, expected_ids, xero_invoices

@@ -15,8 +15,8 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from reverse_etl.cli import app
-from reverse_etl.errors import EXIT_OK, EXIT_REJECTED
+from reverse_etl.app.cli import app
+from reverse_etl.core.errors import EXIT_OK, EXIT_REJECTED
 from tests.e2e.test_sync import assert_hubspot_matches_xero, expected_ids, xero_invoices
 from tests.extract.gate_cases import invoice_corruptions
 

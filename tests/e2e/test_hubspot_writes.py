@@ -9,7 +9,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from reverse_etl.cli import app
+from reverse_etl.app.cli import app
 
 runner = CliRunner()
 OBJECT = "xero_invoice"

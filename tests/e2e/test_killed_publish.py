@@ -10,16 +10,16 @@ import time
 
 from typer.testing import CliRunner
 
-from reverse_etl.cli import app
+from reverse_etl.app.cli import app
 from tests.e2e.conftest import make_world
 
 # The sync, with its publish held open once the copy is written (so the kill lands inside it).
 SLOW_PUBLISH = (
     "import sys, time\n"
-    "from reverse_etl import publish\n"
+    "from reverse_etl.analysts import publish\n"
     "check = publish._check_views_bind\n"
     "publish._check_views_bind = lambda con: (time.sleep(60), check(con))\n"
-    "from reverse_etl.cli import app\n"
+    "from reverse_etl.app.cli import app\n"
     "sys.argv = ['invoice-sync', 'sync']\n"
     "app()\n"
 )

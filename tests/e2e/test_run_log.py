@@ -9,8 +9,8 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from reverse_etl.cli import app
-from reverse_etl.lock import sync_lock
+from reverse_etl.app.cli import app
+from reverse_etl.core.lock import sync_lock
 
 runner = CliRunner()
 

@@ -19,11 +19,11 @@ import pytest
 import requests
 from rich.console import Console
 
-from reverse_etl.health import LoopHealth
-from reverse_etl.settings import load_settings
-from reverse_etl.sync import run_sync_command
-from reverse_etl.webhook_server import ConnectionGuard, ServerLimits, start_guarded
-from reverse_etl.webhooks import WEBHOOK_PATH, WebhookWorker, build_app
+from reverse_etl.app.sync import run_sync_command
+from reverse_etl.core.health import LoopHealth
+from reverse_etl.core.settings import load_settings
+from reverse_etl.webhooks.receiver import WEBHOOK_PATH, WebhookWorker, build_app
+from reverse_etl.webhooks.server import ConnectionGuard, ServerLimits, start_guarded
 from tests.e2e.faults_helpers import WarehouseHolder
 from tests.e2e.test_sync import assert_hubspot_matches_xero, expected_ids
 
@@ -156,7 +156,7 @@ def _deliver(url: str, key: str, invoice_ids: list[str], tenant: str) -> int:
 def test_webhook_server_survives_an_hour_of_faults_and_still_syncs(world, monkeypatch, caplog):
     from typer.testing import CliRunner
 
-    from reverse_etl.cli import app
+    from reverse_etl.app.cli import app
 
     monkeypatch.setenv("XERO_WEBHOOK_KEY", "soak-key")
     assert CliRunner().invoke(app, ["sync"]).exit_code == 0
@@ -206,7 +206,7 @@ def test_webhook_server_survives_an_hour_of_faults_and_still_syncs(world, monkey
         # worker, so the batch counts as synced (as `sync --every` counts it)
         poisoned = _new_invoice(world, "INV-[/poison]")
         hub.reject_value("invoice_number", "INV-[/poison]", "no [/poison] please")
-        with caplog.at_level("WARNING", logger="reverse_etl.webhooks"):
+        with caplog.at_level("WARNING", logger="reverse_etl.webhooks.receiver"):
             assert _deliver(url, "soak-key", [poisoned], world.tenant_id) == 200
             assert worker.wait_idle(120)
         assert "INV-[/poison]" in caplog.text

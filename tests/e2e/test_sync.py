@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 from typer.testing import CliRunner
 
-from reverse_etl.cli import app
-from reverse_etl.lock import sync_lock
+from reverse_etl.app.cli import app
+from reverse_etl.core.lock import sync_lock
 
 runner = CliRunner()
 MIRRORED_STATUSES = {"AUTHORISED", "PAID"}

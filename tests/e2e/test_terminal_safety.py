@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-from reverse_etl.errors import EXIT_REJECTED
+from reverse_etl.core.errors import EXIT_REJECTED
 from tests.e2e.test_sync import xero_invoices
 
 EVIL = "INV-\x1b[2J\x1b[H-\x1b]52;c;cm0gLXJmIH4=\x07-\x9b31m-\r"
@@ -31,7 +31,7 @@ def test_escape_sequences_in_invoice_numbers_are_printed_visibly(world, tmp_path
     world.xero.emulator.edit(pushed, InvoiceNumber=EVIL + "P")
 
     done = subprocess.run(
-        [sys.executable, "-m", "reverse_etl.cli", "sync"],
+        [sys.executable, "-m", "reverse_etl.app.cli", "sync"],
         env={**os.environ, **world.env},
         cwd=tmp_path,
         capture_output=True,

@@ -1,4 +1,4 @@
-"""The webhook fast path (reverse_etl/fast_path.py, reverse_etl/webhook_batch.py): the same
+"""The webhook fast path (reverse_etl/fast_path.py, reverse_etl/app/webhook_batch.py): the same
 action rows as a full build for the invoices named; a signed event reaches HubSpot through it,
 logged, and the next hourly sync is still right — real HTTP, a real DuckDB file, real dbt."""
 
@@ -9,12 +9,12 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from reverse_etl.cli import app
+from reverse_etl.app.cli import app
+from reverse_etl.app.sync import run_sync_once
+from reverse_etl.core.settings import load_settings
 from reverse_etl.fast_path import FastPathBuild
-from reverse_etl.settings import load_settings
-from reverse_etl.sync import run_sync_once
 from reverse_etl.transform import run_transform
-from reverse_etl.webhooks import WEBHOOK_PATH, WebhookWorker, build_app
+from reverse_etl.webhooks.receiver import WEBHOOK_PATH, WebhookWorker, build_app
 from sandbox.runner import start_in_thread
 
 runner = CliRunner()

@@ -19,10 +19,10 @@ import requests
 
 from pipelines.hubspot_snapshot.client import HubSpotReader
 from pipelines.xero.client import XeroClient
-from reverse_etl.hubspot import HubSpot
-from reverse_etl.hubspot_limiter import SEARCH_PER_SECOND, SEARCH_WINDOW_SECONDS, RateLimiter
-from reverse_etl.properties import INVOICE_PROPERTIES
-from reverse_etl.settings import Settings, load_settings
+from reverse_etl.core.settings import Settings, load_settings
+from reverse_etl.hubspot.client import HubSpot
+from reverse_etl.hubspot.limiter import SEARCH_PER_SECOND, SEARCH_WINDOW_SECONDS, RateLimiter
+from reverse_etl.hubspot.properties import INVOICE_PROPERTIES
 from sandbox.clock import ManualClock
 from tests.fixtures.hubspot import HubSpotSandbox
 from tests.fixtures.xero import XeroSandbox

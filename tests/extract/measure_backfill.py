@@ -48,7 +48,7 @@ def main() -> None:
     url = ready.get(timeout=600)
     try:
         from pipelines.run import run_xero_extract
-        from reverse_etl.settings import (
+        from reverse_etl.core.settings import (
             SANDBOX_HUBSPOT_TOKEN,
             SANDBOX_XERO_CLIENT_ID,
             SANDBOX_XERO_CLIENT_SECRET,

@@ -15,7 +15,7 @@ import pytest
 from dbt.cli.main import dbtRunner
 
 from pipelines.xero.contract_coverage import push_tests, uncovered
-from reverse_etl.push_path import DbtGraph
+from reverse_etl.core.push_path import DbtGraph
 from reverse_etl.transform import dbt_args, release_duckdb
 
 

@@ -11,7 +11,7 @@ import pytest
 from pipelines.xero import finance_records as fr
 from pipelines.xero.contract import CHECKS, iso_4217_codes
 from pipelines.xero.records import parse_invoice
-from reverse_etl.errors import RecordParseError
+from reverse_etl.core.errors import RecordParseError
 from tests.extract.gate_cases import bad_value, corrupted, gate_checks, invoice_corruptions
 from tests.extract.test_parsing_and_limits import _payload
 

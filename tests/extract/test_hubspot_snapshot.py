@@ -1,7 +1,8 @@
 """HubSpot custom-object records → raw_hubspot.invoice_records, over HTTP against the emulator.
 
-The reader's transport is the tool's one HubSpot client (:class:`reverse_etl.hubspot.HubSpot`),
-built by ``ExtractEnv.hubspot_reader`` on the emulator's manual clock: every wait it takes
+The reader's transport is the tool's one HubSpot client
+(:class:`reverse_etl.hubspot.client.HubSpot`), built by ``ExtractEnv.hubspot_reader`` on the
+emulator's manual clock: every wait it takes
 (limiter, ``Retry-After``, backoff) is recorded in ``env.sleeps`` and moves that clock.
 """
 
@@ -17,11 +18,11 @@ import requests
 from pipelines.hubspot_snapshot.changes import MAX_WINDOWS, EchoWindow, echo_windows
 from pipelines.hubspot_snapshot.client import SearchWindowStuck
 from pipelines.run import run_hubspot_snapshot
-from reverse_etl import sync_log
-from reverse_etl.errors import HubSpotAuthError, HubSpotError
-from reverse_etl.hubspot import HubSpotRateLimitError
-from reverse_etl.properties import PROPERTY_NAMES
-from reverse_etl.settings import Settings
+from reverse_etl.core import sync_log
+from reverse_etl.core.errors import HubSpotAuthError, HubSpotError
+from reverse_etl.core.settings import Settings
+from reverse_etl.hubspot.client import HubSpotRateLimitError
+from reverse_etl.hubspot.properties import PROPERTY_NAMES
 from sandbox.hubspot.limits import HubSpotLimits
 from tests.extract.conftest import ExtractEnv
 
@@ -329,7 +330,7 @@ def test_companies_and_contacts_full_then_only_hand_edits_on_their_own_date_prop
 
 
 def test_the_emulator_refuses_hs_lastmodifieddate_on_contacts(extract_env: ExtractEnv) -> None:
-    from reverse_etl.hubspot import HubSpot
+    from reverse_etl.hubspot.client import HubSpot
 
     env = extract_env
     settings = env.settings()
@@ -349,7 +350,7 @@ def test_the_emulator_refuses_hs_lastmodifieddate_on_contacts(extract_env: Extra
 def _push_echo(env: ExtractEnv, settings: Settings, changes: dict[str, dict[str, str]]) -> None:
     """What ``invoice-sync push`` does for these invoices (by ``xero_invoice_id``): batch upserts
     of ≤ 100 over HTTP, each answer written back by the push's own code
-    (:func:`reverse_etl.sync_log.record_batch`, ``updatedAt`` as ``hs_lastmodifieddate``)."""
+    (:func:`reverse_etl.core.sync_log.record_batch`, ``updatedAt`` as ``hs_lastmodifieddate``)."""
     hub = env.hubspot_client(settings)
     object_type = env.hubspot.emulator.store.resolve(OBJECT).object_type_id
     con = duckdb.connect(str(env.warehouse_path))

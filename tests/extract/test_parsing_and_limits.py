@@ -16,7 +16,7 @@ from pipelines.xero.dates import XeroDateError, if_modified_since_header, parse_
 from pipelines.xero.limiter import CallCounts, RateLimiter
 from pipelines.xero.records import parse_invoice
 from pipelines.xero.tokens import read_token_file, write_token_file
-from reverse_etl.errors import RecordParseError, XeroRateLimitError
+from reverse_etl.core.errors import RecordParseError, XeroRateLimitError
 
 
 def test_ms_dates() -> None:
@@ -233,7 +233,7 @@ def test_paging_without_pagination_object(
     total: int, honours: bool, page_size: int, expected_pages: list[int]
 ) -> None:
     from pipelines.xero.client import XeroClient
-    from reverse_etl.settings import load_settings
+    from reverse_etl.core.settings import load_settings
 
     settings = load_settings({"XERO_PAGE_SIZE": str(page_size)}, dotenv_path=None)
     session = _StubSession(total, honours)

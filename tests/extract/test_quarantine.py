@@ -17,7 +17,7 @@ import pytest
 
 import pipelines.xero.records as records
 from pipelines.run import run_xero_extract
-from reverse_etl.errors import InvoiceSyncError, RecordParseError
+from reverse_etl.core.errors import InvoiceSyncError, RecordParseError
 from tests.extract.conftest import ExtractEnv
 
 POISONS = [

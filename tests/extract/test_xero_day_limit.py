@@ -11,7 +11,7 @@ import requests
 
 import pipelines.xero.client as xero_client
 from pipelines.run import run_xero_extract
-from reverse_etl.errors import XeroAuthError, XeroError
+from reverse_etl.core.errors import XeroAuthError, XeroError
 from sandbox.xero.limits import XeroLimits
 from tests.extract.conftest import ExtractEnv
 

@@ -9,7 +9,7 @@ import pytest
 
 import pipelines.xero.client as xero_client
 from pipelines.run import run_xero_extract
-from reverse_etl.errors import XeroAuthError, XeroError, XeroRateLimitError
+from reverse_etl.core.errors import XeroAuthError, XeroError, XeroRateLimitError
 from sandbox.xero.limits import XeroLimits
 from tests.extract.conftest import ExtractEnv
 

@@ -7,7 +7,7 @@ import pytest
 
 from pipelines.run import run_xero_extract
 from pipelines.xero.finance_source import FINANCE_TABLES
-from reverse_etl.errors import XeroError
+from reverse_etl.core.errors import XeroError
 from tests.extract.conftest import ExtractEnv
 
 INVOICES = "/api.xro/2.0/Invoices"

@@ -13,9 +13,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from reverse_etl.hubspot import HubSpot, RateLimiter
-from reverse_etl.properties import PROPERTY_NAMES
-from reverse_etl.settings import Settings, load_settings
+from reverse_etl.core.settings import Settings, load_settings
+from reverse_etl.hubspot.client import HubSpot, RateLimiter
+from reverse_etl.hubspot.properties import PROPERTY_NAMES
 from tests.fixtures.hubspot import HubSpotSandbox
 
 

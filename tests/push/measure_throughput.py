@@ -23,10 +23,10 @@ from pathlib import Path
 
 import requests
 
-from reverse_etl.hubspot import HubSpot, RateLimiter
-from reverse_etl.push import run_push
-from reverse_etl.schema import ensure_schema
-from reverse_etl.settings import load_settings
+from reverse_etl.core.settings import load_settings
+from reverse_etl.hubspot.client import HubSpot, RateLimiter
+from reverse_etl.push.invoices import run_push
+from reverse_etl.push.schema import ensure_schema
 from sandbox.hubspot import HubSpotEmulator
 from sandbox.hubspot.limits import HubSpotLimits
 from sandbox.runner import start_in_thread

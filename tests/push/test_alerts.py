@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from reverse_etl.push import run_push
-from reverse_etl.settings import Settings
+from reverse_etl.core.settings import Settings
+from reverse_etl.push.invoices import run_push
 from sandbox.runner import free_port
 from tests.fixtures.hubspot import HubSpotSandbox
 from tests.push.conftest import (
@@ -151,7 +151,7 @@ def test_a_failing_target_does_not_fail_the_push(
 
     assert report.status == "success" and report.alerts_failed == 1
     assert len(receiver.messages) == 1
-    warnings = [r.getMessage() for r in caplog.records if r.name == "reverse_etl.alerts"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "reverse_etl.push.alerts"]
     assert any("json://****" in w for w in warnings)
     assert not any("secret-token" in r.getMessage() for r in caplog.records)
 
@@ -161,10 +161,12 @@ def test_without_alert_urls_the_message_goes_to_the_log(
 ) -> None:
     _paid_state(hubspot_sandbox, settings, settings.warehouse_path)
 
-    with caplog.at_level(logging.INFO, logger="reverse_etl.alerts"):
+    with caplog.at_level(logging.INFO, logger="reverse_etl.push.alerts"):
         run_push(settings, client=make_client(settings))
 
-    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "reverse_etl.alerts")
+    logged = "\n".join(
+        r.getMessage() for r in caplog.records if r.name == "reverse_etl.push.alerts"
+    )
     assert "INV-00002 (Customer 2, 1,234.50 NZD): AUTHORISED → PAID" in logged
 
 

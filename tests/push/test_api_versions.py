@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from reverse_etl.errors import HubSpotAuthError
-from reverse_etl.hubspot import HubSpotRequestError
-from reverse_etl.push import run_push
-from reverse_etl.schema import ensure_schema
-from reverse_etl.settings import Settings
+from reverse_etl.core.errors import HubSpotAuthError
+from reverse_etl.core.settings import Settings
+from reverse_etl.hubspot.client import HubSpotRequestError
+from reverse_etl.push.invoices import run_push
+from reverse_etl.push.schema import ensure_schema
 from tests.fixtures.hubspot import HubSpotSandbox
 from tests.push.conftest import inserts, make_client, make_settings, query, write_actions
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from reverse_etl.hubspot import (
+from reverse_etl.hubspot.answers import forbidden_message
+from reverse_etl.hubspot.client import (
     BatchError,
     HubSpotRequestError,
     RateLimiter,
     UpsertAnswer,
     UpsertResult,
 )
-from reverse_etl.hubspot_answers import forbidden_message
-from reverse_etl.hubspot_limiter import SEARCH_PER_SECOND, SEARCH_WINDOW_SECONDS
-from reverse_etl.push import Action, _read_batch_answer, upsert_isolating_rejects
+from reverse_etl.hubspot.limiter import SEARCH_PER_SECOND, SEARCH_WINDOW_SECONDS
+from reverse_etl.push.invoices import Action, _read_batch_answer, upsert_isolating_rejects
 from tests.push.conftest import SimClock, invoice
 
 

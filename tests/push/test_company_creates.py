@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import urllib3
 
-from reverse_etl.customer_schema import XERO_CONTACT_ID
+from reverse_etl.push.customer_schema import XERO_CONTACT_ID
 from tests.fixtures.hubspot import HubSpotSandbox
 from tests.push.conftest import SimClock, make_client
 

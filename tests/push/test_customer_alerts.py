@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
-from reverse_etl import alerts, sync_log
+from reverse_etl.core import sync_log
+from reverse_etl.push import alerts
 
 
 def _warehouse(tmp_path, *, with_customers: bool) -> duckdb.DuckDBPyConnection:

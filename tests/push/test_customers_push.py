@@ -8,9 +8,9 @@ from datetime import datetime
 import duckdb
 
 from benchmarks.suite_associations import DDL
-from reverse_etl.customers_push import push_customers
-from reverse_etl.schema import ensure_schema
-from reverse_etl.settings import Settings
+from reverse_etl.core.settings import Settings
+from reverse_etl.push.customers import push_customers
+from reverse_etl.push.schema import ensure_schema
 from tests.fixtures.hubspot import HubSpotSandbox
 from tests.push.conftest import make_client
 
@@ -172,9 +172,9 @@ def test_every_outcome_is_logged_and_a_deleted_company_is_forgotten_not_retried_
 
 
 def test_a_refused_customer_write_ends_the_push_with_exit_3_naming_it() -> None:
-    from reverse_etl.customers_push import CustomerOutcome, CustomersPushReport
-    from reverse_etl.errors import EXIT_REJECTED, RejectedRecordsError
-    from reverse_etl.push import PushReport
+    from reverse_etl.core.errors import EXIT_REJECTED, RejectedRecordsError
+    from reverse_etl.push.customers import CustomerOutcome, CustomersPushReport
+    from reverse_etl.push.invoices import PushReport
 
     refused = CustomerOutcome(
         kind="association",

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from reverse_etl.errors import HubSpotAuthError, RejectedRecordsError
-from reverse_etl.push import run_push
-from reverse_etl.schema import ensure_schema
-from reverse_etl.settings import Settings
+from reverse_etl.core.errors import HubSpotAuthError, RejectedRecordsError
+from reverse_etl.core.settings import Settings
+from reverse_etl.push.invoices import run_push
+from reverse_etl.push.schema import ensure_schema
 from tests.fixtures.hubspot import HubSpotSandbox
 from tests.push.conftest import SimClock, inserts, invoice, make_client, query, write_actions
 
@@ -314,7 +314,7 @@ def test_no_actions_sets_the_object_up_once_then_makes_no_hubspot_call(
 def test_a_vanished_object_is_recreated_by_the_next_push(
     hubspot_sandbox: HubSpotSandbox, settings: Settings
 ) -> None:
-    from reverse_etl.errors import HubSpotSchemaError
+    from reverse_etl.core.errors import HubSpotSchemaError
 
     ensure_schema(settings, client=make_client(settings))
     hubspot_sandbox.emulator.reset()  # someone deleted the object in HubSpot
@@ -331,7 +331,7 @@ def test_a_vanished_object_is_recreated_by_the_next_push(
 def test_a_push_that_dies_midway_keeps_what_landed_and_a_rerun_duplicates_nothing(
     hubspot_sandbox: HubSpotSandbox, settings: Settings, sim_clock: SimClock
 ) -> None:
-    from reverse_etl.errors import HubSpotError
+    from reverse_etl.core.errors import HubSpotError
 
     settings = replace(settings, hubspot=replace(settings.hubspot, max_in_flight=1))
     ensure_schema(settings, client=make_client(settings))
@@ -371,7 +371,7 @@ def test_a_push_that_dies_midway_keeps_what_landed_and_a_rerun_duplicates_nothin
 def test_daily_limit_stops_without_retrying(
     hubspot_sandbox: HubSpotSandbox, settings: Settings
 ) -> None:
-    from reverse_etl.hubspot import HubSpotRateLimitError
+    from reverse_etl.hubspot.client import HubSpotRateLimitError
     from sandbox.hubspot.limits import HubSpotLimits
 
     ensure_schema(settings, client=make_client(settings))
@@ -389,7 +389,7 @@ def test_a_run_left_running_by_a_killed_process_is_closed_as_failed(
     write_actions(settings.warehouse_path, inserts([1]))
     import duckdb
 
-    from reverse_etl import sync_log
+    from reverse_etl.core import sync_log
 
     con = duckdb.connect(str(settings.warehouse_path))
     sync_log.ensure_tables(con)
@@ -422,7 +422,7 @@ def test_summary_is_printed_once_not_also_logged(
 
 
 def test_stage_progress_shows_only_on_a_terminal() -> None:
-    from reverse_etl.stage_progress import StageProgress
+    from reverse_etl.app.stage_progress import StageProgress
 
     piped = StageProgress(Console(file=io.StringIO(), force_terminal=False))
     assert piped.extract_hook() is None and piped.transform_hook() is None

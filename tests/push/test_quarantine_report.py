@@ -9,10 +9,10 @@ import duckdb
 import pytest
 
 from pipelines.quarantine import QUARANTINE_COLUMNS
-from reverse_etl.errors import QuarantinedRecordsError, RejectedRecordsError
-from reverse_etl.quarantine_report import report_quarantine
-from reverse_etl.settings import Settings, load_settings
-from reverse_etl.sync import SyncReport
+from reverse_etl.app.sync import SyncReport
+from reverse_etl.core.errors import QuarantinedRecordsError, RejectedRecordsError
+from reverse_etl.core.settings import Settings, load_settings
+from reverse_etl.push.quarantine_report import report_quarantine
 
 BAD = "6f3c8c5e-1111-4222-8333-944444444444"
 TYPES = {"text": "varchar", "timestamp": "timestamptz", "bool": "boolean"}

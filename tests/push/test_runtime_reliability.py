@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import requests
 
-from reverse_etl.errors import HubSpotSchemaError
-from reverse_etl.push import run_push
-from reverse_etl.schema import ensure_schema, remembered_object_type_id, schema_body
-from reverse_etl.settings import Settings
+from reverse_etl.core.errors import HubSpotSchemaError
+from reverse_etl.core.settings import Settings
+from reverse_etl.push.invoices import run_push
+from reverse_etl.push.schema import ensure_schema, remembered_object_type_id, schema_body
 from tests.fixtures.hubspot import HubSpotSandbox
 from tests.push.conftest import inserts, invoice, make_client, query, write_actions
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from reverse_etl.errors import HubSpotSchemaError
-from reverse_etl.properties import INVOICE_PROPERTIES, PROPERTIES_BY_NAME
-from reverse_etl.schema import ensure_schema, remembered_object_type_id, schema_body
-from reverse_etl.settings import Settings
+from reverse_etl.core.errors import HubSpotSchemaError
+from reverse_etl.core.settings import Settings
+from reverse_etl.hubspot.properties import INVOICE_PROPERTIES, PROPERTIES_BY_NAME
+from reverse_etl.push.schema import ensure_schema, remembered_object_type_id, schema_body
 from tests.fixtures.hubspot import HubSpotSandbox
 from tests.push.conftest import make_client
 
@@ -122,7 +122,7 @@ def test_setup_without_the_schema_scope_names_it(
 ) -> None:
     from dataclasses import replace
 
-    from reverse_etl.errors import HubSpotAuthError
+    from reverse_etl.core.errors import HubSpotAuthError
 
     hubspot_sandbox.emulator.add_token("pat-objects-only", ["crm.schemas.custom.read"])
     limited = replace(settings, hubspot=replace(settings.hubspot, access_token="pat-objects-only"))

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from reverse_etl.settings import load_settings
+from reverse_etl.core.settings import load_settings
 from reverse_etl.transform import TransformReport, run_transform
 from tests.fixtures.raw_finance import allocation, contact, organisation, payment
 from tests.fixtures.raw_warehouse import RawWarehouse, invoice, line_item

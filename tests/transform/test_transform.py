@@ -18,9 +18,9 @@ import duckdb
 import pytest
 
 from reverse_etl.build_plan import FULL
-from reverse_etl.errors import TransformError
-from reverse_etl.properties import INVOICE_PROPERTIES, PROPERTY_NAMES
-from reverse_etl.settings import Settings, load_settings
+from reverse_etl.core.errors import TransformError
+from reverse_etl.core.settings import Settings, load_settings
+from reverse_etl.hubspot.properties import INVOICE_PROPERTIES, PROPERTY_NAMES
 from reverse_etl.transform import DBT_PROJECT_DIR, TransformReport, run_transform
 from tests.fixtures.raw_finance import payment
 from tests.fixtures.raw_warehouse import RawWarehouse, hubspot_echo, invoice, line_item

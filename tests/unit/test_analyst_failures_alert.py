@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from reverse_etl.settings import load_settings
-from reverse_etl.sync import _alert_analyst_failures
+from reverse_etl.app.sync import _alert_analyst_failures
+from reverse_etl.core.settings import load_settings
 from reverse_etl.transform import TransformReport
 
 

@@ -1,7 +1,7 @@
 import pytest
 from typer.testing import CliRunner
 
-from reverse_etl.cli import app
+from reverse_etl.app.cli import app
 
 runner = CliRunner()
 
@@ -49,7 +49,7 @@ def test_half_set_configuration_is_one_clear_line_and_exit_1(monkeypatch):
 
 
 def test_stage_commands_refuse_to_run_during_a_sync(tmp_path, monkeypatch):
-    from reverse_etl.lock import sync_lock
+    from reverse_etl.core.lock import sync_lock
 
     warehouse = tmp_path / "w.duckdb"
     monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
@@ -73,7 +73,7 @@ def test_version_and_exit_codes_in_help():
 
 
 def test_usage_errors_exit_2_and_differ_from_every_run_outcome():
-    from reverse_etl.errors import LockBusyError, RejectedRecordsError
+    from reverse_etl.core.errors import LockBusyError, RejectedRecordsError
 
     assert runner.invoke(app, ["sync", "--no-such-option"]).exit_code == 2
     assert runner.invoke(app, ["--log-level", "loud", "config"]).exit_code == 2
@@ -82,7 +82,7 @@ def test_usage_errors_exit_2_and_differ_from_every_run_outcome():
 
 
 def test_global_options_are_accepted_after_the_command():
-    from reverse_etl.cli_options import hoist_global_options
+    from reverse_etl.app.cli_options import hoist_global_options
 
     assert hoist_global_options(["sync", "-q", "--log-level", "debug", "--dry-run"]) == [
         "-q",
@@ -111,7 +111,7 @@ def test_since_shows_a_date_metavar_not_strftime_patterns():
 def test_sync_passes_dry_run_and_since_and_refuses_them_with_every(monkeypatch):
     from datetime import date
 
-    from reverse_etl import sync
+    from reverse_etl.app import sync
 
     seen = {}
 
@@ -130,7 +130,7 @@ def test_sync_passes_dry_run_and_since_and_refuses_them_with_every(monkeypatch):
 @pytest.mark.parametrize("command", ["sync", "extract"])
 @pytest.mark.parametrize("since", ["0001-01-01", "1899-12-31", "2999-01-01"])
 def test_since_out_of_range_is_a_usage_error_before_any_call(monkeypatch, command, since):
-    from reverse_etl import sync
+    from reverse_etl.app import sync
 
     def never(*args, **kwargs):
         raise AssertionError("the run started")
@@ -147,7 +147,7 @@ def test_since_out_of_range_is_a_usage_error_before_any_call(monkeypatch, comman
 def test_since_today_and_1900_are_accepted(monkeypatch):
     from datetime import UTC, datetime
 
-    from reverse_etl import sync
+    from reverse_etl.app import sync
 
     seen = []
     monkeypatch.setattr(
@@ -184,8 +184,8 @@ def test_config_shows_the_mirroring_policy(monkeypatch):
 
 
 def test_errors_and_verbose_tracebacks_show_control_characters_visibly(monkeypatch):
-    from reverse_etl import sync
-    from reverse_etl.errors import HubSpotError
+    from reverse_etl.app import sync
+    from reverse_etl.core.errors import HubSpotError
 
     def fails(settings, **kwargs):
         raise HubSpotError("HubSpot refused INV-\x1b]52;c;cm0=\x07 [red]x[/red]\x9b")
@@ -202,8 +202,8 @@ def test_errors_and_verbose_tracebacks_show_control_characters_visibly(monkeypat
 def test_the_json_summary_carries_api_text_exactly_but_no_raw_control_character(monkeypatch):
     import json
 
-    from reverse_etl import sync
-    from reverse_etl.errors import HubSpotError
+    from reverse_etl.app import sync
+    from reverse_etl.core.errors import HubSpotError
 
     message = "HubSpot refused Ørsted INV-\x1b[2J\x9b\u202e"
 

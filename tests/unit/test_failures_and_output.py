@@ -13,15 +13,15 @@ import typer
 from rich.console import Console
 from typer.testing import CliRunner
 
-from reverse_etl import cli
-from reverse_etl.errors import (
+from reverse_etl.app import cli
+from reverse_etl.core.errors import (
     RejectedRecordsError,
     UnexpectedError,
     WarehouseBusyError,
     WarehouseError,
 )
-from reverse_etl.failures import as_project_error
-from reverse_etl.hubspot_answers import parse_upsert_answer
+from reverse_etl.core.failures import as_project_error
+from reverse_etl.hubspot.answers import parse_upsert_answer
 
 runner = CliRunner()
 
@@ -51,7 +51,7 @@ def test_markup_in_an_error_message_is_printed_as_text_and_keeps_its_exit_code()
 
 
 def test_stage_labels_are_not_swallowed_as_markup(monkeypatch, tmp_path):
-    from reverse_etl import sync
+    from reverse_etl.app import sync
 
     class Stage:  # what the sync reads of each stage's report
         load_ids: tuple[str, ...] = ()
@@ -63,12 +63,12 @@ def test_stage_labels_are_not_swallowed_as_markup(monkeypatch, tmp_path):
             return "INV-[/x] done [red]"
 
     import pipelines.run
-    import reverse_etl.push
+    import reverse_etl.push.invoices
     import reverse_etl.transform
 
     monkeypatch.setattr(pipelines.run, "run_extract", lambda *a, **k: Stage())
     monkeypatch.setattr(reverse_etl.transform, "run_transform", lambda *a, **k: Stage())
-    monkeypatch.setattr(reverse_etl.push, "run_push", lambda *a, **k: Stage())
+    monkeypatch.setattr(reverse_etl.push.invoices, "run_push", lambda *a, **k: Stage())
     settings = cli.load_settings(
         {"WAREHOUSE_PATH": str(tmp_path / "w.duckdb"), "XERO_CLIENT_ID": "a",
          "XERO_CLIENT_SECRET": "b", "HUBSPOT_ACCESS_TOKEN": "c"},
@@ -160,8 +160,8 @@ def test_malformed_batch_answers_are_read_without_raising(body):
 
 
 def test_a_malformed_207_rejects_its_inputs_naming_the_problem():
-    from reverse_etl.actions import Action
-    from reverse_etl.push import _read_batch_answer
+    from reverse_etl.push.actions import Action
+    from reverse_etl.push.invoices import _read_batch_answer
 
     batch = [Action(f"id-{n}", "INSERT", None, (), {"invoice_number": f"INV-{n}"}) for n in (1, 2)]
     answer = parse_upsert_answer(
@@ -174,7 +174,7 @@ def test_a_malformed_207_rejects_its_inputs_naming_the_problem():
 
 
 def test_a_multi_line_project_error_is_printed_on_one_line():
-    from reverse_etl.errors import TransformError
+    from reverse_etl.core.errors import TransformError
 
     code, output = run_failing(TransformError("dbt build failed:\n  model a\n  test b"))
     assert code == 1

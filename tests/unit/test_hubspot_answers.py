@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from reverse_etl.hubspot_answers import (
+from reverse_etl.hubspot.answers import (
     BatchError,
     required_properties,
     required_property_fix,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from reverse_etl.errors import ConfigError
-from reverse_etl.hubspot_paths import (
+from reverse_etl.core.errors import ConfigError
+from reverse_etl.core.settings import load_settings
+from reverse_etl.hubspot.paths import (
     DEFAULT_API_VERSION,
     HubSpotPaths,
     enforces_required_properties,
 )
-from reverse_etl.settings import load_settings
 
 
 @pytest.mark.parametrize("version", ["2026-03", "2026-09"])

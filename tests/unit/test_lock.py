@@ -1,7 +1,7 @@
 import pytest
 
-from reverse_etl.errors import LockBusyError
-from reverse_etl.lock import lock_path_for, sync_lock
+from reverse_etl.core.errors import LockBusyError
+from reverse_etl.core.lock import lock_path_for, sync_lock
 
 
 def test_second_holder_is_refused_with_who_holds_it(tmp_path):

@@ -1,5 +1,5 @@
 """Finance data is created owner-only from its first byte; the shared folders keep the user's
-umask (reverse_etl.private_files). Each case runs in a child process: the umask is per
+umask (reverse_etl.core.private_files). Each case runs in a child process: the umask is per
 process, and pytest's own must stay as it was."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def test_the_warehouse_and_its_wal_are_owner_only_while_being_written(tmp_path: 
         """
         import stat
         from pathlib import Path
-        from reverse_etl.private_files import owner_only_files
+        from reverse_etl.core.private_files import owner_only_files
         from pipelines.dataset_session import dataset_session
 
         owner_only_files()
@@ -55,7 +55,7 @@ def test_the_cli_sets_the_owner_only_umask_before_any_command(tmp_path: Path) ->
     out = _run(
         """
         from typer.testing import CliRunner
-        from reverse_etl.cli import app
+        from reverse_etl.app.cli import app
 
         result = CliRunner().invoke(app, ["config"])
         mask = os.umask(0)
@@ -73,7 +73,7 @@ def test_a_published_copy_gets_its_group_mode_and_nothing_wider(tmp_path: Path) 
         import os, stat
         from pathlib import Path
         import duckdb
-        from reverse_etl.private_files import owner_only_files, shared_folder
+        from reverse_etl.core.private_files import owner_only_files, shared_folder
 
         owner_only_files()
         shared_folder(Path("team/analytics"))

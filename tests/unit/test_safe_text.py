@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 
-from reverse_etl.safe_text import PrintableFormatter, printable
+from reverse_etl.core.safe_text import PrintableFormatter, printable
 
 CLEAR_SCREEN = "INV-\x1b[2J\x1b[H"
 OSC_52 = "INV-\x1b]52;c;cm0gLXJmIH4=\x07"  # writes the clipboard

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from reverse_etl.errors import ConfigError
-from reverse_etl.settings import load_settings
+from reverse_etl.core.errors import ConfigError
+from reverse_etl.core.settings import load_settings
 
 LIVE = {
     "XERO_CLIENT_ID": "client-abc",

@@ -2,9 +2,9 @@
 
 import pytest
 
-from reverse_etl import sync
-from reverse_etl.errors import ConfigError, XeroError
-from reverse_etl.settings import load_settings
+from reverse_etl.app import sync
+from reverse_etl.core.errors import ConfigError, XeroError
+from reverse_etl.core.settings import load_settings
 
 
 @pytest.mark.parametrize(
@@ -96,7 +96,7 @@ def test_every_survives_any_exception_and_reports_it(monkeypatch, caplog):
 
 
 def test_every_retries_a_busy_warehouse_with_back_off_within_the_interval(monkeypatch):
-    from reverse_etl.errors import WarehouseBusyError
+    from reverse_etl.core.errors import WarehouseBusyError
 
     clock = FakeClock()
     attempts = []
@@ -119,7 +119,7 @@ def test_every_retries_a_busy_warehouse_with_back_off_within_the_interval(monkey
 
 
 def test_every_gives_up_on_a_busy_tick_after_the_back_off_and_says_so(monkeypatch):
-    from reverse_etl.errors import LockBusyError
+    from reverse_etl.core.errors import LockBusyError
 
     clock = FakeClock()
 

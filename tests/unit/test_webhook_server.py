@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from reverse_etl.settings import load_settings
-from reverse_etl.webhook_server import ConnectionGuard, ServerLimits, start_guarded
-from reverse_etl.webhooks import WEBHOOK_PATH, WebhookWorker, build_app, sign
+from reverse_etl.core.settings import load_settings
+from reverse_etl.webhooks.receiver import WEBHOOK_PATH, WebhookWorker, build_app, sign
+from reverse_etl.webhooks.server import ConnectionGuard, ServerLimits, start_guarded
 
 KEY = "test-webhook-key"
 

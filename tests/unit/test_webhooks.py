@@ -6,9 +6,9 @@ import threading
 import pytest
 import requests
 
-from reverse_etl.errors import ConfigError, LockBusyError
-from reverse_etl.settings import load_settings
-from reverse_etl.webhooks import WEBHOOK_PATH, WebhookWorker, build_app, sign
+from reverse_etl.core.errors import ConfigError, LockBusyError
+from reverse_etl.core.settings import load_settings
+from reverse_etl.webhooks.receiver import WEBHOOK_PATH, WebhookWorker, build_app, sign
 from sandbox.runner import start_in_thread
 
 KEY = "test-webhook-key"
@@ -142,7 +142,7 @@ def test_worker_survives_unexpected_errors_and_healthz_tells_the_truth():
 
 
 def test_worker_waits_for_a_busy_warehouse_but_not_forever():
-    from reverse_etl.errors import WarehouseBusyError
+    from reverse_etl.core.errors import WarehouseBusyError
 
     settings = load_settings({"XERO_WEBHOOK_KEY": KEY}, dotenv_path=None)
     waits = []
@@ -190,7 +190,7 @@ def test_records_set_aside_are_warned_by_name_but_the_worker_stays_healthy(error
     """A batch that went through with records rejected by HubSpot or quarantined from Xero is
     data for a person to fix, not a broken worker: named in the log, /healthz stays 200 (as
     `sync --every` does), and the next batch retries them."""
-    from reverse_etl import errors
+    from reverse_etl.core import errors
 
     settings = load_settings({"XERO_WEBHOOK_KEY": KEY}, dotenv_path=None)
 
@@ -199,7 +199,7 @@ def test_records_set_aside_are_warned_by_name_but_the_worker_stays_healthy(error
 
     worker = WebhookWorker(settings, sync=set_aside, debounce_seconds=0.01)
     worker.start()
-    with caplog.at_level("WARNING", logger="reverse_etl.webhooks"):
+    with caplog.at_level("WARNING", logger="reverse_etl.webhooks.receiver"):
         worker.submit([("t", "inv-1")])
         assert worker.wait_idle(5)
     worker.stop()

@@ -8,7 +8,7 @@
     while a value edited by hand in HubSpot always does (Xero is the source of truth).
 #}
 {#- The table's comment names the dbt invocation that built it: the push logs it and never
-    sends the same build twice (reverse_etl/push.py). -#}
+    sends the same build twice (reverse_etl/push/invoices.py). -#}
 {{ config(post_hook="comment on table {{ this }} is '{{ invocation_id }}'") }}
 {%- set properties = hubspot_invoice_properties() -%}
 

@@ -1,6 +1,6 @@
 {#
     What HubSpot should hold: one row per invoice to mirror, one varchar column per HubSpot
-    property (reverse_etl.properties.PROPERTY_NAMES), each in the format HubSpot accepts
+    property (reverse_etl.hubspot.properties.PROPERTY_NAMES), each in the format HubSpot accepts
     (macros/hubspot_formats.sql).
 
     Which invoices: those of the types in var('hubspot_invoice_types'), without drafts

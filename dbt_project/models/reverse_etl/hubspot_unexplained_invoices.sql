@@ -2,7 +2,7 @@
     Invoice records in HubSpot that no Xero invoice explains: their `xero_invoice_id` is not
     the InvoiceID of any invoice in the warehouse (made by hand, or a copy whose id was typed
     in upper case or with spaces). The push never writes, merges or deletes them — a person
-    decides — but lists them in the run's alert and summary (reverse_etl/alerts.py).
+    decides — but lists them in the run's alert and summary (reverse_etl/push/alerts.py).
 
     `reason`: 'case_or_spaces' when the id equals a Xero InvoiceID once trimmed and lower-cased
     (`resembles_xero_invoice_id` names that invoice), else 'unknown_invoice_id'.

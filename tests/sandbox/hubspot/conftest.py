@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from reverse_etl.properties import INVOICE_PROPERTIES
+from reverse_etl.hubspot.properties import INVOICE_PROPERTIES
 from tests.fixtures.hubspot import HubSpotSandbox
 
 OBJECT = "xero_invoice"

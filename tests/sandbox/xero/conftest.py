@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from reverse_etl.settings import SANDBOX_XERO_CLIENT_ID, SANDBOX_XERO_CLIENT_SECRET
+from reverse_etl.core.settings import SANDBOX_XERO_CLIENT_ID, SANDBOX_XERO_CLIENT_SECRET
 from tests.fixtures.xero import XeroSandbox
 
 

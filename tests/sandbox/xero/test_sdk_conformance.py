@@ -17,7 +17,7 @@ from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
 from xero_python.exceptions import ApiException
 from xero_python.identity import IdentityApi
 
-from reverse_etl.settings import SANDBOX_XERO_CLIENT_ID, SANDBOX_XERO_CLIENT_SECRET
+from reverse_etl.core.settings import SANDBOX_XERO_CLIENT_ID, SANDBOX_XERO_CLIENT_SECRET
 from tests.fixtures.xero import XeroSandbox
 
 
