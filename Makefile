@@ -45,8 +45,9 @@ check: install ## Every gate CI runs: lint, format check, tests, soak tests
 	$(BIN)/python -m pytest -q -m "not soak"
 	$(BIN)/python -m pytest -q -m soak
 
-lint: install ## ruff check
+lint: install ## ruff check, and the import layers of the floor plan (pyproject.toml)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 format: install ## ruff format + import sorting
 	$(BIN)/ruff check --fix .

@@ -24,7 +24,7 @@ and its output put aside (``dbt_project/macros/webhook_fast_path.sql``):
   https://docs.getdbt.com/reference/resource-configs/store_failures_as). The selector is a
   YAML selector (https://docs.getdbt.com/reference/node-selection/yaml-selectors);
 - nothing is recorded in ``sync_log.builds``: that log is of whole-project builds, and the next
-  hourly sync sees the batch's dlt load and builds everything (``reverse_etl/build_plan.py``).
+  hourly sync sees the batch's dlt load and builds everything (``reverse_etl/core/build_plan.py``).
 
 One definition of what HubSpot should hold: the models are the same files; a test
 (``tests/e2e/test_webhook_fast_path.py``) proves this build's action rows equal a full build's
@@ -39,7 +39,7 @@ invocation are honoured when the models are compiled: measured with dbt-core 1.1
 manifest parsed with ``webhook_fast_path: true`` and invoked with ``false`` compiles without
 the filter but still writes into ``webhook_staging``. So the same vars go to the parse and to
 every build, and the manifest is re-parsed when they, the warehouse file or the project's
-files change (:func:`reverse_etl.build_plan.project_fingerprint`). The ids are a table, not
+files change (:func:`reverse_etl.core.build_plan.project_fingerprint`). The ids are a table, not
 a var, so they never become SQL text.
 
 The manifest is the process's one cache of parsed projects

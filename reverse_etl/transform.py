@@ -45,8 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reverse_etl import build_plan
-from reverse_etl.core import sync_log
+from reverse_etl.core import build_plan, sync_log
 from reverse_etl.core.errors import TransformError
 from reverse_etl.core.push_path import split_failures
 from reverse_etl.core.settings import Settings
@@ -90,7 +89,7 @@ class TransformReport:
     warehouse_path: Path
     warned: tuple[str, ...] = field(default_factory=tuple)
     invocation_id: str | None = None
-    scope: str = "daily"  # hourly | daily | full | selection (reverse_etl/build_plan.py)
+    scope: str = "daily"  # hourly | daily | full | selection (reverse_etl/core/build_plan.py)
     # tests of analyst-only marts that failed: reported, never a stop (core/push_path.py)
     analyst_failures: tuple[str, ...] = field(default_factory=tuple)
 
@@ -158,7 +157,7 @@ def run_transform(
     ``scope`` picks the nodes (``dbt_project/selectors.yml``): ``hourly`` every model and the
     data tests guarding the writes to HubSpot; ``daily`` every model, seed and data test;
     ``full`` that and the unit tests. A build of the whole project is logged in
-    ``sync_log.builds`` (:mod:`reverse_etl.build_plan`), which is how the next sync knows
+    ``sync_log.builds`` (:mod:`reverse_etl.core.build_plan`), which is how the next sync knows
     whether anything changed since. ``select`` instead narrows the build to a dbt selection
     (data tests included, unit tests not) and logs nothing. The vars are the settings'
     mirroring policy, then ``dbt_vars`` (overrides, e.g. ``{"hubspot_include_drafts": True}``).

@@ -302,7 +302,7 @@ def _list_resource(
 class _Edge:
     """The versions at the cursor's edge: those the next read's overlapping window returns
     again. Kept in the resource's dlt state so that a quiet hour loads nothing (no dlt package,
-    so the sync can skip its build: reverse_etl/build_plan.py) instead of re-merging the newest
+    so the sync can skip its build: reverse_etl/core/build_plan.py) instead of re-merging the newest
     records. Only versions within a few seconds of the newest stamp seen are held, so memory
     does not grow with a backfill."""
 
@@ -383,7 +383,7 @@ def _organisations_resource(
         """``GET /Organisation`` → ``raw_xero.organisations``: read every run (one call per
         organisation: it has no If-Modified-Since), loaded only when Xero's answer differs
         from the one loaded last (a sha256 of it in the resource's dlt state), so a quiet
-        hour loads nothing and the sync can skip its build (reverse_etl/build_plan.py).
+        hour loads nothing and the sync can skip its build (reverse_etl/core/build_plan.py).
         ``reload`` (the table is missing) loads it whatever the state says. An organisation
         that breaks the contract (an unknown ``Timezone``) is quarantined, named, and read
         again next run. Scope accounting.settings.read."""

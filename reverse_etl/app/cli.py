@@ -283,7 +283,7 @@ def transform(
     """Run `dbt build`: every model and data test (the daily build); `--full` adds the unit
     tests."""
     from reverse_etl.app.stage_progress import StageProgress
-    from reverse_etl.build_plan import DAILY, FULL
+    from reverse_etl.core.build_plan import DAILY, FULL
     from reverse_etl.transform import run_transform
 
     summary = _summary("transform", as_json, stage="transform")

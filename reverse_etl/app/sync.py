@@ -15,7 +15,7 @@ so a run that fails in the extract is logged too, with the stage it failed in, i
 seconds per stage, the dlt load ids, the dbt invocation id, the build it chose and why
 (``build_scope``, ``build_reason``) and the source-freshness result.
 
-Pay only for what changed: after the extract, :mod:`reverse_etl.build_plan` decides the build.
+Pay only for what changed: after the extract, :mod:`reverse_etl.core.build_plan` decides the build.
 A run that loaded nothing new, on a day already built for, after a build HubSpot confirmed in
 full, skips the transform, the push and the publish (and says so in its summary line and in
 ``sync_log.runs``); new data gets an ``hourly`` build (every model, the data tests that guard
@@ -42,8 +42,8 @@ from rich.console import Console
 
 from reverse_etl.app.sandbox_mode import sandbox_if_needed
 from reverse_etl.app.stage_progress import StageProgress
-from reverse_etl.build_plan import HOURLY, BuildPlan, plan_build
 from reverse_etl.core import sync_log
+from reverse_etl.core.build_plan import HOURLY, BuildPlan, plan_build
 from reverse_etl.core.errors import (
     ConfigError,
     InvoiceSyncError,
@@ -269,7 +269,7 @@ def _alert_analyst_failures(settings: Settings, transform: Any, notify: Any = No
 def _plan(
     settings: Settings, *, full_refresh: bool, since: date | None, now: datetime | None
 ) -> BuildPlan:
-    """This run's build (:mod:`reverse_etl.build_plan`), decided after the extract."""
+    """This run's build (:mod:`reverse_etl.core.build_plan`), decided after the extract."""
     from reverse_etl.transform import build_inputs
 
     force = None

@@ -15,7 +15,7 @@ stage, dlt load ids, dbt invocation id, ``build_scope = 'webhook'``):
 
 It does not publish the analysts' database, nor write the customers' side (company balances,
 associations): the next hourly sync sees this batch's dlt load, builds the whole project
-(``hourly``, :mod:`reverse_etl.build_plan`), pushes what is left and publishes.
+(``hourly``, :mod:`reverse_etl.core.build_plan`), pushes what is left and publishes.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ import duckdb
 
 from pipelines.run import run_xero_extract
 from reverse_etl.app.sync import SyncReport, finish_run_log
-from reverse_etl.build_plan import BuildPlan
 from reverse_etl.core import sync_log
+from reverse_etl.core.build_plan import BuildPlan
 from reverse_etl.core.lock import sync_lock
 from reverse_etl.core.settings import Settings
 from reverse_etl.core.warehouse_busy import warehouse_busy_is_typed

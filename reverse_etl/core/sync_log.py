@@ -22,7 +22,7 @@ Schemas (``docs/contracts.md``)::
       stage: the stage the run is in, or failed in (extract | transform | push | publish), done
         at the end
       build_scope: skipped | hourly | daily (a sync's dbt build), build_reason: why
-    sync_log.builds: one row per build of the whole dbt project (reverse_etl/build_plan.py)
+    sync_log.builds: one row per build of the whole dbt project (reverse_etl/core/build_plan.py)
     sync_log.record_results(run_id, xero_invoice_id, hs_object_id, action, outcome,
                             error_category, error_message, recorded_at, changed_properties)
       outcome: written | rejected

@@ -54,8 +54,7 @@ from dataclasses import dataclass, field, replace
 import duckdb
 from rich.console import Console
 
-from reverse_etl import build_plan
-from reverse_etl.core import sync_log
+from reverse_etl.core import build_plan, sync_log
 from reverse_etl.core.errors import HubSpotSchemaError, RejectedRecordsError
 from reverse_etl.core.private_files import shared_folder
 from reverse_etl.core.settings import Settings

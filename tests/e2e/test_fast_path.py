@@ -1,6 +1,6 @@
 """Pay only for what changed: a quiet run skips the build, new data gets the hourly build, a new
 day the daily one — whole syncs over real HTTP, a real DuckDB file, real dbt
-(reverse_etl/build_plan.py)."""
+(reverse_etl/core/build_plan.py)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from reverse_etl.build_plan import DAILY
+from reverse_etl.core.build_plan import DAILY
 from reverse_etl.core.settings import load_settings
 from reverse_etl.transform import run_transform
 from tests.fixtures.raw_warehouse import RawWarehouse, invoice, line_item

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from reverse_etl.build_plan import FULL
+from reverse_etl.core.build_plan import FULL
 from reverse_etl.core.errors import TransformError
 from reverse_etl.core.settings import Settings, load_settings
 from reverse_etl.hubspot.properties import INVOICE_PROPERTIES, PROPERTY_NAMES

@@ -1,4 +1,4 @@
-"""The build decision of reverse_etl/build_plan.py on a real DuckDB file, rule by rule."""
+"""The build decision of reverse_etl/core/build_plan.py on a real DuckDB file, rule by rule."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from reverse_etl import build_plan
-from reverse_etl.build_plan import (
+from reverse_etl.core import build_plan
+from reverse_etl.core.build_plan import (
     DAILY,
     HOURLY,
     SKIP,
