@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
+from reverse_etl.core.api_versions import DEFAULT_API_VERSION, SUPPORTED_VERSIONS
 from reverse_etl.core.errors import ConfigError
-from reverse_etl.hubspot.paths import DEFAULT_API_VERSION, SUPPORTED_VERSIONS
 
 SANDBOX_XERO_PORT = 18710
 SANDBOX_HUBSPOT_PORT = 18720

@@ -52,18 +52,24 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
-NUMBERED = "v3"
-#: Date versions this project is tested against (client and emulator), oldest first.
-DATE_VERSIONS: tuple[str, ...] = ("2026-03", "2026-09")
-#: The newest date version tested: what ``HUBSPOT_API_VERSION`` defaults to.
-DEFAULT_API_VERSION = DATE_VERSIONS[-1]
-#: Every value ``HUBSPOT_API_VERSION`` accepts.
-SUPPORTED_VERSIONS: tuple[str, ...] = (*DATE_VERSIONS, NUMBERED)
-_DATE_VERSION = re.compile(r"^\d{4}-(03|09)$")
+from reverse_etl.core.api_versions import (
+    DATE_VERSIONS,
+    DEFAULT_API_VERSION,
+    NUMBERED,
+    SUPPORTED_VERSIONS,
+    is_date_version,
+)
 
-
-def is_date_version(version: str) -> bool:
-    return bool(_DATE_VERSION.match(version))
+__all__ = [
+    "DATE_VERSIONS",
+    "DEFAULT_API_VERSION",
+    "NUMBERED",
+    "SUPPORTED_VERSIONS",
+    "HubSpotPaths",
+    "enforces_required_properties",
+    "is_date_version",
+    "is_numbered_path",
+]
 
 
 def enforces_required_properties(version: str) -> bool:
