@@ -1,14 +1,7 @@
-"""The run log's and the push's warehouse I/O: ``sync_log.*`` (the sync logs its run row from
-before the extract) and the upserts into ``raw_hubspot.invoice_records`` after writes. The
-action table is read by :mod:`reverse_etl.push.actions`.
-
-One DuckDB connection, owned by the push's main thread, writes all of them. Each HubSpot batch
-that came back is recorded in ONE transaction: the records written are upserted into
-``raw_hubspot.invoice_records`` (so the next transform sees what HubSpot now holds even if the
-process dies before the next snapshot: no duplicate INSERT, no lost UPDATE) and every record's
-outcome is appended to ``sync_log.record_results``. A crash between HubSpot's answer and the
-commit loses only the log of the batches in flight; their rows stay in the action table and
-the next run re-sends them, harmlessly, as upserts keyed on ``xero_invoice_id``.
+"""The run log's warehouse I/O: ``sync_log.*`` (the sync logs its run row from before the
+extract). The push's record writes (``sync_log.record_results`` and the upserts into
+``raw_hubspot.invoice_records``) are :mod:`reverse_etl.push.records`; the action table is read
+by :mod:`reverse_etl.push.actions`.
 
 Schemas (``docs/contracts.md``)::
 
@@ -43,10 +36,8 @@ Schemas (``docs/contracts.md``)::
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,7 +46,6 @@ import duckdb
 
 from reverse_etl.core.errors import WarehouseBusyError
 from reverse_etl.core.private_files import shared_folder
-from reverse_etl.hubspot.properties import PROPERTY_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -141,57 +131,6 @@ create table if not exists sync_log.customer_results (
     recorded_at timestamptz not null
 );
 """
-
-SNAPSHOT_TABLE = "raw_hubspot.invoice_records"
-SNAPSHOT_DDL = (
-    "create schema if not exists raw_hubspot;\n"
-    f"create table if not exists {SNAPSHOT_TABLE} (\n"
-    "    hs_object_id varchar not null,\n"
-    + "".join(f"    {name} varchar,\n" for name in PROPERTY_NAMES)
-    + "    hs_createdate timestamptz,\n"
-    "    hs_lastmodifieddate timestamptz,\n"
-    "    archived boolean,\n"
-    "    _dlt_load_id varchar not null,\n"
-    "    _dlt_id varchar not null\n"
-    ");"
-)
-
-
-@dataclass(frozen=True)
-class WrittenRecord:
-    """A record HubSpot confirmed, with the values it echoed (``properties``) or we sent."""
-
-    xero_invoice_id: str
-    hs_object_id: str
-    action: str
-    properties: dict[str, str | None]
-    created_at: datetime | None
-    updated_at: datetime | None
-    new: bool
-    changed_properties: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class RejectedRecord:
-    """A record HubSpot refused, with its category and message (as HubSpot worded them)."""
-
-    xero_invoice_id: str
-    action: str
-    category: str
-    message: str
-    hs_object_id: str | None = None
-    invoice_number: str | None = None
-    changed_properties: tuple[str, ...] = ()
-
-
-@dataclass
-class BatchOutcome:
-    written: list[WrittenRecord] = field(default_factory=list)
-    rejected: list[RejectedRecord] = field(default_factory=list)
-
-    def extend(self, other: BatchOutcome) -> None:
-        self.written.extend(other.written)
-        self.rejected.extend(other.rejected)
 
 
 def now() -> datetime:
@@ -312,119 +251,3 @@ def finish_run(
         columns["status"] = status
         columns["finished_at"] = now()
     update_run(con, run_id, **columns)
-
-
-def snapshot_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The snapshot table's columns, creating it per the contract when the extract has not."""
-    con.execute(SNAPSHOT_DDL)
-    rows = con.execute(
-        "select column_name from information_schema.columns "
-        "where table_schema = 'raw_hubspot' and table_name = 'invoice_records' "
-        "order by ordinal_position"
-    ).fetchall()
-    return [row[0] for row in rows]
-
-
-def record_batch(
-    con: duckdb.DuckDBPyConnection,
-    run_id: str,
-    outcome: BatchOutcome,
-    columns: Sequence[str],
-) -> None:
-    """One transaction: snapshot upsert of the written records + their outcome rows.
-
-    The push passes every batch that came back since its last look, merged into one outcome:
-    still all-or-nothing per batch, with one commit instead of several."""
-    recorded_at = now()
-    con.execute("begin transaction")
-    try:
-        if outcome.written:
-            _upsert_snapshot(con, run_id, outcome.written, columns)
-        rows: list[list[Any]] = [
-            [run_id, w.xero_invoice_id, w.hs_object_id, w.action, "written", None, None]
-            for w in outcome.written
-        ]
-        rows += [
-            [run_id, r.xero_invoice_id, r.hs_object_id, r.action, "rejected", r.category, r.message]
-            for r in outcome.rejected
-        ]
-        changed = [list(w.changed_properties) for w in outcome.written]
-        changed += [list(r.changed_properties) for r in outcome.rejected]
-        rows = [[*row, recorded_at, props] for row, props in zip(rows, changed, strict=True)]
-        if rows:
-            _insert_values(
-                con,
-                "sync_log.record_results (run_id, xero_invoice_id, hs_object_id, action, "
-                "outcome, error_category, error_message, recorded_at, changed_properties)",
-                rows,
-            )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-
-
-def _upsert_snapshot(
-    con: duckdb.DuckDBPyConnection,
-    run_id: str,
-    written: Iterable[WrittenRecord],
-    columns: Sequence[str],
-) -> None:
-    """``merge`` the written records into the snapshot: update the rows HubSpot already held
-    (keeping ``hs_createdate``, dlt's ids and any column we do not know), insert the new ones.
-
-    Values are what HubSpot echoed, else what we sent; an empty string (a cleared value) is
-    stored as null, as the snapshot stores an unset property. ``_dlt_load_id``/``_dlt_id``
-    (NOT NULL in dlt's table) get ``push:<run_id>`` and a fresh uuid on insert.
-    """
-    props = [name for name in PROPERTY_NAMES if name in columns]
-    extra = [c for c in ("hs_createdate", "hs_lastmodifieddate", "archived") if c in columns]
-    dlt = [c for c in ("_dlt_load_id", "_dlt_id") if c in columns]
-    staged = ["hs_object_id", *props, *extra, *dlt]
-    rows: list[list[Any]] = []
-    for record in written:
-        row: list[Any] = [record.hs_object_id]
-        row += [record.properties.get(name) or None for name in props]
-        for column in extra:
-            if column == "hs_createdate":
-                row.append(record.created_at)
-            elif column == "hs_lastmodifieddate":
-                row.append(record.updated_at)
-            else:
-                row.append(False)
-        for column in dlt:
-            row.append(f"push:{run_id}" if column == "_dlt_load_id" else str(uuid.uuid4()))
-        rows.append(row)
-    params = {f"p{i}": [row[i] for row in rows] for i in range(len(staged))}
-    source = ", ".join(
-        f"cast(unnest($p{i}) as {_staging_type(c)}) as {c}" for i, c in enumerate(staged)
-    )
-    updated = [c for c in staged if c not in ("hs_object_id", "hs_createdate", *dlt)]
-    con.execute(
-        f"merge into {SNAPSHOT_TABLE} as t using (select {source}) as p "
-        "on t.hs_object_id = p.hs_object_id "
-        "when matched then update set " + ", ".join(f"{c} = p.{c}" for c in updated) + " "
-        f"when not matched then insert ({', '.join(staged)}) "
-        f"values ({', '.join('p.' + c for c in staged)})",
-        params,
-    )
-
-
-def _staging_type(column: str) -> str:
-    if column in ("hs_createdate", "hs_lastmodifieddate"):
-        return "timestamptz"
-    if column == "archived":
-        return "boolean"
-    return "varchar"
-
-
-def _insert_values(con: duckdb.DuckDBPyConnection, target: str, rows: list[list[Any]]) -> None:
-    """Insert ``rows`` in one statement, passing each column as a list and unnesting them:
-    ~10x faster than a multi-row ``values`` list and ~20x faster than ``executemany``, which
-    matters because the main thread records every batch while the workers wait."""
-    if not rows:
-        return
-    width = len(rows[0])
-    params = {f"p{i}": [row[i] for row in rows] for i in range(width)}
-    select = ", ".join(f"unnest($p{i})" for i in range(width))
-    con.execute(f"insert into {target} select {select}", params)

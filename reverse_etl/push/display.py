@@ -15,9 +15,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from reverse_etl.core.safe_text import printable
-from reverse_etl.core.sync_log import RejectedRecord
 from reverse_etl.hubspot.properties import UPSERT_KEY
 from reverse_etl.push.actions import Action
+from reverse_etl.push.records import RejectedRecord
 
 if TYPE_CHECKING:
     from reverse_etl.push.invoices import PushReport

@@ -58,7 +58,6 @@ from reverse_etl.core import build_plan, sync_log
 from reverse_etl.core.errors import HubSpotSchemaError, RejectedRecordsError
 from reverse_etl.core.private_files import shared_folder
 from reverse_etl.core.settings import Settings
-from reverse_etl.core.sync_log import BatchOutcome, RejectedRecord, WrittenRecord
 from reverse_etl.hubspot.client import (
     BatchError,
     HubSpot,
@@ -67,7 +66,7 @@ from reverse_etl.hubspot.client import (
     UpsertResult,
 )
 from reverse_etl.hubspot.properties import PROPERTY_NAMES, UPSERT_KEY
-from reverse_etl.push import alerts
+from reverse_etl.push import alerts, records
 from reverse_etl.push.actions import (
     ACTIONS_SCHEMA,
     Action,
@@ -77,6 +76,7 @@ from reverse_etl.push.actions import (
 )
 from reverse_etl.push.customers import CustomersPushReport, push_customers
 from reverse_etl.push.display import PushProgress, name_rejected, print_plan, summary_table
+from reverse_etl.push.records import BatchOutcome, RejectedRecord, WrittenRecord
 from reverse_etl.push.schema import forget_object_type_id, resolve_object_type_id
 from reverse_etl.push.unexplained_invoices import UnexplainedInvoice, read_unexplained
 
@@ -285,7 +285,7 @@ def _push(
 ) -> set[str]:
     """Send every batch, at most ``max_in_flight`` at a time; record each as it returns."""
     object_type = resolve_object_type_id(settings, hub)
-    columns = sync_log.snapshot_columns(con)
+    columns = records.snapshot_columns(con)
     batches = list(_chunks(actions, BATCH_SIZE))
     by_id = {a.xero_invoice_id: a for a in actions}
     written_ids: set[str] = set()
@@ -319,7 +319,7 @@ def _push(
                     )
                     for r in arrived.rejected
                 ]
-                sync_log.record_batch(con, report.run_id, arrived, columns)
+                records.record_batch(con, report.run_id, arrived, columns)
                 for written in arrived.written:
                     written_ids.add(written.xero_invoice_id)
                     if written.new:

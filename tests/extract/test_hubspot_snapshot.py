@@ -23,6 +23,7 @@ from reverse_etl.core.errors import HubSpotAuthError, HubSpotError
 from reverse_etl.core.settings import Settings
 from reverse_etl.hubspot.client import HubSpotRateLimitError
 from reverse_etl.hubspot.properties import PROPERTY_NAMES
+from reverse_etl.push import records
 from sandbox.hubspot.limits import HubSpotLimits
 from tests.extract.conftest import ExtractEnv
 
@@ -350,13 +351,13 @@ def test_the_emulator_refuses_hs_lastmodifieddate_on_contacts(extract_env: Extra
 def _push_echo(env: ExtractEnv, settings: Settings, changes: dict[str, dict[str, str]]) -> None:
     """What ``invoice-sync push`` does for these invoices (by ``xero_invoice_id``): batch upserts
     of ≤ 100 over HTTP, each answer written back by the push's own code
-    (:func:`reverse_etl.core.sync_log.record_batch`, ``updatedAt`` as ``hs_lastmodifieddate``)."""
+    (:func:`reverse_etl.core.records.record_batch`, ``updatedAt`` as ``hs_lastmodifieddate``)."""
     hub = env.hubspot_client(settings)
     object_type = env.hubspot.emulator.store.resolve(OBJECT).object_type_id
     con = duckdb.connect(str(env.warehouse_path))
     try:
         sync_log.ensure_tables(con)
-        columns = sync_log.snapshot_columns(con)
+        columns = records.snapshot_columns(con)
         ids = list(changes)
         for offset in range(0, len(ids), 100):
             batch = ids[offset : offset + 100]
@@ -381,7 +382,7 @@ def _push_echo(env: ExtractEnv, settings: Settings, changes: dict[str, dict[str,
                 values = dict(zip(PROPERTY_NAMES, row or (), strict=False))
                 values.update(changes[xid])
                 written.append(
-                    sync_log.WrittenRecord(
+                    records.WrittenRecord(
                         xero_invoice_id=xid,
                         hs_object_id=result.id,
                         action="UPDATE",
@@ -391,7 +392,7 @@ def _push_echo(env: ExtractEnv, settings: Settings, changes: dict[str, dict[str,
                         new=result.new,
                     )
                 )
-            sync_log.record_batch(con, "push-test", sync_log.BatchOutcome(written), columns)
+            records.record_batch(con, "push-test", records.BatchOutcome(written), columns)
             env.hubspot_clock.advance(0.2)  # a batch round trip
     finally:
         con.close()
