@@ -47,17 +47,8 @@ from pipelines.hubspot_snapshot.client import (
     modified_property,
 )
 from reverse_etl.hubspot.customer_calls import COMPANIES, CONTACTS, scope_for
+from reverse_etl.hubspot.customer_records import COMPANY_FIELDS, CONTACT_FIELDS, association_key
 
-COMPANY_FIELDS = (
-    "name",
-    "domain",
-    "xero_contact_id",
-    "xero_amount_outstanding",
-    "xero_amount_overdue",
-    "xero_open_invoices",
-    "xero_last_payment_date",
-)
-CONTACT_FIELDS = ("email", "firstname", "lastname", "associatedcompanyid", "xero_contact_id")
 TABLES = {COMPANIES: COMPANY_FIELDS, CONTACTS: CONTACT_FIELDS}
 log = logging.getLogger(__name__)
 MERGED_IDS = "hs_merged_object_ids"  # HubSpot's "Merged [record] IDs" property (read only)
@@ -90,10 +81,6 @@ TABLE_COLUMNS = {
     "invoice_associations": ASSOCIATION_COLUMNS,
     "company_stamps": STAMP_COLUMNS,
 }
-
-
-def association_key(invoice_id: str, to_type: str, to_id: str) -> str:
-    return f"{invoice_id}:{to_type}:{to_id}"
 
 
 def row_of(

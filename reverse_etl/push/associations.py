@@ -24,10 +24,10 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from pipelines.hubspot_snapshot.customers import association_key
 from reverse_etl.core.errors import HubSpotSchemaError
 from reverse_etl.hubspot.client import HubSpot, HubSpotRequestError
 from reverse_etl.hubspot.customer_calls import COMPANIES, CONTACTS, BatchAnswer
+from reverse_etl.hubspot.customer_records import association_key
 from reverse_etl.push.customer_outcomes import (
     PHASE_FAILED,
     CustomerOutcome,

@@ -45,10 +45,10 @@ from typing import Any
 
 import duckdb
 
-from pipelines.hubspot_snapshot.customers import COMPANY_FIELDS
 from reverse_etl.core import sync_log
 from reverse_etl.hubspot.client import HubSpot
 from reverse_etl.hubspot.customer_calls import COMPANIES
+from reverse_etl.hubspot.customer_records import COMPANY_FIELDS
 from reverse_etl.push.associations import push_associations
 from reverse_etl.push.customer_outcomes import (
     CustomerOutcome,
