@@ -92,10 +92,12 @@ def _work(name: str, settings: Settings, args: argparse.Namespace) -> Callable[[
         console = Console(file=sys.stderr)
         return lambda: _sync(run_sync_once(settings, console=console))
     if name == "publish":
-        import pipelines.run  # noqa: F401 - imported by the sync before it publishes (dlt)
+        from pipelines.xero_cursors import xero_cursors  # imports dlt, as the sync has by then
         from reverse_etl.analysts.publish import RunOutcome, publish_analytics
 
-        return lambda: publish_analytics(settings, RunOutcome(None, "benchmark"))
+        return lambda: publish_analytics(
+            settings, RunOutcome(None, "benchmark", xero_cursors=tuple(xero_cursors(settings)))
+        )
     if name == "naive-push":
         from benchmarks.peers.hubspot_clients import naive_push
 

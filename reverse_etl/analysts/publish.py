@@ -53,7 +53,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -79,6 +79,7 @@ PUBLISHED_SCHEMAS = (
 FILE_MODE = 0o640
 R = TypeVar("R")
 Timed = Callable[[str, Callable[[], Any]], Any]
+Cursor = tuple[str, str, datetime | None]  # (tenant_id, resource, cursor)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,10 @@ class RunOutcome:
     run_id: str | None
     status: str  # success | partial (HubSpot rejected records) | failed (the push failed)
     detail: str = ""
+    #: (tenant_id, resource, cursor) of every cursor the extract keeps: handed in by the caller
+    #: (the sync reads them with :func:`pipelines.xero_cursors.xero_cursors`), so the analysts'
+    #: side reads nothing of the extract's dlt state itself.
+    xero_cursors: tuple[Cursor, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,19 +120,25 @@ def push_then_publish(
     *,
     run_id: str | None = None,
     timed: Timed = lambda _name, work: work(),
+    cursors: Callable[[], Iterable[Cursor]] = tuple,
 ) -> tuple[R, PublishReport]:
     """Run ``push(run_id)``, then publish with its outcome; the end of every run whose transform
     succeeded. When the push raises, the data is still consistent (the transform succeeded),
     so it is published marked ``failed`` and the push's error is raised. ``timed(name, work)``
-    lets the sync time and print each stage; ``run_id`` is the sync's run (default: a new one)."""
+    lets the sync time and print each stage; ``run_id`` is the sync's run (default: a new one);
+    ``cursors()`` gives the extract's Xero cursors for ``meta`` (read after the push)."""
     run_id = run_id or str(uuid.uuid4())
+
+    def with_cursors(outcome: RunOutcome) -> RunOutcome:
+        return replace(outcome, xero_cursors=tuple(cursors()))
+
     try:
         pushed = timed("push", lambda: push(run_id))
     except Exception as exc:
         detail = " ".join(f"push: {type(exc).__name__}: {exc}".split())
         failed = RunOutcome(run_id, "failed", detail)
         try:
-            timed("publish", lambda: publish_analytics(settings, failed))
+            timed("publish", lambda: publish_analytics(settings, with_cursors(failed)))
         except Exception as publish_exc:
             log.warning("The analysts' database was not published: %s", publish_exc)
         raise
@@ -137,7 +148,7 @@ def push_then_publish(
         if rejected
         else RunOutcome(run_id, "success")
     )
-    return pushed, timed("publish", lambda: publish_analytics(settings, outcome))
+    return pushed, timed("publish", lambda: publish_analytics(settings, with_cursors(outcome)))
 
 
 def publish_analytics(
@@ -261,7 +272,7 @@ def _write_meta(
     now: datetime,
     kept: list[tuple[str, str, int | None]],
 ) -> None:
-    cursors = xero_cursors(settings)
+    cursors = outcome.xero_cursors
     con.execute(
         "create table meta.xero_cursors (tenant_id varchar, resource varchar, "
         "cursor_at timestamp with time zone)"
@@ -288,32 +299,6 @@ def _write_meta(
     )
     if kept:
         con.executemany("insert into meta.published_tables values (?, ?, ?)", kept)
-
-
-def xero_cursors(settings: Settings) -> list[tuple[str, str, datetime | None]]:
-    """(tenant_id, resource, cursor) for every cursor the Xero extract keeps in its dlt state
-    (``{"cursors": {tenant: iso}}`` per resource, pipelines/xero/source.py)."""
-    import dlt
-    from dlt.common.exceptions import DltException
-
-    from pipelines.cursor import parse_cursor
-    from pipelines.run import XERO_PIPELINE
-
-    pipelines_dir = Path(settings.state_dir) / "dlt"
-    if not (pipelines_dir / XERO_PIPELINE).is_dir():
-        return []
-    try:
-        state: Any = dlt.attach(pipeline_name=XERO_PIPELINE, pipelines_dir=str(pipelines_dir)).state
-    except (DltException, OSError, ValueError) as exc:
-        log.warning("Xero cursors unavailable for meta.sync_status: %s", exc)
-        return []
-    rows: list[tuple[str, str, datetime | None]] = []
-    for source in (state.get("sources") or {}).values():
-        for resource, resource_state in (source.get("resources") or {}).items():
-            cursors = resource_state.get("cursors") if isinstance(resource_state, dict) else None
-            if isinstance(cursors, dict):
-                rows += [(t, resource, parse_cursor(c)) for t, c in cursors.items()]
-    return sorted(rows, key=lambda row: (row[0], row[1]))
 
 
 def _ident(name: str) -> str:

@@ -155,6 +155,7 @@ def run_sync_once(
     A warehouse held by another process raises :class:`WarehouseBusyError`. ``now`` stands in
     for the clock in the build decision (tests of a new day)."""
     from pipelines.run import run_extract
+    from pipelines.xero_cursors import xero_cursors
     from reverse_etl.analysts.publish import push_then_publish
     from reverse_etl.push.invoices import run_push
     from reverse_etl.push.quarantine_report import report_quarantine
@@ -230,6 +231,7 @@ def run_sync_once(
                     lambda run_id: run_push(settings, console=out, run_id=run_id),
                     run_id=report.run_id,
                     timed=stage,
+                    cursors=lambda: xero_cursors(settings),
                 )
             report.quarantined = report_quarantine(settings, report.run_id)
         except BaseException as exc:

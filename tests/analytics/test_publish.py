@@ -154,6 +154,7 @@ def test_xero_cursors_come_from_the_extracts_dlt_state(settings):
     import dlt
 
     from pipelines.run import XERO_PIPELINE
+    from pipelines.xero_cursors import xero_cursors
 
     pipelines_dir = settings.state_dir / "dlt"
 
@@ -169,7 +170,8 @@ def test_xero_cursors_come_from_the_extracts_dlt_state(settings):
         dataset_name="raw_xero",
     )
     pipeline.run(invoices())
-    publish_analytics(settings, RunOutcome("run-1", "success"))
+    cursors = tuple(xero_cursors(settings))  # the sync hands the publish the extract's cursors
+    publish_analytics(settings, RunOutcome("run-1", "success", xero_cursors=cursors))
     rows = query(
         settings.analytics_path,
         "select tenant_id, strftime(xero_invoices_cursor at time zone 'UTC', '%Y-%m-%d %H:%M') "
