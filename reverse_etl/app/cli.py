@@ -498,7 +498,7 @@ def webhooks_serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8780,
 ) -> None:
     """Receive Xero webhooks (signature checked) and sync the invoices they name."""
-    from reverse_etl.webhooks.receiver import serve
+    from reverse_etl.app.webhooks_serve import serve
 
     _run(lambda settings: serve(settings, host=host, port=port, console=console))
 
