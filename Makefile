@@ -64,7 +64,7 @@ sandbox: install ## Start both emulators with demo data (Ctrl-C to stop)
 	$(BIN)/invoice-sync sandbox up
 
 demo: install ## Sync, simulate an hour of business, sync again
-	$(BIN)/python -m sandbox.demo
+	$(BIN)/python -m reverse_etl.app.demo
 
 bench: install ## Issue 19's goals, before (baseline commit) and after (≤40 min), writes benchmarks/results/latest.json
 	$(BIN)/python -m benchmarks.run

@@ -17,7 +17,7 @@ from typing import TypeVar
 import requests
 from rich.console import Console
 
-from reverse_etl.core.settings import (
+from sandbox.credentials import (
     SANDBOX_HUBSPOT_TOKEN,
     SANDBOX_WEBHOOK_KEY,
     SANDBOX_XERO_CLIENT_ID,

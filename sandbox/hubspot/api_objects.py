@@ -40,10 +40,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from reverse_etl.hubspot.paths import HubSpotPaths, enforces_required_properties
 from sandbox.hubspot import search as search_module
 from sandbox.hubspot.errors import HubSpotError, not_found, validation_error
 from sandbox.hubspot.required import check_writes
+from sandbox.hubspot.routes import HubSpotRoutes, enforces_required_properties
 from sandbox.hubspot.store import ObjectType, Record
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def _context(input_id: Any, trace: Any) -> dict[str, list[str]]:
     return context
 
 
-def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
+def routes(emu: HubSpotEmulator, paths: HubSpotRoutes) -> list[web.RouteDef]:
     store = emu.store
     enforce = enforces_required_properties(paths.version)
 

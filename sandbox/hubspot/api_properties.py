@@ -21,8 +21,8 @@ from sandbox.hubspot.store import ObjectType, valid_name
 from sandbox.hubspot.values import FIELD_TYPES, PropertyDef
 
 if TYPE_CHECKING:
-    from reverse_etl.hubspot.paths import HubSpotPaths
     from sandbox.hubspot.emulator import HubSpotEmulator
+    from sandbox.hubspot.routes import HubSpotRoutes
 
 OPTION_REQUIRED = ("displayOrder", "hidden")
 
@@ -136,7 +136,7 @@ def check_unique_budget(emu: HubSpotEmulator, object_type: ObjectType, adding: i
         )
 
 
-def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
+def routes(emu: HubSpotEmulator, paths: HubSpotRoutes) -> list[web.RouteDef]:
     store = emu.store
 
     async def list_properties(request: web.Request) -> web.Response:

@@ -21,8 +21,8 @@ from sandbox.hubspot.errors import HubSpotError, not_found, validation_error
 from sandbox.hubspot.store import ObjectType, valid_name
 
 if TYPE_CHECKING:
-    from reverse_etl.hubspot.paths import HubSpotPaths
     from sandbox.hubspot.emulator import HubSpotEmulator
+    from sandbox.hubspot.routes import HubSpotRoutes
 
 # Fields ObjectSchemaEgg marks required beyond v3's, per date version (HubSpot's spec
 # collection, CRM/Schemas/Rollouts/145900/{version}/schemas.json).
@@ -46,7 +46,7 @@ STANDARD_OBJECT_NAMES = frozenset(
 )  # fmt: skip
 
 
-def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
+def routes(emu: HubSpotEmulator, paths: HubSpotRoutes) -> list[web.RouteDef]:
     store = emu.store
 
     async def list_schemas(_request: web.Request) -> web.Response:

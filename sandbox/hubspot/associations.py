@@ -1,5 +1,5 @@
 """Associations between records: definitions (types, labels) and the pairs, with HubSpot's
-batch routes, on the paths :class:`reverse_etl.hubspot.paths.HubSpotPaths` builds.
+batch routes, on the templates of :class:`sandbox.hubspot.routes.HubSpotRoutes`.
 
 Shapes from HubSpot's spec collection (``CRM/Associations/Rollouts/130902/{2026-03,2026-09}``,
 ``CRM/Associations Schema``, ``CRM/Schemas``; v4 in the numbered family):
@@ -42,8 +42,8 @@ from sandbox.hubspot.api_objects import batch_response
 from sandbox.hubspot.errors import HubSpotError, correlation_id, validation_error
 
 if TYPE_CHECKING:
-    from reverse_etl.hubspot.paths import HubSpotPaths
     from sandbox.hubspot.emulator import HubSpotEmulator
+    from sandbox.hubspot.routes import HubSpotRoutes
     from sandbox.hubspot.store import ObjectType
 
 MAX_CREATE = 2_000
@@ -202,7 +202,7 @@ def _error(message: str, ids: list[str], category: str = "OBJECT_NOT_FOUND", sub
     return error
 
 
-def routes(emu: HubSpotEmulator, paths: HubSpotPaths) -> list[web.RouteDef]:
+def routes(emu: HubSpotEmulator, paths: HubSpotRoutes) -> list[web.RouteDef]:
     store = emu.store
 
     def pair(request: web.Request) -> tuple[ObjectType, ObjectType]:

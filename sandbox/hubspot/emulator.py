@@ -1,11 +1,12 @@
 """The HubSpot CRM emulator: state, auth, rate limits and faults behind one aiohttp app.
 
-Served API versions: every date version of :data:`reverse_etl.hubspot.paths.DATE_VERSIONS` and
-the numbered family (``/crm/v3/…``, ``/crm-object-schemas/v3/…``), with paths built by the same
-:class:`~reverse_etl.hubspot.paths.HubSpotPaths` the client uses (checked against HubSpot's
-spec collection in that module). ``numbered_paths=False`` (constructor, ``POST
-/_sandbox/numbered_paths``, ``invoice-sync sandbox up --no-hubspot-numbered-paths``) answers 404
-on every numbered path — proof that nothing still calls the family HubSpot retires in 2027.
+Served API versions: every version of :data:`sandbox.hubspot.routes.SERVED_VERSIONS` (the date
+versions and the numbered family, ``/crm/v3/…``, ``/crm-object-schemas/v3/…``), on the
+emulator's own route templates (:class:`sandbox.hubspot.routes.HubSpotRoutes`, from HubSpot's
+spec collection; a test checks the client's paths against them). ``numbered_paths=False``
+(constructor, ``POST /_sandbox/numbered_paths``, ``invoice-sync sandbox up
+--no-hubspot-numbered-paths``) answers 404 on every numbered path — proof that nothing still
+calls the family HubSpot retires in 2027.
 
 Request pipeline (outermost first): ``sandbox.faults.middleware`` (latency, injected faults,
 counters) → authentication and scopes → rate limits → error rendering → route handler.
@@ -31,10 +32,9 @@ from typing import Any
 
 from aiohttp import web
 
-from reverse_etl.core.settings import SANDBOX_HUBSPOT_TOKEN
-from reverse_etl.hubspot.paths import SUPPORTED_VERSIONS, HubSpotPaths, is_numbered_path
 from sandbox import faults as faults_module
 from sandbox.clock import utc_now
+from sandbox.credentials import SANDBOX_HUBSPOT_TOKEN
 from sandbox.hubspot import (
     api_objects,
     api_properties,
@@ -54,6 +54,7 @@ from sandbox.hubspot.errors import (
 from sandbox.hubspot.limits import HubSpotLimits, RateLimiter
 from sandbox.hubspot.persistence import load_store, save_store
 from sandbox.hubspot.required import RequiredRules
+from sandbox.hubspot.routes import SERVED_VERSIONS, HubSpotRoutes, is_numbered_path
 from sandbox.hubspot.store import Store
 from sandbox.hubspot.values import iso_ms
 
@@ -332,8 +333,8 @@ class HubSpotEmulator:
             ],
             client_max_size=32 * 1024 * 1024,
         )
-        for version in SUPPORTED_VERSIONS:
-            paths = HubSpotPaths(version)
+        for version in SERVED_VERSIONS:
+            paths = HubSpotRoutes(version)
             app.add_routes(api_schemas.routes(self, paths))
             app.add_routes(api_properties.routes(self, paths))
             app.add_routes(api_objects.routes(self, paths))

@@ -16,8 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
-from reverse_etl.core.settings import SANDBOX_XERO_CLIENT_ID, SANDBOX_XERO_CLIENT_SECRET
 from sandbox.clock import utc_now
+from sandbox.credentials import SANDBOX_XERO_CLIENT_ID, SANDBOX_XERO_CLIENT_SECRET
 from sandbox.faults import Counters, Faults
 from sandbox.xero import credits, mutations, views
 from sandbox.xero.activity import simulate
