@@ -13,6 +13,8 @@ from pathlib import Path
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from reverse_etl.core.errors import InvoiceSyncError
+
 log = logging.getLogger(__name__)
 
 
@@ -67,8 +69,6 @@ def secure_warehouse(warehouse_path: Path) -> None:
 
 
 def _caused_by_project_error(exc: BaseException) -> bool:
-    from reverse_etl.core.errors import InvoiceSyncError
-
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:

@@ -45,6 +45,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from reverse_etl.core import build_plan, sync_log
 from reverse_etl.core.errors import TransformError
 from reverse_etl.core.push_path import split_failures
@@ -163,7 +165,7 @@ def run_transform(
     mirroring policy, then ``dbt_vars`` (overrides, e.g. ``{"hubspot_include_drafts": True}``).
     Raises :class:`TransformError` naming each failed model or test with dbt's message.
     """
-    from dbt_common.invocation import get_invocation_id
+    from dbt_common.invocation import get_invocation_id  # dbt: seconds to import, builds only
 
     warehouse = existing_warehouse(settings)
     dbt_vars = dbt_vars_for(settings, dbt_vars)
@@ -269,7 +271,7 @@ def parsed_manifest(
     compile state reset (:func:`_reset_compiled`; ``keep_ephemeral``: but for the ephemeral
     models'); ``None`` when the project does not parse (the build then parses by itself and
     reports the error)."""
-    from dbt.cli.main import dbtRunner
+    from dbt.cli.main import dbtRunner  # dbt: seconds to import, builds only
 
     key = build_plan.project_fingerprint(DBT_PROJECT_DIR, {**dbt_vars, "database": warehouse.stem})
     with _MANIFEST_LOCK:
@@ -307,7 +309,7 @@ def _reset_compiled(manifest: Any, *, keep_ephemeral: bool = False) -> None:
 
 def _runner(warehouse: Path, dbt_vars: Mapping[str, Any], callbacks: list[Any]) -> Any:
     """A ``dbtRunner`` with this process's parsed manifest for the project and vars."""
-    from dbt.cli.main import dbtRunner
+    from dbt.cli.main import dbtRunner  # dbt: seconds to import, builds only
 
     manifest = parsed_manifest(warehouse, dbt_vars)
     return dbtRunner(manifest=manifest, callbacks=callbacks)
@@ -424,8 +426,6 @@ def run_source_freshness(settings: Settings) -> FreshnessReport:
 def _tidy_test_failures(warehouse: Path, node_results: list[Any]) -> None:
     """Drop the failure views of tests that passed (and the old ``test_failures`` schema);
     drop ``dbt_test_failures`` when nothing is left in it."""
-    import duckdb
-
     passed = [
         r.node.alias
         for r in node_results
@@ -470,8 +470,6 @@ def node_failure(node_result: Any, warehouse: Path) -> NodeFailure:
 
 def _sample_rows(warehouse: Path, relation: str, limit: int = 3) -> str:
     """The first failing rows of a test (dbt stores them: ``store_failures_as: view``)."""
-    import duckdb
-
     try:
         with duckdb.connect(str(warehouse), read_only=True) as con:
             cursor = con.execute(f"select * from {relation} limit {limit}")
@@ -489,7 +487,7 @@ def _sample_rows(warehouse: Path, relation: str, limit: int = 3) -> str:
 def release_duckdb() -> None:
     """Close dbt-duckdb's process-wide DuckDB instance so the file can be reopened."""
     try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager  # dbt: builds only
     except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
         return
     with DuckDBConnectionManager._LOCK:

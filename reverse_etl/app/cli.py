@@ -14,6 +14,8 @@ object on stdout (:mod:`reverse_etl.app.run_summary`); the human lines then go t
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import traceback
 import uuid
 from collections.abc import Callable
@@ -29,6 +31,8 @@ from rich.text import Text
 
 from reverse_etl.app.cli_options import EPILOG, LOG_LEVELS, GlobalOptionsGroup, since_in_range
 from reverse_etl.app.run_summary import RunSummary, utc_now
+from reverse_etl.app.stage_progress import StageProgress
+from reverse_etl.core.errors import AnalystQueryError, QuarantinedRecordsError
 from reverse_etl.core.failures import as_project_error
 from reverse_etl.core.lock import sync_lock
 from reverse_etl.core.private_files import owner_only_files
@@ -186,8 +190,11 @@ def config() -> None:
 @app.command()
 def setup() -> None:
     """Create the HubSpot custom object and its properties (idempotent; never deletes)."""
-    from reverse_etl.app.sandbox_mode import sandbox_if_needed
-    from reverse_etl.push.schema import ensure_schema
+    # Deferred, as in every command below: each loads what only it needs (requests, duckdb,
+    # dlt, dbt, the HubSpot SDK, aiohttp: from 0.2 to 3.5 s), which --help and the other
+    # commands must not pay for.
+    from reverse_etl.app.sandbox_mode import sandbox_if_needed  # requests
+    from reverse_etl.push.schema import ensure_schema  # the HubSpot SDK
 
     def work(settings: Settings) -> None:
         with sandbox_if_needed(settings):
@@ -230,9 +237,8 @@ def extract(
     as_json: Annotated[bool, _json_option()] = False,
 ) -> None:
     """Load what changed in Xero, and HubSpot's current records, into the warehouse."""
-    from pipelines.run import run_extract
-    from reverse_etl.app.sandbox_mode import sandbox_if_needed
-    from reverse_etl.app.stage_progress import StageProgress
+    from pipelines.run import run_extract  # deferred: dlt (~3 s)
+    from reverse_etl.app.sandbox_mode import sandbox_if_needed  # deferred: requests
 
     summary = _summary("extract", as_json, stage="extract")
 
@@ -259,8 +265,6 @@ def extract(
         out.print(printable(report.summary(), keep_newlines=True), highlight=False, markup=False)
         report.raise_for_limit_stops()  # exit 75: stopped at Xero's day limit, resumes next run
         if report.xero.quarantined:  # exit 3, as `sync`: finished, records set aside
-            from reverse_etl.core.errors import QuarantinedRecordsError
-
             raise QuarantinedRecordsError(
                 f"{len(report.xero.quarantined)} Xero record(s) set aside in "
                 "raw_xero.quarantine (named above); the others were loaded. Fix them in Xero: "
@@ -282,9 +286,8 @@ def transform(
 ) -> None:
     """Run `dbt build`: every model and data test (the daily build); `--full` adds the unit
     tests."""
-    from reverse_etl.app.stage_progress import StageProgress
-    from reverse_etl.core.build_plan import DAILY, FULL
-    from reverse_etl.transform import run_transform
+    from reverse_etl.core.build_plan import DAILY, FULL  # deferred: duckdb
+    from reverse_etl.transform import run_transform  # deferred: duckdb, then dbt
 
     summary = _summary("transform", as_json, stage="transform")
 
@@ -312,8 +315,8 @@ def push(
     as_json: Annotated[bool, _json_option()] = False,
 ) -> None:
     """Write the action table to HubSpot in batches; log every record; send alerts."""
-    from reverse_etl.app.sandbox_mode import sandbox_if_needed
-    from reverse_etl.push.invoices import run_push
+    from reverse_etl.app.sandbox_mode import sandbox_if_needed  # deferred: requests
+    from reverse_etl.push.invoices import run_push  # deferred: the HubSpot SDK, duckdb
 
     summary = _summary("push", as_json, stage="push", dry_run=dry_run)
 
@@ -360,7 +363,7 @@ def sync(
     as_json: Annotated[bool, _json_option()] = False,
 ) -> None:
     """Extract → transform → push, once (or --every 1h), under a lock. Exit 0/1/3/4/75."""
-    from reverse_etl.app.sync import SyncReport, run_sync_command
+    from reverse_etl.app.sync import SyncReport, run_sync_command  # deferred: every stage's
 
     if as_json and every is not None:
         raise typer.BadParameter("--json describes one run: use it without --every.")
@@ -409,11 +412,11 @@ def sql(
     ] = "table",
 ) -> None:
     """Query the published analysts' database (ANALYTICS_PATH), read-only."""
-    import subprocess
-    import sys
-
-    from reverse_etl.analysts.sql import interactive_command, interactive_init_script, run_query
-    from reverse_etl.core.errors import AnalystQueryError
+    from reverse_etl.analysts.sql import (  # deferred: duckdb
+        interactive_command,
+        interactive_init_script,
+        run_query,
+    )
 
     def work(settings: Settings) -> None:
         if output_format not in ("table", "csv", "json"):
@@ -455,7 +458,7 @@ def sandbox_up(
     ] = None,
 ) -> None:
     """Start both emulators on 127.0.0.1 with demo data and print the environment to use."""
-    from sandbox.server import serve_forever
+    from sandbox.server import serve_forever  # deferred: aiohttp and the emulators (~1.5 s)
 
     try:
         serve_forever(
@@ -487,7 +490,7 @@ def sandbox_activity(
     ),
 ) -> None:
     """Simulate business in the running Xero emulator: new, paid, voided and edited invoices."""
-    from sandbox.server import post_activity
+    from sandbox.server import post_activity  # deferred: aiohttp and the emulators
 
     console.print(post_activity(xero_url, hours=hours), highlight=False)
 
@@ -498,7 +501,7 @@ def webhooks_serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8780,
 ) -> None:
     """Receive Xero webhooks (signature checked) and sync the invoices they name."""
-    from reverse_etl.app.webhooks_serve import serve
+    from reverse_etl.app.webhooks_serve import serve  # deferred: aiohttp, dlt, dbt
 
     _run(lambda settings: serve(settings, host=host, port=port, console=console))
 

@@ -102,7 +102,7 @@ class SyncReport:
 
     def raise_for_problems(self) -> None:
         """Exit 3 when HubSpot rejected records or Xero records are in quarantine."""
-        from reverse_etl.push.quarantine_report import quarantine_message
+        from reverse_etl.push.quarantine_report import quarantine_message  # as the stages
 
         quarantine = quarantine_message(self.quarantined) if self.quarantined else ""
         try:
@@ -154,6 +154,9 @@ def run_sync_once(
     (reverse_etl/analysts/publish.py; ``meta.sync_status`` says which); a dry run publishes nothing.
     A warehouse held by another process raises :class:`WarehouseBusyError`. ``now`` stands in
     for the clock in the build decision (tests of a new day)."""
+    # Looked up when a run starts: the stages load dlt, dbt and the HubSpot SDK (seconds),
+    # which importing this module (the CLI, the webhook batch's SyncReport) must not pay for;
+    # tests replace them on their own modules.
     from pipelines.run import run_extract
     from pipelines.xero_cursors import xero_cursors
     from reverse_etl.analysts.publish import push_then_publish
@@ -254,7 +257,7 @@ def run_sync_once(
 def _alert_analyst_failures(settings: Settings, transform: Any, notify: Any = None) -> None:
     """Tests of analyst-only marts that failed do not stop the push (reverse_etl/core/push_path.py):
     they are named in the transform's summary line and sent as an alert, best effort."""
-    from reverse_etl.push.alerts import deliver
+    from reverse_etl.push.alerts import deliver  # as the stages: at call time
 
     failures = getattr(transform, "analyst_failures", ())
     if not failures:
@@ -272,7 +275,7 @@ def _plan(
     settings: Settings, *, full_refresh: bool, since: date | None, now: datetime | None
 ) -> BuildPlan:
     """This run's build (:mod:`reverse_etl.core.build_plan`), decided after the extract."""
-    from reverse_etl.transform import build_inputs
+    from reverse_etl.transform import build_inputs  # as the stages: at call time
 
     force = None
     if full_refresh:
@@ -290,7 +293,10 @@ def _freshness(settings: Settings, report: SyncReport, error: BaseException | No
     ``raw_hubspot.extract_runs``, the sources dbt measures) got a row just now, so freshness
     is a pass without asking dbt; after a failed extract, `dbt source freshness` measures how
     stale the warehouse is."""
-    from reverse_etl.transform import FreshnessReport, run_source_freshness
+    from reverse_etl.transform import (  # as the stages: at call time
+        FreshnessReport,
+        run_source_freshness,
+    )
 
     if not settings.warehouse_path.is_file():
         return None

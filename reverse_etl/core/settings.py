@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
+from dotenv.parser import parse_stream
+
 from reverse_etl.core.api_versions import DEFAULT_API_VERSION, SUPPORTED_VERSIONS
 from reverse_etl.core.errors import ConfigError
 
@@ -202,8 +204,6 @@ _ASSIGNMENT = re.compile(r"^\s*(export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=")
 
 def read_dotenv(path: Path) -> dict[str, str]:
     """The variables of a ``.env`` file; :class:`ConfigError` for a line that cannot be read."""
-    from dotenv.parser import parse_stream
-
     values: dict[str, str] = {}
     with path.open(encoding="utf-8") as stream:
         for binding in parse_stream(stream):

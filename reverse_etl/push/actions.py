@@ -19,6 +19,7 @@ from reverse_etl.core.errors import InvoiceSyncError
 from reverse_etl.core.settings import Settings
 from reverse_etl.core.sync_log import open_warehouse
 from reverse_etl.hubspot.properties import PROPERTY_NAMES, UPSERT_KEY
+from reverse_etl.transform import run_transform
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +145,6 @@ def refresh_if_consumed(settings: Settings) -> bool:
         consumed = actions_consumed(con)
     if not consumed:
         return False
-    from reverse_etl.transform import run_transform
-
     log.info("The action table was already pushed; re-deriving it from HubSpot's snapshot.")
     run_transform(settings, select=STALE_AFTER_PUSH)
     return True

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from sandbox.hubspot import search as search_module
+from sandbox.hubspot.batch import batch_response
 from sandbox.hubspot.errors import HubSpotError, not_found, validation_error
 from sandbox.hubspot.required import check_writes
 from sandbox.hubspot.routes import HubSpotRoutes, enforces_required_properties
@@ -57,24 +58,6 @@ NOT_FOUND_MESSAGE = "Object not found.  objectId are usually numeric."
 def _names(request: web.Request) -> list[str] | None:
     names = [n for raw in request.query.getall("properties", []) for n in raw.split(",") if n]
     return names or None
-
-
-def batch_response(
-    results: list[Any], errors: list[dict[str, Any]], started: str, completed: str, ok: int = 200
-) -> web.Response:
-    """HubSpot's batch answer: ``ok`` when every input went through, else 207 with
-    ``numErrors`` and ``errors`` beside the results (objects and associations alike)."""
-    body: dict[str, Any] = {
-        "status": "COMPLETE",
-        "results": results,
-        "startedAt": started,
-        "completedAt": completed,
-    }
-    if errors:
-        body["numErrors"] = len(errors)
-        body["errors"] = errors
-        return web.json_response(body, status=207)
-    return web.json_response(body, status=ok)
 
 
 def _known(object_type: ObjectType, names: Any) -> list[str] | None:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from sandbox.hubspot.api_objects import batch_response
+from sandbox.hubspot.batch import batch_response
 from sandbox.hubspot.errors import HubSpotError, correlation_id, validation_error
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ The schemas API does not list them (``GET …/schemas`` lists custom objects onl
 
 from __future__ import annotations
 
-from sandbox.hubspot.store import ObjectType
+from sandbox.hubspot.object_types import ObjectType
 from sandbox.hubspot.values import PropertyDef, builtin_properties
 
 # (object type id, name, singular, plural, group, [(name, label, type, fieldType)])

@@ -11,7 +11,7 @@ client reading with ``If-Modified-Since`` its previous high-water mark sees all 
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sandbox.xero import mutations
@@ -120,8 +120,6 @@ def _apply(kind: str, store: Store, inv: Invoice, now: datetime, rng: random.Ran
 
 
 def _shift(ordinal: int, days: int) -> str:
-    from datetime import date
-
     return date.fromordinal(ordinal + days).isoformat()
 
 

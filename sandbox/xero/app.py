@@ -18,6 +18,7 @@ from aiohttp import web
 
 from sandbox.faults import Handler, control_routes, middleware, route_key
 from sandbox.xero.auth import AccessToken, AuthError
+from sandbox.xero.control import control_routes as xero_control_routes
 from sandbox.xero.limits import Refusal
 from sandbox.xero.query import QueryError
 
@@ -106,8 +107,6 @@ def build_app(emu: XeroEmulator) -> web.Application:
     for spelling in ("Organisation", "organisation"):
         app.router.add_get(API_PREFIX + spelling, partial(_organisation, emu))
     app.add_routes(control_routes(emu.faults, emu.counters))
-    from sandbox.xero.control import control_routes as xero_control_routes
-
     app.add_routes(xero_control_routes(emu))
     return app
 

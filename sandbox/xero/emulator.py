@@ -21,6 +21,7 @@ from sandbox.credentials import SANDBOX_XERO_CLIENT_ID, SANDBOX_XERO_CLIENT_SECR
 from sandbox.faults import Counters, Faults
 from sandbox.xero import credits, mutations, views
 from sandbox.xero.activity import simulate
+from sandbox.xero.app import build_app
 from sandbox.xero.auth import AccessToken, Identity
 from sandbox.xero.finance_reading import FinanceReader
 from sandbox.xero.generator import generate
@@ -69,8 +70,6 @@ class XeroEmulator:
         return self.clock()
 
     def app(self) -> web.Application:
-        from sandbox.xero.app import build_app
-
         return build_app(self)
 
     def reset(self) -> None:
