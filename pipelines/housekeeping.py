@@ -14,6 +14,7 @@ import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from reverse_etl.core.errors import InvoiceSyncError
+from reverse_etl.core.failures import causes
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +70,4 @@ def secure_warehouse(warehouse_path: Path) -> None:
 
 
 def _caused_by_project_error(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, InvoiceSyncError):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__ or getattr(current, "exception", None)
-    return False
+    return any(isinstance(link, InvoiceSyncError) for link in causes(exc))

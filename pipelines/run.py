@@ -98,6 +98,7 @@ from pipelines.xero.records import (
 )
 from pipelines.xero.source import XeroExtractStats, XeroReadPlan, xero_source
 from reverse_etl.core.errors import InvoiceSyncError, XeroLimitStop
+from reverse_etl.core.failures import causes
 from reverse_etl.core.private_files import shared_folder
 from reverse_etl.core.settings import Settings
 
@@ -637,14 +638,7 @@ def _normalize_workers(extracted: Any) -> int:
 
 
 def _project_error(exc: BaseException) -> InvoiceSyncError | None:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, InvoiceSyncError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__ or getattr(current, "exception", None)
-    return None
+    return next((link for link in causes(exc) if isinstance(link, InvoiceSyncError)), None)
 
 
 _DUCKDB_TYPES: dict[str, Callable[[dict[str, Any]], str]] = {

@@ -44,7 +44,7 @@ from typing import Any
 
 import duckdb
 
-from reverse_etl.core.errors import WarehouseBusyError
+from reverse_etl.core.failures import busy_error
 from reverse_etl.core.private_files import shared_folder
 
 log = logging.getLogger(__name__)
@@ -143,12 +143,10 @@ def connect_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(path))
     except duckdb.IOException as exc:
-        if "lock" not in str(exc).lower():
+        busy = busy_error(exc, path)
+        if busy is None:
             raise
-        raise WarehouseBusyError(
-            f"The warehouse {path} is open in another process ({str(exc).splitlines()[0]}). "
-            "Close that DuckDB session; the next run catches up."
-        ) from exc
+        raise busy from exc
 
 
 @contextmanager

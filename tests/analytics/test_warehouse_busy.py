@@ -76,3 +76,26 @@ def test_dbt_on_a_held_warehouse(settings):
         warehouse_busy_is_typed(settings),
     ):
         run_transform(settings)
+
+
+def test_one_classifier_and_one_message_wherever_the_conflict_is_met(settings):
+    """The opener (sync_log), the CLI edge and the loops (as_project_error) and the typed
+    context (busy_error) classify DuckDB's conflict alike and word it alike (issue 21)."""
+    from reverse_etl.core import sync_log
+    from reverse_etl.core.failures import as_project_error
+
+    with held_open(settings.warehouse_path) as pid:
+        with pytest.raises(WarehouseBusyError) as opened:
+            sync_log.connect_warehouse(settings.warehouse_path)
+        with pytest.raises(duckdb.Error) as raw:
+            duckdb.connect(str(settings.warehouse_path))
+        classified = as_project_error(raw.value)
+        typed = busy_error(raw.value, settings.warehouse_path)
+        bare = busy_error(raw.value)
+    assert isinstance(classified, WarehouseBusyError) and typed is not None and bare is not None
+    assert opened.value.pid == classified.pid == typed.pid == pid
+    assert str(opened.value) == str(typed)
+    assert str(classified) == str(bare)
+    for error in (opened.value, classified, typed):
+        assert "is busy: another process has it open (python" in str(error)
+        assert f"PID {pid}), so this run stopped there" in str(error)
