@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reverse_etl.core.settings import HubSpotSettings
 from reverse_etl.hubspot.answers import BatchError, UpsertAnswer, UpsertResult
 from reverse_etl.hubspot.calls import CrmCalls
 from reverse_etl.hubspot.customer_calls import CustomerCalls
@@ -39,14 +40,15 @@ __all__ = [
 
 
 class HubSpot(HubSpotTransport):
-    """The transport (see :class:`HubSpotTransport` for its arguments) and its call groups.
+    """The transport (``options``: :class:`HubSpotTransport`'s limiters, clock, sleep, retry
+    budget and timeouts) and its call groups.
 
     Thread-safe: the push's workers share one instance (urllib3's pool is thread-safe and
     sized to ``max_in_flight``); the call groups hold no state of their own.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, settings: HubSpotSettings, **options: Any) -> None:
+        super().__init__(settings, **options)
         crm = CrmCalls(self)
         customers = CustomerCalls(self, crm)
         self.crm = crm
