@@ -2,13 +2,14 @@
 of the invoice records' associations (``raw_hubspot.invoice_associations``), for the customer
 matching of issue 13.
 
-Companies and contacts are read like the invoice records (:mod:`pipelines.hubspot_snapshot.source`):
-the first run lists every record (archived ones too); later runs read only what changed, with
-HubSpot's live count, in one search (:mod:`pipelines.hubspot_snapshot.changes`; contacts on
-``lastmodifieddate``), and list the archived ones only when that count is short — through the
-one HubSpot client and its limiters. Company values the push wrote come back as echoes: the
-push writes back their ``updatedAt`` (:mod:`reverse_etl.push.customers`), so they are counted,
-not read.
+Companies and contacts are read by the same generic CRM resource as the invoice records
+(:mod:`pipelines.hubspot_snapshot.crm`): the first run lists every record (archived ones too);
+later runs read only what changed, with HubSpot's live count, in one search
+(:mod:`pipelines.hubspot_snapshot.changes`; contacts on ``lastmodifieddate``), and list the
+archived ones only when that count is short — through the one HubSpot client and its limiters.
+Merges are followed (``hs_merged_object_ids``). Company values the push wrote come back as
+echoes: the push writes back their ``updatedAt`` (:mod:`reverse_etl.push.customers`), so they
+are counted, not read.
 
 Associations: HubSpot search cannot filter by association, and creating or removing an
 association is not promised to move either record's ``hs_lastmodifieddate`` (the emulator
@@ -22,35 +23,20 @@ hand-made association nor re-creates one removed by hand.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import Any
 
 import dlt
 from dlt.extract.resource import DltResource
 
-from pipelines.cursor import VersionTracker, parse_cursor
-from pipelines.hubspot_snapshot.changes import (
-    EMPTY_READ_CURSOR,
-    ChangeRead,
-    Known,
-    echo_windows,
-    known_instants,
-    read_changes,
-    read_start,
-    remember_settled,
-)
-from pipelines.hubspot_snapshot.client import (
-    HubSpotReader,
-    SearchWindowStuck,
-    modified_at,
-    modified_property,
-)
+from pipelines.hubspot_snapshot.changes import Known
+from pipelines.hubspot_snapshot.client import HubSpotReader, modified_at, modified_property
+from pipelines.hubspot_snapshot.crm import CrmObject, HubSpotSnapshotStats, crm_resource
 from reverse_etl.hubspot.customer_calls import COMPANIES, CONTACTS, scope_for
 from reverse_etl.hubspot.customer_records import COMPANY_FIELDS, CONTACT_FIELDS, association_key
 
 TABLES = {COMPANIES: COMPANY_FIELDS, CONTACTS: CONTACT_FIELDS}
-log = logging.getLogger(__name__)
 MERGED_IDS = "hs_merged_object_ids"  # HubSpot's "Merged [record] IDs" property (read only)
 READ_BATCH = 1_000  # HubSpot's batch-read limit for associations (changelog, Feb 2025)
 
@@ -105,152 +91,23 @@ def customer_resource(
     full_refresh: bool,
     loaded: dict[str, int],
 ) -> DltResource:
-    """``raw_hubspot.companies`` or ``.contacts``: full list first; later, the changes since the
-    cursor and HubSpot's live count in one search (:mod:`pipelines.hubspot_snapshot.changes`),
-    the archived ones listed only when the count says some disappeared."""
+    """``raw_hubspot.companies`` or ``.contacts``: the generic CRM resource
+    (:mod:`pipelines.hubspot_snapshot.crm`), following merges; ``loaded`` counts the rows
+    loaded per table."""
     fields = TABLES[object_type]
     modified = modified_property(object_type)
-    read = (*fields, modified, MERGED_IDS)
-    scope = scope_for(object_type, write=False)
-    merged: set[str] = set()  # ids this read archived because a merge folded them away
-
-    @dlt.resource(
-        name=object_type,
-        write_disposition="merge",
-        primary_key="hs_object_id",
+    customers = CrmObject(
+        table=object_type,
         columns=columns(fields),
+        read=(*fields, modified, MERGED_IDS),
+        modified=modified,
+        scope=scope_for(object_type, write=False),
+        row=partial(row_of, fields=fields, modified=modified),
+        locate=lambda _state, _fresh: object_type,
+        merged_ids=MERGED_IDS,
     )
-    def records() -> Iterator[list[dict[str, Any]]]:
-        state = dlt.current.resource_state()
-        cursor = None if full_refresh else parse_cursor(state.get("cursor"))
-        tracker = VersionTracker()
-        start = read_start(state, cursor)
-        if start is None or cursor is None:
-            pages: Iterator[list[dict[str, Any]]] = _chain(
-                reader.list_records(object_type, read, scope=scope),
-                reader.list_records(object_type, read, archived=True, scope=scope),
-            )
-            yield from _rows(pages, fields, tracker, loaded, object_type, modified)
-        else:
-            tracker.known = known.versions(start)
-            windows = echo_windows(known.written_after(cursor))
-            known_at = known_instants(tracker.known)
-            change = read_changes(
-                reader, object_type, read, modified, start, windows, scope, known_at
-            )
-            remember_settled(state, start, change)
-            if change.complete:
-                pages = iter([change.records])
-                yield from _rows(pages, fields, tracker, loaded, object_type, modified)
-                yield from _merged_away(change.records, fields, known, merged, loaded, object_type)
-                if change.echoes_up_to is not None:
-                    tracker.saw(change.echoes_up_to)
-                yield from _gone(reader, object_type, read, scope, known, change, loaded, merged)
-            else:
-                merges: list[dict[str, Any]] = []
-                pages = reader.search_modified_since(object_type, read, start, scope=scope)
-                try:
-                    noted = _noting_merges(pages, merges)
-                    yield from _rows(noted, fields, tracker, loaded, object_type, modified)
-                except SearchWindowStuck:
-                    pages = _noting_merges(
-                        reader.list_records(object_type, read, scope=scope), merges
-                    )
-                    yield from _rows(pages, fields, tracker, loaded, object_type, modified)
-                yield from _merged_away(merges, fields, known, merged, loaded, object_type)
-        new_cursor = tracker.next_cursor(cursor)
-        if new_cursor is None and start is None:
-            new_cursor = EMPTY_READ_CURSOR
-        if new_cursor is not None:
-            state["cursor"] = new_cursor.isoformat()
-
-    return records
-
-
-def _gone(
-    reader: HubSpotReader,
-    object_type: str,
-    read: Sequence[str],
-    scope: str,
-    known: Known,
-    change: ChangeRead,
-    loaded: dict[str, int],
-    merged: set[str],
-) -> Iterator[list[dict[str, Any]]]:
-    """Companies or contacts archived (deleted, merged away) since the last read, listed only
-    when HubSpot's live count is short of the warehouse's — once the merges' own ids are
-    accounted for — and only until found."""
-    seen = {str(record["id"]) for record in change.records}
-    known_live = known.live_count() - change.deferred + len(seen - known.live_among(seen))
-    known_live -= len(merged)
-    missing = known_live - (change.live_total or 0)
-    if missing <= 0:
-        return
-    already = known.archived()
-    found = 0
-    modified = modified_property(object_type)
-    for page in reader.list_records(object_type, read, archived=True, scope=scope):
-        rows = [
-            row_of(r, TABLES[object_type], modified) for r in page if str(r["id"]) not in already
-        ]
-        for row in rows:
-            row["archived"] = True
-        found += len(known.live_among(row["hs_object_id"] for row in rows)) if rows else 0
-        loaded[object_type] = loaded.get(object_type, 0) + len(rows)
-        if rows:
-            yield rows
-        if found >= missing:
-            return
-    log.warning(
-        "HubSpot counts %d live %s fewer than the warehouse and its archived records explain %d: "
-        "search lag (checked again next run) or records deleted permanently",
-        missing,
-        object_type,
-        found,
-    )
-
-
-def _noting_merges(
-    pages: Iterator[list[dict[str, Any]]], merges: list[dict[str, Any]]
-) -> Iterator[list[dict[str, Any]]]:
-    """The pages unchanged; the records a merge made are kept aside for :func:`_merged_away`."""
-    for page in pages:
-        merges.extend(r for r in page if (r.get("properties") or {}).get(MERGED_IDS))
-        yield page
-
-
-def _merged_away(
-    records: list[dict[str, Any]],
-    fields: Sequence[str],
-    known: Known,
-    merged: set[str],
-    loaded: dict[str, int],
-    table: str,
-) -> Iterator[list[dict[str, Any]]]:
-    """Follow merges: a company or contact a merge made lists the ids it folded in
-    (``hs_merged_object_ids``, ``;``-separated). HubSpot archives those records and answers
-    their ids with the new one (changelog "Updated merge functionality for contacts and
-    companies"); incremental search never returns them. The ids the warehouse still holds as
-    live are archived here at once, so no write is ever aimed at them and the customer
-    matches the merged record on this very run."""
-    folded = {
-        merged_id.strip()
-        for record in records
-        if not record.get("archived")
-        for merged_id in str((record.get("properties") or {}).get(MERGED_IDS) or "").split(";")
-        if merged_id.strip()
-    }
-    live = known.live_among(folded - {str(r["id"]) for r in records}) if folded else set()
-    if not live:
-        return
-    rows = [
-        {"hs_object_id": i, **dict.fromkeys(fields), "hs_lastmodifieddate": None, "archived": True}
-        for i in sorted(live)
-    ]
-    merged.update(live)
-    loaded[table] = loaded.get(table, 0) + len(rows)
-    log.info("HubSpot snapshot: %d %s merged away, archived", len(rows), table)
-    yield rows
+    stats = HubSpotSnapshotStats(loaded_by_table=loaded)
+    return crm_resource(reader, customers, known, full_refresh, stats)
 
 
 def associations_resource(
@@ -286,31 +143,6 @@ def associations_resource(
                     yield rows
 
     return invoice_associations
-
-
-def _chain(*iterators: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
-    for iterator in iterators:
-        yield from iterator
-
-
-def _rows(
-    pages: Iterator[list[dict[str, Any]]],
-    fields: Sequence[str],
-    tracker: VersionTracker,
-    loaded: dict[str, int],
-    table: str,
-    modified: str,
-) -> Iterator[list[dict[str, Any]]]:
-    for page in pages:
-        rows = []
-        for record in page:
-            row = row_of(record, fields, modified)
-            stamp = row["hs_lastmodifieddate"]
-            if stamp is None or tracker.is_new(row["hs_object_id"], stamp):
-                rows.append(row)
-        loaded[table] = loaded.get(table, 0) + len(rows)
-        if rows:
-            yield rows
 
 
 @dlt.source(name="hubspot", max_table_nesting=0)

@@ -1,6 +1,8 @@
-"""The HubSpot calls the tool makes, each a :meth:`HubSpot.request` to a path of the configured
-API version (:mod:`reverse_etl.hubspot.paths`); mixed into
-:class:`reverse_etl.hubspot.client.HubSpot`, which owns the transport, retries and limits.
+"""The CRM calls of the invoice work (the custom object, its schema and properties, lists and
+searches of any object type), each a :meth:`Transport.request` to a path of the configured API
+version (:mod:`reverse_etl.hubspot.paths`). :class:`reverse_etl.hubspot.client.HubSpot` owns the
+transport (retries, limits, errors) and hands it to this call group and to
+:class:`reverse_etl.hubspot.customer_calls.CustomerCalls`.
 
 Shapes relied on (HubSpot/HubSpot-public-api-spec-collection, ``CRM/Objects``, ``Schemas``,
 ``Properties`` for 2026-03, 2026-09 and v3): the objects list pages with ``limit`` ≤ 100 and
@@ -13,20 +15,21 @@ schemas and properties answer ``CollectionResponseObjectSchemaNoPaging`` /
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reverse_etl.hubspot.answers import UpsertAnswer, parse_upsert_answer
+from reverse_etl.hubspot.wire import ApiResult
 
 if TYPE_CHECKING:
     from reverse_etl.core.settings import HubSpotSettings
-    from reverse_etl.hubspot.client import ApiResult
     from reverse_etl.hubspot.paths import HubSpotPaths
 
 LIST_LIMIT = 100  # HubSpot's maximum page size for the objects list
 
 
-class HubSpotCalls:
-    """The typed calls; ``request``, ``paths`` and ``settings`` come from ``HubSpot``."""
+class Transport(Protocol):
+    """What a call group needs of the client: one request to a path of the configured version
+    (:meth:`reverse_etl.hubspot.client.HubSpot.request`), the paths and the settings."""
 
     settings: HubSpotSettings
     paths: HubSpotPaths
@@ -43,13 +46,19 @@ class HubSpotCalls:
         model: tuple[str, str] | None = None,
         what: str | None = None,
         before_resend: Callable[[Any], Any | None] | None = None,
-    ) -> ApiResult:
-        raise NotImplementedError
+    ) -> ApiResult: ...
+
+
+class CrmCalls:
+    """The typed calls, each one :meth:`Transport.request`."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
 
     def list_schemas(self) -> list[Any]:
-        result = self.request(
+        result = self._transport.request(
             "GET",
-            self.paths.schemas(),
+            self._transport.paths.schemas(),
             scope="crm.schemas.custom.read",
             model=("schemas", "CollectionResponseObjectSchemaNoPaging"),
         )
@@ -73,16 +82,18 @@ class HubSpotCalls:
         if properties:
             query.append(("properties", ",".join(properties)))
         query.append(("archived", "true" if archived else "false"))
-        result = self.request("GET", self.paths.objects(object_type), query=query, scope=scope)
+        result = self._transport.request(
+            "GET", self._transport.paths.objects(object_type), query=query, scope=scope
+        )
         return result.data if isinstance(result.data, dict) else {}
 
     def search_page(
         self, object_type: str, body: dict[str, Any], scope: str = "crm.objects.custom.read"
     ) -> dict[str, Any]:
         """One page of a CRM search, as HubSpot's raw JSON."""
-        result = self.request(
+        result = self._transport.request(
             "POST",
-            self.paths.search(object_type),
+            self._transport.paths.search(object_type),
             body=body,
             scope=scope,
             search=True,
@@ -90,9 +101,9 @@ class HubSpotCalls:
         return result.data if isinstance(result.data, dict) else {}
 
     def create_schema(self, body: dict[str, Any]) -> Any:
-        return self.request(
+        return self._transport.request(
             "POST",
-            self.paths.schemas(),
+            self._transport.paths.schemas(),
             body=body,
             scope="crm.schemas.custom.write",
             model=("schemas", "ObjectSchema"),
@@ -100,18 +111,18 @@ class HubSpotCalls:
         ).data
 
     def list_properties(self, object_type: str) -> list[Any]:
-        result = self.request(
+        result = self._transport.request(
             "GET",
-            self.paths.properties(object_type),
+            self._transport.paths.properties(object_type),
             scope="crm.schemas.custom.read",
             model=("properties", "CollectionResponsePropertyNoPaging"),
         )
         return list(result.data.results or []) if result.data is not None else []
 
     def create_property(self, object_type: str, body: dict[str, Any]) -> Any:
-        return self.request(
+        return self._transport.request(
             "POST",
-            self.paths.properties(object_type),
+            self._transport.paths.properties(object_type),
             body=body,
             scope="crm.schemas.custom.write",
             model=("properties", "ModelProperty"),
@@ -119,9 +130,9 @@ class HubSpotCalls:
         ).data
 
     def update_property(self, object_type: str, name: str, body: dict[str, Any]) -> Any:
-        return self.request(
+        return self._transport.request(
             "PATCH",
-            self.paths.property(object_type, name),
+            self._transport.paths.property(object_type, name),
             body=body,
             scope="crm.schemas.custom.write",
             model=("properties", "ModelProperty"),
@@ -140,11 +151,13 @@ class HubSpotCalls:
         more CPU than the rate limit leaves time for. Requests, auth and error classes stay the
         SDK's."""
         traced = [{"objectWriteTraceId": str(item.get("id")), **item} for item in inputs]
-        result = self.request(
+        result = self._transport.request(
             "POST",
-            self.paths.batch(object_type, "upsert"),
+            self._transport.paths.batch(object_type, "upsert"),
             body={"inputs": traced},
             scope="crm.objects.custom.write",
         )
         by_trace = {t["objectWriteTraceId"]: t for t in traced}
-        return parse_upsert_answer(result.status, result.data, by_trace, self.settings.object_name)
+        return parse_upsert_answer(
+            result.status, result.data, by_trace, self._transport.settings.object_name
+        )

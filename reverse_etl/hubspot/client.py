@@ -1,402 +1,72 @@
-"""HubSpot HTTP concerns, in one place: client factory, shared rate limiter, retries, errors.
+"""The tool's one HubSpot client: the transport, with the typed calls composed over it.
 
-Every HubSpot call of the tool — setup, push, webhooks and the warehouse snapshot's reads
-(:mod:`pipelines.hubspot_snapshot.client`) — goes through :meth:`HubSpot.request` →
-:meth:`HubSpot.call` to a path built by :mod:`reverse_etl.hubspot.paths` for
-``HUBSPOT_API_VERSION`` (a date version such as ``2026-09``, or the numbered ``v3`` family).
-
-Why the official ``hubspot-api-client`` (12.x) still carries the requests, with our paths: its
-generated methods hard-code the numbered paths (``/crm/v3/objects/…``), but each family's
-``ApiClient.call_api(resource_path, method, …)`` sends any path with the SDK's auth, JSON
-encoding, connection pool, error classes and model deserialiser, so one transport serves every
-version and ``v3`` stays selectable by configuration alone. The other official Python client,
-``hubspot-sdk`` (0.1.0a9, checked 30 Nov 2026), is an alpha generated for ``2026-03`` only (its
-1,010 CRM paths all name ``2026-03``: no ``2026-09``, no numbered family), brings a fourth HTTP
-stack (httpx + pydantic) and retries on its own (``DEFAULT_MAX_RETRIES = 2``) beneath our
-limiter — so it would serve worse here. Revisit when it is stable and covers ``2026-09``.
-
-One retry mechanism, ours, not urllib3's. The SDK can take a ``urllib3.util.Retry``, but it
-retries POST only with ``allowed_methods=None``, raises ``MaxRetryError`` once exhausted unless
-``raise_on_status=False``, and its retries are invisible to us: they bypass the rate limiter
-and the call counter, and a 429 storm would be hammered by every worker at once. So the SDK
-is built with ``retry=False`` (urllib3 then raises the underlying connection error at once,
-see ``urllib3.util.Retry.from_int``) and :meth:`HubSpot.call` owns the loop:
-
-- every attempt first takes a slot from the shared :class:`RateLimiter` (a search also one
-  from the search endpoints' limiter) and is counted;
-- ``429``: wait as HubSpot says — ``Retry-After`` if sent, else until our oldest request
-  leaves the ``X-HubSpot-RateLimit-Interval-Milliseconds`` window, else exponential backoff —
-  and hold *all* workers for that long (a search's ``SECONDLY`` 429: only the searches, until
-  the search window has room). ``policyName: DAILY`` is not retried (HubSpot's daily cap
-  resets at midnight; retrying only burns calls);
-- ``5xx`` and dropped connections / timeouts: exponential backoff with jitter, bounded
-  attempts. Safe for the invoice writes, batch *upserts* keyed on the unique
-  ``xero_invoice_id`` (``POST …/objects/{objectType}/batch/upsert``), and for updates and
-  association writes (a repeat is no change). A *create* is not: HubSpot has no idempotency
-  key, so a create whose answer was lost (a read timeout, a reset, a 5xx — the write may have
-  happened) is never resent blindly. Its caller passes ``before_resend``, which looks up what
-  the lost attempt made and returns what is still to send; before it runs, the loop waits at
-  least :attr:`HubSpot.search_settle_seconds` (10 s), since HubSpot's search index lags
-  writes by a few seconds (CRM search guide; Okta's HubSpot connector advises waiting 10 s
-  after a create before searching: help.okta.com, Workflows "Search Contacts"). A longer lag
-  could still let a second company through: rule 1 then finds two candidates and
-  ``unmatched_customers`` names both for a person. A refused connection (nothing was sent)
-  is simply retried;
-- ``401`` → :class:`HubSpotAuthError` naming the Service Key / private-app token in
-  ``HUBSPOT_ACCESS_TOKEN``; ``403`` → :class:`HubSpotAuthError` naming the missing scope from
-  HubSpot's ``MISSING_SCOPES`` body and where to add it (:mod:`reverse_etl.hubspot.answers`);
-- other ``4xx`` → :class:`HubSpotRequestError` with HubSpot's ``category`` and ``message`` —
-  or, for a required-property refusal (API 2026-09), the property and the fix.
-
-SDK facts relied on (read from hubspot-api-client 12.0.0): each sub-package
-(``hubspot.crm.objects``, ``.schemas``, ``.properties``) has its own ``ApiClient`` and
-``ApiException`` (check ``.status``, ``.headers``, ``.body``); ``client.crm.objects.batch_api``
-builds a new ``ApiClient`` (and connection pool) on *every* attribute access, so
-:class:`HubSpot` keeps one per family; ``call_api(..., _preload_content=False)`` returns the raw
-urllib3 response (non-2xx still raise), with ``response_types_map`` it returns ``(model,
-status, headers)``, reading model class names from its own package; a 207 does not raise;
-``Client.create(**kw)`` sets every keyword on each sub-package's ``Configuration`` (``host``,
-``retries`` from ``retry``, ``connection_pool_maxsize``, sized here to ``max_in_flight`` so
-workers do not queue for a connection). Checked here: with ``retry=False`` the pool gets
-``Retry(total=False)`` and a refused connection surfaces as
-``urllib3.exceptions.NewConnectionError``; 401/403/404/5xx come as the sub-package's
-``UnauthorizedException``/``ForbiddenException``/``NotFoundException``/``ServiceException``.
-
-The rolling-window limiters live in :mod:`reverse_etl.hubspot.limiter`, the answers' value
-types and messages in :mod:`reverse_etl.hubspot.answers`; this module is the limiters' only
-caller.
+:class:`~reverse_etl.hubspot.transport.HubSpotTransport` owns every request — the SDK, the
+shared rate limiters, retries, waits and errors, in one place. The typed calls are call groups
+handed that transport (no mixins, no copied ``request`` stubs):
+:class:`~reverse_etl.hubspot.calls.CrmCalls` (the custom object's schema and properties, lists,
+searches and upserts of any object type) and
+:class:`~reverse_etl.hubspot.customer_calls.CustomerCalls` (companies, contacts, associations).
+:class:`HubSpot` binds their methods under the names the push, the setup and the snapshot call
+(``hub.batch_upsert(...)``, ``hub.associations_read(...)``), so callers hold one object.
 """
 
 from __future__ import annotations
 
-import logging
-import random
-import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-import hubspot
-import urllib3
-from hubspot.crm.objects import exceptions as objects_exceptions
-from hubspot.crm.properties import exceptions as properties_exceptions
-from hubspot.crm.schemas import exceptions as schemas_exceptions
-
-from reverse_etl.core.errors import HubSpotAuthError, HubSpotError
 from reverse_etl.core.settings import HubSpotSettings
-from reverse_etl.hubspot.answers import (  # the answer types are re-exported for the push
-    BatchError,
-    UpsertAnswer,
-    UpsertResult,
-    forbidden_message,
-    required_property_fix,
-    unauthorized_message,
+from reverse_etl.hubspot.answers import BatchError, UpsertAnswer, UpsertResult
+from reverse_etl.hubspot.calls import CrmCalls
+from reverse_etl.hubspot.customer_calls import CustomerCalls
+from reverse_etl.hubspot.limiter import RateLimiter
+from reverse_etl.hubspot.transport import (
+    HubSpotRateLimitError,
+    HubSpotRequestError,
+    HubSpotTransport,
 )
-from reverse_etl.hubspot.calls import HubSpotCalls
-from reverse_etl.hubspot.customer_calls import HubSpotCustomerCalls
-from reverse_etl.hubspot.limiter import (
-    RateLimiter,
-    int_header,
-    shared_limiter,
-    shared_search_limiter,
-)
-from reverse_etl.hubspot.paths import HubSpotPaths
-from reverse_etl.hubspot.wire import (
-    JsonBody,
-    headers_of,
-    json_body,
-    message_of,
-    passing_json_bodies,
-    unpack,
-)
+from reverse_etl.hubspot.wire import ApiResult
 
+# the answer and error types are re-exported: callers import them with the client
 __all__ = [
     "ApiResult",
     "BatchError",
     "HubSpot",
     "HubSpotRateLimitError",
     "HubSpotRequestError",
+    "RateLimiter",
     "UpsertAnswer",
     "UpsertResult",
 ]
-log = logging.getLogger(__name__)
-
-# urllib3 errors raised before the request left: repeating it cannot make a second write
-NOT_SENT = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
-Resend = Callable[[dict[str, Any]], dict[str, Any] | None]
-SDK_ERRORS: tuple[type[Exception], ...] = (
-    objects_exceptions.ApiException,
-    schemas_exceptions.ApiException,
-    properties_exceptions.ApiException,
-)
 
 
-class HubSpotRequestError(HubSpotError):
-    """HubSpot refused a request (4xx other than 401/403/429): not retried."""
-
-    def __init__(self, what: str, status: int, category: str, message: str) -> None:
-        self.status = status
-        self.category = category
-        self.message = message
-        super().__init__(f"HubSpot refused {what} ({status} {category}): {message}")
-
-
-class HubSpotRateLimitError(HubSpotError):
-    """HubSpot's daily limit is spent, or 429s did not stop within the retry budget."""
-
-
-@dataclass(frozen=True)
-class ApiResult:
-    """One successful SDK call: the deserialised model, the HTTP status and the headers."""
-
-    data: Any
-    status: int
-    headers: Mapping[str, str]
-
-
-class HubSpot(HubSpotCalls, HubSpotCustomerCalls):
-    """The official SDK behind one retrying, rate-limited, counted :meth:`call`.
+class HubSpot(HubSpotTransport):
+    """The transport (``options``: :class:`HubSpotTransport`'s limiters, clock, sleep, retry
+    budget and timeouts) and its call groups.
 
     Thread-safe: the push's workers share one instance (urllib3's pool is thread-safe and
-    sized to ``max_in_flight``).
+    sized to ``max_in_flight``); the call groups hold no state of their own.
     """
 
-    def __init__(
-        self,
-        settings: HubSpotSettings,
-        *,
-        limiter: RateLimiter | None = None,
-        search_limiter: RateLimiter | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        max_attempts: int = 6,
-        max_rate_limited: int = 50,
-        backoff_base: float = 0.5,
-        backoff_cap: float = 30.0,
-        timeout: tuple[float, float] = (10.0, 120.0),
-        rng: Callable[[], float] = random.random,
-        search_settle_seconds: float = 10.0,
-    ) -> None:
-        self.settings = settings
-        self.limiter = limiter or shared_limiter(settings)
-        self.search_limiter = search_limiter or shared_search_limiter(settings)
-        self._sleep = sleep
-        self._clock = clock
-        self.max_attempts = max_attempts
-        self.max_rate_limited = max_rate_limited
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self.timeout = timeout
-        self._rng = rng
-        self.search_settle_seconds = search_settle_seconds
-        self._count_lock = threading.Lock()
-        self.calls = 0
-        self.rate_limited = 0
-        self.retried = 0
-        self.sdk = hubspot.Client.create(
-            access_token=settings.access_token,
-            host=settings.base_url,
-            retry=False,
-            connection_pool_maxsize=max(4, settings.max_in_flight + 2),
-        )
-        self.paths = HubSpotPaths(settings.api_version)
-        # Each of these attribute accesses builds a new ApiClient (and pool): keep one per
-        # SDK family — objects for raw JSON, schemas and properties to read their models.
-        self._api_clients = {
-            "objects": self.sdk.crm.objects.batch_api.api_client,
-            "schemas": self.sdk.crm.schemas.core_api.api_client,
-            "properties": self.sdk.crm.properties.core_api.api_client,
-        }
-        for api_client in self._api_clients.values():
-            api_client.sanitize_for_serialization = passing_json_bodies(
-                api_client.sanitize_for_serialization
-            )
-
-    # -- the one loop -------------------------------------------------------------------
-
-    def call(
-        self,
-        what: str,
-        method: Callable[..., Any],
-        *args: Any,
-        scope: str,
-        search: bool = False,
-        before_resend: Resend | None = None,
-        **kwargs: Any,
-    ) -> ApiResult:
-        """Call an SDK ``*_with_http_info`` method with limits, retries and HubSpot's errors.
-
-        ``what`` names the call in errors and logs; ``scope`` is the private-app scope it
-        needs, named in the error when HubSpot answers 403 without saying which; ``search``
-        marks a CRM search, which also counts against the search endpoints' own limit.
-        ``before_resend`` marks a write that is not safe to repeat (a create): after an answer
-        that may hide an applied write it gets the keyword arguments of the lost attempt and
-        returns those of the next one, or None when nothing is left to send (then the call
-        returns an empty ``ApiResult``).
-        """
-        failures = 0
-        rate_limited = 0
-        last_problem = ""
-        while True:
-            maybe_applied = False
-            if search:
-                self.search_limiter.acquire()
-            self.limiter.acquire()
-            with self._count_lock:
-                self.calls += 1
-            started = self._clock()
-            try:
-                answer = method(*args, _request_timeout=self.timeout, **kwargs)
-                data, status, headers = unpack(answer)
-            except SDK_ERRORS as exc:
-                status = int(getattr(exc, "status", 0) or 0)
-                headers = headers_of(getattr(exc, "headers", None))
-                body = json_body(getattr(exc, "body", None))
-                self._observe(headers, self._clock() - started, search)
-                if status == 401:
-                    raise HubSpotAuthError(
-                        unauthorized_message(self.settings.access_token)
-                    ) from None
-                if status == 403:
-                    raise HubSpotAuthError(
-                        forbidden_message(what, body, scope, self.settings.access_token)
-                    ) from None
-                if status == 429:
-                    rate_limited += 1
-                    with self._count_lock:
-                        self.rate_limited += 1
-                    policy = str(body.get("policyName", "")).upper()
-                    if policy == "DAILY":
-                        raise HubSpotRateLimitError(
-                            "HubSpot's daily API limit for this portal is spent (429, policy "
-                            "DAILY); it resets at midnight in the portal's time zone. Rerun "
-                            "then; nothing already written is lost."
-                        ) from None
-                    if rate_limited > self.max_rate_limited:
-                        raise HubSpotRateLimitError(
-                            f"HubSpot kept answering 429 to {what} ({rate_limited} times); "
-                            "another app may be using this portal's limit. Lower "
-                            "HUBSPOT_REQUESTS_PER_10S or rerun later."
-                        ) from None
-                    limiter = self.search_limiter if policy == "SECONDLY" else self.limiter
-                    delay = self._rate_limit_delay(headers, rate_limited, limiter)
-                    log.info("HubSpot 429 on %s: waiting %.2fs as instructed.", what, delay)
-                    limiter.hold(delay)
-                    continue
-                if status >= 500:
-                    last_problem = f"{status} {message_of(body) or getattr(exc, 'reason', '')}"
-                    maybe_applied = True
-                else:
-                    raise HubSpotRequestError(
-                        what,
-                        status,
-                        str(body.get("category") or getattr(exc, "reason", "") or "ERROR"),
-                        required_property_fix(body, self.settings.object_name)
-                        or message_of(body)
-                        or str(getattr(exc, "reason", "")),
-                    ) from None
-            except urllib3.exceptions.HTTPError as exc:
-                last_problem = f"connection problem: {type(exc).__name__}"
-                maybe_applied = not isinstance(exc, NOT_SENT)
-            except ValueError as exc:  # the SDK could not read the answer into its model
-                raise HubSpotError(f"HubSpot's answer to {what} was not understood: {exc}") from exc
-            else:
-                self._observe(headers_of(headers), self._clock() - started, search)
-                return ApiResult(data, int(status), headers_of(headers))
-
-            failures += 1
-            if failures >= self.max_attempts:
-                raise HubSpotError(
-                    f"HubSpot did not answer {what} after {failures} attempts "
-                    f"(last: {last_problem}). Check HUBSPOT_BASE_URL and HubSpot's status page; "
-                    "rerunning is safe."
-                )
-            with self._count_lock:
-                self.retried += 1
-            delay = self._backoff(failures)
-            if maybe_applied and before_resend is not None:
-                delay = max(delay, self.search_settle_seconds)
-            log.info("HubSpot %s on %s: retry %d in %.2fs.", last_problem, what, failures, delay)
-            self._sleep(delay)
-            if maybe_applied and before_resend is not None:
-                resend = before_resend(kwargs)
-                if resend is None:
-                    return ApiResult(None, 200, {})
-                kwargs = resend
-
-    def _observe(self, headers: Mapping[str, str], round_trip: float, search: bool) -> None:
-        """Feed the answer to the limiters; the headers describe the portal's window only."""
-        self.limiter.observe(headers, round_trip)
-        if search:
-            self.search_limiter.observe(None, round_trip)
-
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with "equal jitter": half fixed, half random."""
-        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
-        return ceiling / 2 + self._rng() * ceiling / 2
-
-    def _rate_limit_delay(
-        self, headers: Mapping[str, str], attempt: int, limiter: RateLimiter
-    ) -> float:
-        retry_after = headers.get("retry-after")
-        if retry_after is not None:
-            try:
-                return max(0.0, float(retry_after))
-            except ValueError:
-                pass
-        searches = limiter is self.search_limiter  # their 429s carry no rate-limit headers
-        if searches or int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds"):
-            return max(0.1, limiter.seconds_until_slot())
-        return self._backoff(attempt)
-
-    # -- one request, to a path of the configured version ------------------------------
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        scope: str,
-        query: Sequence[tuple[str, Any]] | None = None,
-        body: Any = None,
-        search: bool = False,
-        model: tuple[str, str] | None = None,
-        what: str | None = None,
-        before_resend: Callable[[Any], Any | None] | None = None,
-    ) -> ApiResult:
-        """``method path`` (built by :attr:`paths`) through the SDK's ``ApiClient.call_api``
-        and :meth:`call`: HubSpot's JSON as plain data, or — ``model=(family, class name)``,
-        family ``"schemas"`` or ``"properties"`` — read into that SDK model.
-
-        For the associations work too: ``hub.request("POST", hub.paths.associations_batch(
-        from_type, to_type, "create"), body=..., scope="crm.objects.custom.write")``.
-        ``before_resend`` (a create): the body of the lost attempt → the body to send next, or
-        None; see :meth:`call`."""
-        family, model_name = model or ("objects", "")
-        resend: Resend | None = None
-        if before_resend is not None:
-            rebuild = before_resend
-
-            def resend(sent: dict[str, Any]) -> dict[str, Any] | None:
-                body = rebuild(dict(sent["body"]))
-                return None if body is None else {**sent, "body": JsonBody(body)}
-
-        api_client = self._api_clients[family]
-        header = f"{method} {path}" + (f" ({what})" if what else "")
-        return self.call(
-            header,
-            api_client.call_api,
-            path,
-            method,
-            query_params=list(query or []),
-            header_params={"Accept": "application/json", "Content-Type": "application/json"},
-            body=JsonBody(body) if type(body) is dict else body,
-            response_types_map={200: model_name, 201: model_name} if model_name else {},
-            auth_settings=["oauth2"],
-            _return_http_data_only=False,
-            _preload_content=bool(model_name),
-            scope=scope,
-            search=search,
-            before_resend=resend,
-        )
+    def __init__(self, settings: HubSpotSettings, **options: Any) -> None:
+        super().__init__(settings, **options)
+        crm = CrmCalls(self)
+        customers = CustomerCalls(self, crm)
+        self.crm = crm
+        self.customers = customers
+        self.list_schemas = crm.list_schemas
+        self.list_page = crm.list_page
+        self.search_page = crm.search_page
+        self.create_schema = crm.create_schema
+        self.list_properties = crm.list_properties
+        self.create_property = crm.create_property
+        self.update_property = crm.update_property
+        self.batch_upsert = crm.batch_upsert
+        self.association_labels = customers.association_labels
+        self.create_schema_association = customers.create_schema_association
+        self.associations_create = customers.associations_create
+        self.associations_archive = customers.associations_archive
+        self.associations_read = customers.associations_read
+        self.objects_batch = customers.objects_batch
+        self.create_companies = customers.create_companies
+        self.list_property_groups = customers.list_property_groups
+        self.create_property_group = customers.create_property_group

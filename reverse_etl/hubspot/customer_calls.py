@@ -1,7 +1,7 @@
 """The HubSpot calls of the customers work (issue 13): companies, contacts, associations and
 their definitions, each a :meth:`HubSpot.request` to a path of the configured API version
-(:mod:`reverse_etl.hubspot.paths`); mixed into :class:`reverse_etl.hubspot.client.HubSpot`,
-which owns the transport, retries and limits.
+(:mod:`reverse_etl.hubspot.paths`); a call group of :class:`reverse_etl.hubspot.client.HubSpot`,
+which owns the transport, retries and limits and hands it over.
 
 Shapes (HubSpot/HubSpot-public-api-spec-collection at the commit named in
 :mod:`reverse_etl.hubspot.paths`, ``CRM/Associations``, ``CRM/Associations Schema``,
@@ -23,11 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from reverse_etl.hubspot.client import ApiResult
-    from reverse_etl.hubspot.paths import HubSpotPaths
+from reverse_etl.hubspot.calls import CrmCalls, Transport
 
 COMPANIES, CONTACTS = "companies", "contacts"
 ASSOC_WRITE = "crm.objects.custom.write"
@@ -48,21 +46,16 @@ def scope_for(object_type: str, write: bool) -> str:
     return f"crm.objects.{kind}.{'write' if write else 'read'}"
 
 
-class HubSpotCustomerCalls:
-    """Typed calls; ``request`` and ``paths`` come from ``HubSpot``."""
+class CustomerCalls:
+    """Typed calls, each one :meth:`Transport.request`; ``crm`` searches the companies a lost
+    create may have made."""
 
-    paths: HubSpotPaths
-
-    def request(self, method: str, path: str, **kwargs: Any) -> ApiResult:
-        raise NotImplementedError
-
-    def search_page(
-        self, object_type: str, body: dict[str, Any], scope: str = ""
-    ) -> dict[str, Any]:
-        raise NotImplementedError
+    def __init__(self, transport: Transport, crm: CrmCalls) -> None:
+        self._transport = transport
+        self._crm = crm
 
     def _batch(self, path: str, inputs: Sequence[dict[str, Any]], scope: str) -> BatchAnswer:
-        result = self.request("POST", path, body={"inputs": list(inputs)}, scope=scope)
+        result = self._transport.request("POST", path, body={"inputs": list(inputs)}, scope=scope)
         body = result.data if isinstance(result.data, dict) else {}
         return BatchAnswer(
             status=result.status,
@@ -73,16 +66,16 @@ class HubSpotCustomerCalls:
     # -- associations ------------------------------------------------------------------
 
     def association_labels(self, from_type: str, to_type: str) -> list[dict[str, Any]]:
-        result = self.request(
-            "GET", self.paths.association_labels(from_type, to_type), scope=ASSOC_READ
+        result = self._transport.request(
+            "GET", self._transport.paths.association_labels(from_type, to_type), scope=ASSOC_READ
         )
         body = result.data if isinstance(result.data, dict) else {}
         return list(body.get("results") or [])
 
     def create_schema_association(self, object_type: str, to_type: str) -> dict[str, Any]:
-        result = self.request(
+        result = self._transport.request(
             "POST",
-            self.paths.schema_associations(object_type),
+            self._transport.paths.schema_associations(object_type),
             body={"fromObjectTypeId": object_type, "toObjectTypeId": to_type},
             scope="crm.schemas.custom.write",
             what=f"define the association {object_type} → {to_type}",
@@ -92,17 +85,17 @@ class HubSpotCustomerCalls:
     def associations_create(
         self, from_type: str, to_type: str, inputs: Sequence[dict[str, Any]]
     ) -> BatchAnswer:
-        path = self.paths.associations_batch(from_type, to_type, "create")
+        path = self._transport.paths.associations_batch(from_type, to_type, "create")
         return self._batch(path, inputs, ASSOC_WRITE)
 
     def associations_archive(
         self, from_type: str, to_type: str, inputs: Sequence[dict[str, Any]]
     ) -> BatchAnswer:
-        path = self.paths.associations_batch(from_type, to_type, "archive")
+        path = self._transport.paths.associations_batch(from_type, to_type, "archive")
         return self._batch(path, inputs, ASSOC_WRITE)
 
     def associations_read(self, from_type: str, to_type: str, ids: Sequence[str]) -> BatchAnswer:
-        path = self.paths.associations_batch(from_type, to_type, "read")
+        path = self._transport.paths.associations_batch(from_type, to_type, "read")
         return self._batch(path, [{"id": i} for i in ids], ASSOC_READ)
 
     # -- companies and contacts ------------------------------------------------------------
@@ -112,7 +105,9 @@ class HubSpotCustomerCalls:
     ) -> BatchAnswer:
         """``POST /crm/objects/{V}/{type}/batch/{operation}`` (create, update), ≤ 100 inputs."""
         return self._batch(
-            self.paths.batch(object_type, operation), inputs, scope_for(object_type, True)
+            self._transport.paths.batch(object_type, operation),
+            inputs,
+            scope_for(object_type, True),
         )
 
     def create_companies(self, inputs: Sequence[dict[str, Any]], key: str) -> BatchAnswer:
@@ -137,9 +132,9 @@ class HubSpotCustomerCalls:
             rest = [i for i in pending if str(i["properties"].get(key)) not in stamped]
             return {**body, "inputs": rest} if rest else None
 
-        result = self.request(
+        result = self._transport.request(
             "POST",
-            self.paths.batch(COMPANIES, "create"),
+            self._transport.paths.batch(COMPANIES, "create"),
             body={"inputs": list(inputs)},
             scope=scope_for(COMPANIES, True),
             what="create companies",
@@ -170,7 +165,7 @@ class HubSpotCustomerCalls:
             }
             if after:
                 body["after"] = after
-            page = self.search_page(COMPANIES, body, scope_for(COMPANIES, False))
+            page = self._crm.search_page(COMPANIES, body, scope_for(COMPANIES, False))
             for record in page.get("results") or []:
                 by_value.setdefault(str((record.get("properties") or {}).get(key)), record)
             after = ((page.get("paging") or {}).get("next") or {}).get("after")
@@ -179,16 +174,18 @@ class HubSpotCustomerCalls:
         return list(by_value.values())
 
     def list_property_groups(self, object_type: str) -> list[dict[str, Any]]:
-        result = self.request(
-            "GET", self.paths.property_groups(object_type), scope="crm.schemas.custom.read"
+        result = self._transport.request(
+            "GET",
+            self._transport.paths.property_groups(object_type),
+            scope="crm.schemas.custom.read",
         )
         body = result.data if isinstance(result.data, dict) else {}
         return list(body.get("results") or [])
 
     def create_property_group(self, object_type: str, name: str, label: str) -> None:
-        self.request(
+        self._transport.request(
             "POST",
-            self.paths.property_groups(object_type),
+            self._transport.paths.property_groups(object_type),
             body={"name": name, "label": label, "displayOrder": -1},
             scope="crm.schemas.custom.write",
             what=f"create the property group {name} on {object_type}",

@@ -1,12 +1,38 @@
 """The wire side of :class:`reverse_etl.hubspot.client.HubSpot`: the SDK's raw answers read into
-``(data, status, headers)``, HubSpot's error bodies, and request bodies passed to the SDK
-unchanged. Helpers of that one client; nothing else calls them."""
+``(data, status, headers)`` (:class:`ApiResult`), HubSpot's error bodies, and request bodies
+passed to the SDK unchanged. Helpers of that one client; its call groups read its answers.
+
+SDK facts relied on (read from hubspot-api-client 12.0.0): each sub-package
+(``hubspot.crm.objects``, ``.schemas``, ``.properties``) has its own ``ApiClient`` and
+``ApiException`` (check ``.status``, ``.headers``, ``.body``); ``client.crm.objects.batch_api``
+builds a new ``ApiClient`` (and connection pool) on *every* attribute access, so
+:class:`~reverse_etl.hubspot.transport.HubSpotTransport` keeps one per family; ``call_api(...,
+_preload_content=False)`` returns the raw urllib3 response (non-2xx still raise), with
+``response_types_map`` it returns ``(model, status, headers)``, reading model class names from
+its own package; a 207 does not raise; ``Client.create(**kw)`` sets every keyword on each
+sub-package's ``Configuration`` (``host``, ``retries`` from ``retry``,
+``connection_pool_maxsize``, sized here to ``max_in_flight`` so workers do not queue for a
+connection). Checked here: with ``retry=False`` the pool gets ``Retry(total=False)`` and a
+refused connection surfaces as ``urllib3.exceptions.NewConnectionError``; 401/403/404/5xx come
+as the sub-package's
+``UnauthorizedException``/``ForbiddenException``/``NotFoundException``/``ServiceException``.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class ApiResult:
+    """One successful SDK call: the deserialised model, the HTTP status and the headers."""
+
+    data: Any
+    status: int
+    headers: Mapping[str, str]
 
 
 def unpack(answer: Any) -> tuple[Any, int, Any]:
