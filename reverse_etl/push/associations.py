@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
 import duckdb
@@ -28,18 +27,11 @@ from pipelines.hubspot_snapshot.customers import association_key
 from reverse_etl.core.errors import HubSpotSchemaError
 from reverse_etl.hubspot.client import HubSpot, HubSpotRequestError
 from reverse_etl.hubspot.customer_calls import COMPANIES, CONTACTS, BatchAnswer
-from reverse_etl.push.customer_outcomes import (
-    PHASE_FAILED,
-    CustomerOutcome,
-    CustomersPushReport,
-    chunks,
-    error_naming,
-    ids_of,
-    mark_gone,
-    named_ids,
-    record,
-)
+from reverse_etl.push.batches import send_batches
+from reverse_etl.push.customer_outcomes import error_naming, ids_of, mark_gone, named_ids
 from reverse_etl.push.customer_schema import association_type_id
+from reverse_etl.push.report import PHASE_FAILED, CustomerOutcome, CustomersPushReport
+from reverse_etl.push.results import record_customer_results
 
 log = logging.getLogger(__name__)
 
@@ -87,29 +79,29 @@ def _remove(
     for action in actions:
         grouped[action["record_id"]].append(action)
 
-    def send(batch: list[tuple[str, list[dict[str, Any]]]]) -> Callable[[], BatchAnswer]:
+    def send(batch: list[tuple[str, list[dict[str, Any]]]]) -> BatchAnswer:
         inputs = [
             {"from": {"id": r}, "to": [{"id": a["to_id"]} for a in group]} for r, group in batch
         ]
-        return lambda: hub.associations_archive(object_type, to_type, inputs)
+        return hub.associations_archive(object_type, to_type, inputs)
 
-    batches = list(chunks(list(grouped.items()), ASSOCIATION_BATCH))
     done: list[tuple[str, str]] = []
     outcomes: list[CustomerOutcome] = []
     try:
-        for batch, answer in _in_flight(hub, [(b, send(b)) for b in batches]):
-            report.association_calls += 1
-            refused = named_ids(answer)
-            for record_id, group in batch:
-                error = error_naming(answer, record_id) if record_id in refused else None
-                for action in group:
-                    outcomes.append(_association_outcome(action, error))
-                    if error is None:
-                        done.append((record_id, action["to_id"]))
+        for answers in _send(hub, list(grouped.items()), send):
+            for batch, answer in answers:
+                report.association_calls += 1
+                refused = named_ids(answer)
+                for record_id, group in batch:
+                    error = error_naming(answer, record_id) if record_id in refused else None
+                    for action in group:
+                        outcomes.append(_association_outcome(action, error))
+                        if error is None:
+                            done.append((record_id, action["to_id"]))
     finally:  # what HubSpot confirmed is kept even when a later call fails
         report.associations_removed += len(done)
         _forget_associations(con, to_type, done)
-        record(con, run_id, outcomes, report)
+        record_customer_results(con, run_id, outcomes, report)
 
 
 def _create(
@@ -131,37 +123,49 @@ def _create(
     report.association_calls += 1
     types = [{"associationCategory": "USER_DEFINED", "associationTypeId": type_id}]
 
-    def send(batch: list[dict[str, Any]]) -> Callable[[], BatchAnswer]:
+    def send(batch: list[dict[str, Any]]) -> BatchAnswer:
         inputs = [
             {"from": {"id": a["record_id"]}, "to": {"id": a["to_id"]}, "types": types}
             for a in batch
         ]
-        return lambda: hub.associations_create(object_type, to_type, inputs)
+        return hub.associations_create(object_type, to_type, inputs)
 
-    batches = list(chunks(actions, ASSOCIATION_BATCH))
     made: list[tuple[str, str]] = []
     outcomes: list[CustomerOutcome] = []
     gone: set[str] = set()
     try:
-        for batch, answer in _in_flight(hub, [(b, send(b)) for b in batches]):
-            report.association_calls += 1
-            landed = {(str(x["fromObjectId"]), str(x["toObjectId"])) for x in answer.results}
-            made += sorted(landed)
-            for action in batch:
-                pair = (action["record_id"], action["to_id"])
-                error = None
-                if pair not in landed:
-                    error = error_naming(answer, action["to_id"], action["record_id"])
-                    named = ids_of(error)
-                    not_found = error.get("category") == "OBJECT_NOT_FOUND"
-                    if not_found and pair[1] in named and pair[0] not in named:
-                        gone.add(pair[1])
-                outcomes.append(_association_outcome(action, error))
+        for answers in _send(hub, actions, send):
+            for batch, answer in answers:
+                report.association_calls += 1
+                landed = {(str(x["fromObjectId"]), str(x["toObjectId"])) for x in answer.results}
+                made += sorted(landed)
+                for action in batch:
+                    error = _create_error(answer, action, landed, gone)
+                    outcomes.append(_association_outcome(action, error))
     finally:  # written back once per phase (one statement, not one per batch), even on failure
         report.associations_created += len(made)
         _remember_associations(con, to_type, made, run_id)
         mark_gone(con, to_type, gone)
-        record(con, run_id, outcomes, report)
+        record_customer_results(con, run_id, outcomes, report)
+
+
+def _create_error(
+    answer: BatchAnswer,
+    action: dict[str, Any],
+    landed: set[tuple[str, str]],
+    gone: set[str],
+) -> dict[str, Any] | None:
+    """HubSpot's error for an association that did not land (None if it did); a company or
+    contact an ``OBJECT_NOT_FOUND`` names alone (not the invoice record) joins ``gone``."""
+    pair = (action["record_id"], action["to_id"])
+    if pair in landed:
+        return None
+    error = error_naming(answer, action["to_id"], action["record_id"])
+    named = ids_of(error)
+    not_found = error.get("category") == "OBJECT_NOT_FOUND"
+    if not_found and pair[1] in named and pair[0] not in named:
+        gone.add(pair[1])
+    return error
 
 
 def _labels_missing(
@@ -185,44 +189,20 @@ def _labels_missing(
     error = {"category": PHASE_FAILED, "message": message}
     outcomes = [_association_outcome(action, error) for action in actions]
     log.warning("HubSpot: %s", report.phase_failures[-1])
-    record(con, run_id, outcomes, report, logged=True)
+    record_customer_results(con, run_id, outcomes, report, logged=True)
 
 
-def _in_flight(
-    hub: HubSpot, jobs: list[tuple[T, Callable[[], BatchAnswer]]]
-) -> Iterator[tuple[T, BatchAnswer]]:
-    """Send the batches ``max_in_flight`` at a time (HTTP only, in worker threads, through the
-    one client and its limiter, as the invoice push does) and hand each answer back to the
-    caller's thread, which alone writes DuckDB. A failed call stops further sends; the answers
-    already in are still handed back, then the error is raised."""
-    workers = max(1, min(hub.settings.max_in_flight, len(jobs)))
-    if workers == 1:
-        for key, job in jobs:
-            yield key, job()
-        return
-    fatal: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubspot-customers") as pool:
-        queue = iter(jobs)
-        pending: dict[Future[BatchAnswer], T] = {}
-        while True:
-            while fatal is None and len(pending) < workers:
-                item = next(queue, None)
-                if item is None:
-                    break
-                pending[pool.submit(item[1])] = item[0]
-            if not pending:
-                break
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                key = pending.pop(future)
-                try:
-                    answer = future.result()
-                except BaseException as exc:  # stop sending; still record what landed
-                    fatal = fatal or exc
-                    continue
-                yield key, answer
-    if fatal is not None:
-        raise fatal
+def _send(
+    hub: HubSpot, items: Sequence[T], send: Callable[[list[T]], BatchAnswer]
+) -> Iterator[list[tuple[list[T], BatchAnswer]]]:
+    """``max_in_flight`` association batches at a time, through the push's one sender."""
+    return send_batches(
+        items,
+        ASSOCIATION_BATCH,
+        send,
+        max_in_flight=hub.settings.max_in_flight,
+        name="hubspot-customers",
+    )
 
 
 def _association_outcome(action: dict[str, Any], error: dict[str, Any] | None) -> CustomerOutcome:

@@ -15,9 +15,13 @@ count; the calls are counted in the run's ``sync_log.runs.hubspot_calls``):
   there is something to send).
 
 The companies phase lives here, the associations phase in :mod:`reverse_etl.push.associations`,
-their outcomes and shared bookkeeping in :mod:`reverse_etl.push.customer_outcomes`.
+the reading of their answers in :mod:`reverse_etl.push.customer_outcomes`; both send through
+the push's one batch sender (:mod:`reverse_etl.push.batches`), record through its one result
+writer (:mod:`reverse_etl.push.results`) and count in its one report
+(:mod:`reverse_etl.push.report`).
 
-An empty action table makes no call at all. Association batches go ``max_in_flight`` at a
+An empty action table makes no call at all. Company batches go one at a time (each batch's
+answer is written back before the next is sent); association batches go ``max_in_flight`` at a
 time (HTTP in worker threads, DuckDB only in the caller's). What HubSpot confirmed is written
 back — company values into ``raw_hubspot.companies`` after each batch, every ``xero_contact_id``
 written into ``raw_hubspot.company_stamps`` (the tool's stamp log that matching rule 1 reads to
@@ -48,20 +52,13 @@ import duckdb
 from pipelines.hubspot_snapshot.customers import COMPANY_FIELDS
 from reverse_etl.core import sync_log
 from reverse_etl.hubspot.client import HubSpot
-from reverse_etl.hubspot.customer_calls import COMPANIES
+from reverse_etl.hubspot.customer_calls import COMPANIES, BatchAnswer
 from reverse_etl.push.associations import push_associations
-from reverse_etl.push.customer_outcomes import (
-    CustomerOutcome,
-    CustomersPushReport,
-    chunks,
-    error_naming,
-    mark_gone,
-    not_found,
-    record,
-)
-from reverse_etl.push.customer_schema import COMPANY_PROPERTY_NAMES
+from reverse_etl.push.batches import send_batches
+from reverse_etl.push.customer_outcomes import error_naming, mark_gone, not_found
+from reverse_etl.push.report import CustomerOutcome, CustomersPushReport
+from reverse_etl.push.results import record_customer_results
 
-__all__ = ["COMPANY_PROPERTY_NAMES", "CustomerOutcome", "CustomersPushReport", "push_customers"]
 log = logging.getLogger(__name__)
 
 MODIFIED = "hs_lastmodifieddate"  # companies' last-modified property, as the snapshot stores it
@@ -112,51 +109,79 @@ def _push_companies(
     """Write the company actions; returns the companies created, by Xero ContactID."""
     updates = [a for a in actions if a["action"] in ("UPDATE", "CLEAR") and a["hs_company_id"]]
     creates = [a for a in actions if a["action"] == "CREATE"]
-    created: dict[str, str] = {}
-    for batch in chunks(updates, COMPANY_BATCH):
-        inputs = [
-            {"id": str(a["hs_company_id"]), "properties": _properties(a, blank_as_empty=True)}
-            for a in batch
-        ]
-        answer = hub.objects_batch(COMPANIES, "update", inputs)
-        report.company_calls += 1
-        written = {str(r["id"]) for r in answer.results if r.get("id")}
-        report.companies_updated += len(written)
-        sent = {str(i["id"]): i["properties"] for i in inputs}
-        stamps = {str(r["id"]): r.get("updatedAt") for r in answer.results if r.get("id")}
-        _write_back_companies(
-            con, [(i, {**sent.get(i, {}), MODIFIED: stamps[i]}) for i in sorted(written)], run_id
-        )
-        outcomes = []
-        for action in batch:
-            company_id = str(action["hs_company_id"])
-            error = None if company_id in written else error_naming(answer, company_id)
-            outcomes.append(_company_outcome(action, company_id, error))
-        mark_gone(con, COMPANIES, not_found(answer, set(sent) - written))
-        record(con, run_id, outcomes, report)
-    for batch in chunks(creates, COMPANY_BATCH):
+    _update_companies(con, hub, updates, report, run_id)
+    return _create_companies(con, hub, creates, report, run_id)
+
+
+def _update_companies(
+    con: duckdb.DuckDBPyConnection,
+    hub: HubSpot,
+    updates: list[dict[str, Any]],
+    report: CustomersPushReport,
+    run_id: str,
+) -> None:
+    def send(batch: list[dict[str, Any]]) -> BatchAnswer:
+        return hub.objects_batch(COMPANIES, "update", _update_inputs(batch))
+
+    for answers in send_batches(updates, COMPANY_BATCH, send, max_in_flight=1, name=COMPANIES):
+        for batch, answer in answers:
+            report.company_calls += 1
+            written = {str(r["id"]) for r in answer.results if r.get("id")}
+            report.companies_updated += len(written)
+            sent = {str(i["id"]): i["properties"] for i in _update_inputs(batch)}
+            stamps = {str(r["id"]): r.get("updatedAt") for r in answer.results if r.get("id")}
+            rows = [(i, {**sent.get(i, {}), MODIFIED: stamps[i]}) for i in sorted(written)]
+            _write_back_companies(con, rows, run_id)
+            outcomes = []
+            for action in batch:
+                company_id = str(action["hs_company_id"])
+                error = None if company_id in written else error_naming(answer, company_id)
+                outcomes.append(_company_outcome(action, company_id, error))
+            mark_gone(con, COMPANIES, not_found(answer, set(sent) - written))
+            record_customer_results(con, run_id, outcomes, report)
+
+
+def _create_companies(
+    con: duckdb.DuckDBPyConnection,
+    hub: HubSpot,
+    creates: list[dict[str, Any]],
+    report: CustomersPushReport,
+    run_id: str,
+) -> dict[str, str]:
+    def send(batch: list[dict[str, Any]]) -> BatchAnswer:
         inputs = [{"properties": _properties(a, blank_as_empty=False)} for a in batch]
-        answer = hub.create_companies(inputs, key="xero_contact_id")
-        report.company_calls += 1
-        rows = []
-        for result in answer.results:
-            props = {
-                k: v for k, v in (result.get("properties") or {}).items() if k in COMPANY_FIELDS
-            }
-            rows.append((str(result["id"]), {**props, MODIFIED: result.get("updatedAt")}))
-        report.companies_created += len(rows)
-        _write_back_companies(con, rows, run_id)
-        # results come in any order: find each action's company by the stamp it was sent
-        by_stamp = {props.get("xero_contact_id"): company_id for company_id, props in rows}
-        outcomes = []
-        for action in batch:
-            company_id = by_stamp.get(action.get("xero_contact_id"))
-            error = None if company_id else error_naming(answer, None)
-            outcomes.append(_company_outcome(action, company_id, error))
-            if company_id:
-                created[str(action["xero_contact_id"])] = company_id
-        record(con, run_id, outcomes, report)
+        return hub.create_companies(inputs, key="xero_contact_id")
+
+    created: dict[str, str] = {}
+    for answers in send_batches(creates, COMPANY_BATCH, send, max_in_flight=1, name=COMPANIES):
+        for batch, answer in answers:
+            report.company_calls += 1
+            rows = []
+            for result in answer.results:
+                props = {
+                    k: v for k, v in (result.get("properties") or {}).items() if k in COMPANY_FIELDS
+                }
+                rows.append((str(result["id"]), {**props, MODIFIED: result.get("updatedAt")}))
+            report.companies_created += len(rows)
+            _write_back_companies(con, rows, run_id)
+            # results come in any order: find each action's company by the stamp it was sent
+            by_stamp = {props.get("xero_contact_id"): company_id for company_id, props in rows}
+            outcomes = []
+            for action in batch:
+                company_id = by_stamp.get(action.get("xero_contact_id"))
+                error = None if company_id else error_naming(answer, None)
+                outcomes.append(_company_outcome(action, company_id, error))
+                if company_id:
+                    created[str(action["xero_contact_id"])] = company_id
+            record_customer_results(con, run_id, outcomes, report)
     return created
+
+
+def _update_inputs(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"id": str(a["hs_company_id"]), "properties": _properties(a, blank_as_empty=True)}
+        for a in batch
+    ]
 
 
 def _associate_created(
@@ -242,31 +267,8 @@ def _write_back_companies(
             [list(by_id)],
         ).fetchall()
     }
-    groups: dict[tuple[str, ...], list[str]] = defaultdict(list)
-    for company_id, values in by_id.items():
-        if company_id in existing and values:
-            groups[tuple(sorted(values))].append(company_id)
-    for names, ids in groups.items():
-        params: dict[str, Any] = {"id": ids}
-        params.update({f"v{i}": [by_id[c][n] for c in ids] for i, n in enumerate(names)})
-        columns = ", ".join(f"{_typed(f'unnest($v{i})', n)} as {n}" for i, n in enumerate(names))
-        sets = ", ".join(f"{n} = s.{n}" for n in names)
-        con.execute(
-            f"update raw_hubspot.companies set {sets} from (select unnest($id) as id, "
-            f"{columns}) as s where raw_hubspot.companies.hs_object_id = s.id",
-            params,
-        )
-    new = [company_id for company_id in by_id if company_id not in existing]
-    if new:
-        params = {"id": new, "load": load}
-        params.update({n: [by_id[c].get(n) for c in new] for n in (*COMPANY_FIELDS, MODIFIED)})
-        con.execute(
-            f"insert into raw_hubspot.companies (hs_object_id, {', '.join(COMPANY_FIELDS)}, "
-            f"{MODIFIED}, archived, _dlt_load_id, _dlt_id) select unnest($id), "
-            + ", ".join(f"unnest(${n})" for n in COMPANY_FIELDS)
-            + f", {_typed(f'unnest(${MODIFIED})', MODIFIED)}, false, $load, uuid()::varchar",
-            params,
-        )
+    _update_known_companies(con, {c: v for c, v in by_id.items() if c in existing})
+    _insert_new_companies(con, {c: v for c, v in by_id.items() if c not in existing}, load)
     stamped = [(c, props["xero_contact_id"]) for c, props in rows if "xero_contact_id" in props]
     if stamped:
         con.execute(
@@ -279,6 +281,43 @@ def _write_back_companies(
                 "at": sync_log.now(),
                 "load": load,
             },
+        )
+
+
+def _update_known_companies(
+    con: duckdb.DuckDBPyConnection, by_id: dict[str, dict[str, str | None]]
+) -> None:
+    """One ``update`` per set of property names, for the companies the snapshot holds."""
+    groups: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for company_id, values in by_id.items():
+        if values:
+            groups[tuple(sorted(values))].append(company_id)
+    for names, ids in groups.items():
+        params: dict[str, Any] = {"id": ids}
+        params.update({f"v{i}": [by_id[c][n] for c in ids] for i, n in enumerate(names)})
+        columns = ", ".join(f"{_typed(f'unnest($v{i})', n)} as {n}" for i, n in enumerate(names))
+        sets = ", ".join(f"{n} = s.{n}" for n in names)
+        con.execute(
+            f"update raw_hubspot.companies set {sets} from (select unnest($id) as id, "
+            f"{columns}) as s where raw_hubspot.companies.hs_object_id = s.id",
+            params,
+        )
+
+
+def _insert_new_companies(
+    con: duckdb.DuckDBPyConnection, by_id: dict[str, dict[str, str | None]], load: str
+) -> None:
+    """One ``insert`` for the companies the snapshot does not hold yet (created by this run)."""
+    new = list(by_id)
+    if new:
+        params: dict[str, Any] = {"id": new, "load": load}
+        params.update({n: [by_id[c].get(n) for c in new] for n in (*COMPANY_FIELDS, MODIFIED)})
+        con.execute(
+            f"insert into raw_hubspot.companies (hs_object_id, {', '.join(COMPANY_FIELDS)}, "
+            f"{MODIFIED}, archived, _dlt_load_id, _dlt_id) select unnest($id), "
+            + ", ".join(f"unnest(${n})" for n in COMPANY_FIELDS)
+            + f", {_typed(f'unnest(${MODIFIED})', MODIFIED)}, false, $load, uuid()::varchar",
+            params,
         )
 
 

@@ -173,8 +173,7 @@ def test_every_outcome_is_logged_and_a_deleted_company_is_forgotten_not_retried_
 
 def test_a_refused_customer_write_ends_the_push_with_exit_3_naming_it() -> None:
     from reverse_etl.core.errors import EXIT_REJECTED, RejectedRecordsError
-    from reverse_etl.push.customers import CustomerOutcome, CustomersPushReport
-    from reverse_etl.push.invoices import PushReport
+    from reverse_etl.push.report import CustomerOutcome, CustomersPushReport, PushReport
 
     refused = CustomerOutcome(
         kind="association",
