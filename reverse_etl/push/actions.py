@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from reverse_etl import transform
 from reverse_etl.core.errors import InvoiceSyncError
 from reverse_etl.core.settings import Settings
 from reverse_etl.core.sync_log import open_warehouse
@@ -144,10 +145,8 @@ def refresh_if_consumed(settings: Settings) -> bool:
         consumed = actions_consumed(con)
     if not consumed:
         return False
-    from reverse_etl.transform import run_transform
-
     log.info("The action table was already pushed; re-deriving it from HubSpot's snapshot.")
-    run_transform(settings, select=STALE_AFTER_PUSH)
+    transform.run_transform(settings, select=STALE_AFTER_PUSH)
     return True
 
 

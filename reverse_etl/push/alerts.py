@@ -310,7 +310,7 @@ def _mark_alerted(con: duckdb.DuckDBPyConnection, changes: Sequence[StatusChange
 
 
 def _apprise_notify(url: str, title: str, body: str) -> bool:
-    import apprise
+    import apprise  # here, not at the top: ~1 s to import, needed only when an alert is sent
 
     # Apprise logs the full target URL (tokens included) at DEBUG: keep it at INFO or above
     # even under `--verbose`, since secrets never go to the log.
