@@ -28,6 +28,7 @@ from reverse_etl.core.errors import HubSpotSchemaError
 from reverse_etl.hubspot.client import HubSpot, HubSpotRequestError
 from reverse_etl.hubspot.customer_calls import COMPANIES, CONTACTS, BatchAnswer
 from reverse_etl.push.batches import send_batches
+from reverse_etl.push.customer_actions import AssociationAction
 from reverse_etl.push.customer_outcomes import error_naming, ids_of, mark_gone, named_ids
 from reverse_etl.push.customer_schema import association_type_id
 from reverse_etl.push.report import PHASE_FAILED, CustomerOutcome, CustomersPushReport
@@ -43,19 +44,18 @@ def push_associations(
     con: duckdb.DuckDBPyConnection,
     hub: HubSpot,
     object_type: str,
-    actions: list[dict[str, Any]],
+    actions: list[AssociationAction],
     report: CustomersPushReport,
     run_id: str,
 ) -> None:
-    missing = sorted({a["xero_invoice_id"] for a in actions if not a["invoice_hs_object_id"]})
+    missing = sorted({a.xero_invoice_id for a in actions if not a.invoice_hs_object_id})
     ids = _record_ids(con, missing)
-    by_target: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    by_target: dict[tuple[str, str], list[AssociationAction]] = defaultdict(list)
     for action in actions:
-        record_id = action["invoice_hs_object_id"] or ids.get(action["xero_invoice_id"])
+        record_id = action.invoice_hs_object_id or ids.get(action.xero_invoice_id)
         if not record_id:
             continue  # its record was not written (rejected): next run
-        action = {**action, "record_id": str(record_id), "to_id": str(action["to_object_id"])}
-        by_target[(action["action"], action["to_object_type"])].append(action)
+        by_target[(action.action, action.to_object_type)].append(action.with_record(record_id))
     for (verb, to_type), batch_actions in sorted(
         by_target.items(), key=lambda kv: kv[0][0] != "REMOVE"
     ):
@@ -70,19 +70,17 @@ def _remove(
     hub: HubSpot,
     object_type: str,
     to_type: str,
-    actions: list[dict[str, Any]],
+    actions: list[AssociationAction],
     report: CustomersPushReport,
     run_id: str,
 ) -> None:
     actions = _without_archived_targets(con, to_type, actions)
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    grouped: dict[str, list[AssociationAction]] = defaultdict(list)
     for action in actions:
-        grouped[action["record_id"]].append(action)
+        grouped[action.record_id].append(action)
 
-    def send(batch: list[tuple[str, list[dict[str, Any]]]]) -> BatchAnswer:
-        inputs = [
-            {"from": {"id": r}, "to": [{"id": a["to_id"]} for a in group]} for r, group in batch
-        ]
+    def send(batch: list[tuple[str, list[AssociationAction]]]) -> BatchAnswer:
+        inputs = [{"from": {"id": r}, "to": [{"id": a.to_id} for a in group]} for r, group in batch]
         return hub.associations_archive(object_type, to_type, inputs)
 
     done: list[tuple[str, str]] = []
@@ -97,7 +95,7 @@ def _remove(
                     for action in group:
                         outcomes.append(_association_outcome(action, error))
                         if error is None:
-                            done.append((record_id, action["to_id"]))
+                            done.append((record_id, action.to_id))
     finally:  # what HubSpot confirmed is kept even when a later call fails
         report.associations_removed += len(done)
         _forget_associations(con, to_type, done)
@@ -109,7 +107,7 @@ def _create(
     hub: HubSpot,
     object_type: str,
     to_type: str,
-    actions: list[dict[str, Any]],
+    actions: list[AssociationAction],
     report: CustomersPushReport,
     run_id: str,
 ) -> None:
@@ -123,10 +121,9 @@ def _create(
     report.association_calls += 1
     types = [{"associationCategory": "USER_DEFINED", "associationTypeId": type_id}]
 
-    def send(batch: list[dict[str, Any]]) -> BatchAnswer:
+    def send(batch: list[AssociationAction]) -> BatchAnswer:
         inputs = [
-            {"from": {"id": a["record_id"]}, "to": {"id": a["to_id"]}, "types": types}
-            for a in batch
+            {"from": {"id": a.record_id}, "to": {"id": a.to_id}, "types": types} for a in batch
         ]
         return hub.associations_create(object_type, to_type, inputs)
 
@@ -151,16 +148,16 @@ def _create(
 
 def _create_error(
     answer: BatchAnswer,
-    action: dict[str, Any],
+    action: AssociationAction,
     landed: set[tuple[str, str]],
     gone: set[str],
 ) -> dict[str, Any] | None:
     """HubSpot's error for an association that did not land (None if it did); a company or
     contact an ``OBJECT_NOT_FOUND`` names alone (not the invoice record) joins ``gone``."""
-    pair = (action["record_id"], action["to_id"])
+    pair = (action.record_id, action.to_id)
     if pair in landed:
         return None
-    error = error_naming(answer, action["to_id"], action["record_id"])
+    error = error_naming(answer, action.to_id, action.record_id)
     named = ids_of(error)
     not_found = error.get("category") == "OBJECT_NOT_FOUND"
     if not_found and pair[1] in named and pair[0] not in named:
@@ -172,7 +169,7 @@ def _labels_missing(
     con: duckdb.DuckDBPyConnection,
     object_type: str,
     to_type: str,
-    actions: list[dict[str, Any]],
+    actions: list[AssociationAction],
     report: CustomersPushReport,
     run_id: str,
 ) -> None:
@@ -205,16 +202,18 @@ def _send(
     )
 
 
-def _association_outcome(action: dict[str, Any], error: dict[str, Any] | None) -> CustomerOutcome:
+def _association_outcome(
+    action: AssociationAction, error: dict[str, Any] | None
+) -> CustomerOutcome:
     return CustomerOutcome(
         kind="association",
-        action=str(action["action"]),
+        action=str(action.action),
         outcome="refused" if error is not None else "written",
-        xero_contact_id=action.get("xero_contact_id"),
-        xero_invoice_id=action.get("xero_invoice_id"),
-        invoice_hs_object_id=action["record_id"],
-        to_object_type=action.get("to_object_type"),
-        to_object_id=action["to_id"],
+        xero_contact_id=action.xero_contact_id,
+        xero_invoice_id=action.xero_invoice_id,
+        invoice_hs_object_id=action.record_id,
+        to_object_type=action.to_object_type,
+        to_object_id=action.to_id,
         category=error.get("category") if error else None,
         message=error.get("message") if error else None,
     )
@@ -257,8 +256,8 @@ def _remember_associations(
 
 
 def _without_archived_targets(
-    con: duckdb.DuckDBPyConnection, to_type: str, actions: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+    con: duckdb.DuckDBPyConnection, to_type: str, actions: list[AssociationAction]
+) -> list[AssociationAction]:
     """The REMOVE actions still worth a call. An association to a company or contact the
     snapshot holds as archived (deleted, or merged away: HubSpot moves a merged record's
     associations to the record the merge made — changelog "Updated merge functionality for
@@ -270,10 +269,10 @@ def _without_archived_targets(
         for r in con.execute(
             f"select hs_object_id from raw_hubspot.{to_type} where coalesce(archived, false) "
             "and hs_object_id in (select unnest(?))",
-            [sorted({a["to_id"] for a in actions})],
+            [sorted({a.to_id for a in actions})],
         ).fetchall()
     }
-    gone = [(a["record_id"], a["to_id"]) for a in actions if a["to_id"] in archived]
+    gone = [(a.record_id, a.to_id) for a in actions if a.to_id in archived]
     if gone:
         log.info(
             "%d association(s) to archived %s forgotten without a call (HubSpot dropped or moved "
@@ -282,7 +281,7 @@ def _without_archived_targets(
             to_type,
         )
         _forget_associations(con, to_type, gone)
-    return [a for a in actions if a["to_id"] not in archived]
+    return [a for a in actions if a.to_id not in archived]
 
 
 def _forget_associations(

@@ -55,6 +55,12 @@ from reverse_etl.hubspot.client import HubSpot
 from reverse_etl.hubspot.customer_calls import COMPANIES, BatchAnswer
 from reverse_etl.push.associations import push_associations
 from reverse_etl.push.batches import send_batches
+from reverse_etl.push.customer_actions import (
+    CompanyAction,
+    associate_created,
+    read_association_actions,
+    read_company_actions,
+)
 from reverse_etl.push.customer_outcomes import error_naming, mark_gone, not_found
 from reverse_etl.push.report import CustomerOutcome, CustomersPushReport
 from reverse_etl.push.results import record_customer_results
@@ -63,16 +69,14 @@ log = logging.getLogger(__name__)
 
 MODIFIED = "hs_lastmodifieddate"  # companies' last-modified property, as the snapshot stores it
 COMPANY_BATCH = 100
-ASSOCIATION_ACTIONS = "reverse_etl.hubspot_association_actions"
-COMPANY_ACTIONS = "reverse_etl.hubspot_company_actions"
 
 
 def push_customers(
     con: duckdb.DuckDBPyConnection, hub: HubSpot, object_type: str, run_id: str
 ) -> CustomersPushReport:
     report = CustomersPushReport()
-    companies = _read(con, COMPANY_ACTIONS)
-    associations = _read(con, ASSOCIATION_ACTIONS)
+    companies = read_company_actions(con)
+    associations = read_association_actions(con)
     if not companies and not associations:
         return report
     sync_log.ensure_tables(con)  # sync_log.customer_results (benchmarks call this directly)
@@ -80,20 +84,11 @@ def push_customers(
         created = _push_companies(con, hub, companies, report, run_id)
         # the action table was computed before these companies existed: attach their
         # customers' invoices now rather than an hour later
-        associations += _associate_created(con, created)
+        associations += associate_created(con, created)
     if associations:
         push_associations(con, hub, object_type, associations, report, run_id)
     log.info(report.summary())
     return report
-
-
-def _read(con: duckdb.DuckDBPyConnection, table: str) -> list[dict[str, Any]]:
-    try:
-        cursor = con.execute(f"select * from {table}")
-    except duckdb.CatalogException:  # transform has not built it yet (older warehouse)
-        return []
-    columns = [d[0] for d in cursor.description]
-    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
 # -- companies ---------------------------------------------------------------------------
@@ -102,13 +97,13 @@ def _read(con: duckdb.DuckDBPyConnection, table: str) -> list[dict[str, Any]]:
 def _push_companies(
     con: duckdb.DuckDBPyConnection,
     hub: HubSpot,
-    actions: list[dict[str, Any]],
+    actions: list[CompanyAction],
     report: CustomersPushReport,
     run_id: str,
 ) -> dict[str, str]:
     """Write the company actions; returns the companies created, by Xero ContactID."""
-    updates = [a for a in actions if a["action"] in ("UPDATE", "CLEAR") and a["hs_company_id"]]
-    creates = [a for a in actions if a["action"] == "CREATE"]
+    updates = [a for a in actions if a.action in ("UPDATE", "CLEAR") and a.hs_company_id]
+    creates = [a for a in actions if a.action == "CREATE"]
     _update_companies(con, hub, updates, report, run_id)
     return _create_companies(con, hub, creates, report, run_id)
 
@@ -116,11 +111,11 @@ def _push_companies(
 def _update_companies(
     con: duckdb.DuckDBPyConnection,
     hub: HubSpot,
-    updates: list[dict[str, Any]],
+    updates: list[CompanyAction],
     report: CustomersPushReport,
     run_id: str,
 ) -> None:
-    def send(batch: list[dict[str, Any]]) -> BatchAnswer:
+    def send(batch: list[CompanyAction]) -> BatchAnswer:
         return hub.objects_batch(COMPANIES, "update", _update_inputs(batch))
 
     for answers in send_batches(updates, COMPANY_BATCH, send, max_in_flight=1, name=COMPANIES):
@@ -134,7 +129,7 @@ def _update_companies(
             _write_back_companies(con, rows, run_id)
             outcomes = []
             for action in batch:
-                company_id = str(action["hs_company_id"])
+                company_id = str(action.hs_company_id)
                 error = None if company_id in written else error_naming(answer, company_id)
                 outcomes.append(_company_outcome(action, company_id, error))
             mark_gone(con, COMPANIES, not_found(answer, set(sent) - written))
@@ -144,12 +139,12 @@ def _update_companies(
 def _create_companies(
     con: duckdb.DuckDBPyConnection,
     hub: HubSpot,
-    creates: list[dict[str, Any]],
+    creates: list[CompanyAction],
     report: CustomersPushReport,
     run_id: str,
 ) -> dict[str, str]:
-    def send(batch: list[dict[str, Any]]) -> BatchAnswer:
-        inputs = [{"properties": _properties(a, blank_as_empty=False)} for a in batch]
+    def send(batch: list[CompanyAction]) -> BatchAnswer:
+        inputs = [{"properties": a.properties(blank_as_empty=False)} for a in batch]
         return hub.create_companies(inputs, key="xero_contact_id")
 
     created: dict[str, str] = {}
@@ -168,76 +163,33 @@ def _create_companies(
             by_stamp = {props.get("xero_contact_id"): company_id for company_id, props in rows}
             outcomes = []
             for action in batch:
-                company_id = by_stamp.get(action.get("xero_contact_id"))
+                company_id = by_stamp.get(action.stamp)
                 error = None if company_id else error_naming(answer, None)
                 outcomes.append(_company_outcome(action, company_id, error))
                 if company_id:
-                    created[str(action["xero_contact_id"])] = company_id
+                    created[str(action.stamp)] = company_id
             record_customer_results(con, run_id, outcomes, report)
     return created
 
 
-def _update_inputs(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _update_inputs(batch: list[CompanyAction]) -> list[dict[str, Any]]:
     return [
-        {"id": str(a["hs_company_id"]), "properties": _properties(a, blank_as_empty=True)}
-        for a in batch
-    ]
-
-
-def _associate_created(
-    con: duckdb.DuckDBPyConnection, created: dict[str, str]
-) -> list[dict[str, Any]]:
-    """Association CREATE actions from each mirrored invoice of a customer to the company just
-    created for it (its contact, if any, is matched on the next run)."""
-    if not created:
-        return []
-    try:
-        rows = con.execute(
-            "select xero_invoice_id, xero_contact_id from reverse_etl.hubspot_invoices_desired "
-            "where xero_contact_id in (select unnest(?)) order by xero_invoice_id",
-            [sorted(created)],
-        ).fetchall()
-    except duckdb.CatalogException:  # no transform yet
-        return []
-    return [
-        {
-            "action": "CREATE",
-            "xero_invoice_id": invoice_id,
-            "invoice_hs_object_id": None,
-            "to_object_type": COMPANIES,
-            "to_object_id": created[contact_id],
-            "xero_contact_id": contact_id,
-            "match_rule": "created",
-        }
-        for invoice_id, contact_id in rows
+        {"id": str(a.hs_company_id), "properties": a.properties(blank_as_empty=True)} for a in batch
     ]
 
 
 def _company_outcome(
-    action: dict[str, Any], company_id: str | None, error: dict[str, Any] | None
+    action: CompanyAction, company_id: str | None, error: dict[str, Any] | None
 ) -> CustomerOutcome:
     return CustomerOutcome(
         kind="company",
-        action=str(action["action"]),
+        action=str(action.action),
         outcome="refused" if error is not None else "written",
-        xero_contact_id=action.get("contact_id") or action.get("xero_contact_id"),
+        xero_contact_id=action.contact_id,
         hs_company_id=company_id,
         category=error.get("category") if error else None,
         message=error.get("message") if error else None,
     )
-
-
-def _properties(action: dict[str, Any], *, blank_as_empty: bool) -> dict[str, str]:
-    names = list(action.get("changed_properties") or [])
-    out = {}
-    for name in names:
-        value = action.get(name)
-        if value is None:
-            if blank_as_empty:
-                out[name] = ""  # HubSpot clears a property given an empty string
-            continue
-        out[name] = str(value)
-    return out
 
 
 def _write_back_companies(
