@@ -31,7 +31,7 @@ from reverse_etl.push.batches import send_batches
 from reverse_etl.push.customer_actions import AssociationAction
 from reverse_etl.push.customer_outcomes import error_naming, ids_of, mark_gone, named_ids
 from reverse_etl.push.customer_schema import association_type_id
-from reverse_etl.push.report import PHASE_FAILED, CustomerOutcome, CustomersPushReport
+from reverse_etl.push.report import PHASE_FAILED, CustomerOutcome, PushReport
 from reverse_etl.push.results import record_customer_results
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,7 @@ def push_associations(
     hub: HubSpot,
     object_type: str,
     actions: list[AssociationAction],
-    report: CustomersPushReport,
-    run_id: str,
+    report: PushReport,
 ) -> None:
     missing = sorted({a.xero_invoice_id for a in actions if not a.invoice_hs_object_id})
     ids = _record_ids(con, missing)
@@ -60,9 +59,9 @@ def push_associations(
         by_target.items(), key=lambda kv: kv[0][0] != "REMOVE"
     ):
         if verb == "REMOVE":
-            _remove(con, hub, object_type, to_type, batch_actions, report, run_id)
+            _remove(con, hub, object_type, to_type, batch_actions, report)
         else:
-            _create(con, hub, object_type, to_type, batch_actions, report, run_id)
+            _create(con, hub, object_type, to_type, batch_actions, report)
 
 
 def _remove(
@@ -71,8 +70,7 @@ def _remove(
     object_type: str,
     to_type: str,
     actions: list[AssociationAction],
-    report: CustomersPushReport,
-    run_id: str,
+    report: PushReport,
 ) -> None:
     actions = _without_archived_targets(con, to_type, actions)
     grouped: dict[str, list[AssociationAction]] = defaultdict(list)
@@ -99,7 +97,7 @@ def _remove(
     finally:  # what HubSpot confirmed is kept even when a later call fails
         report.associations_removed += len(done)
         _forget_associations(con, to_type, done)
-        record_customer_results(con, run_id, outcomes, report)
+        record_customer_results(con, report, outcomes)
 
 
 def _create(
@@ -108,15 +106,14 @@ def _create(
     object_type: str,
     to_type: str,
     actions: list[AssociationAction],
-    report: CustomersPushReport,
-    run_id: str,
+    report: PushReport,
 ) -> None:
     try:
         type_id = association_type_id(hub, object_type, to_type)
     except (HubSpotRequestError, HubSpotSchemaError) as exc:
         if isinstance(exc, HubSpotRequestError) and exc.status != 404:
             raise
-        _labels_missing(con, object_type, to_type, actions, report, run_id)
+        _labels_missing(con, object_type, to_type, actions, report)
         return
     report.association_calls += 1
     types = [{"associationCategory": "USER_DEFINED", "associationTypeId": type_id}]
@@ -141,9 +138,9 @@ def _create(
                     outcomes.append(_association_outcome(action, error))
     finally:  # written back once per phase (one statement, not one per batch), even on failure
         report.associations_created += len(made)
-        _remember_associations(con, to_type, made, run_id)
+        _remember_associations(con, to_type, made, report.run_id)
         mark_gone(con, to_type, gone)
-        record_customer_results(con, run_id, outcomes, report)
+        record_customer_results(con, report, outcomes)
 
 
 def _create_error(
@@ -170,8 +167,7 @@ def _labels_missing(
     object_type: str,
     to_type: str,
     actions: list[AssociationAction],
-    report: CustomersPushReport,
-    run_id: str,
+    report: PushReport,
 ) -> None:
     """HubSpot has no association type from the invoice object to ``to_type`` (its labels
     read answers 404, or lists no unlabelled type): this phase cannot run, the invoices already
@@ -186,7 +182,7 @@ def _labels_missing(
     error = {"category": PHASE_FAILED, "message": message}
     outcomes = [_association_outcome(action, error) for action in actions]
     log.warning("HubSpot: %s", report.phase_failures[-1])
-    record_customer_results(con, run_id, outcomes, report, logged=True)
+    record_customer_results(con, report, outcomes, logged=True)
 
 
 def _send(

@@ -62,7 +62,7 @@ from reverse_etl.push.customer_actions import (
     read_company_actions,
 )
 from reverse_etl.push.customer_outcomes import error_naming, mark_gone, not_found
-from reverse_etl.push.report import CustomerOutcome, CustomersPushReport
+from reverse_etl.push.report import CustomerOutcome, PushReport
 from reverse_etl.push.results import record_customer_results
 
 log = logging.getLogger(__name__)
@@ -72,22 +72,30 @@ COMPANY_BATCH = 100
 
 
 def push_customers(
-    con: duckdb.DuckDBPyConnection, hub: HubSpot, object_type: str, run_id: str
-) -> CustomersPushReport:
-    report = CustomersPushReport()
+    con: duckdb.DuckDBPyConnection,
+    hub: HubSpot,
+    object_type: str,
+    run_id: str,
+    report: PushReport | None = None,
+) -> PushReport:
+    """Write the company and association actions after the invoices of run ``run_id``,
+    counting them in the run's ``report`` (a new one when none is given, as the benchmarks
+    call it); returns that report, its customers' part filled in."""
+    report = report if report is not None else PushReport(run_id=run_id)
     companies = read_company_actions(con)
     associations = read_association_actions(con)
-    if not companies and not associations:
-        return report
-    sync_log.ensure_tables(con)  # sync_log.customer_results (benchmarks call this directly)
+    if companies or associations:
+        sync_log.ensure_tables(con)  # sync_log.customer_results (benchmarks call this directly)
     if companies:
-        created = _push_companies(con, hub, companies, report, run_id)
+        created = _push_companies(con, hub, companies, report)
         # the action table was computed before these companies existed: attach their
         # customers' invoices now rather than an hour later
         associations += associate_created(con, created)
     if associations:
-        push_associations(con, hub, object_type, associations, report, run_id)
-    log.info(report.summary())
+        push_associations(con, hub, object_type, associations, report)
+    report.customers_pushed = True
+    if companies or associations:
+        log.info(report.customers_summary())
     return report
 
 
@@ -98,22 +106,20 @@ def _push_companies(
     con: duckdb.DuckDBPyConnection,
     hub: HubSpot,
     actions: list[CompanyAction],
-    report: CustomersPushReport,
-    run_id: str,
+    report: PushReport,
 ) -> dict[str, str]:
     """Write the company actions; returns the companies created, by Xero ContactID."""
     updates = [a for a in actions if a.action in ("UPDATE", "CLEAR") and a.hs_company_id]
     creates = [a for a in actions if a.action == "CREATE"]
-    _update_companies(con, hub, updates, report, run_id)
-    return _create_companies(con, hub, creates, report, run_id)
+    _update_companies(con, hub, updates, report)
+    return _create_companies(con, hub, creates, report)
 
 
 def _update_companies(
     con: duckdb.DuckDBPyConnection,
     hub: HubSpot,
     updates: list[CompanyAction],
-    report: CustomersPushReport,
-    run_id: str,
+    report: PushReport,
 ) -> None:
     def send(batch: list[CompanyAction]) -> BatchAnswer:
         return hub.objects_batch(COMPANIES, "update", _update_inputs(batch))
@@ -126,22 +132,21 @@ def _update_companies(
             sent = {str(i["id"]): i["properties"] for i in _update_inputs(batch)}
             stamps = {str(r["id"]): r.get("updatedAt") for r in answer.results if r.get("id")}
             rows = [(i, {**sent.get(i, {}), MODIFIED: stamps[i]}) for i in sorted(written)]
-            _write_back_companies(con, rows, run_id)
+            _write_back_companies(con, rows, report.run_id)
             outcomes = []
             for action in batch:
                 company_id = str(action.hs_company_id)
                 error = None if company_id in written else error_naming(answer, company_id)
                 outcomes.append(_company_outcome(action, company_id, error))
             mark_gone(con, COMPANIES, not_found(answer, set(sent) - written))
-            record_customer_results(con, run_id, outcomes, report)
+            record_customer_results(con, report, outcomes)
 
 
 def _create_companies(
     con: duckdb.DuckDBPyConnection,
     hub: HubSpot,
     creates: list[CompanyAction],
-    report: CustomersPushReport,
-    run_id: str,
+    report: PushReport,
 ) -> dict[str, str]:
     def send(batch: list[CompanyAction]) -> BatchAnswer:
         inputs = [{"properties": a.properties(blank_as_empty=False)} for a in batch]
@@ -158,7 +163,7 @@ def _create_companies(
                 }
                 rows.append((str(result["id"]), {**props, MODIFIED: result.get("updatedAt")}))
             report.companies_created += len(rows)
-            _write_back_companies(con, rows, run_id)
+            _write_back_companies(con, rows, report.run_id)
             # results come in any order: find each action's company by the stamp it was sent
             by_stamp = {props.get("xero_contact_id"): company_id for company_id, props in rows}
             outcomes = []
@@ -168,7 +173,7 @@ def _create_companies(
                 outcomes.append(_company_outcome(action, company_id, error))
                 if company_id:
                     created[str(action.stamp)] = company_id
-            record_customer_results(con, run_id, outcomes, report)
+            record_customer_results(con, report, outcomes)
     return created
 
 

@@ -156,7 +156,7 @@ def _write(
         # a first sync with nothing to write still sets the object up (no call later)
         object_type = resolve_object_type_id(settings, hub)
         if actions_schema == ACTIONS_SCHEMA:
-            report.customers = push_customers(con, hub, object_type, report.run_id)
+            push_customers(con, hub, object_type, report.run_id, report)
     except BaseException as exc:
         report.hubspot_calls = hub.calls - calls_before
         report.status = "failed"

@@ -1,8 +1,8 @@
 """What a push did, for the run summary, the ``--json`` output and the exit code: the one
-:class:`PushReport` of a run, its customers' section (:class:`CustomersPushReport`, what
-:func:`reverse_etl.push.customers.push_customers` returns) and each company or association
-write with HubSpot's words for it (:class:`CustomerOutcome`). Refusals are named here, once,
-for the summary line and for :meth:`PushReport.raise_for_rejections`.
+:class:`PushReport` of a run (invoices, then the customers' companies and associations), and
+each company or association write with HubSpot's words for it (:class:`CustomerOutcome`).
+Refusals are named here, once, for the summary line and for
+:meth:`PushReport.raise_for_rejections`.
 """
 
 from __future__ import annotations
@@ -79,52 +79,11 @@ class CustomerOutcome:
 
 
 @dataclass
-class CustomersPushReport:
-    companies_updated: int = 0
-    companies_created: int = 0
-    associations_created: int = 0
-    associations_removed: int = 0
-    association_calls: int = 0
-    company_calls: int = 0
-    refused: list[CustomerOutcome] = field(default_factory=list)
-    phase_failures: list[str] = field(default_factory=list)  # a whole phase could not run
-
-    @property
-    def rejected(self) -> list[str]:
-        """One line per phase that could not run, then one per other refused write (see
-        :meth:`CustomerOutcome.line`)."""
-        others = [r.line() for r in self.refused if r.category != PHASE_FAILED]
-        return self.phase_failures + others
-
-    def summary(self) -> str:
-        text = (
-            f"Customers: {self.companies_updated} company(ies) updated, "
-            f"{self.companies_created} created; {self.associations_created} association(s) "
-            f"made, {self.associations_removed} removed ({self.company_calls} company + "
-            f"{self.association_calls} association call(s))"
-        )
-        if self.refused:
-            text += f"; {len(self.refused)} refused: " + "; ".join(self.rejected[:5])
-        return text + "."
-
-    def as_dict(self) -> dict[str, object]:
-        """The customers' part of the ``--json`` run summary."""
-        return {
-            "companies_updated": self.companies_updated,
-            "companies_created": self.companies_created,
-            "associations_created": self.associations_created,
-            "associations_removed": self.associations_removed,
-            "company_calls": self.company_calls,
-            "association_calls": self.association_calls,
-            "refused": len(self.refused),
-        }
-
-    def refused_as_dicts(self) -> list[dict[str, object]]:
-        return as_dicts(self.refused, REFUSED_FIELDS)
-
-
-@dataclass
 class PushReport:
+    """The one report of a push: the invoices' counts and rejections, then the customers'
+    (company balances and associations, written after the invoices of a whole build:
+    ``customers_pushed``), each counted by the phase that made the call."""
+
     run_id: str
     dry_run: bool = False
     actions_invocation_id: str | None = None
@@ -138,8 +97,16 @@ class PushReport:
     rate_limited: int = 0
     seconds: float = 0.0
     alerts_failed: int = 0
-    customers: CustomersPushReport | None = None
     unexplained: list[UnexplainedInvoice] = field(default_factory=list)
+    customers_pushed: bool = False
+    companies_updated: int = 0
+    companies_created: int = 0
+    associations_created: int = 0
+    associations_removed: int = 0
+    association_calls: int = 0
+    company_calls: int = 0
+    refused: list[CustomerOutcome] = field(default_factory=list)
+    phase_failures: list[str] = field(default_factory=list)  # a whole phase could not run
 
     @property
     def rejected(self) -> int:
@@ -147,7 +114,14 @@ class PushReport:
 
     @property
     def customers_refused(self) -> int:
-        return len(self.customers.refused) if self.customers is not None else 0
+        return len(self.refused) if self.customers_pushed else 0
+
+    @property
+    def refused_lines(self) -> list[str]:
+        """One line per customers' phase that could not run, then one per other refused write
+        (see :meth:`CustomerOutcome.line`)."""
+        others = [r.line() for r in self.refused if r.category != PHASE_FAILED]
+        return self.phase_failures + others
 
     @property
     def records_per_second(self) -> float:
@@ -165,14 +139,25 @@ class PushReport:
         )
         if self.rejected:
             text += " Rejected: " + name_rejected(self.rejected_records) + "."
-        if self.customers is not None:
-            text += " " + self.customers.summary()
+        if self.customers_pushed:
+            text += " " + self.customers_summary()
         if self.unexplained:
             text += (
                 f" {len(self.unexplained)} HubSpot invoice record(s) match no Xero invoice and "
                 "were left untouched (reverse_etl.hubspot_unexplained_invoices)."
             )
         return text
+
+    def customers_summary(self) -> str:
+        text = (
+            f"Customers: {self.companies_updated} company(ies) updated, "
+            f"{self.companies_created} created; {self.associations_created} association(s) "
+            f"made, {self.associations_removed} removed ({self.company_calls} company + "
+            f"{self.association_calls} association call(s))"
+        )
+        if self.refused:
+            text += f"; {len(self.refused)} refused: " + "; ".join(self.refused_lines[:5])
+        return text + "."
 
     def as_dict(self) -> dict[str, object]:
         """The push's part of the ``--json`` run summary."""
@@ -187,15 +172,28 @@ class PushReport:
             "seconds": round(self.seconds, 3),
             "actions_invocation_id": self.actions_invocation_id,
             "rebuilt_stale_actions": self.rebuilt_stale_actions,
-            "customers": self.customers.as_dict() if self.customers is not None else None,
-            "customers_refused": (
-                self.customers.refused_as_dicts() if self.customers is not None else []
-            ),
+            "customers": self.customers_as_dict() if self.customers_pushed else None,
+            "customers_refused": self.refused_as_dicts() if self.customers_pushed else [],
             "unexplained_invoice_records": [u.as_dict() for u in self.unexplained],
+        }
+
+    def customers_as_dict(self) -> dict[str, object]:
+        """The customers' part of the ``--json`` run summary."""
+        return {
+            "companies_updated": self.companies_updated,
+            "companies_created": self.companies_created,
+            "associations_created": self.associations_created,
+            "associations_removed": self.associations_removed,
+            "company_calls": self.company_calls,
+            "association_calls": self.association_calls,
+            "refused": len(self.refused),
         }
 
     def rejected_as_dicts(self) -> list[dict[str, object]]:
         return as_dicts(self.rejected_records, REJECTED_FIELDS)
+
+    def refused_as_dicts(self) -> list[dict[str, object]]:
+        return as_dicts(self.refused, REFUSED_FIELDS)
 
     def raise_for_rejections(self) -> None:
         parts = []
@@ -205,8 +203,8 @@ class PushReport:
                 f"{name_rejected(self.rejected_records)}. The others were written; see "
                 "sync_log.record_results, fix the data in Xero, and the next run retries them."
             )
-        if self.customers is not None and self.customers.refused:
-            lines = self.customers.rejected
+        if self.customers_pushed and self.refused:
+            lines = self.refused_lines
             more = f" (and {len(lines) - 5} more)" if len(lines) > 5 else ""
             parts.append(
                 f"HubSpot refused {len(lines)} customer write(s): "

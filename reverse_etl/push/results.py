@@ -18,7 +18,7 @@ import duckdb
 from reverse_etl.core import sync_log
 from reverse_etl.core.sync_log import BatchOutcome
 from reverse_etl.push.actions import Action
-from reverse_etl.push.report import CustomerOutcome, CustomersPushReport, PushReport
+from reverse_etl.push.report import CustomerOutcome, PushReport
 
 log = logging.getLogger("reverse_etl.push.customer_outcomes")  # the name its lines always had
 
@@ -70,9 +70,8 @@ def record_invoice_results(
 
 def record_customer_results(
     con: duckdb.DuckDBPyConnection,
-    run_id: str,
+    report: PushReport,
     outcomes: list[CustomerOutcome],
-    report: CustomersPushReport,
     *,
     logged: bool = False,
 ) -> None:
@@ -96,7 +95,7 @@ def record_customer_results(
         "unnest($action), unnest($outcome), unnest($xero_contact_id), unnest($hs_company_id), "
         "unnest($xero_invoice_id), unnest($invoice_hs_object_id), unnest($to_object_type), "
         "unnest($to_object_id), unnest($category), unnest($message), $at",
-        {"run": run_id, "at": sync_log.now(), **columns},
+        {"run": report.run_id, "at": sync_log.now(), **columns},
     )
 
 
