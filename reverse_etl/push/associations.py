@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import duckdb
@@ -40,6 +41,29 @@ ASSOCIATION_BATCH = 1_000
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class _Phase:
+    """One phase: the REMOVEs or the CREATEs of the associations with one target type."""
+
+    con: duckdb.DuckDBPyConnection
+    hub: HubSpot
+    object_type: str  # the invoice object's type id
+    to_type: str  # companies | contacts
+    report: PushReport
+
+    def send(
+        self, items: Sequence[T], send: Callable[[list[T]], BatchAnswer]
+    ) -> Iterator[list[tuple[list[T], BatchAnswer]]]:
+        """``max_in_flight`` association batches at a time, through the push's one sender."""
+        return send_batches(
+            items,
+            ASSOCIATION_BATCH,
+            send,
+            max_in_flight=self.hub.settings.max_in_flight,
+            name="hubspot-customers",
+        )
+
+
 def push_associations(
     con: duckdb.DuckDBPyConnection,
     hub: HubSpot,
@@ -58,35 +82,29 @@ def push_associations(
     for (verb, to_type), batch_actions in sorted(
         by_target.items(), key=lambda kv: kv[0][0] != "REMOVE"
     ):
+        phase = _Phase(con, hub, object_type, to_type, report)
         if verb == "REMOVE":
-            _remove(con, hub, object_type, to_type, batch_actions, report)
+            _remove(phase, batch_actions)
         else:
-            _create(con, hub, object_type, to_type, batch_actions, report)
+            _create(phase, batch_actions)
 
 
-def _remove(
-    con: duckdb.DuckDBPyConnection,
-    hub: HubSpot,
-    object_type: str,
-    to_type: str,
-    actions: list[AssociationAction],
-    report: PushReport,
-) -> None:
-    actions = _without_archived_targets(con, to_type, actions)
+def _remove(phase: _Phase, actions: list[AssociationAction]) -> None:
+    actions = _without_archived_targets(phase.con, phase.to_type, actions)
     grouped: dict[str, list[AssociationAction]] = defaultdict(list)
     for action in actions:
         grouped[action.record_id].append(action)
 
     def send(batch: list[tuple[str, list[AssociationAction]]]) -> BatchAnswer:
         inputs = [{"from": {"id": r}, "to": [{"id": a.to_id} for a in group]} for r, group in batch]
-        return hub.associations_archive(object_type, to_type, inputs)
+        return phase.hub.associations_archive(phase.object_type, phase.to_type, inputs)
 
     done: list[tuple[str, str]] = []
     outcomes: list[CustomerOutcome] = []
     try:
-        for answers in _send(hub, list(grouped.items()), send):
+        for answers in phase.send(list(grouped.items()), send):
             for batch, answer in answers:
-                report.association_calls += 1
+                phase.report.association_calls += 1
                 refused = named_ids(answer)
                 for record_id, group in batch:
                     error = error_naming(answer, record_id) if record_id in refused else None
@@ -95,52 +113,45 @@ def _remove(
                         if error is None:
                             done.append((record_id, action.to_id))
     finally:  # what HubSpot confirmed is kept even when a later call fails
-        report.associations_removed += len(done)
-        _forget_associations(con, to_type, done)
-        record_customer_results(con, report, outcomes)
+        phase.report.associations_removed += len(done)
+        _forget_associations(phase.con, phase.to_type, done)
+        record_customer_results(phase.con, phase.report, outcomes)
 
 
-def _create(
-    con: duckdb.DuckDBPyConnection,
-    hub: HubSpot,
-    object_type: str,
-    to_type: str,
-    actions: list[AssociationAction],
-    report: PushReport,
-) -> None:
+def _create(phase: _Phase, actions: list[AssociationAction]) -> None:
     try:
-        type_id = association_type_id(hub, object_type, to_type)
+        type_id = association_type_id(phase.hub, phase.object_type, phase.to_type)
     except (HubSpotRequestError, HubSpotSchemaError) as exc:
         if isinstance(exc, HubSpotRequestError) and exc.status != 404:
             raise
-        _labels_missing(con, object_type, to_type, actions, report)
+        _labels_missing(phase, actions)
         return
-    report.association_calls += 1
+    phase.report.association_calls += 1
     types = [{"associationCategory": "USER_DEFINED", "associationTypeId": type_id}]
 
     def send(batch: list[AssociationAction]) -> BatchAnswer:
         inputs = [
             {"from": {"id": a.record_id}, "to": {"id": a.to_id}, "types": types} for a in batch
         ]
-        return hub.associations_create(object_type, to_type, inputs)
+        return phase.hub.associations_create(phase.object_type, phase.to_type, inputs)
 
     made: list[tuple[str, str]] = []
     outcomes: list[CustomerOutcome] = []
     gone: set[str] = set()
     try:
-        for answers in _send(hub, actions, send):
+        for answers in phase.send(actions, send):
             for batch, answer in answers:
-                report.association_calls += 1
+                phase.report.association_calls += 1
                 landed = {(str(x["fromObjectId"]), str(x["toObjectId"])) for x in answer.results}
                 made += sorted(landed)
                 for action in batch:
                     error = _create_error(answer, action, landed, gone)
                     outcomes.append(_association_outcome(action, error))
     finally:  # written back once per phase (one statement, not one per batch), even on failure
-        report.associations_created += len(made)
-        _remember_associations(con, to_type, made, report.run_id)
-        mark_gone(con, to_type, gone)
-        record_customer_results(con, report, outcomes)
+        phase.report.associations_created += len(made)
+        _remember_associations(phase.con, phase.to_type, made, phase.report.run_id)
+        mark_gone(phase.con, phase.to_type, gone)
+        record_customer_results(phase.con, phase.report, outcomes)
 
 
 def _create_error(
@@ -162,40 +173,22 @@ def _create_error(
     return error
 
 
-def _labels_missing(
-    con: duckdb.DuckDBPyConnection,
-    object_type: str,
-    to_type: str,
-    actions: list[AssociationAction],
-    report: PushReport,
-) -> None:
+def _labels_missing(phase: _Phase, actions: list[AssociationAction]) -> None:
     """HubSpot has no association type from the invoice object to ``to_type`` (its labels
     read answers 404, or lists no unlabelled type): this phase cannot run, the invoices already
     written stay written, and the run ends partial (exit 3) with one line naming the fix. Each
     action is recorded refused, so the next run, after setup, makes them."""
-    message = f"HubSpot has no association type between {object_type} and {to_type}"
+    report = phase.report
+    message = f"HubSpot has no association type between {phase.object_type} and {phase.to_type}"
     report.phase_failures.append(
-        f"associating {len(actions)} invoice(s) with {to_type}: {message} (its labels read "
+        f"associating {len(actions)} invoice(s) with {phase.to_type}: {message} (its labels read "
         "failed); run `invoice-sync setup` to define the association, and the next run makes "
         "them"
     )
     error = {"category": PHASE_FAILED, "message": message}
     outcomes = [_association_outcome(action, error) for action in actions]
     log.warning("HubSpot: %s", report.phase_failures[-1])
-    record_customer_results(con, report, outcomes, logged=True)
-
-
-def _send(
-    hub: HubSpot, items: Sequence[T], send: Callable[[list[T]], BatchAnswer]
-) -> Iterator[list[tuple[list[T], BatchAnswer]]]:
-    """``max_in_flight`` association batches at a time, through the push's one sender."""
-    return send_batches(
-        items,
-        ASSOCIATION_BATCH,
-        send,
-        max_in_flight=hub.settings.max_in_flight,
-        name="hubspot-customers",
-    )
+    record_customer_results(phase.con, report, outcomes, logged=True)
 
 
 def _association_outcome(

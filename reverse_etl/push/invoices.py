@@ -46,6 +46,7 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 
 import duckdb
@@ -78,6 +79,26 @@ from reverse_etl.push.unexplained_invoices import read_unexplained
 __all__ = ["BATCH_SIZE", "PushReport", "run_push"]
 log = logging.getLogger(__name__)
 
+NAME = "hubspot-push"  # the sender's worker threads
+
+
+@dataclass
+class _Run:
+    """One push's working set, handed between the steps of :func:`run_push`."""
+
+    settings: Settings
+    con: duckdb.DuckDBPyConnection
+    report: PushReport
+    console: Console | None
+    actions_schema: str
+    started: float
+    final: bool  # the push logs its own run (no sync started it)
+
+    @property
+    def whole(self) -> bool:
+        """A whole build's action table (not the webhook fast path's partial one)."""
+        return self.actions_schema == ACTIONS_SCHEMA
+
 
 def run_push(
     settings: Settings,
@@ -105,7 +126,7 @@ def run_push(
     whole = actions_schema == ACTIONS_SCHEMA
     report.rebuilt_stale_actions = refresh_if_consumed(settings) if whole else False
     con = sync_log.connect_warehouse(settings.warehouse_path)
-    final = run_id is None
+    run = _Run(settings, con, report, console, actions_schema, started, final=run_id is None)
     try:
         sync_log.ensure_tables(con)
         actions = read_actions(con, actions_schema)
@@ -117,18 +138,16 @@ def run_push(
         if dry_run:
             print_plan(actions, report.planned, console)
             report.status = "success"
-            _finish(con, report, started, final=final)
+            _finish(run)
             return report
         hub = client or HubSpot(settings.hubspot)
-        changes, written_ids = _write(
-            settings, con, hub, actions, report, console, actions_schema, started, final
-        )
+        changes, written_ids = _write(run, hub, actions)
         if whole and report.status == "success":  # the next sync may skip while nothing changes
             build_plan.mark_pushed(con)
-        _report_unexplained_and_alert(settings, con, report, changes, written_ids, notify, whole)
+        _report_unexplained_and_alert(run, changes, written_ids, notify)
         if console is None:
             log.info(report.summary())
-        elif final:  # within a sync, the sync prints the push's summary line
+        elif run.final:  # within a sync, the sync prints the push's summary line
             console.print(summary_table(report))
         return report
     finally:
@@ -136,58 +155,46 @@ def run_push(
 
 
 def _write(
-    settings: Settings,
-    con: duckdb.DuckDBPyConnection,
-    hub: HubSpot,
-    actions: Sequence[Action],
-    report: PushReport,
-    console: Console | None,
-    actions_schema: str,
-    started: float,
-    final: bool,
+    run: _Run, hub: HubSpot, actions: Sequence[Action]
 ) -> tuple[list[StatusChange], set[str]]:
     """Write the invoices, then (whole builds) the customers; log the run's counts and status
     (``failed``, with the error, when a call or the warehouse fails: then re-raised). Returns
     the status changes to alert on and the ids of the invoices written."""
+    report = run.report
     calls_before = hub.calls
     try:
-        changes = alerts.read_status_changes(con, actions_schema)
-        written_ids = _push(settings, con, hub, actions, report, console) if actions else set()
+        changes = alerts.read_status_changes(run.con, run.actions_schema)
+        written_ids = _push(run, hub, actions) if actions else set()
         # a first sync with nothing to write still sets the object up (no call later)
-        object_type = resolve_object_type_id(settings, hub)
-        if actions_schema == ACTIONS_SCHEMA:
-            push_customers(con, hub, object_type, report.run_id, report)
+        object_type = resolve_object_type_id(run.settings, hub)
+        if run.whole:
+            push_customers(run.con, hub, object_type, report.run_id, report)
     except BaseException as exc:
         report.hubspot_calls = hub.calls - calls_before
         report.status = "failed"
-        _finish(con, report, started, error=f"{type(exc).__name__}: {exc}", final=final)
+        _finish(run, error=f"{type(exc).__name__}: {exc}")
         raise
     report.hubspot_calls = hub.calls - calls_before
     report.rate_limited = hub.rate_limited
     report.status = "partial" if report.rejected or report.customers_refused else "success"
-    _finish(con, report, started, final=final)
+    _finish(run)
     return changes, written_ids
 
 
 def _report_unexplained_and_alert(
-    settings: Settings,
-    con: duckdb.DuckDBPyConnection,
-    report: PushReport,
-    changes: list[StatusChange],
-    written_ids: set[str],
-    notify: alerts.Notify | None,
-    whole: bool,
+    run: _Run, changes: list[StatusChange], written_ids: set[str], notify: alerts.Notify | None
 ) -> None:
     """After the run is logged: list the HubSpot records no Xero invoice explains and send the
     alerts. Neither ever fails the sync."""
+    report = run.report
     try:
-        report.unexplained = read_unexplained(con) if whole else []
+        report.unexplained = read_unexplained(run.con) if run.whole else []
     except duckdb.Error as exc:  # a report of what HubSpot holds never fails the sync
         log.warning("Unexplained invoice records could not be read: %s", exc)
     try:
         outcome = alerts.send_push_alerts(
-            settings,
-            con,
+            run.settings,
+            run.con,
             inserted=report.inserted,
             updated=report.updated,
             changes=changes,
@@ -200,35 +207,26 @@ def _report_unexplained_and_alert(
         log.warning("Alerts could not be sent: %s: %s", type(exc).__name__, exc)
 
 
-def _push(
-    settings: Settings,
-    con: duckdb.DuckDBPyConnection,
-    hub: HubSpot,
-    actions: Sequence[Action],
-    report: PushReport,
-    console: Console | None,
-) -> set[str]:
+def _push(run: _Run, hub: HubSpot, actions: Sequence[Action]) -> set[str]:
     """Send every batch, at most ``max_in_flight`` at a time; record the answers that came back
     together in one transaction as they return."""
-    object_type = resolve_object_type_id(settings, hub)
-    columns = sync_log.snapshot_columns(con)
+    object_type = resolve_object_type_id(run.settings, hub)
+    columns = sync_log.snapshot_columns(run.con)
     by_id = {a.xero_invoice_id: a for a in actions}
     written_ids: set[str] = set()
-    progress = PushProgress(console, total=len(actions))
+    progress = PushProgress(run.console, total=len(actions))
     send = partial(upsert_isolating_rejects, hub, object_type)
-    rounds = send_batches(
-        actions, BATCH_SIZE, send, max_in_flight=settings.hubspot.max_in_flight, name="hubspot-push"
-    )
+    in_flight = run.settings.hubspot.max_in_flight
     try:
-        for answers in rounds:
+        for answers in send_batches(actions, BATCH_SIZE, send, max_in_flight=in_flight, name=NAME):
             arrived = BatchOutcome()
             for _batch, outcome in answers:
                 arrived.extend(outcome)
-            written_ids.update(record_invoice_results(con, report, arrived, by_id, columns))
-            progress.advance(len(arrived.written) + len(arrived.rejected), report)
+            written_ids.update(record_invoice_results(run.con, run.report, arrived, by_id, columns))
+            progress.advance(len(arrived.written) + len(arrived.rejected), run.report)
     except HubSpotRequestError as exc:
         if object_missing(exc):
-            forget_object_type_id(settings)
+            forget_object_type_id(run.settings)
             raise HubSpotSchemaError(
                 f"HubSpot has no object {object_type} any more ({exc.message}). The next "
                 "push (or `invoice-sync setup`) creates it again."
@@ -239,17 +237,11 @@ def _push(
     return written_ids
 
 
-def _finish(
-    con: duckdb.DuckDBPyConnection,
-    report: PushReport,
-    started: float,
-    error: str | None = None,
-    *,
-    final: bool = True,
-) -> None:
-    report.seconds = time.monotonic() - started
+def _finish(run: _Run, error: str | None = None) -> None:
+    report = run.report
+    report.seconds = time.monotonic() - run.started
     sync_log.finish_run(
-        con,
+        run.con,
         report.run_id,
         status=report.status,
         inserted=report.inserted,
@@ -257,7 +249,7 @@ def _finish(
         rejected=report.rejected,
         hubspot_calls=report.hubspot_calls,
         error=error,
-        final=final,
+        final=run.final,
     )
 
 
