@@ -15,11 +15,11 @@ from typing import Any
 
 import duckdb
 
+from reverse_etl import transform
 from reverse_etl.core.errors import InvoiceSyncError
 from reverse_etl.core.settings import Settings
 from reverse_etl.core.sync_log import open_warehouse
 from reverse_etl.hubspot.properties import PROPERTY_NAMES, UPSERT_KEY
-from reverse_etl.transform import run_transform
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def refresh_if_consumed(settings: Settings) -> bool:
     if not consumed:
         return False
     log.info("The action table was already pushed; re-deriving it from HubSpot's snapshot.")
-    run_transform(settings, select=STALE_AFTER_PUSH)
+    transform.run_transform(settings, select=STALE_AFTER_PUSH)
     return True
 
 

@@ -193,9 +193,14 @@ def _unexplained_lines(unexplained: Sequence[UnexplainedInvoice]) -> list[str]:
         f"{len(unexplained)} invoice record(s) in HubSpot match no Xero invoice and were left "
         "untouched (reverse_etl.hubspot_unexplained_invoices); delete or correct them in HubSpot:"
     ]
-    lines += [f"- {u.line()}" for u in ordered[:MAX_LISTED]]
-    if len(ordered) > MAX_LISTED:
-        lines.append(f"… and {len(ordered) - MAX_LISTED} more")
+    return lines + _listed([u.line() for u in ordered])
+
+
+def _listed(items: Sequence[str], more: str = "") -> list[str]:
+    """The first :data:`MAX_LISTED` items as ``- item`` lines, then how many more there are."""
+    lines = [f"- {item}" for item in items[:MAX_LISTED]]
+    if len(items) > MAX_LISTED:
+        lines.append(f"… and {len(items) - MAX_LISTED} more{more}")
     return lines
 
 
@@ -261,9 +266,7 @@ def send_quarantine_alert(
         f"{len(lines)} Xero record(s) could not be read and were set aside; the other records "
         "synced. Each is retried when it changes in Xero:"
     ]
-    body += [f"- {line}" for line in lines[:MAX_LISTED]]
-    if len(lines) > MAX_LISTED:
-        body.append(f"… and {len(lines) - MAX_LISTED} more (see sync_log.quarantine)")
+    body += _listed(lines, " (see sync_log.quarantine)")
     try:
         return deliver(settings, title, "\n".join(body), notify)[0]
     except Exception as exc:  # alerts never fail the sync
@@ -310,7 +313,7 @@ def _mark_alerted(con: duckdb.DuckDBPyConnection, changes: Sequence[StatusChange
 
 
 def _apprise_notify(url: str, title: str, body: str) -> bool:
-    import apprise  # deferred: apprise loads its plugins (~0.25 s), only when an alert is sent
+    import apprise  # here, not at the top: ~1 s to import, needed only when an alert is sent
 
     # Apprise logs the full target URL (tokens included) at DEBUG: keep it at INFO or above
     # even under `--verbose`, since secrets never go to the log.

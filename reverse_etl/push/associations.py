@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import duckdb
@@ -28,18 +28,12 @@ from reverse_etl.core.errors import HubSpotSchemaError
 from reverse_etl.hubspot.client import HubSpot, HubSpotRequestError
 from reverse_etl.hubspot.customer_calls import COMPANIES, CONTACTS, BatchAnswer
 from reverse_etl.hubspot.customer_records import association_key
-from reverse_etl.push.customer_outcomes import (
-    PHASE_FAILED,
-    CustomerOutcome,
-    CustomersPushReport,
-    chunks,
-    error_naming,
-    ids_of,
-    mark_gone,
-    named_ids,
-    record,
-)
+from reverse_etl.push.batches import send_batches
+from reverse_etl.push.customer_actions import AssociationAction
+from reverse_etl.push.customer_outcomes import error_naming, ids_of, mark_gone, named_ids
 from reverse_etl.push.customer_schema import association_type_id
+from reverse_etl.push.report import PHASE_FAILED, CustomerOutcome, PushReport
+from reverse_etl.push.results import record_customer_results
 
 log = logging.getLogger(__name__)
 
@@ -47,194 +41,168 @@ ASSOCIATION_BATCH = 1_000
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class _Phase:
+    """One phase: the REMOVEs or the CREATEs of the associations with one target type."""
+
+    con: duckdb.DuckDBPyConnection
+    hub: HubSpot
+    object_type: str  # the invoice object's type id
+    to_type: str  # companies | contacts
+    report: PushReport
+
+    def send(
+        self, items: Sequence[T], send: Callable[[list[T]], BatchAnswer]
+    ) -> Iterator[list[tuple[list[T], BatchAnswer]]]:
+        """``max_in_flight`` association batches at a time, through the push's one sender."""
+        return send_batches(
+            items,
+            ASSOCIATION_BATCH,
+            send,
+            max_in_flight=self.hub.settings.max_in_flight,
+            name="hubspot-customers",
+        )
+
+
 def push_associations(
     con: duckdb.DuckDBPyConnection,
     hub: HubSpot,
     object_type: str,
-    actions: list[dict[str, Any]],
-    report: CustomersPushReport,
-    run_id: str,
+    actions: list[AssociationAction],
+    report: PushReport,
 ) -> None:
-    missing = sorted({a["xero_invoice_id"] for a in actions if not a["invoice_hs_object_id"]})
+    missing = sorted({a.xero_invoice_id for a in actions if not a.invoice_hs_object_id})
     ids = _record_ids(con, missing)
-    by_target: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    by_target: dict[tuple[str, str], list[AssociationAction]] = defaultdict(list)
     for action in actions:
-        record_id = action["invoice_hs_object_id"] or ids.get(action["xero_invoice_id"])
+        record_id = action.invoice_hs_object_id or ids.get(action.xero_invoice_id)
         if not record_id:
             continue  # its record was not written (rejected): next run
-        action = {**action, "record_id": str(record_id), "to_id": str(action["to_object_id"])}
-        by_target[(action["action"], action["to_object_type"])].append(action)
+        by_target[(action.action, action.to_object_type)].append(action.with_record(record_id))
     for (verb, to_type), batch_actions in sorted(
         by_target.items(), key=lambda kv: kv[0][0] != "REMOVE"
     ):
+        phase = _Phase(con, hub, object_type, to_type, report)
         if verb == "REMOVE":
-            _remove(con, hub, object_type, to_type, batch_actions, report, run_id)
+            _remove(phase, batch_actions)
         else:
-            _create(con, hub, object_type, to_type, batch_actions, report, run_id)
+            _create(phase, batch_actions)
 
 
-def _remove(
-    con: duckdb.DuckDBPyConnection,
-    hub: HubSpot,
-    object_type: str,
-    to_type: str,
-    actions: list[dict[str, Any]],
-    report: CustomersPushReport,
-    run_id: str,
-) -> None:
-    actions = _without_archived_targets(con, to_type, actions)
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+def _remove(phase: _Phase, actions: list[AssociationAction]) -> None:
+    actions = _without_archived_targets(phase.con, phase.to_type, actions)
+    grouped: dict[str, list[AssociationAction]] = defaultdict(list)
     for action in actions:
-        grouped[action["record_id"]].append(action)
+        grouped[action.record_id].append(action)
 
-    def send(batch: list[tuple[str, list[dict[str, Any]]]]) -> Callable[[], BatchAnswer]:
-        inputs = [
-            {"from": {"id": r}, "to": [{"id": a["to_id"]} for a in group]} for r, group in batch
-        ]
-        return lambda: hub.associations_archive(object_type, to_type, inputs)
+    def send(batch: list[tuple[str, list[AssociationAction]]]) -> BatchAnswer:
+        inputs = [{"from": {"id": r}, "to": [{"id": a.to_id} for a in group]} for r, group in batch]
+        return phase.hub.associations_archive(phase.object_type, phase.to_type, inputs)
 
-    batches = list(chunks(list(grouped.items()), ASSOCIATION_BATCH))
     done: list[tuple[str, str]] = []
     outcomes: list[CustomerOutcome] = []
     try:
-        for batch, answer in _in_flight(hub, [(b, send(b)) for b in batches]):
-            report.association_calls += 1
-            refused = named_ids(answer)
-            for record_id, group in batch:
-                error = error_naming(answer, record_id) if record_id in refused else None
-                for action in group:
-                    outcomes.append(_association_outcome(action, error))
-                    if error is None:
-                        done.append((record_id, action["to_id"]))
+        for answers in phase.send(list(grouped.items()), send):
+            for batch, answer in answers:
+                phase.report.association_calls += 1
+                refused = named_ids(answer)
+                for record_id, group in batch:
+                    error = error_naming(answer, record_id) if record_id in refused else None
+                    for action in group:
+                        outcomes.append(_association_outcome(action, error))
+                        if error is None:
+                            done.append((record_id, action.to_id))
     finally:  # what HubSpot confirmed is kept even when a later call fails
-        report.associations_removed += len(done)
-        _forget_associations(con, to_type, done)
-        record(con, run_id, outcomes, report)
+        phase.report.associations_removed += len(done)
+        _forget_associations(phase.con, phase.to_type, done)
+        record_customer_results(phase.con, phase.report, outcomes)
 
 
-def _create(
-    con: duckdb.DuckDBPyConnection,
-    hub: HubSpot,
-    object_type: str,
-    to_type: str,
-    actions: list[dict[str, Any]],
-    report: CustomersPushReport,
-    run_id: str,
-) -> None:
+def _create(phase: _Phase, actions: list[AssociationAction]) -> None:
     try:
-        type_id = association_type_id(hub, object_type, to_type)
+        type_id = association_type_id(phase.hub, phase.object_type, phase.to_type)
     except (HubSpotRequestError, HubSpotSchemaError) as exc:
         if isinstance(exc, HubSpotRequestError) and exc.status != 404:
             raise
-        _labels_missing(con, object_type, to_type, actions, report, run_id)
+        _labels_missing(phase, actions)
         return
-    report.association_calls += 1
+    phase.report.association_calls += 1
     types = [{"associationCategory": "USER_DEFINED", "associationTypeId": type_id}]
 
-    def send(batch: list[dict[str, Any]]) -> Callable[[], BatchAnswer]:
+    def send(batch: list[AssociationAction]) -> BatchAnswer:
         inputs = [
-            {"from": {"id": a["record_id"]}, "to": {"id": a["to_id"]}, "types": types}
-            for a in batch
+            {"from": {"id": a.record_id}, "to": {"id": a.to_id}, "types": types} for a in batch
         ]
-        return lambda: hub.associations_create(object_type, to_type, inputs)
+        return phase.hub.associations_create(phase.object_type, phase.to_type, inputs)
 
-    batches = list(chunks(actions, ASSOCIATION_BATCH))
     made: list[tuple[str, str]] = []
     outcomes: list[CustomerOutcome] = []
     gone: set[str] = set()
     try:
-        for batch, answer in _in_flight(hub, [(b, send(b)) for b in batches]):
-            report.association_calls += 1
-            landed = {(str(x["fromObjectId"]), str(x["toObjectId"])) for x in answer.results}
-            made += sorted(landed)
-            for action in batch:
-                pair = (action["record_id"], action["to_id"])
-                error = None
-                if pair not in landed:
-                    error = error_naming(answer, action["to_id"], action["record_id"])
-                    named = ids_of(error)
-                    not_found = error.get("category") == "OBJECT_NOT_FOUND"
-                    if not_found and pair[1] in named and pair[0] not in named:
-                        gone.add(pair[1])
-                outcomes.append(_association_outcome(action, error))
+        for answers in phase.send(actions, send):
+            for batch, answer in answers:
+                phase.report.association_calls += 1
+                landed = {(str(x["fromObjectId"]), str(x["toObjectId"])) for x in answer.results}
+                made += sorted(landed)
+                for action in batch:
+                    error = _create_error(answer, action, landed, gone)
+                    outcomes.append(_association_outcome(action, error))
     finally:  # written back once per phase (one statement, not one per batch), even on failure
-        report.associations_created += len(made)
-        _remember_associations(con, to_type, made, run_id)
-        mark_gone(con, to_type, gone)
-        record(con, run_id, outcomes, report)
+        phase.report.associations_created += len(made)
+        _remember_associations(phase.con, phase.to_type, made, phase.report.run_id)
+        mark_gone(phase.con, phase.to_type, gone)
+        record_customer_results(phase.con, phase.report, outcomes)
 
 
-def _labels_missing(
-    con: duckdb.DuckDBPyConnection,
-    object_type: str,
-    to_type: str,
-    actions: list[dict[str, Any]],
-    report: CustomersPushReport,
-    run_id: str,
-) -> None:
+def _create_error(
+    answer: BatchAnswer,
+    action: AssociationAction,
+    landed: set[tuple[str, str]],
+    gone: set[str],
+) -> dict[str, Any] | None:
+    """HubSpot's error for an association that did not land (None if it did); a company or
+    contact an ``OBJECT_NOT_FOUND`` names alone (not the invoice record) joins ``gone``."""
+    pair = (action.record_id, action.to_id)
+    if pair in landed:
+        return None
+    error = error_naming(answer, action.to_id, action.record_id)
+    named = ids_of(error)
+    not_found = error.get("category") == "OBJECT_NOT_FOUND"
+    if not_found and pair[1] in named and pair[0] not in named:
+        gone.add(pair[1])
+    return error
+
+
+def _labels_missing(phase: _Phase, actions: list[AssociationAction]) -> None:
     """HubSpot has no association type from the invoice object to ``to_type`` (its labels
     read answers 404, or lists no unlabelled type): this phase cannot run, the invoices already
     written stay written, and the run ends partial (exit 3) with one line naming the fix. Each
     action is recorded refused, so the next run, after setup, makes them."""
-    message = f"HubSpot has no association type between {object_type} and {to_type}"
+    report = phase.report
+    message = f"HubSpot has no association type between {phase.object_type} and {phase.to_type}"
     report.phase_failures.append(
-        f"associating {len(actions)} invoice(s) with {to_type}: {message} (its labels read "
+        f"associating {len(actions)} invoice(s) with {phase.to_type}: {message} (its labels read "
         "failed); run `invoice-sync setup` to define the association, and the next run makes "
         "them"
     )
     error = {"category": PHASE_FAILED, "message": message}
     outcomes = [_association_outcome(action, error) for action in actions]
     log.warning("HubSpot: %s", report.phase_failures[-1])
-    record(con, run_id, outcomes, report, logged=True)
+    record_customer_results(phase.con, report, outcomes, logged=True)
 
 
-def _in_flight(
-    hub: HubSpot, jobs: list[tuple[T, Callable[[], BatchAnswer]]]
-) -> Iterator[tuple[T, BatchAnswer]]:
-    """Send the batches ``max_in_flight`` at a time (HTTP only, in worker threads, through the
-    one client and its limiter, as the invoice push does) and hand each answer back to the
-    caller's thread, which alone writes DuckDB. A failed call stops further sends; the answers
-    already in are still handed back, then the error is raised."""
-    workers = max(1, min(hub.settings.max_in_flight, len(jobs)))
-    if workers == 1:
-        for key, job in jobs:
-            yield key, job()
-        return
-    fatal: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubspot-customers") as pool:
-        queue = iter(jobs)
-        pending: dict[Future[BatchAnswer], T] = {}
-        while True:
-            while fatal is None and len(pending) < workers:
-                item = next(queue, None)
-                if item is None:
-                    break
-                pending[pool.submit(item[1])] = item[0]
-            if not pending:
-                break
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                key = pending.pop(future)
-                try:
-                    answer = future.result()
-                except BaseException as exc:  # stop sending; still record what landed
-                    fatal = fatal or exc
-                    continue
-                yield key, answer
-    if fatal is not None:
-        raise fatal
-
-
-def _association_outcome(action: dict[str, Any], error: dict[str, Any] | None) -> CustomerOutcome:
+def _association_outcome(
+    action: AssociationAction, error: dict[str, Any] | None
+) -> CustomerOutcome:
     return CustomerOutcome(
         kind="association",
-        action=str(action["action"]),
+        action=str(action.action),
         outcome="refused" if error is not None else "written",
-        xero_contact_id=action.get("xero_contact_id"),
-        xero_invoice_id=action.get("xero_invoice_id"),
-        invoice_hs_object_id=action["record_id"],
-        to_object_type=action.get("to_object_type"),
-        to_object_id=action["to_id"],
+        xero_contact_id=action.xero_contact_id,
+        xero_invoice_id=action.xero_invoice_id,
+        invoice_hs_object_id=action.record_id,
+        to_object_type=action.to_object_type,
+        to_object_id=action.to_id,
         category=error.get("category") if error else None,
         message=error.get("message") if error else None,
     )
@@ -277,8 +245,8 @@ def _remember_associations(
 
 
 def _without_archived_targets(
-    con: duckdb.DuckDBPyConnection, to_type: str, actions: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+    con: duckdb.DuckDBPyConnection, to_type: str, actions: list[AssociationAction]
+) -> list[AssociationAction]:
     """The REMOVE actions still worth a call. An association to a company or contact the
     snapshot holds as archived (deleted, or merged away: HubSpot moves a merged record's
     associations to the record the merge made — changelog "Updated merge functionality for
@@ -290,10 +258,10 @@ def _without_archived_targets(
         for r in con.execute(
             f"select hs_object_id from raw_hubspot.{to_type} where coalesce(archived, false) "
             "and hs_object_id in (select unnest(?))",
-            [sorted({a["to_id"] for a in actions})],
+            [sorted({a.to_id for a in actions})],
         ).fetchall()
     }
-    gone = [(a["record_id"], a["to_id"]) for a in actions if a["to_id"] in archived]
+    gone = [(a.record_id, a.to_id) for a in actions if a.to_id in archived]
     if gone:
         log.info(
             "%d association(s) to archived %s forgotten without a call (HubSpot dropped or moved "
@@ -302,7 +270,7 @@ def _without_archived_targets(
             to_type,
         )
         _forget_associations(con, to_type, gone)
-    return [a for a in actions if a["to_id"] not in archived]
+    return [a for a in actions if a.to_id not in archived]
 
 
 def _forget_associations(

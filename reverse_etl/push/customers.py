@@ -8,16 +8,20 @@ count; the calls are counted in the run's ``sync_log.runs.hubspot_calls``):
 - companies: ``POST /crm/objects/{V}/companies/batch/update`` (UPDATE, CLEAR; ≤ 100 inputs,
   ``{"id", "properties"}``, a cleared value sent as ``""``) and ``…/batch/create`` (CREATE, only
   with ``HUBSPOT_CREATE_COMPANIES``; never resent blindly after a lost answer:
-  :meth:`~reverse_etl.hubspot.customer_calls.HubSpotCustomerCalls.create_companies`);
+  :meth:`~reverse_etl.hubspot.customer_calls.CustomerCalls.create_companies`);
 - associations: ``POST /crm/associations/{V}/{invoiceType}/{companies|contacts}/batch/archive``
   for REMOVE first, then ``…/batch/create`` for CREATE, ≤ :data:`ASSOCIATION_BATCH` inputs, with
   the unlabelled USER_DEFINED type read from ``…/labels`` (one call per target type, only when
   there is something to send).
 
 The companies phase lives here, the associations phase in :mod:`reverse_etl.push.associations`,
-their outcomes and shared bookkeeping in :mod:`reverse_etl.push.customer_outcomes`.
+the reading of their answers in :mod:`reverse_etl.push.customer_outcomes`; both send through
+the push's one batch sender (:mod:`reverse_etl.push.batches`), record through its one result
+writer (:mod:`reverse_etl.push.results`) and count in its one report
+(:mod:`reverse_etl.push.report`).
 
-An empty action table makes no call at all. Association batches go ``max_in_flight`` at a
+An empty action table makes no call at all. Company batches go one at a time (each batch's
+answer is written back before the next is sent); association batches go ``max_in_flight`` at a
 time (HTTP in worker threads, DuckDB only in the caller's). What HubSpot confirmed is written
 back — company values into ``raw_hubspot.companies`` after each batch, every ``xero_contact_id``
 written into ``raw_hubspot.company_stamps`` (the tool's stamp log that matching rule 1 reads to
@@ -47,56 +51,52 @@ import duckdb
 
 from reverse_etl.core import sync_log
 from reverse_etl.hubspot.client import HubSpot
-from reverse_etl.hubspot.customer_calls import COMPANIES
+from reverse_etl.hubspot.customer_calls import COMPANIES, BatchAnswer
 from reverse_etl.hubspot.customer_records import COMPANY_FIELDS
 from reverse_etl.push.associations import push_associations
-from reverse_etl.push.customer_outcomes import (
-    CustomerOutcome,
-    CustomersPushReport,
-    chunks,
-    error_naming,
-    mark_gone,
-    not_found,
-    record,
+from reverse_etl.push.batches import send_batches
+from reverse_etl.push.customer_actions import (
+    CompanyAction,
+    associate_created,
+    read_association_actions,
+    read_company_actions,
 )
-from reverse_etl.push.customer_schema import COMPANY_PROPERTY_NAMES
+from reverse_etl.push.customer_outcomes import error_naming, mark_gone, not_found
+from reverse_etl.push.report import CustomerOutcome, PushReport
+from reverse_etl.push.results import record_customer_results
 
-__all__ = ["COMPANY_PROPERTY_NAMES", "CustomerOutcome", "CustomersPushReport", "push_customers"]
 log = logging.getLogger(__name__)
 
 MODIFIED = "hs_lastmodifieddate"  # companies' last-modified property, as the snapshot stores it
 COMPANY_BATCH = 100
-ASSOCIATION_ACTIONS = "reverse_etl.hubspot_association_actions"
-COMPANY_ACTIONS = "reverse_etl.hubspot_company_actions"
 
 
 def push_customers(
-    con: duckdb.DuckDBPyConnection, hub: HubSpot, object_type: str, run_id: str
-) -> CustomersPushReport:
-    report = CustomersPushReport()
-    companies = _read(con, COMPANY_ACTIONS)
-    associations = _read(con, ASSOCIATION_ACTIONS)
-    if not companies and not associations:
-        return report
-    sync_log.ensure_tables(con)  # sync_log.customer_results (benchmarks call this directly)
+    con: duckdb.DuckDBPyConnection,
+    hub: HubSpot,
+    object_type: str,
+    run_id: str,
+    report: PushReport | None = None,
+) -> PushReport:
+    """Write the company and association actions after the invoices of run ``run_id``,
+    counting them in the run's ``report`` (a new one when none is given, as the benchmarks
+    call it); returns that report, its customers' part filled in."""
+    report = report if report is not None else PushReport(run_id=run_id)
+    companies = read_company_actions(con)
+    associations = read_association_actions(con)
+    if companies or associations:
+        sync_log.ensure_tables(con)  # sync_log.customer_results (benchmarks call this directly)
     if companies:
-        created = _push_companies(con, hub, companies, report, run_id)
+        created = _push_companies(con, hub, companies, report)
         # the action table was computed before these companies existed: attach their
         # customers' invoices now rather than an hour later
-        associations += _associate_created(con, created)
+        associations += associate_created(con, created)
     if associations:
-        push_associations(con, hub, object_type, associations, report, run_id)
-    log.info(report.summary())
+        push_associations(con, hub, object_type, associations, report)
+    report.customers_pushed = True
+    if companies or associations:
+        log.info(report.customers_summary())
     return report
-
-
-def _read(con: duckdb.DuckDBPyConnection, table: str) -> list[dict[str, Any]]:
-    try:
-        cursor = con.execute(f"select * from {table}")
-    except duckdb.CatalogException:  # transform has not built it yet (older warehouse)
-        return []
-    columns = [d[0] for d in cursor.description]
-    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
 # -- companies ---------------------------------------------------------------------------
@@ -105,114 +105,96 @@ def _read(con: duckdb.DuckDBPyConnection, table: str) -> list[dict[str, Any]]:
 def _push_companies(
     con: duckdb.DuckDBPyConnection,
     hub: HubSpot,
-    actions: list[dict[str, Any]],
-    report: CustomersPushReport,
-    run_id: str,
+    actions: list[CompanyAction],
+    report: PushReport,
 ) -> dict[str, str]:
     """Write the company actions; returns the companies created, by Xero ContactID."""
-    updates = [a for a in actions if a["action"] in ("UPDATE", "CLEAR") and a["hs_company_id"]]
-    creates = [a for a in actions if a["action"] == "CREATE"]
+    updates = [a for a in actions if a.action in ("UPDATE", "CLEAR") and a.hs_company_id]
+    creates = [a for a in actions if a.action == "CREATE"]
+    _update_companies(con, hub, updates, report)
+    return _create_companies(con, hub, creates, report)
+
+
+def _update_companies(
+    con: duckdb.DuckDBPyConnection,
+    hub: HubSpot,
+    updates: list[CompanyAction],
+    report: PushReport,
+) -> None:
+    def send(batch: list[CompanyAction]) -> BatchAnswer:
+        return hub.objects_batch(COMPANIES, "update", _update_inputs(batch))
+
+    for answers in send_batches(updates, COMPANY_BATCH, send, max_in_flight=1, name=COMPANIES):
+        for batch, answer in answers:
+            report.company_calls += 1
+            written = {str(r["id"]) for r in answer.results if r.get("id")}
+            report.companies_updated += len(written)
+            sent = {str(i["id"]): i["properties"] for i in _update_inputs(batch)}
+            stamps = {str(r["id"]): r.get("updatedAt") for r in answer.results if r.get("id")}
+            rows = [(i, {**sent.get(i, {}), MODIFIED: stamps[i]}) for i in sorted(written)]
+            _write_back_companies(con, rows, report.run_id)
+            outcomes = []
+            for action in batch:
+                company_id = str(action.hs_company_id)
+                error = None if company_id in written else error_naming(answer, company_id)
+                outcomes.append(_company_outcome(action, company_id, error))
+            mark_gone(con, COMPANIES, not_found(answer, set(sent) - written))
+            record_customer_results(con, report, outcomes)
+
+
+def _create_companies(
+    con: duckdb.DuckDBPyConnection,
+    hub: HubSpot,
+    creates: list[CompanyAction],
+    report: PushReport,
+) -> dict[str, str]:
+    def send(batch: list[CompanyAction]) -> BatchAnswer:
+        inputs = [{"properties": a.properties(blank_as_empty=False)} for a in batch]
+        return hub.create_companies(inputs, key="xero_contact_id")
+
     created: dict[str, str] = {}
-    for batch in chunks(updates, COMPANY_BATCH):
-        inputs = [
-            {"id": str(a["hs_company_id"]), "properties": _properties(a, blank_as_empty=True)}
-            for a in batch
-        ]
-        answer = hub.objects_batch(COMPANIES, "update", inputs)
-        report.company_calls += 1
-        written = {str(r["id"]) for r in answer.results if r.get("id")}
-        report.companies_updated += len(written)
-        sent = {str(i["id"]): i["properties"] for i in inputs}
-        stamps = {str(r["id"]): r.get("updatedAt") for r in answer.results if r.get("id")}
-        _write_back_companies(
-            con, [(i, {**sent.get(i, {}), MODIFIED: stamps[i]}) for i in sorted(written)], run_id
-        )
-        outcomes = []
-        for action in batch:
-            company_id = str(action["hs_company_id"])
-            error = None if company_id in written else error_naming(answer, company_id)
-            outcomes.append(_company_outcome(action, company_id, error))
-        mark_gone(con, COMPANIES, not_found(answer, set(sent) - written))
-        record(con, run_id, outcomes, report)
-    for batch in chunks(creates, COMPANY_BATCH):
-        inputs = [{"properties": _properties(a, blank_as_empty=False)} for a in batch]
-        answer = hub.create_companies(inputs, key="xero_contact_id")
-        report.company_calls += 1
-        rows = []
-        for result in answer.results:
-            props = {
-                k: v for k, v in (result.get("properties") or {}).items() if k in COMPANY_FIELDS
-            }
-            rows.append((str(result["id"]), {**props, MODIFIED: result.get("updatedAt")}))
-        report.companies_created += len(rows)
-        _write_back_companies(con, rows, run_id)
-        # results come in any order: find each action's company by the stamp it was sent
-        by_stamp = {props.get("xero_contact_id"): company_id for company_id, props in rows}
-        outcomes = []
-        for action in batch:
-            company_id = by_stamp.get(action.get("xero_contact_id"))
-            error = None if company_id else error_naming(answer, None)
-            outcomes.append(_company_outcome(action, company_id, error))
-            if company_id:
-                created[str(action["xero_contact_id"])] = company_id
-        record(con, run_id, outcomes, report)
+    for answers in send_batches(creates, COMPANY_BATCH, send, max_in_flight=1, name=COMPANIES):
+        for batch, answer in answers:
+            report.company_calls += 1
+            rows = []
+            for result in answer.results:
+                props = {
+                    k: v for k, v in (result.get("properties") or {}).items() if k in COMPANY_FIELDS
+                }
+                rows.append((str(result["id"]), {**props, MODIFIED: result.get("updatedAt")}))
+            report.companies_created += len(rows)
+            _write_back_companies(con, rows, report.run_id)
+            # results come in any order: find each action's company by the stamp it was sent
+            by_stamp = {props.get("xero_contact_id"): company_id for company_id, props in rows}
+            outcomes = []
+            for action in batch:
+                company_id = by_stamp.get(action.stamp)
+                error = None if company_id else error_naming(answer, None)
+                outcomes.append(_company_outcome(action, company_id, error))
+                if company_id:
+                    created[str(action.stamp)] = company_id
+            record_customer_results(con, report, outcomes)
     return created
 
 
-def _associate_created(
-    con: duckdb.DuckDBPyConnection, created: dict[str, str]
-) -> list[dict[str, Any]]:
-    """Association CREATE actions from each mirrored invoice of a customer to the company just
-    created for it (its contact, if any, is matched on the next run)."""
-    if not created:
-        return []
-    try:
-        rows = con.execute(
-            "select xero_invoice_id, xero_contact_id from reverse_etl.hubspot_invoices_desired "
-            "where xero_contact_id in (select unnest(?)) order by xero_invoice_id",
-            [sorted(created)],
-        ).fetchall()
-    except duckdb.CatalogException:  # no transform yet
-        return []
+def _update_inputs(batch: list[CompanyAction]) -> list[dict[str, Any]]:
     return [
-        {
-            "action": "CREATE",
-            "xero_invoice_id": invoice_id,
-            "invoice_hs_object_id": None,
-            "to_object_type": COMPANIES,
-            "to_object_id": created[contact_id],
-            "xero_contact_id": contact_id,
-            "match_rule": "created",
-        }
-        for invoice_id, contact_id in rows
+        {"id": str(a.hs_company_id), "properties": a.properties(blank_as_empty=True)} for a in batch
     ]
 
 
 def _company_outcome(
-    action: dict[str, Any], company_id: str | None, error: dict[str, Any] | None
+    action: CompanyAction, company_id: str | None, error: dict[str, Any] | None
 ) -> CustomerOutcome:
     return CustomerOutcome(
         kind="company",
-        action=str(action["action"]),
+        action=str(action.action),
         outcome="refused" if error is not None else "written",
-        xero_contact_id=action.get("contact_id") or action.get("xero_contact_id"),
+        xero_contact_id=action.contact_id,
         hs_company_id=company_id,
         category=error.get("category") if error else None,
         message=error.get("message") if error else None,
     )
-
-
-def _properties(action: dict[str, Any], *, blank_as_empty: bool) -> dict[str, str]:
-    names = list(action.get("changed_properties") or [])
-    out = {}
-    for name in names:
-        value = action.get(name)
-        if value is None:
-            if blank_as_empty:
-                out[name] = ""  # HubSpot clears a property given an empty string
-            continue
-        out[name] = str(value)
-    return out
 
 
 def _write_back_companies(
@@ -242,31 +224,8 @@ def _write_back_companies(
             [list(by_id)],
         ).fetchall()
     }
-    groups: dict[tuple[str, ...], list[str]] = defaultdict(list)
-    for company_id, values in by_id.items():
-        if company_id in existing and values:
-            groups[tuple(sorted(values))].append(company_id)
-    for names, ids in groups.items():
-        params: dict[str, Any] = {"id": ids}
-        params.update({f"v{i}": [by_id[c][n] for c in ids] for i, n in enumerate(names)})
-        columns = ", ".join(f"{_typed(f'unnest($v{i})', n)} as {n}" for i, n in enumerate(names))
-        sets = ", ".join(f"{n} = s.{n}" for n in names)
-        con.execute(
-            f"update raw_hubspot.companies set {sets} from (select unnest($id) as id, "
-            f"{columns}) as s where raw_hubspot.companies.hs_object_id = s.id",
-            params,
-        )
-    new = [company_id for company_id in by_id if company_id not in existing]
-    if new:
-        params = {"id": new, "load": load}
-        params.update({n: [by_id[c].get(n) for c in new] for n in (*COMPANY_FIELDS, MODIFIED)})
-        con.execute(
-            f"insert into raw_hubspot.companies (hs_object_id, {', '.join(COMPANY_FIELDS)}, "
-            f"{MODIFIED}, archived, _dlt_load_id, _dlt_id) select unnest($id), "
-            + ", ".join(f"unnest(${n})" for n in COMPANY_FIELDS)
-            + f", {_typed(f'unnest(${MODIFIED})', MODIFIED)}, false, $load, uuid()::varchar",
-            params,
-        )
+    _update_known_companies(con, {c: v for c, v in by_id.items() if c in existing})
+    _insert_new_companies(con, {c: v for c, v in by_id.items() if c not in existing}, load)
     stamped = [(c, props["xero_contact_id"]) for c, props in rows if "xero_contact_id" in props]
     if stamped:
         con.execute(
@@ -279,6 +238,43 @@ def _write_back_companies(
                 "at": sync_log.now(),
                 "load": load,
             },
+        )
+
+
+def _update_known_companies(
+    con: duckdb.DuckDBPyConnection, by_id: dict[str, dict[str, str | None]]
+) -> None:
+    """One ``update`` per set of property names, for the companies the snapshot holds."""
+    groups: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for company_id, values in by_id.items():
+        if values:
+            groups[tuple(sorted(values))].append(company_id)
+    for names, ids in groups.items():
+        params: dict[str, Any] = {"id": ids}
+        params.update({f"v{i}": [by_id[c][n] for c in ids] for i, n in enumerate(names)})
+        columns = ", ".join(f"{_typed(f'unnest($v{i})', n)} as {n}" for i, n in enumerate(names))
+        sets = ", ".join(f"{n} = s.{n}" for n in names)
+        con.execute(
+            f"update raw_hubspot.companies set {sets} from (select unnest($id) as id, "
+            f"{columns}) as s where raw_hubspot.companies.hs_object_id = s.id",
+            params,
+        )
+
+
+def _insert_new_companies(
+    con: duckdb.DuckDBPyConnection, by_id: dict[str, dict[str, str | None]], load: str
+) -> None:
+    """One ``insert`` for the companies the snapshot does not hold yet (created by this run)."""
+    new = list(by_id)
+    if new:
+        params: dict[str, Any] = {"id": new, "load": load}
+        params.update({n: [by_id[c].get(n) for c in new] for n in (*COMPANY_FIELDS, MODIFIED)})
+        con.execute(
+            f"insert into raw_hubspot.companies (hs_object_id, {', '.join(COMPANY_FIELDS)}, "
+            f"{MODIFIED}, archived, _dlt_load_id, _dlt_id) select unnest($id), "
+            + ", ".join(f"unnest(${n})" for n in COMPANY_FIELDS)
+            + f", {_typed(f'unnest(${MODIFIED})', MODIFIED)}, false, $load, uuid()::varchar",
+            params,
         )
 
 

@@ -5,10 +5,8 @@ A rich progress bar when the console is a terminal, plain log lines otherwise (c
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import Progress
@@ -17,10 +15,7 @@ from rich.table import Table
 from reverse_etl.core.safe_text import printable
 from reverse_etl.hubspot.properties import UPSERT_KEY
 from reverse_etl.push.actions import Action
-from reverse_etl.push.records import RejectedRecord
-
-if TYPE_CHECKING:
-    from reverse_etl.push.invoices import PushReport
+from reverse_etl.push.report import PushReport
 
 log = logging.getLogger("reverse_etl.push.invoices")
 
@@ -96,24 +91,3 @@ class PushProgress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()
-
-
-def name_rejected(records: Sequence[RejectedRecord], limit: int = 10) -> str:
-    names = [f"{r.invoice_number or r.xero_invoice_id} ({reason(r)})" for r in records[:limit]]
-    more = f" and {len(records) - limit} more" if len(records) > limit else ""
-    return ", ".join(names) + more
-
-
-def reason(record: RejectedRecord) -> str:
-    """HubSpot's reason, short: ``due_date: 2026-13-45 is not a valid date`` for the
-    ``Property values were not valid: [{...}]`` form, else the category and message."""
-    _, _, listed = record.message.partition("Property values were not valid: ")
-    try:
-        problems = json.loads(listed) if listed else None
-    except ValueError:
-        problems = None
-    if isinstance(problems, list) and problems:
-        return "; ".join(
-            f"{p.get('name')}: {p.get('message')}" for p in problems if isinstance(p, dict)
-        )
-    return f"{record.category}: {record.message[:160]}"

@@ -5,9 +5,10 @@ row in ``sync_log.runs`` → find the object (remembered objectTypeId, else :fun
 → batches of ≤100 inputs to ``POST /crm/v3/objects/{objectType}/batch/upsert`` keyed on
 ``idProperty=xero_invoice_id``, several batches in flight (``HUBSPOT_MAX_IN_FLIGHT`` worker
 threads under the one shared rate limiter, so throughput reaches HubSpot's limit rather than
-the round-trip time; workers do HTTP only) → each answer recorded by the main thread, which
-owns the one DuckDB connection, in one transaction (the answers that arrived together share
-it; :mod:`reverse_etl.core.sync_log`) → run row finished → alerts (:mod:`reverse_etl.push.alerts`).
+the round-trip time; workers do HTTP only; :mod:`reverse_etl.push.batches`, the sender the
+customers' writes use too) → each answer recorded by the main thread, which owns the one DuckDB
+connection, in one transaction (the answers that arrived together share it;
+:mod:`reverse_etl.push.results`) → run row finished → alerts (:mod:`reverse_etl.push.alerts`).
 A fatal error (401/403, HubSpot down past the retries, daily limit) stops new sends, records
 what the batches in flight wrote, ends the run ``failed`` and is raised.
 
@@ -29,12 +30,9 @@ is always in ``properties`` too, so HubSpot echoes it and each result maps back 
 batch harmless: an INSERT whose record already exists becomes an update, never a duplicate.
 Inputs are de-duplicated on ``xero_invoice_id`` (HubSpot rejects a batch naming an id twice).
 
-Failures per record: a ``207 Multi-Status`` answer applies the valid inputs and lists the
-others in ``errors[]`` (``category``, ``message``, ``context``); each error is mapped back to
-its input through ``context`` values or the message, and inputs with neither a result nor an
-attributed error are rejected with every unattributed message — all errors are reported, not
-only the first. A whole-batch ``400`` (HubSpot validates some values for the batch as a whole)
-is bisected until the bad inputs stand alone, so the good ones land. Rejected records go to
+Failures per record (:mod:`reverse_etl.push.invoice_batches`): every error of a ``207`` answer
+is mapped back to its input, and a whole-batch ``400`` is bisected until the bad inputs stand
+alone, so the good ones land. Rejected records go to
 ``sync_log.record_results`` with HubSpot's words, the run ends ``partial`` and
 :meth:`PushReport.raise_for_rejections` exits 3; they stay in the action table, so the next
 run retries them. The customers' writes (company balances, associations) follow the invoices in
@@ -47,25 +45,18 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
 
 import duckdb
 from rich.console import Console
 
 from reverse_etl.core import build_plan, sync_log
-from reverse_etl.core.errors import HubSpotSchemaError, RejectedRecordsError
+from reverse_etl.core.errors import HubSpotSchemaError
 from reverse_etl.core.private_files import shared_folder
 from reverse_etl.core.settings import Settings
-from reverse_etl.hubspot.client import (
-    BatchError,
-    HubSpot,
-    HubSpotRequestError,
-    UpsertAnswer,
-    UpsertResult,
-)
-from reverse_etl.hubspot.properties import PROPERTY_NAMES, UPSERT_KEY
+from reverse_etl.hubspot.client import HubSpot, HubSpotRequestError
 from reverse_etl.push import alerts, records
 from reverse_etl.push.actions import (
     ACTIONS_SCHEMA,
@@ -74,118 +65,39 @@ from reverse_etl.push.actions import (
     read_actions,
     refresh_if_consumed,
 )
-from reverse_etl.push.customers import CustomersPushReport, push_customers
-from reverse_etl.push.display import PushProgress, name_rejected, print_plan, summary_table
-from reverse_etl.push.records import BatchOutcome, RejectedRecord, WrittenRecord
+from reverse_etl.push.alerts import StatusChange
+from reverse_etl.push.batches import send_batches
+from reverse_etl.push.customers import push_customers
+from reverse_etl.push.display import PushProgress, print_plan, summary_table
+from reverse_etl.push.invoice_batches import BATCH_SIZE, object_missing, upsert_isolating_rejects
+from reverse_etl.push.records import BatchOutcome
+from reverse_etl.push.report import PushReport
+from reverse_etl.push.results import record_invoice_results
 from reverse_etl.push.schema import forget_object_type_id, resolve_object_type_id
-from reverse_etl.push.unexplained_invoices import UnexplainedInvoice, read_unexplained
+from reverse_etl.push.unexplained_invoices import read_unexplained
 
+__all__ = ["BATCH_SIZE", "PushReport", "run_push"]
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 100
+NAME = "hubspot-push"  # the sender's worker threads
 
 
 @dataclass
-class PushReport:
-    run_id: str
-    dry_run: bool = False
-    actions_invocation_id: str | None = None
-    rebuilt_stale_actions: bool = False
-    status: str = "running"
-    planned: dict[str, int] = field(default_factory=dict)
-    inserted: int = 0
-    updated: int = 0
-    rejected_records: list[RejectedRecord] = field(default_factory=list)
-    hubspot_calls: int = 0
-    rate_limited: int = 0
-    seconds: float = 0.0
-    alerts_failed: int = 0
-    customers: CustomersPushReport | None = None
-    unexplained: list[UnexplainedInvoice] = field(default_factory=list)
+class _Run:
+    """One push's working set, handed between the steps of :func:`run_push`."""
+
+    settings: Settings
+    con: duckdb.DuckDBPyConnection
+    report: PushReport
+    console: Console | None
+    actions_schema: str
+    started: float
+    final: bool  # the push logs its own run (no sync started it)
 
     @property
-    def rejected(self) -> int:
-        return len(self.rejected_records)
-
-    @property
-    def customers_refused(self) -> int:
-        return len(self.customers.refused) if self.customers is not None else 0
-
-    @property
-    def records_per_second(self) -> float:
-        return (self.inserted + self.updated) / self.seconds if self.seconds else 0.0
-
-    def summary(self) -> str:
-        if self.dry_run:
-            plan = ", ".join(f"{n} {a}" for a, n in sorted(self.planned.items())) or "nothing"
-            return f"Dry run: would write {plan}; nothing was sent to HubSpot."
-        text = (
-            f"Pushed to HubSpot: {self.inserted} created, {self.updated} updated, "
-            f"{self.rejected} rejected in {self.seconds:.1f}s ({self.hubspot_calls} HubSpot calls"
-            + (f", {self.rate_limited} rate-limited" if self.rate_limited else "")
-            + ")."
-        )
-        if self.rejected:
-            text += " Rejected: " + name_rejected(self.rejected_records) + "."
-        if self.customers is not None:
-            text += " " + self.customers.summary()
-        if self.unexplained:
-            text += (
-                f" {len(self.unexplained)} HubSpot invoice record(s) match no Xero invoice and "
-                "were left untouched (reverse_etl.hubspot_unexplained_invoices)."
-            )
-        return text
-
-    def as_dict(self) -> dict[str, object]:
-        """The push's part of the ``--json`` run summary."""
-        return {
-            "status": self.status,
-            "planned": dict(self.planned),
-            "inserted": self.inserted,
-            "updated": self.updated,
-            "rejected": self.rejected,
-            "hubspot_calls": self.hubspot_calls,
-            "rate_limited": self.rate_limited,
-            "seconds": round(self.seconds, 3),
-            "actions_invocation_id": self.actions_invocation_id,
-            "rebuilt_stale_actions": self.rebuilt_stale_actions,
-            "customers": self.customers.as_dict() if self.customers is not None else None,
-            "customers_refused": (
-                self.customers.refused_as_dicts() if self.customers is not None else []
-            ),
-            "unexplained_invoice_records": [u.as_dict() for u in self.unexplained],
-        }
-
-    def rejected_as_dicts(self) -> list[dict[str, object]]:
-        return [
-            {
-                "xero_invoice_id": r.xero_invoice_id,
-                "invoice_number": r.invoice_number,
-                "action": r.action,
-                "category": r.category,
-                "message": r.message,
-            }
-            for r in self.rejected_records
-        ]
-
-    def raise_for_rejections(self) -> None:
-        parts = []
-        if self.rejected:
-            parts.append(
-                f"HubSpot rejected {self.rejected} invoice(s): "
-                f"{name_rejected(self.rejected_records)}. The others were written; see "
-                "sync_log.record_results, fix the data in Xero, and the next run retries them."
-            )
-        if self.customers is not None and self.customers.refused:
-            lines = self.customers.rejected
-            more = f" (and {len(lines) - 5} more)" if len(lines) > 5 else ""
-            parts.append(
-                f"HubSpot refused {len(lines)} customer write(s): "
-                + "; ".join(lines[:5])
-                + f"{more}. See sync_log.customer_results."
-            )
-        if parts:
-            raise RejectedRecordsError(" ".join(parts))
+    def whole(self) -> bool:
+        """A whole build's action table (not the webhook fast path's partial one)."""
+        return self.actions_schema == ACTIONS_SCHEMA
 
 
 def run_push(
@@ -214,7 +126,7 @@ def run_push(
     whole = actions_schema == ACTIONS_SCHEMA
     report.rebuilt_stale_actions = refresh_if_consumed(settings) if whole else False
     con = sync_log.connect_warehouse(settings.warehouse_path)
-    final = run_id is None
+    run = _Run(settings, con, report, console, actions_schema, started, final=run_id is None)
     try:
         sync_log.ensure_tables(con)
         actions = read_actions(con, actions_schema)
@@ -226,283 +138,110 @@ def run_push(
         if dry_run:
             print_plan(actions, report.planned, console)
             report.status = "success"
-            _finish(con, report, started, final=final)
+            _finish(run)
             return report
         hub = client or HubSpot(settings.hubspot)
-        calls_before = hub.calls
-        try:
-            changes = alerts.read_status_changes(con, actions_schema)
-            written_ids = _push(settings, con, hub, actions, report, console) if actions else set()
-            # a first sync with nothing to write still sets the object up (no call later)
-            object_type = resolve_object_type_id(settings, hub)
-            if whole:
-                report.customers = push_customers(con, hub, object_type, report.run_id)
-        except BaseException as exc:
-            report.hubspot_calls = hub.calls - calls_before
-            report.status = "failed"
-            _finish(con, report, started, error=f"{type(exc).__name__}: {exc}", final=final)
-            raise
-        report.hubspot_calls = hub.calls - calls_before
-        report.rate_limited = hub.rate_limited
-        report.status = "partial" if report.rejected or report.customers_refused else "success"
-        _finish(con, report, started, final=final)
+        changes, written_ids = _write(run, hub, actions)
         if whole and report.status == "success":  # the next sync may skip while nothing changes
             build_plan.mark_pushed(con)
-        try:
-            report.unexplained = read_unexplained(con) if whole else []
-        except duckdb.Error as exc:  # a report of what HubSpot holds never fails the sync
-            log.warning("Unexplained invoice records could not be read: %s", exc)
-        try:
-            outcome = alerts.send_push_alerts(
-                settings,
-                con,
-                inserted=report.inserted,
-                updated=report.updated,
-                changes=changes,
-                written_ids=written_ids,
-                notify=notify,
-                unexplained=report.unexplained,
-            )
-            report.alerts_failed = outcome.targets_failed
-        except Exception as exc:  # alerts never fail the sync
-            log.warning("Alerts could not be sent: %s: %s", type(exc).__name__, exc)
+        _report_unexplained_and_alert(run, changes, written_ids, notify)
         if console is None:
             log.info(report.summary())
-        elif final:  # within a sync, the sync prints the push's summary line
+        elif run.final:  # within a sync, the sync prints the push's summary line
             console.print(summary_table(report))
         return report
     finally:
         con.close()
 
 
-def _push(
-    settings: Settings,
-    con: duckdb.DuckDBPyConnection,
-    hub: HubSpot,
-    actions: Sequence[Action],
-    report: PushReport,
-    console: Console | None,
-) -> set[str]:
-    """Send every batch, at most ``max_in_flight`` at a time; record each as it returns."""
-    object_type = resolve_object_type_id(settings, hub)
-    columns = records.snapshot_columns(con)
-    batches = list(_chunks(actions, BATCH_SIZE))
+def _write(
+    run: _Run, hub: HubSpot, actions: Sequence[Action]
+) -> tuple[list[StatusChange], set[str]]:
+    """Write the invoices, then (whole builds) the customers; log the run's counts and status
+    (``failed``, with the error, when a call or the warehouse fails: then re-raised). Returns
+    the status changes to alert on and the ids of the invoices written."""
+    report = run.report
+    calls_before = hub.calls
+    try:
+        changes = alerts.read_status_changes(run.con, run.actions_schema)
+        written_ids = _push(run, hub, actions) if actions else set()
+        # a first sync with nothing to write still sets the object up (no call later)
+        object_type = resolve_object_type_id(run.settings, hub)
+        if run.whole:
+            push_customers(run.con, hub, object_type, report.run_id, report)
+    except BaseException as exc:
+        report.hubspot_calls = hub.calls - calls_before
+        report.status = "failed"
+        _finish(run, error=f"{type(exc).__name__}: {exc}")
+        raise
+    report.hubspot_calls = hub.calls - calls_before
+    report.rate_limited = hub.rate_limited
+    report.status = "partial" if report.rejected or report.customers_refused else "success"
+    _finish(run)
+    return changes, written_ids
+
+
+def _report_unexplained_and_alert(
+    run: _Run, changes: list[StatusChange], written_ids: set[str], notify: alerts.Notify | None
+) -> None:
+    """After the run is logged: list the HubSpot records no Xero invoice explains and send the
+    alerts. Neither ever fails the sync."""
+    report = run.report
+    try:
+        report.unexplained = read_unexplained(run.con) if run.whole else []
+    except duckdb.Error as exc:  # a report of what HubSpot holds never fails the sync
+        log.warning("Unexplained invoice records could not be read: %s", exc)
+    try:
+        outcome = alerts.send_push_alerts(
+            run.settings,
+            run.con,
+            inserted=report.inserted,
+            updated=report.updated,
+            changes=changes,
+            written_ids=written_ids,
+            notify=notify,
+            unexplained=report.unexplained,
+        )
+        report.alerts_failed = outcome.targets_failed
+    except Exception as exc:  # alerts never fail the sync
+        log.warning("Alerts could not be sent: %s: %s", type(exc).__name__, exc)
+
+
+def _push(run: _Run, hub: HubSpot, actions: Sequence[Action]) -> set[str]:
+    """Send every batch, at most ``max_in_flight`` at a time; record the answers that came back
+    together in one transaction as they return."""
+    object_type = resolve_object_type_id(run.settings, hub)
+    columns = records.snapshot_columns(run.con)
     by_id = {a.xero_invoice_id: a for a in actions}
     written_ids: set[str] = set()
-    workers = settings.hubspot.max_in_flight
-    progress = PushProgress(console, total=len(actions))
-    fatal: BaseException | None = None
+    progress = PushProgress(run.console, total=len(actions))
+    send = partial(upsert_isolating_rejects, hub, object_type)
+    in_flight = run.settings.hubspot.max_in_flight
     try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hubspot-push") as pool:
-            pending: set[Future[BatchOutcome]] = set()
-            queue = iter(batches)
-            while True:
-                while fatal is None and len(pending) < workers:
-                    batch = next(queue, None)
-                    if batch is None:
-                        break
-                    pending.add(pool.submit(upsert_isolating_rejects, hub, object_type, batch))
-                if not pending:
-                    break
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                arrived = BatchOutcome()
-                for future in done:
-                    try:
-                        arrived.extend(future.result())
-                    except BaseException as exc:  # stop sending; still record what landed
-                        fatal = fatal or exc
-                arrived.rejected = [
-                    replace(
-                        r,
-                        invoice_number=by_id[r.xero_invoice_id].values.get("invoice_number"),
-                        changed_properties=by_id[r.xero_invoice_id].changed_properties,
-                    )
-                    for r in arrived.rejected
-                ]
-                records.record_batch(con, report.run_id, arrived, columns)
-                for written in arrived.written:
-                    written_ids.add(written.xero_invoice_id)
-                    if written.new:
-                        report.inserted += 1
-                    else:
-                        report.updated += 1
-                report.rejected_records.extend(arrived.rejected)
-                progress.advance(len(arrived.written) + len(arrived.rejected), report)
+        for answers in send_batches(actions, BATCH_SIZE, send, max_in_flight=in_flight, name=NAME):
+            arrived = BatchOutcome()
+            for _batch, outcome in answers:
+                arrived.extend(outcome)
+            written_ids.update(record_invoice_results(run.con, run.report, arrived, by_id, columns))
+            progress.advance(len(arrived.written) + len(arrived.rejected), run.report)
+    except HubSpotRequestError as exc:
+        if object_missing(exc):
+            forget_object_type_id(run.settings)
+            raise HubSpotSchemaError(
+                f"HubSpot has no object {object_type} any more ({exc.message}). The next "
+                "push (or `invoice-sync setup`) creates it again."
+            ) from exc
+        raise
     finally:
         progress.close()
-    if fatal is not None:
-        if _object_missing(fatal):
-            forget_object_type_id(settings)
-            raise HubSpotSchemaError(
-                f"HubSpot has no object {object_type} any more ({fatal.message}). The next "
-                "push (or `invoice-sync setup`) creates it again."
-            ) from fatal
-        raise fatal
     return written_ids
 
 
-def upsert_isolating_rejects(
-    hub: HubSpot, object_type: str, batch: Sequence[Action]
-) -> BatchOutcome:
-    """Worker: HTTP only. Upsert ``batch``; bisect a whole-batch 400/409 to isolate bad inputs."""
-    try:
-        result = hub.batch_upsert(object_type, [a.payload() for a in batch])
-    except HubSpotRequestError as exc:
-        if exc.status not in (400, 409) or _about_the_batch(exc):
-            raise
-        if len(batch) == 1:
-            only = batch[0]
-            return BatchOutcome(
-                rejected=[
-                    RejectedRecord(
-                        only.xero_invoice_id,
-                        only.action,
-                        exc.category,
-                        exc.message,
-                        only.hs_object_id,
-                    )
-                ]
-            )
-        middle = len(batch) // 2
-        outcome = upsert_isolating_rejects(hub, object_type, batch[:middle])
-        outcome.extend(upsert_isolating_rejects(hub, object_type, batch[middle:]))
-        return outcome
-    return _complete_new_records(hub, object_type, batch, _read_batch_answer(batch, result))
-
-
-def _complete_new_records(
-    hub: HubSpot, object_type: str, batch: Sequence[Action], outcome: BatchOutcome
-) -> BatchOutcome:
-    """An UPDATE sends only the changed properties; if HubSpot answers ``new: true`` the record
-    it meant to update is gone (archived or deleted in HubSpot: an archived record no longer
-    holds its unique value, so the upsert created a new one) and the new record holds only
-    those properties. Send such records again with every property, so they end complete."""
-    by_id = {a.xero_invoice_id: a for a in batch}
-    partial = [
-        w
-        for w in outcome.written
-        if w.new
-        and by_id[w.xero_invoice_id].action == "UPDATE"
-        and by_id[w.xero_invoice_id].changed_properties
-    ]
-    if not partial:
-        return outcome
-    log.warning(
-        "HubSpot created %d new record(s) for invoices it held before (archived or deleted in "
-        "HubSpot): sending them again with every property.",
-        len(partial),
-    )
-    resend = [replace(by_id[w.xero_invoice_id], changed_properties=()) for w in partial]
-    again = upsert_isolating_rejects(hub, object_type, resend)
-    done = {w.xero_invoice_id for w in partial}
-    outcome.written = [w for w in outcome.written if w.xero_invoice_id not in done]
-    outcome.written += [replace(w, new=True) for w in again.written]
-    outcome.rejected += again.rejected
-    return outcome
-
-
-# 400s about the request as a whole, which bisecting cannot cure (HubSpot's wording; the
-# first is its answer for an unknown objectType, the others concern the idProperty / inputs).
-BATCH_LEVEL_MESSAGES = ("Unable to infer object type", "non-unique", "Duplicate IDs")
-
-
-def _about_the_batch(exc: HubSpotRequestError) -> bool:
-    return any(marker in exc.message for marker in BATCH_LEVEL_MESSAGES)
-
-
-def _object_missing(exc: BaseException) -> bool:
-    return isinstance(exc, HubSpotRequestError) and (
-        exc.status == 404 or "Unable to infer object type" in exc.message
-    )
-
-
-def _read_batch_answer(batch: Sequence[Action], answer: UpsertAnswer) -> BatchOutcome:
-    """Map a 200/207 answer back onto the inputs: results by echoed id, errors by context."""
-    by_id = {a.xero_invoice_id: a for a in batch}
-    outcome = BatchOutcome()
-    unmatched: list[UpsertResult] = []
-    for result in answer.results:
-        action = by_id.pop(str(result.properties.get(UPSERT_KEY)), None)
-        if action is None:
-            unmatched.append(result)
-        else:
-            outcome.written.append(_written(action, result))
-    unattributed: list[BatchError] = []
-    for error in answer.errors:
-        named = _error_mentions(error, by_id)
-        if not named:
-            unattributed.append(error)
-        for key in named:
-            action = by_id.pop(key)
-            outcome.rejected.append(
-                RejectedRecord(
-                    key, action.action, error.category, error.message, action.hs_object_id
-                )
-            )
-    if unmatched and not answer.errors and len(unmatched) == len(by_id):
-        # no echo of the id to match on (not seen from HubSpot): fall back to input order
-        for action, result in zip(list(by_id.values()), unmatched, strict=True):
-            outcome.written.append(_written(action, result))
-        by_id.clear()
-    for action in by_id.values():  # neither a result nor an error naming it
-        category = " / ".join(sorted({e.category for e in unattributed})) or "NO_RESULT"
-        message = " | ".join(e.message for e in unattributed) or (
-            "HubSpot returned no result for this input"
-            + (
-                f" (its answer was malformed: {'; '.join(answer.problems)})"
-                if answer.problems
-                else ""
-            )
-        )
-        outcome.rejected.append(
-            RejectedRecord(
-                action.xero_invoice_id, action.action, category, message, action.hs_object_id
-            )
-        )
-    if unattributed and not by_id:
-        for error in unattributed:
-            log.warning("HubSpot reported an error naming no input: %s", error.message)
-    return outcome
-
-
-def _error_mentions(error: BatchError, candidates: dict[str, Action]) -> list[str]:
-    """The inputs an error names: in its ``context`` values (HubSpot puts the input's ``id``
-    there), else in its message."""
-    exact = [v for values in error.context.values() for v in values if v in candidates]
-    if exact:
-        return list(dict.fromkeys(exact))
-    return [key for key in candidates if key in error.message]
-
-
-def _written(action: Action, result: UpsertResult) -> WrittenRecord:
-    values: dict[str, str | None] = dict(action.values)
-    values.update({k: v for k, v in result.properties.items() if k in PROPERTY_NAMES})
-    return WrittenRecord(
-        xero_invoice_id=action.xero_invoice_id,
-        hs_object_id=result.id,
-        action=action.action,
-        properties=values,
-        created_at=result.created_at,
-        updated_at=result.updated_at,
-        new=result.new,
-        changed_properties=action.changed_properties,
-    )
-
-
-# -- small helpers -------------------------------------------------------------------------
-
-
-def _finish(
-    con: duckdb.DuckDBPyConnection,
-    report: PushReport,
-    started: float,
-    error: str | None = None,
-    *,
-    final: bool = True,
-) -> None:
-    report.seconds = time.monotonic() - started
+def _finish(run: _Run, error: str | None = None) -> None:
+    report = run.report
+    report.seconds = time.monotonic() - run.started
     sync_log.finish_run(
-        con,
+        run.con,
         report.run_id,
         status=report.status,
         inserted=report.inserted,
@@ -510,13 +249,8 @@ def _finish(
         rejected=report.rejected,
         hubspot_calls=report.hubspot_calls,
         error=error,
-        final=final,
+        final=run.final,
     )
-
-
-def _chunks(items: Sequence[Action], size: int) -> Iterator[list[Action]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
 
 
 def _count_by_action(actions: Sequence[Action]) -> dict[str, int]:

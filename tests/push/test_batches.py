@@ -14,7 +14,8 @@ from reverse_etl.hubspot.client import (
     UpsertResult,
 )
 from reverse_etl.hubspot.limiter import SEARCH_PER_SECOND, SEARCH_WINDOW_SECONDS
-from reverse_etl.push.invoices import Action, _read_batch_answer, upsert_isolating_rejects
+from reverse_etl.push.actions import Action
+from reverse_etl.push.invoice_batches import _read_batch_answer, upsert_isolating_rejects
 from tests.push.conftest import SimClock, invoice
 
 

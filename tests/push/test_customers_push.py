@@ -90,8 +90,8 @@ def test_a_refused_association_does_not_block_the_others_and_none_is_remembered(
         {"x": ["inv-0", "inv-1", "inv-2"], "r": records, "o": [company, "404404", company]},
     )
     report = push_customers(con, hub, object_type, "run-1")
-    assert report.associations_created == 2 and len(report.rejected) == 1
-    assert "404404" in report.rejected[0]
+    assert report.associations_created == 2 and len(report.refused_lines) == 1
+    assert "404404" in report.refused_lines[0]
     remembered = con.execute(
         "select invoice_hs_object_id from raw_hubspot.invoice_associations"
     ).fetchall()
@@ -151,10 +151,10 @@ def test_every_outcome_is_logged_and_a_deleted_company_is_forgotten_not_retried_
 
     assert (report.companies_updated, report.associations_created) == (1, 1)
     assert len(report.refused) == 2
-    association_line, company_line = sorted(report.rejected)
+    association_line, company_line = sorted(report.refused_lines)
     assert company_line.startswith(f"update of company {deleted} for Xero contact c-gone: ")
     assert association_line.startswith(f"associating invoice inv-1 with company {deleted}: ")
-    assert all("deleted or merged in HubSpot" in line for line in report.rejected)
+    assert all("deleted or merged in HubSpot" in line for line in report.refused_lines)
     assert _results(con) == [
         ("association", "CREATE", "refused", deleted, None, "OBJECT_NOT_FOUND"),
         ("association", "CREATE", "written", kept, None, None),
@@ -173,8 +173,7 @@ def test_every_outcome_is_logged_and_a_deleted_company_is_forgotten_not_retried_
 
 def test_a_refused_customer_write_ends_the_push_with_exit_3_naming_it() -> None:
     from reverse_etl.core.errors import EXIT_REJECTED, RejectedRecordsError
-    from reverse_etl.push.customers import CustomerOutcome, CustomersPushReport
-    from reverse_etl.push.invoices import PushReport
+    from reverse_etl.push.report import CustomerOutcome, PushReport
 
     refused = CustomerOutcome(
         kind="association",
@@ -187,7 +186,7 @@ def test_a_refused_customer_write_ends_the_push_with_exit_3_naming_it() -> None:
         category="VALIDATION_ERROR",
         message="Association limit of 10000 reached.",
     )
-    report = PushReport(run_id="r", customers=CustomersPushReport(refused=[refused]))
+    report = PushReport(run_id="r", customers_pushed=True, refused=[refused])
     assert report.rejected == 0 and report.customers_refused == 1
     assert report.as_dict()["customers_refused"][0]["invoice_number"] == "INV-[/b]7"
     try:
@@ -198,4 +197,4 @@ def test_a_refused_customer_write_ends_the_push_with_exit_3_naming_it() -> None:
         assert "sync_log.customer_results" in str(exc)
     else:
         raise AssertionError("a refused customer write must not exit 0")
-    assert PushReport(run_id="r", customers=CustomersPushReport()).raise_for_rejections() is None
+    assert PushReport(run_id="r", customers_pushed=True).raise_for_rejections() is None

@@ -161,7 +161,7 @@ def test_malformed_batch_answers_are_read_without_raising(body):
 
 def test_a_malformed_207_rejects_its_inputs_naming_the_problem():
     from reverse_etl.push.actions import Action
-    from reverse_etl.push.invoices import _read_batch_answer
+    from reverse_etl.push.invoice_batches import _read_batch_answer
 
     batch = [Action(f"id-{n}", "INSERT", None, (), {"invoice_number": f"INV-{n}"}) for n in (1, 2)]
     answer = parse_upsert_answer(
