@@ -48,6 +48,7 @@ import duckdb
 from pipelines.hubspot_snapshot.customers import COMPANY_FIELDS
 from reverse_etl import sync_log
 from reverse_etl.associations_push import push_associations
+from reverse_etl.company_properties import COMPANY_PROPERTY_NAMES
 from reverse_etl.customer_outcomes import (
     CustomerOutcome,
     CustomersPushReport,
@@ -57,7 +58,6 @@ from reverse_etl.customer_outcomes import (
     not_found,
     record,
 )
-from reverse_etl.customer_schema import COMPANY_PROPERTY_NAMES
 from reverse_etl.hubspot import HubSpot
 from reverse_etl.hubspot_customer_calls import COMPANIES
 

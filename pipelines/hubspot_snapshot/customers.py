@@ -46,17 +46,9 @@ from pipelines.hubspot_snapshot.client import (
     modified_at,
     modified_property,
 )
+from reverse_etl.company_properties import COMPANY_FIELDS
 from reverse_etl.hubspot_customer_calls import COMPANIES, CONTACTS, scope_for
 
-COMPANY_FIELDS = (
-    "name",
-    "domain",
-    "xero_contact_id",
-    "xero_amount_outstanding",
-    "xero_amount_overdue",
-    "xero_open_invoices",
-    "xero_last_payment_date",
-)
 CONTACT_FIELDS = ("email", "firstname", "lastname", "associatedcompanyid", "xero_contact_id")
 TABLES = {COMPANIES: COMPANY_FIELDS, CONTACTS: CONTACT_FIELDS}
 log = logging.getLogger(__name__)
