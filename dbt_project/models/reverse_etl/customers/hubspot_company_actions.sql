@@ -7,19 +7,13 @@
     any candidate for (ambiguous customers are never created).
 
     `xero_contact_id` is written only over an empty value or the tool's own stamp: a value a
-    person set is kept. The balances per company are int_company_balances (the roll-up); the
-    domain of a created company is its first email domain that is not free mail (macro
-    company_email_domain, shared with the matching). The property lists sent are the seed
-    hubspot_company_properties (also what `invoice-sync setup` creates and the snapshot reads).
+    person set is kept. This model is the diff and the HubSpot formats; the balances per
+    company are int_company_balances (the roll-up), the companies to create
+    int_company_creates (the create decision, with the company's domain). The property lists
+    sent are the seed hubspot_company_properties (also what `invoice-sync setup` creates and the
+    snapshot reads).
 #}
-{%- set create_companies = var('hubspot_create_companies') in (true, 'true', 'True', '1', 1) -%}
 with
-
-customers as (
-
-    select * from {{ ref('dim_customers') }}
-
-),
 
 companies as (
 
@@ -36,6 +30,12 @@ stamps as (
 balances as (
 
     select * from {{ ref('int_company_balances') }}
+
+),
+
+new_companies as (
+
+    select * from {{ ref('int_company_creates') }}
 
 ),
 
@@ -148,24 +148,17 @@ creates as (
     select
         'CREATE' as action,
         cast(null as varchar) as hs_company_id,
-        unmatched.contact_id,
+        contact_id,
         cast((select every_property from company_properties) as varchar[])
             as changed_properties,
-        customers.contact_name as name,
-        (
-            select min({{ company_email_domain('email') }})
-            from (select unnest(customers.email_addresses) as email)
-        ) as domain,
-        unmatched.contact_id as xero_contact_id,
-        {{ to_hubspot_number('customers.receivables_outstanding') }} as xero_amount_outstanding,
-        {{ to_hubspot_number('customers.receivables_overdue') }} as xero_amount_overdue,
-        {{ to_hubspot_number('customers.open_invoice_count') }} as xero_open_invoices,
-        {{ to_hubspot_date('customers.last_payment_date') }} as xero_last_payment_date
-    from {{ ref('unmatched_customers') }} as unmatched
-    inner join customers
-        on unmatched.contact_id = customers.contact_id
-    where unmatched.stopped_at_rule = 'none'
-        and {{ 'true' if create_companies else 'false' }}
+        name,
+        domain,
+        contact_id as xero_contact_id,
+        {{ to_hubspot_number('receivables_outstanding') }} as xero_amount_outstanding,
+        {{ to_hubspot_number('receivables_overdue') }} as xero_amount_overdue,
+        {{ to_hubspot_number('open_invoice_count') }} as xero_open_invoices,
+        {{ to_hubspot_date('last_payment_date') }} as xero_last_payment_date
+    from new_companies
 
 ),
 
