@@ -23,3 +23,18 @@
         else w
     end)[1]
 {%- endmacro %}
+
+{#
+    The domain of an email address when it can name a company: null for a free-mail domain
+    (seed `free_mail_domains`), whose domain says nothing about the customer. One rule for the
+    matching (customer_match_candidates, rule 3) and the domain of a created company
+    (hubspot_company_actions).
+#}
+{% macro company_email_domain(email) -%}
+    case
+        when split_part({{ email }}, '@', 2) not in (
+            select lower(domain) from {{ ref('free_mail_domains') }}
+        )
+            then split_part({{ email }}, '@', 2)
+    end
+{%- endmacro %}

@@ -5,19 +5,48 @@ The warehouse snapshot (:mod:`pipelines.hubspot_snapshot.customers`) reads these
 by :func:`association_key`; the customers push (:mod:`reverse_etl.push.customers`,
 :mod:`reverse_etl.push.associations`) writes the same tables after HubSpot confirmed a write, so
 both sides take the names from here, below them both.
+
+The company properties are the dbt seed ``dbt_project/seeds/hubspot_company_properties.csv``, so
+dbt and Python read the same rows: ``invoice-sync setup`` creates the ones marked
+``created_by_setup`` (the "Xero" group, :mod:`reverse_etl.push.customer_schema`), the snapshot
+reads every one, and ``hubspot_company_actions`` writes them (its CLEAR and CREATE property
+lists are read from the seed at build time). The seed's ``position`` orders the lists HubSpot
+is sent.
 """
 
 from __future__ import annotations
 
-COMPANY_FIELDS = (
-    "name",
-    "domain",
-    "xero_contact_id",
-    "xero_amount_outstanding",
-    "xero_amount_overdue",
-    "xero_open_invoices",
-    "xero_last_payment_date",
+import csv
+from pathlib import Path
+
+from reverse_etl.hubspot.properties import PropertySpec
+
+COMPANY_PROPERTIES_CSV = (
+    Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "hubspot_company_properties.csv"
 )
+
+
+def _rows() -> list[dict[str, str]]:
+    with COMPANY_PROPERTIES_CSV.open(newline="", encoding="utf-8") as handle:
+        return sorted(csv.DictReader(handle), key=lambda row: int(row["position"]))
+
+
+def _spec(row: dict[str, str]) -> PropertySpec:
+    return PropertySpec(
+        row["name"], row["label"], row["type"], row["field_type"], row["description"]
+    )
+
+
+_ROWS = _rows()
+# Every company property the snapshot reads (raw_hubspot.companies' columns), in seed order.
+COMPANY_FIELDS: tuple[str, ...] = tuple(row["name"] for row in _ROWS)
+# The properties `invoice-sync setup` creates in the "Xero" group, in seed order.
+COMPANY_PROPERTIES: tuple[PropertySpec, ...] = tuple(
+    _spec(row) for row in _ROWS if row["created_by_setup"] == "true"
+)
+COMPANY_PROPERTY_NAMES: tuple[str, ...] = tuple(spec.name for spec in COMPANY_PROPERTIES)
+
+
 CONTACT_FIELDS = ("email", "firstname", "lastname", "associatedcompanyid", "xero_contact_id")
 
 

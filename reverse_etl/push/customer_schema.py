@@ -20,57 +20,16 @@ from typing import Any
 from reverse_etl.core.errors import HubSpotSchemaError
 from reverse_etl.hubspot.client import HubSpot
 from reverse_etl.hubspot.customer_calls import COMPANIES, CONTACTS
+from reverse_etl.hubspot.customer_records import COMPANY_PROPERTIES
 from reverse_etl.hubspot.properties import PropertySpec
 
 XERO_GROUP, XERO_GROUP_LABEL = "xero", "Xero"
 STANDARD_TYPE_IDS = {COMPANIES: "0-2", CONTACTS: "0-1"}
 
 
-def _spec(name: str, label: str, kind: str, field_type: str, description: str) -> PropertySpec:
-    return PropertySpec(name, label, kind, field_type, description)
-
-
-XERO_CONTACT_ID = _spec(
-    "xero_contact_id",
-    "Xero contact ID",
-    "string",
-    "text",
-    "Xero ContactID of this customer. Set by invoice-sync after a match; set it by hand to "
-    "correct a match (a person's value always wins).",
-)
-COMPANY_PROPERTIES: tuple[PropertySpec, ...] = (
-    XERO_CONTACT_ID,
-    _spec(
-        "xero_amount_outstanding",
-        "Xero amount outstanding",
-        "number",
-        "number",
-        "What the customer owes on authorised sales invoices, in the organisation's base "
-        "currency (marts.dim_customers).",
-    ),
-    _spec(
-        "xero_amount_overdue",
-        "Xero amount overdue",
-        "number",
-        "number",
-        "Of that, what is past its due date, in base currency.",
-    ),
-    _spec(
-        "xero_open_invoices",
-        "Xero open invoices",
-        "number",
-        "number",
-        "Number of authorised sales invoices with an amount due.",
-    ),
-    _spec(
-        "xero_last_payment_date",
-        "Xero last payment date",
-        "date",
-        "date",
-        "Date of the customer's latest payment in Xero.",
-    ),
-)
-COMPANY_PROPERTY_NAMES = tuple(spec.name for spec in COMPANY_PROPERTIES)
+# The company properties are the seed dbt_project/seeds/hubspot_company_properties.csv
+# (reverse_etl.hubspot.customer_records); contacts get the same xero_contact_id.
+XERO_CONTACT_ID = next(spec for spec in COMPANY_PROPERTIES if spec.name == "xero_contact_id")
 CONTACT_PROPERTIES: tuple[PropertySpec, ...] = (XERO_CONTACT_ID,)
 
 

@@ -7,23 +7,13 @@
     any candidate for (ambiguous customers are never created).
 
     `xero_contact_id` is written only over an empty value or the tool's own stamp: a value a
-    person set is kept. Two Xero customers matched to one company: their balances are added,
-    and the lowest ContactID is stamped.
+    person set is kept. This model is the diff and the HubSpot formats; the balances per
+    company are int_company_balances (the roll-up), the companies to create
+    int_company_creates (the create decision, with the company's domain). The property lists
+    sent are the seed hubspot_company_properties (also what `invoice-sync setup` creates and the
+    snapshot reads).
 #}
-{%- set create_companies = var('hubspot_create_companies') in (true, 'true', 'True', '1', 1) -%}
 with
-
-matches as (
-
-    select * from {{ ref('customer_matches') }}
-
-),
-
-customers as (
-
-    select * from {{ ref('dim_customers') }}
-
-),
 
 companies as (
 
@@ -39,18 +29,23 @@ stamps as (
 
 balances as (
 
+    select * from {{ ref('int_company_balances') }}
+
+),
+
+new_companies as (
+
+    select * from {{ ref('int_company_creates') }}
+
+),
+
+{# The lists of properties a CLEAR and a CREATE send, in the seed's order. #}
+company_properties as (
+
     select
-        matches.hs_company_id,
-        min(matches.contact_id) as contact_id,
-        sum(customers.receivables_outstanding) as outstanding,
-        sum(customers.receivables_overdue) as overdue,
-        sum(customers.open_invoice_count) as open_invoices,
-        max(customers.last_payment_date) as last_payment_date
-    from matches
-    inner join customers
-        on matches.contact_id = customers.contact_id
-    where matches.hs_company_id is not null
-    group by matches.hs_company_id
+        list(name order by position) as every_property,
+        list(name order by position) filter (where created_by_setup) as xero_properties
+    from {{ ref('hubspot_company_properties') }}
 
 ),
 
@@ -131,10 +126,8 @@ clears as (
         'CLEAR' as action,
         companies.hs_company_id,
         companies.xero_contact_id as contact_id,
-        cast([
-            'xero_contact_id', 'xero_amount_outstanding', 'xero_amount_overdue',
-            'xero_open_invoices', 'xero_last_payment_date'
-        ] as varchar[]) as changed_properties,
+        cast((select xero_properties from company_properties) as varchar[])
+            as changed_properties,
         cast(null as varchar) as name,
         cast(null as varchar) as domain,
         cast(null as varchar) as xero_contact_id,
@@ -155,29 +148,17 @@ creates as (
     select
         'CREATE' as action,
         cast(null as varchar) as hs_company_id,
-        unmatched.contact_id,
-        cast([
-            'name', 'domain', 'xero_contact_id', 'xero_amount_outstanding',
-            'xero_amount_overdue', 'xero_open_invoices', 'xero_last_payment_date'
-        ] as varchar[]) as changed_properties,
-        customers.contact_name as name,
-        (
-            select min(split_part(email, '@', 2))
-            from (select unnest(customers.email_addresses) as email)
-            where split_part(email, '@', 2) not in (
-                select lower(domain) from {{ ref('free_mail_domains') }}
-            )
-        ) as domain,
-        unmatched.contact_id as xero_contact_id,
-        {{ to_hubspot_number('customers.receivables_outstanding') }} as xero_amount_outstanding,
-        {{ to_hubspot_number('customers.receivables_overdue') }} as xero_amount_overdue,
-        {{ to_hubspot_number('customers.open_invoice_count') }} as xero_open_invoices,
-        {{ to_hubspot_date('customers.last_payment_date') }} as xero_last_payment_date
-    from {{ ref('unmatched_customers') }} as unmatched
-    inner join customers
-        on unmatched.contact_id = customers.contact_id
-    where unmatched.stopped_at_rule = 'none'
-        and {{ 'true' if create_companies else 'false' }}
+        contact_id,
+        cast((select every_property from company_properties) as varchar[])
+            as changed_properties,
+        name,
+        domain,
+        contact_id as xero_contact_id,
+        {{ to_hubspot_number('receivables_outstanding') }} as xero_amount_outstanding,
+        {{ to_hubspot_number('receivables_overdue') }} as xero_amount_overdue,
+        {{ to_hubspot_number('open_invoice_count') }} as xero_open_invoices,
+        {{ to_hubspot_date('last_payment_date') }} as xero_last_payment_date
+    from new_companies
 
 ),
 

@@ -8,7 +8,7 @@
         (the contact's own and its contact persons', dim_customers.email_addresses) → that
         contact and its primary company;
       3 a company's domain equals one of those emails' domains (free-mail domains, seed
-        `free_mail_domains`, never match);
+        `free_mail_domains`, never match: macro company_email_domain);
       4 a company's name equals the Xero name after normalising case, punctuation and legal
         suffixes (seed `legal_suffixes`; macros/customer_matching.sql).
 
@@ -49,12 +49,6 @@ stamps as (
 
 ),
 
-free_mail as (
-
-    select lower(domain) as domain from {{ ref('free_mail_domains') }}
-
-),
-
 suffixes as (
 
     select list(lower(suffix)) as words from {{ ref('legal_suffixes') }}
@@ -74,10 +68,9 @@ customer_domains as (
 
     select distinct
         contact_id,
-        split_part(email, '@', 2) as domain
+        {{ company_email_domain('email') }} as domain
     from customer_emails
-    where split_part(email, '@', 2) not in (select domain from free_mail)
-        and split_part(email, '@', 2) <> ''
+    where {{ company_email_domain('email') }} <> ''
 
 ),
 
