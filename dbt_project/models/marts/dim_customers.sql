@@ -87,7 +87,7 @@ invoice_loads as (
 
     select
         contact_id,
-        max(cast(dlt_load_id as double)) as last_invoice_load
+        max(cast(dlt_load_id as double precision)) as last_invoice_load
     from {{ ref('stg_xero__invoices') }}
     group by contact_id
 
@@ -123,7 +123,7 @@ unallocated_credits as (
         select contact_id, remaining_credit, currency_rate
         from prepayments
         where prepayment_type = 'RECEIVE-PREPAYMENT' and status = 'AUTHORISED'
-    )
+    ) as open_credits
     where remaining_credit <> 0
     group by contact_id
 
@@ -133,7 +133,7 @@ email_addresses as (
 
     select
         contacts.contact_id,
-        list(distinct lower(email)) filter (where email is not null) as email_addresses
+        array_agg(distinct lower(email) order by lower(email)) filter (where email is not null) as email_addresses
     from contacts
     left join (
         {# Only the persons read with the contact's current version (docs/contracts.md). #}
@@ -159,7 +159,7 @@ final as (
         contacts.first_name,
         contacts.last_name,
         contacts.email_address,
-        coalesce(email_addresses.email_addresses, []) as email_addresses,
+        coalesce(email_addresses.email_addresses, cast(array[] as varchar[])) as email_addresses,
         contacts.account_number,
         contacts.contact_status,
         contacts.is_customer,
@@ -181,7 +181,7 @@ final as (
             as receivables_outstanding_unconverted,
         case
             when contacts.xero_ar_outstanding is null then null
-            when invoice_loads.last_invoice_load > cast(contacts.dlt_load_id as double) then null
+            when invoice_loads.last_invoice_load > cast(contacts.dlt_load_id as double precision) then null
             else coalesce(receivables.receivables_outstanding_unconverted, 0)
                 = contacts.xero_ar_outstanding
         end as receivables_match_xero,

@@ -57,7 +57,7 @@ free_mail as (
 
 suffixes as (
 
-    select list(lower(suffix)) as words from {{ ref('legal_suffixes') }}
+    select array_agg(lower(suffix)) as words from {{ ref('legal_suffixes') }}
 
 ),
 

@@ -81,8 +81,8 @@ compared as (
 
     select
         desired.*,
-        list_filter(
-            [
+        {% call drop_nulls() %}
+            array[
                 case when desired.xero_contact_id is distinct from companies.xero_contact_id
                     then 'xero_contact_id' end,
                 case when {{ parse_hubspot_value('desired.xero_amount_outstanding', 'number') }}
@@ -97,9 +97,8 @@ compared as (
                 case when {{ parse_hubspot_value('desired.xero_last_payment_date', 'date') }}
                     is distinct from companies.xero_last_payment_date
                     then 'xero_last_payment_date' end
-            ],
-            lambda name: name is not null
-        ) as changed_properties
+            ]
+        {% endcall %} as changed_properties
     from desired
     inner join companies
         on desired.hs_company_id = companies.hs_company_id
@@ -121,7 +120,7 @@ updates as (
         xero_open_invoices,
         xero_last_payment_date
     from compared
-    where len(changed_properties) > 0
+    where cardinality(changed_properties) > 0
 
 ),
 
@@ -131,7 +130,7 @@ clears as (
         'CLEAR' as action,
         companies.hs_company_id,
         companies.xero_contact_id as contact_id,
-        cast([
+        cast(array[
             'xero_contact_id', 'xero_amount_outstanding', 'xero_amount_overdue',
             'xero_open_invoices', 'xero_last_payment_date'
         ] as varchar[]) as changed_properties,
@@ -156,14 +155,14 @@ creates as (
         'CREATE' as action,
         cast(null as varchar) as hs_company_id,
         unmatched.contact_id,
-        cast([
+        cast(array[
             'name', 'domain', 'xero_contact_id', 'xero_amount_outstanding',
             'xero_amount_overdue', 'xero_open_invoices', 'xero_last_payment_date'
         ] as varchar[]) as changed_properties,
         customers.contact_name as name,
         (
             select min(split_part(email, '@', 2))
-            from (select unnest(customers.email_addresses) as email)
+            from (select unnest(customers.email_addresses) as email) as emails
             where split_part(email, '@', 2) not in (
                 select lower(domain) from {{ ref('free_mail_domains') }}
             )
