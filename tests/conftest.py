@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.xero", "tests.fixtures.hubspot"]
+pytest_plugins = ["tests.fixtures.xero", "tests.fixtures.hubspot", "tests.fixtures.postgres"]
 
 CONTRACT_PREFIXES = (
     "XERO_",

@@ -10,6 +10,10 @@
     the split (and its regular expression) 64 times per name.
 #}
 {% macro normalise_company_name(expression, suffixes) -%}
+    {{ return(adapter.dispatch('normalise_company_name', 'xero_hubspot_invoices')(expression, suffixes)) }}
+{%- endmacro %}
+
+{% macro default__normalise_company_name(expression, suffixes) -%}
     {%- set words = "list_filter(string_split(trim(regexp_replace(lower(" ~ expression ~ "), '[^\p{L}\p{N}]+', ' ', 'g')), ' '), lambda w: w <> '')" -%}
     {%- set once = strip_suffix_word(words, suffixes) -%}
     {%- set twice = strip_suffix_word(once, suffixes) -%}
@@ -22,6 +26,25 @@
         when len(w) > 1 and list_contains({{ suffixes }}, w[-1]) then w[1:len(w) - 1]
         else w
     end)[1]
+{%- endmacro %}
+
+{#
+    PostgreSQL (macros/cross_engine.sql): no lambdas, so each step binds its input in a scalar
+    subquery instead; [[:alnum:]] is Unicode-aware with a UTF-8 LC_CTYPE, as \p{L}\p{N} is in
+    DuckDB.
+#}
+{% macro postgres__normalise_company_name(expression, suffixes) -%}
+    {%- set words = "array_remove(regexp_split_to_array(trim(regexp_replace(lower(" ~ expression ~ "), '[^[:alnum:]]+', ' ', 'g')), ' '), '')" -%}
+    {%- set once = postgres__strip_suffix_word(words, suffixes) -%}
+    {%- set twice = postgres__strip_suffix_word(once, suffixes) -%}
+    nullif(array_to_string({{ postgres__strip_suffix_word(twice, suffixes) }}, ' '), '')
+{%- endmacro %}
+
+{% macro postgres__strip_suffix_word(words, suffixes) -%}
+    (select case
+        when cardinality(w) > 1 and w[cardinality(w)] = any({{ suffixes }}) then w[1:cardinality(w) - 1]
+        else w
+    end from (select {{ words }} as w) as step)
 {%- endmacro %}
 
 {#

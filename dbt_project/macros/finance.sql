@@ -16,9 +16,9 @@
     these per-document roundings.
 #}
 {% macro to_base_currency(amount, rate) -%}
-    {%- set numerator = "(cast(abs(cast(" ~ amount ~ " as decimal(38, 9))) * 1000000000 as hugeint) * 100)" -%}
-    {%- set denominator = "cast(abs(cast(" ~ rate ~ " as decimal(38, 9))) * 1000000000 as hugeint)" -%}
-    {%- set quotient = "(" ~ numerator ~ " // " ~ denominator ~ ")" -%}
+    {%- set numerator = "(cast(abs(cast(" ~ amount ~ " as decimal(38, 9))) * 1000000000 as " ~ wide_integer() ~ ") * 100)" -%}
+    {%- set denominator = "cast(abs(cast(" ~ rate ~ " as decimal(38, 9))) * 1000000000 as " ~ wide_integer() ~ ")" -%}
+    {%- set quotient = integer_divide(numerator, denominator) -%}
     {%- set remainder = "(" ~ numerator ~ " % " ~ denominator ~ ")" -%}
     case
         when {{ rate }} is null or {{ rate }} = 0 or {{ amount }} is null then null

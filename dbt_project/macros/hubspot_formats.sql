@@ -17,32 +17,32 @@
 {%- endmacro %}
 
 {% macro to_hubspot_date(expression) -%}
-    strftime(cast({{ expression }} as date), '%Y-%m-%d')
+    {{ format_timestamp('cast(' ~ expression ~ ' as date)', '%Y-%m-%d') }}
 {%- endmacro %}
 
 {# ISO 8601 in UTC with milliseconds and Z, e.g. 2024-01-05T10:00:00.123Z. #}
 {% macro to_hubspot_datetime(expression) -%}
-    strftime(timezone('UTC', cast({{ expression }} as timestamp with time zone)), '%Y-%m-%dT%H:%M:%S.%gZ')
+    {{ format_timestamp("timezone('UTC', cast(" ~ expression ~ " as timestamp with time zone))", '%Y-%m-%dT%H:%M:%S.%gZ') }}
 {%- endmacro %}
 
 {% macro parse_hubspot_value(expression, hubspot_type) -%}
     {%- set value = "nullif(trim(" ~ expression ~ "), '')" -%}
     {%- if hubspot_type == "number" -%}
         coalesce(
-            try_cast({{ value }} as decimal(38, 9)),
-            try_cast(try_cast({{ value }} as double) as decimal(38, 9))
+            {{ try_cast_as(value, 'decimal(38, 9)') }},
+            {{ try_cast_as(try_cast_as(value, 'double'), 'decimal(38, 9)', from_text=false) }}
         )
     {%- elif hubspot_type == "date" -%}
         case
-            when regexp_full_match({{ value }}, '-?[0-9]+')
-                then cast(epoch_ms(cast({{ value }} as bigint)) as date)
-            else try_cast(left({{ value }}, 10) as date)
+            when {{ regexp_full_match(value, '-?[0-9]+') }}
+                then cast({{ epoch_ms_to_timestamp('cast(' ~ value ~ ' as bigint)') }} as date)
+            else {{ try_cast_as('left(' ~ value ~ ', 10)', 'date') }}
         end
     {%- elif hubspot_type == "datetime" -%}
         date_trunc('millisecond', case
-            when regexp_full_match({{ value }}, '-?[0-9]+')
-                then timezone('UTC', epoch_ms(cast({{ value }} as bigint)))
-            else try_cast({{ value }} as timestamp with time zone)
+            when {{ regexp_full_match(value, '-?[0-9]+') }}
+                then timezone('UTC', {{ epoch_ms_to_timestamp('cast(' ~ value ~ ' as bigint)') }})
+            else {{ try_cast_as(value, 'timestamp with time zone') }}
         end)
     {%- else -%}
         nullif({{ expression }}, '')

@@ -54,7 +54,7 @@ inconsistent as (
             actions.action = 'UPDATE'
             and (
                 actions.hs_object_id is distinct from hubspot_records.hs_object_id
-                or len(actions.changed_properties) = 0
+                or cardinality(actions.changed_properties) = 0
             )
         )
 

@@ -23,7 +23,7 @@ final as (
     left join actions
         on status_changes.xero_invoice_id = actions.xero_invoice_id
         and actions.action = 'UPDATE'
-        and list_contains(actions.changed_properties, 'status')
+        and {{ list_has('actions.changed_properties', "'status'") }}
     where actions.xero_invoice_id is null
 
 )

@@ -60,7 +60,7 @@ final as (
         contacts.first_name,
         contacts.last_name,
         contacts.email_address,
-        coalesce(email_addresses.email_addresses, []) as email_addresses,
+        coalesce(email_addresses.email_addresses, cast(array[] as varchar[])) as email_addresses,
         contacts.account_number,
         contacts.contact_status,
         contacts.is_customer,

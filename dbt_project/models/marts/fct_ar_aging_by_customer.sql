@@ -25,9 +25,9 @@ final as (
         tenant_id,
         contact_id,
         currency_code,
-        any_value(contact_name) as contact_name,
-        any_value(as_of_date) as as_of_date,
-        any_value(base_currency_code) as base_currency_code,
+        {{ dbt.any_value('contact_name') }} as contact_name,
+        {{ dbt.any_value('as_of_date') }} as as_of_date,
+        {{ dbt.any_value('base_currency_code') }} as base_currency_code,
         count(*) as open_invoice_count,
         {%- for bucket, column in buckets %}
         cast(coalesce(sum(amount_due) filter (where aging_bucket = '{{ bucket }}'), 0)

@@ -74,7 +74,7 @@ running as (
 final as (
 
     select
-        running.invoice_id || '@' || strftime(running.valid_from, '%Y-%m-%d') as invoice_balance_id,
+        running.invoice_id || '@' || {{ format_timestamp('running.valid_from', '%Y-%m-%d') }} as invoice_balance_id,
         running.invoice_id,
         running.valid_from,
         running.valid_to,

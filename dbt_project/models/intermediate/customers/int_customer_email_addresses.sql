@@ -23,7 +23,7 @@ final as (
 
     select
         contacts.contact_id,
-        list(distinct lower(email)) filter (where email is not null) as email_addresses
+        array_agg(distinct lower(email) order by lower(email)) filter (where email is not null) as email_addresses
     from contacts
     left join (
         select contact_persons.contact_id, contact_persons.email_address as email

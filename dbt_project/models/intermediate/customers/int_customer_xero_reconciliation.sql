@@ -30,7 +30,7 @@ invoice_loads as (
 
     select
         contact_id,
-        max(cast(dlt_load_id as double)) as last_invoice_load
+        max(cast(dlt_load_id as double precision)) as last_invoice_load
     from {{ ref('stg_xero__invoices') }}
     group by contact_id
 
@@ -42,7 +42,7 @@ final as (
         contacts.contact_id,
         case
             when contacts.xero_ar_outstanding is null then null
-            when invoice_loads.last_invoice_load > cast(contacts.dlt_load_id as double) then null
+            when invoice_loads.last_invoice_load > cast(contacts.dlt_load_id as double precision) then null
             else coalesce(receivables.receivables_outstanding_unconverted, 0)
                 = contacts.xero_ar_outstanding
         end as receivables_match_xero

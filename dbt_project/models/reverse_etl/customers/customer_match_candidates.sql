@@ -51,7 +51,7 @@ stamps as (
 
 suffixes as (
 
-    select list(lower(suffix)) as words from {{ ref('legal_suffixes') }}
+    select array_agg(lower(suffix)) as words from {{ ref('legal_suffixes') }}
 
 ),
 

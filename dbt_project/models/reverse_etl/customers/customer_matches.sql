@@ -31,8 +31,7 @@ rules as (
 
 first_rule as (
 
-    select * from rules
-    qualify row_number() over (partition by contact_id order by rule) = 1
+    {{ first_row_per('rules', ['contact_id'], ['rule']) }}
 
 ),
 

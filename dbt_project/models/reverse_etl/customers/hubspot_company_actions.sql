@@ -43,8 +43,8 @@ new_companies as (
 company_properties as (
 
     select
-        list(name order by position) as every_property,
-        list(name order by position) filter (where created_by_setup) as xero_properties
+        array_agg(name order by position) as every_property,
+        array_agg(name order by position) filter (where created_by_setup) as xero_properties
     from {{ ref('hubspot_company_properties') }}
 
 ),
@@ -76,8 +76,8 @@ compared as (
 
     select
         desired.*,
-        list_filter(
-            [
+        {% call drop_nulls() %}
+            array[
                 case when desired.xero_contact_id is distinct from companies.xero_contact_id
                     then 'xero_contact_id' end,
                 case when {{ parse_hubspot_value('desired.xero_amount_outstanding', 'number') }}
@@ -92,9 +92,8 @@ compared as (
                 case when {{ parse_hubspot_value('desired.xero_last_payment_date', 'date') }}
                     is distinct from companies.xero_last_payment_date
                     then 'xero_last_payment_date' end
-            ],
-            lambda name: name is not null
-        ) as changed_properties
+            ]
+        {% endcall %} as changed_properties
     from desired
     inner join companies
         on desired.hs_company_id = companies.hs_company_id
@@ -116,7 +115,7 @@ updates as (
         xero_open_invoices,
         xero_last_payment_date
     from compared
-    where len(changed_properties) > 0
+    where cardinality(changed_properties) > 0
 
 ),
 

@@ -31,7 +31,7 @@ final as (
         customers.contact_name as name,
         (
             select min({{ company_email_domain('email') }})
-            from (select unnest(customers.email_addresses) as email)
+            from (select unnest(customers.email_addresses) as email) as emails
         ) as domain,
         customers.receivables_outstanding,
         customers.receivables_overdue,

@@ -29,16 +29,21 @@ candidates as (
 
 ),
 
-ambiguous as (
+ambiguous_rules as (
 
     select
         contact_id,
         rule,
-        list(distinct candidate_key || coalesce(' (' || company_name || ')', '') order by candidate_key || coalesce(' (' || company_name || ')', '')) as candidates
+        array_agg(distinct candidate_key || coalesce(' (' || company_name || ')', '') order by candidate_key || coalesce(' (' || company_name || ')', '')) as candidates
     from candidates
     group by contact_id, rule
     having count(distinct candidate_key) > 1
-    qualify row_number() over (partition by contact_id order by rule) = 1
+
+),
+
+ambiguous as (
+
+    {{ first_row_per('ambiguous_rules', ['contact_id'], ['rule']) }}
 
 ),
 
@@ -49,7 +54,7 @@ final as (
         customers.tenant_id,
         customers.contact_name,
         coalesce(ambiguous.rule, 'none') as stopped_at_rule,
-        coalesce(ambiguous.candidates, []) as candidates
+        coalesce(ambiguous.candidates, cast(array[] as varchar[])) as candidates
     from customers
     left join ambiguous
         on customers.contact_id = ambiguous.contact_id

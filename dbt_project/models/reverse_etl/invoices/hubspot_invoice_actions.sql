@@ -31,8 +31,8 @@ compared as (
     select
         desired.*,
         hubspot_records.hs_object_id,
-        list_filter(
-            [
+        {% call drop_nulls() %}
+            array[
                 {%- for property in properties %}
                 case
                     when {{ parse_hubspot_value('desired.' ~ property.name, property.type) }}
@@ -40,18 +40,16 @@ compared as (
                         then '{{ property.name }}'
                 end{{ "," if not loop.last }}
                 {%- endfor %}
-            ],
-            lambda property_name: property_name is not null
-        ) as differing_properties,
-        list_filter(
-            [
+            ]
+        {% endcall %} as differing_properties,
+        {% call drop_nulls() %}
+            array[
                 {%- for property in properties %}
                 case when desired.{{ property.name }} is not null then '{{ property.name }}' end
                 {{- "," if not loop.last }}
                 {%- endfor %}
-            ],
-            lambda property_name: property_name is not null
-        ) as set_properties
+            ]
+        {% endcall %} as set_properties
     from desired
     left join hubspot_records
         on desired.xero_invoice_id = hubspot_records.xero_invoice_id
@@ -64,7 +62,7 @@ actions as (
         *,
         case
             when hs_object_id is null then 'INSERT'
-            when len(differing_properties) > 0 then 'UPDATE'
+            when cardinality(differing_properties) > 0 then 'UPDATE'
         end as action
     from compared
 

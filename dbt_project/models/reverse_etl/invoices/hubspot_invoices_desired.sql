@@ -58,7 +58,7 @@ hubspot_records as (
 mirrored as (
 
     select
-        invoices.* exclude (contact_name),
+        {{ star_except(ref('fct_invoices'), 'invoices', ['contact_name']) }},
         coalesce(customers.contact_name, invoices.contact_name) as contact_name
     from invoices
     left join customers

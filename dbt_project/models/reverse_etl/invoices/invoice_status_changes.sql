@@ -33,19 +33,24 @@ versions as (
 
 ),
 
-status_when_written as (
+versions_when_written as (
 
     select
         hubspot_records.xero_invoice_id,
-        versions.status
+        versions.status,
+        versions.updated_at
     from hubspot_records
     inner join versions
         on versions.invoice_id = hubspot_records.xero_invoice_id
         and versions.updated_at <= hubspot_records.xero_updated_at
-    qualify row_number() over (
-        partition by hubspot_records.xero_invoice_id
-        order by versions.updated_at desc
-    ) = 1
+
+),
+
+status_when_written as (
+
+    select xero_invoice_id, status from (
+        {{ first_row_per('versions_when_written', ['xero_invoice_id'], ['updated_at desc']) }}
+    ) as latest
 
 ),
 

@@ -29,10 +29,7 @@ renamed as (
 
 final as (
 
-    select * from renamed
-    qualify row_number() over (
-        partition by hs_company_id order by hs_last_modified_at desc nulls last
-    ) = 1
+    {{ first_row_per('renamed', ['hs_company_id'], ['hs_last_modified_at desc nulls last']) }}
 
 )
 

@@ -11,14 +11,19 @@ source as (
 
 ),
 
-final as (
+renamed as (
 
     select
         cast(hs_company_id as varchar) as hs_company_id,
         nullif(xero_contact_id, '') as stamped_xero_contact_id,
         cast(stamped_at as timestamp with time zone) as stamped_at
     from source
-    qualify row_number() over (partition by hs_company_id order by stamped_at desc) = 1
+
+),
+
+final as (
+
+    {{ first_row_per('renamed', ['hs_company_id'], ['stamped_at desc']) }}
 
 )
 

@@ -16,7 +16,7 @@ renamed as (
         cast(hs_object_id as varchar) as hs_contact_id,
         nullif(lower(trim(email)), '') as email,
         cast(
-            try_cast({{ parse_hubspot_value('associatedcompanyid', 'number') }} as bigint)
+            {{ try_cast_as(parse_hubspot_value('associatedcompanyid', 'number'), 'bigint', from_text=false) }}
             as varchar
         ) as primary_company_id,
         nullif(trim(xero_contact_id), '') as xero_contact_id,
@@ -28,10 +28,7 @@ renamed as (
 
 final as (
 
-    select * from renamed
-    qualify row_number() over (
-        partition by hs_contact_id order by hs_last_modified_at desc nulls last
-    ) = 1
+    {{ first_row_per('renamed', ['hs_contact_id'], ['hs_last_modified_at desc nulls last']) }}
 
 )
 

@@ -33,12 +33,7 @@ parsed as (
    recently modified one is the record we keep in step. #}
 deduplicated as (
 
-    select * from parsed
-    where xero_invoice_id is not null
-    qualify row_number() over (
-        partition by xero_invoice_id
-        order by hs_last_modified_at desc nulls last, dlt_load_id desc, hs_object_id desc
-    ) = 1
+    {{ first_row_per('parsed', ['xero_invoice_id'], ['hs_last_modified_at desc nulls last', 'dlt_load_id desc', 'hs_object_id desc'], where="xero_invoice_id is not null") }}
 
 ),
 

@@ -26,11 +26,7 @@ renamed as (
 
 deduplicated as (
 
-    select * from renamed
-    qualify row_number() over (
-        partition by allocation_key
-        order by source_updated_at desc, dlt_load_id desc
-    ) = 1
+    {{ first_row_per('renamed', ['allocation_key'], ['source_updated_at desc', 'dlt_load_id desc']) }}
 
 ),
 

@@ -26,11 +26,7 @@ renamed as (
 
 deduplicated as (
 
-    select * from renamed
-    qualify row_number() over (
-        partition by contact_person_id
-        order by contact_updated_at desc
-    ) = 1
+    {{ first_row_per('renamed', ['contact_person_id'], ['contact_updated_at desc']) }}
 
 ),
 

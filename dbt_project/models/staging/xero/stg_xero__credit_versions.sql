@@ -23,11 +23,7 @@ renamed as (
 
 deduplicated as (
 
-    select * from renamed
-    qualify row_number() over (
-        partition by source_type, source_id, source_updated_at
-        order by dlt_load_id desc
-    ) = 1
+    {{ first_row_per('renamed', ['source_type', 'source_id', 'source_updated_at'], ['dlt_load_id desc']) }}
 
 ),
 

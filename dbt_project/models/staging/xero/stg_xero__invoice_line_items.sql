@@ -36,11 +36,7 @@ renamed as (
 
 deduplicated as (
 
-    select * from renamed
-    qualify row_number() over (
-        partition by invoice_dlt_row_id, coalesce(line_item_id, dlt_row_id)
-        order by dlt_row_id
-    ) = 1
+    {{ first_row_per('renamed', ['invoice_dlt_row_id', 'coalesce(line_item_id, dlt_row_id)'], ['dlt_row_id']) }}
 
 ),
 

@@ -35,18 +35,14 @@ renamed as (
 
 deduplicated as (
 
-    select * from renamed
-    qualify row_number() over (
-        partition by invoice_id, updated_at
-        order by dlt_load_id desc
-    ) = 1
+    {{ first_row_per('renamed', ['invoice_id', 'updated_at'], ['dlt_load_id desc']) }}
 
 ),
 
 final as (
 
     select
-        invoice_id || '@' || strftime(timezone('UTC', updated_at), '%Y-%m-%dT%H:%M:%S.%fZ')
+        invoice_id || '@' || {{ format_timestamp("timezone('UTC', updated_at)", '%Y-%m-%dT%H:%M:%S.%fZ') }}
             as invoice_version_id,
         *
     from deduplicated

@@ -34,11 +34,7 @@ renamed as (
 
 deduplicated as (
 
-    select * from renamed
-    qualify row_number() over (
-        partition by tenant_id
-        order by read_at desc, dlt_load_id desc
-    ) = 1
+    {{ first_row_per('renamed', ['tenant_id'], ['read_at desc', 'dlt_load_id desc']) }}
 
 ),
 

@@ -32,11 +32,7 @@ renamed as (
 
 deduplicated as (
 
-    select * from renamed
-    qualify row_number() over (
-        partition by payment_id
-        order by updated_at desc, dlt_load_id desc
-    ) = 1
+    {{ first_row_per('renamed', ['payment_id'], ['updated_at desc', 'dlt_load_id desc']) }}
 
 ),
 
