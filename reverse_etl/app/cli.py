@@ -28,13 +28,12 @@ from rich.table import Table
 from rich.text import Text
 
 from reverse_etl.app.cli_options import EPILOG, LOG_LEVELS, GlobalOptionsGroup, since_in_range
+from reverse_etl.app.run_environment import run_environment
 from reverse_etl.app.run_summary import RunSummary, utc_now
 from reverse_etl.core.failures import as_project_error
-from reverse_etl.core.lock import sync_lock
 from reverse_etl.core.private_files import owner_only_files
 from reverse_etl.core.safe_text import PrintableFormatter, printable
 from reverse_etl.core.settings import Settings, load_settings
-from reverse_etl.core.warehouse_busy import warehouse_busy_is_typed
 
 app = typer.Typer(
     name="invoice-sync",
@@ -231,7 +230,6 @@ def extract(
 ) -> None:
     """Load what changed in Xero, and HubSpot's current records, into the warehouse."""
     from pipelines.run import run_extract
-    from reverse_etl.app.sandbox_mode import sandbox_if_needed
     from reverse_etl.app.stage_progress import StageProgress
 
     summary = _summary("extract", as_json, stage="extract")
@@ -239,11 +237,7 @@ def extract(
     def work(settings: Settings) -> None:
         out = _console()
         display = StageProgress(out if not as_json else None)
-        with (
-            warehouse_busy_is_typed(settings),
-            sync_lock(settings.warehouse_path, "extract"),
-            sandbox_if_needed(settings),
-        ):
+        with run_environment(settings, "extract"):
             try:
                 report = run_extract(
                     settings,
@@ -291,7 +285,7 @@ def transform(
     def work(settings: Settings) -> None:
         out = _console()
         display = StageProgress(out if not as_json else None)
-        with warehouse_busy_is_typed(settings), sync_lock(settings.warehouse_path, "transform"):
+        with run_environment(settings, "transform", sandbox=False):
             try:
                 report = run_transform(
                     settings, scope=FULL if full else DAILY, progress=display.transform_hook()
@@ -312,17 +306,12 @@ def push(
     as_json: Annotated[bool, _json_option()] = False,
 ) -> None:
     """Write the action table to HubSpot in batches; log every record; send alerts."""
-    from reverse_etl.app.sandbox_mode import sandbox_if_needed
     from reverse_etl.push.invoices import run_push
 
     summary = _summary("push", as_json, stage="push", dry_run=dry_run)
 
     def work(settings: Settings) -> None:
-        with (
-            warehouse_busy_is_typed(settings),
-            sync_lock(settings.warehouse_path, "push"),
-            sandbox_if_needed(settings),
-        ):
+        with run_environment(settings, "push"):
             report = run_push(settings, dry_run=dry_run, console=_console())
         summary.run_id = report.run_id
         summary.stages["push"] = report.as_dict()
@@ -498,7 +487,7 @@ def webhooks_serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8780,
 ) -> None:
     """Receive Xero webhooks (signature checked) and sync the invoices they name."""
-    from reverse_etl.webhooks.receiver import serve
+    from reverse_etl.app.webhook_serve import serve
 
     _run(lambda settings: serve(settings, host=host, port=port, console=console))
 

@@ -9,8 +9,9 @@ Events say only *what* changed, so the receiver fetches those invoices itself.
 
 So the HTTP handler only checks the signature and queues the invoice ids; a worker thread
 collects events for a short debounce window (``XERO_WEBHOOK_DEBOUNCE_MS``, 250 ms by default:
-events that arrive together, or while a batch runs, go in one batch), then runs the batch of
-:mod:`reverse_etl.app.webhook_batch` under the same warehouse lock as the hourly job: extract
+events that arrive together, or while a batch runs, go in one batch), then runs the batch it was
+handed (``sync``: the app layer hands it :func:`reverse_etl.app.webhook_batch.sync_invoices`,
+so this package imports nothing of the app) under the same warehouse lock as the hourly job: extract
 (those ids only, via Xero's ``IDs`` filter) → the dbt fast path (only the models on the path
 to the invoice actions, only for those invoices, into the ``webhook_*`` schemas;
 :mod:`reverse_etl.fast_path`) → push. A batch logs its run in ``sync_log.runs`` (command
@@ -36,9 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
-from rich.console import Console
 
-from reverse_etl.app.webhook_batch import sync_invoices
 from reverse_etl.core.errors import (
     ConfigError,
     LockBusyError,
@@ -49,8 +48,7 @@ from reverse_etl.core.errors import (
 from reverse_etl.core.failures import as_project_error, one_line
 from reverse_etl.core.health import LoopHealth
 from reverse_etl.core.settings import Settings
-from reverse_etl.fast_path import FAST_PATH
-from reverse_etl.webhooks.server import ConnectionGuard, ServerLimits, start_guarded
+from reverse_etl.webhooks.server import ServerLimits
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +84,7 @@ def invoice_ids_from(payload: object) -> list[tuple[str, str]]:
     return found
 
 
-# (settings, invoice ids) -> anything: one batch (reverse_etl/app/webhook_batch.py by default)
+# (settings, invoice ids) -> anything: one batch (the app's reverse_etl/app/webhook_batch.py)
 SyncInvoices = Callable[[Settings, list[str]], object]
 
 
@@ -106,7 +104,7 @@ class WebhookWorker:
     parses the dbt project there); its failure is logged, and the first batch tries again."""
 
     settings: Settings
-    sync: SyncInvoices = sync_invoices
+    sync: SyncInvoices
     debounce_seconds: float | None = None
     warm_up: Callable[[Settings], object] | None = None
     retry_seconds: float = 30.0
@@ -284,31 +282,3 @@ def build_app(
     app.router.add_post(WEBHOOK_PATH, receive)
     app.router.add_get("/healthz", health)
     return app
-
-
-def serve(settings: Settings, *, host: str, port: int, console: Console) -> None:
-    """`invoice-sync webhooks serve`: until Ctrl-C."""
-    from reverse_etl.app.sandbox_mode import sandbox_if_needed
-
-    limits = ServerLimits()
-    worker = WebhookWorker(settings, warm_up=FAST_PATH.prepare)
-    app = build_app(settings, worker, limits)
-    with sandbox_if_needed(settings):
-        worker.start()
-        try:
-            server = start_guarded(app, ConnectionGuard(limits), host=host, port=port)
-        except OSError as exc:
-            worker.stop()
-            raise ConfigError(f"{exc}: choose another --port or stop the other process.") from None
-        console.print(
-            f"Listening for Xero webhooks on {server.url}{WEBHOOK_PATH}",
-            highlight=False,
-            markup=False,
-        )
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.stop()
-            worker.stop()

@@ -12,8 +12,8 @@ and each batch's wall and CPU seconds (CPU is less sensitive to a busy machine; 
 the emulators' share); then the median seconds per stage from ``sync_log.runs``.
 
 To measure another tree (e.g. an export of an older commit) with the same script, run it with
-``PYTHONPATH=<that tree>``: only ``reverse_etl.webhooks.receiver`` and
-``reverse_etl.app.sync`` are used.
+``PYTHONPATH=<that tree>``: only ``reverse_etl.webhooks.receiver``,
+``reverse_etl.app.webhook_batch`` and ``reverse_etl.app.sync`` are used.
 A benchmark with the emulators in their own processes belongs in ``benchmarks/``.
 """
 
@@ -32,6 +32,7 @@ from typing import Any
 import duckdb
 
 from reverse_etl.app.sync import run_sync_once
+from reverse_etl.app.webhook_batch import sync_invoices
 from reverse_etl.core.settings import (
     SANDBOX_HUBSPOT_TOKEN,
     SANDBOX_XERO_CLIENT_ID,
@@ -91,7 +92,7 @@ def main() -> None:
     def timed(batch_settings: Any, ids: list[str]) -> object:
         wall, cpu = time.monotonic(), time.process_time()
         try:
-            return webhooks.sync_invoices(batch_settings, ids)
+            return sync_invoices(batch_settings, ids)
         finally:
             now = time.monotonic()
             batches.append((len(ids), now - wall, time.process_time() - cpu))

@@ -11,6 +11,7 @@ import time
 from typer.testing import CliRunner
 
 from reverse_etl.app.cli import app
+from reverse_etl.app.webhook_batch import sync_invoices
 from reverse_etl.core.settings import load_settings
 from reverse_etl.webhooks.receiver import WEBHOOK_PATH, WebhookWorker, build_app
 from sandbox.runner import start_in_thread
@@ -60,7 +61,7 @@ def test_webhook_event_syncs_the_paid_invoice(world, monkeypatch):
     monkeypatch.setenv("XERO_WEBHOOK_KEY", "e2e-webhook-key")
     assert CliRunner().invoke(app, ["sync"]).exit_code == 0
     settings = load_settings(dotenv_path=None)
-    worker = WebhookWorker(settings, debounce_seconds=0.2)
+    worker = WebhookWorker(settings, sync=sync_invoices, debounce_seconds=0.2)
     worker.start()
     server = start_in_thread(build_app(settings, worker))
     try:

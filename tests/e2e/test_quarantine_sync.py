@@ -86,9 +86,9 @@ def test_extract_quarantines_without_a_flag_and_still_accepts_the_old_one(world)
 def test_a_webhook_batch_names_and_logs_its_quarantined_invoice(world):
     """Webhook mode reports quarantine as `sync` does: the batch's good invoice reaches
     HubSpot, the bad one is named in the error, logged in ``sync_log.quarantine``."""
+    from reverse_etl.app.webhook_batch import sync_invoices
     from reverse_etl.core.errors import QuarantinedRecordsError
     from reverse_etl.core.settings import load_settings
-    from reverse_etl.webhooks.receiver import sync_invoices
 
     code, output = sync()
     assert code == 0, output

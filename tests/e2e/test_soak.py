@@ -20,6 +20,7 @@ import requests
 from rich.console import Console
 
 from reverse_etl.app.sync import run_sync_command
+from reverse_etl.app.webhook_batch import sync_invoices
 from reverse_etl.core.health import LoopHealth
 from reverse_etl.core.settings import load_settings
 from reverse_etl.webhooks.receiver import WEBHOOK_PATH, WebhookWorker, build_app
@@ -172,7 +173,12 @@ def test_webhook_server_survives_an_hour_of_faults_and_still_syncs(world, monkey
 
     limits = ServerLimits(max_connections=50, idle_seconds=1.0, body_seconds=1.0)
     worker = WebhookWorker(
-        settings, debounce_seconds=0.05, retry_seconds=30, busy_retries=3, sleep=sleep
+        settings,
+        sync=sync_invoices,
+        debounce_seconds=0.05,
+        retry_seconds=30,
+        busy_retries=3,
+        sleep=sleep,
     )
     worker.start()
     server = start_guarded(build_app(settings, worker, limits), ConnectionGuard(limits))

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from reverse_etl.app.cli import app
 from reverse_etl.app.sync import run_sync_once
+from reverse_etl.app.webhook_batch import sync_invoices
 from reverse_etl.core.settings import load_settings
 from reverse_etl.fast_path import FastPathBuild
 from reverse_etl.transform import run_transform
@@ -111,7 +112,7 @@ def test_a_signed_event_reaches_hubspot_by_the_fast_path_and_the_next_sync_is_ri
     (builds_before,) = world.query("select count(*) from sync_log.builds")[0]
     to_pay, to_void = authorised_sales(world)[:2]
 
-    worker = WebhookWorker(settings, warm_up=FastPathBuild().prepare)
+    worker = WebhookWorker(settings, sync=sync_invoices, warm_up=FastPathBuild().prepare)
     assert worker.debounce_seconds is None  # from the settings: XERO_WEBHOOK_DEBOUNCE_MS
     server = start_in_thread(build_app(settings, worker))
     try:

@@ -6,6 +6,7 @@ import threading
 import pytest
 import requests
 
+from reverse_etl.app.webhook_batch import sync_invoices
 from reverse_etl.core.errors import ConfigError, LockBusyError
 from reverse_etl.core.settings import load_settings
 from reverse_etl.webhooks.receiver import WEBHOOK_PATH, WebhookWorker, build_app, sign
@@ -99,7 +100,7 @@ def test_receiver_requires_a_webhook_key():
         dotenv_path=None,
     )
     with pytest.raises(ConfigError, match="XERO_WEBHOOK_KEY"):
-        build_app(settings, WebhookWorker(settings))
+        build_app(settings, WebhookWorker(settings, sync=sync_invoices))
 
 
 def test_worker_survives_unexpected_errors_and_healthz_tells_the_truth():
