@@ -49,6 +49,7 @@ def sandbox_if_needed(settings: Settings) -> Iterator[None]:
         log.info("Using the running sandbox emulators.")
         yield
         return
+    # start-up time: the emulators (aiohttp, the demo data) load only when they must start
     from sandbox.server import start_sandbox
 
     handle = start_sandbox(
