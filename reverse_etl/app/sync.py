@@ -10,10 +10,11 @@ done); 75 the Xero read stopped at Xero's day limit: what it read was transforme
 and the next run resumes the read where it stopped (rejections and quarantines, which need a
 person, win over 75). 2 is Click's usage error.
 
-Run log: every run that got the lock has a ``sync_log.runs`` row, started before the extract,
-so a run that fails in the extract is logged too, with the stage it failed in, its error, the
-seconds per stage, the dlt load ids, the dbt invocation id, the build it chose and why
-(``build_scope``, ``build_reason``) and the source-freshness result.
+Run log (written by the one orchestrator, :mod:`reverse_etl.app.orchestrator`, which the
+webhook batch goes through too): every run that got the lock has a ``sync_log.runs`` row,
+started before the extract, so a run that fails in the extract is logged too, with the stage
+it failed in, its error, the seconds per stage, the dlt load ids, the dbt invocation id, the
+build it chose and why (``build_scope``, ``build_reason``) and the source-freshness result.
 
 Pay only for what changed: after the extract, :mod:`reverse_etl.core.build_plan` decides the build.
 A run that loaded nothing new, on a day already built for, after a build HubSpot confirmed in
