@@ -67,3 +67,18 @@ def since_in_range(value: datetime | None) -> datetime | None:
             f"{value.date().isoformat()}: use {EARLIEST_SINCE.isoformat()} to today (UTC)."
         )
     return value
+
+
+def since_option(help_text: str) -> typer.models.OptionInfo:
+    """``--since YYYY-MM-DD`` (``extract`` and ``sync``): one definition of its formats and
+    range check."""
+    return typer.Option(
+        help=help_text,
+        formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"],
+        metavar="YYYY-MM-DD",
+        callback=since_in_range,
+    )
+
+
+def json_option() -> typer.models.OptionInfo:
+    return typer.Option("--json", help="Print a JSON run summary on stdout (for monitoring).")

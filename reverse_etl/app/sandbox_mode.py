@@ -49,7 +49,8 @@ def sandbox_if_needed(settings: Settings) -> Iterator[None]:
         log.info("Using the running sandbox emulators.")
         yield
         return
-    from sandbox.server import start_sandbox  # deferred: aiohttp and the emulators (~1.5 s)
+    # start-up time: the emulators (aiohttp, the demo data) load only when they must start
+    from sandbox.server import start_sandbox
 
     handle = start_sandbox(
         xero_port=None if xero_up else _port(settings.xero.base_url),

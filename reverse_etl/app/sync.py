@@ -10,10 +10,11 @@ done); 75 the Xero read stopped at Xero's day limit: what it read was transforme
 and the next run resumes the read where it stopped (rejections and quarantines, which need a
 person, win over 75). 2 is Click's usage error.
 
-Run log: every run that got the lock has a ``sync_log.runs`` row, started before the extract,
-so a run that fails in the extract is logged too, with the stage it failed in, its error, the
-seconds per stage, the dlt load ids, the dbt invocation id, the build it chose and why
-(``build_scope``, ``build_reason``) and the source-freshness result.
+Run log (written by the one orchestrator, :mod:`reverse_etl.app.orchestrator`, which the
+webhook batch goes through too): every run that got the lock has a ``sync_log.runs`` row,
+started before the extract, so a run that fails in the extract is logged too, with the stage
+it failed in, its error, the seconds per stage, the dlt load ids, the dbt invocation id, the
+build it chose and why (``build_scope``, ``build_reason``) and the source-freshness result.
 
 Pay only for what changed: after the extract, :mod:`reverse_etl.core.build_plan` decides the build.
 A run that loaded nothing new, on a day already built for, after a build HubSpot confirmed in
@@ -28,19 +29,18 @@ is a warning in the log, never a failure.
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
 import re
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from rich.console import Console
 
-from reverse_etl.app.sandbox_mode import sandbox_if_needed
+from reverse_etl.app.orchestrator import HOURLY_RUN, Stage, orchestrate
+from reverse_etl.app.run_report import SyncReport
 from reverse_etl.app.stage_progress import StageProgress
 from reverse_etl.core import sync_log
 from reverse_etl.core.build_plan import HOURLY, BuildPlan, plan_build
@@ -48,16 +48,16 @@ from reverse_etl.core.errors import (
     ConfigError,
     InvoiceSyncError,
     LockBusyError,
-    QuarantinedRecordsError,
-    RejectedRecordsError,
     WarehouseBusyError,
 )
 from reverse_etl.core.failures import as_project_error, one_line
 from reverse_etl.core.health import LoopHealth
-from reverse_etl.core.lock import sync_lock
 from reverse_etl.core.safe_text import printable
 from reverse_etl.core.settings import Settings
-from reverse_etl.core.warehouse_busy import warehouse_busy_is_typed
+from reverse_etl.push.alerts import deliver
+from reverse_etl.transform import build_inputs
+
+__all__ = ["LoopHealth", "SyncReport", "parse_interval", "run_sync_command", "run_sync_once"]
 
 log = logging.getLogger(__name__)
 
@@ -78,63 +78,6 @@ def parse_interval(text: str) -> float:
     return seconds
 
 
-@dataclass
-class SyncReport:
-    """What one run did, stage by stage (filled as it goes, so a failed run's is partial)."""
-
-    run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    dry_run: bool = False
-    stage_seconds: dict[str, float] = field(default_factory=dict)
-    stage: str | None = None  # the stage running, or the one that failed
-    extract: Any = None
-    transform: Any = None
-    push: Any = None
-    freshness: Any = None
-    publish: Any = None
-    plan: BuildPlan | None = None
-    quarantined: list[Any] = field(default_factory=list)
-
-    @property
-    def rejected(self) -> int:
-        """Invoices HubSpot rejected plus customer writes (companies, associations) it refused."""
-        invoices = int(getattr(self.push, "rejected", 0) or 0)
-        return invoices + int(getattr(self.push, "customers_refused", 0) or 0)
-
-    def raise_for_problems(self) -> None:
-        """Exit 3 when HubSpot rejected records or Xero records are in quarantine."""
-        from reverse_etl.push.quarantine_report import quarantine_message  # as the stages
-
-        quarantine = quarantine_message(self.quarantined) if self.quarantined else ""
-        try:
-            if self.push is not None and hasattr(self.push, "raise_for_rejections"):
-                self.push.raise_for_rejections()
-        except RejectedRecordsError as exc:
-            if quarantine:
-                raise RejectedRecordsError(f"{exc} Also: {quarantine}") from None
-            raise
-        if quarantine:
-            raise QuarantinedRecordsError(quarantine)
-
-    def summary(self) -> str:
-        timings = ", ".join(f"{name} {secs:.1f}s" for name, secs in self.stage_seconds.items())
-        what = "Dry run" if self.dry_run else "Sync"
-        line = f"{what} finished in {sum(self.stage_seconds.values()):.1f}s ({timings})."
-        if self.plan is not None and self.plan.skipped:
-            line += " Transform, push and publish skipped: nothing changed."
-        return line
-
-    def stages_as_dict(self) -> dict[str, dict[str, Any]]:
-        """Per stage: its counts and seconds (the ``stages`` of the ``--json`` summary)."""
-        stages: dict[str, dict[str, Any]] = {}
-        for name in ("extract", "transform", "freshness", "push"):
-            result = getattr(self, name)
-            if result is not None and hasattr(result, "as_dict"):
-                stages[name] = dict(result.as_dict())
-            if name in self.stage_seconds:
-                stages.setdefault(name, {})["seconds"] = round(self.stage_seconds[name], 3)
-        return stages
-
-
 def run_sync_once(
     settings: Settings,
     *,
@@ -147,118 +90,95 @@ def run_sync_once(
     now: datetime | None = None,
 ) -> SyncReport:
     """One extract → transform → push under the lock, logged in ``sync_log.runs`` from the
-    start. ``dry_run``: extract and transform, then print the plan; nothing is written to
-    HubSpot. ``since``: read Xero from this date, once. Raises on failure; returns the report
-    (pass ``report`` to keep what a failed run did). Whenever the transform succeeded (even if
-    the push then failed or HubSpot rejected records) the analysts' database is published
-    (reverse_etl/analysts/publish.py; ``meta.sync_status`` says which); a dry run publishes nothing.
-    A warehouse held by another process raises :class:`WarehouseBusyError`. ``now`` stands in
-    for the clock in the build decision (tests of a new day)."""
-    # Looked up when a run starts: the stages load dlt, dbt and the HubSpot SDK (seconds),
-    # which importing this module (the CLI, the webhook batch's SyncReport) must not pay for;
-    # tests replace them on their own modules.
-    from pipelines.run import run_extract
-    from pipelines.xero_cursors import xero_cursors
-    from reverse_etl.analysts.publish import push_then_publish
-    from reverse_etl.push.invoices import run_push
-    from reverse_etl.push.quarantine_report import report_quarantine
-    from reverse_etl.transform import run_transform
-
+    start (the one orchestrator, :mod:`reverse_etl.app.orchestrator`). ``dry_run``: extract and
+    transform, then print the plan; nothing is written to HubSpot. ``since``: read Xero from
+    this date, once. Raises on failure; returns the report (pass ``report`` to keep what a
+    failed run did). Whenever the transform succeeded (even if the push then failed or HubSpot
+    rejected records) the analysts' database is published (reverse_etl/analysts/publish.py;
+    ``meta.sync_status`` says which); a dry run publishes nothing. A warehouse held by another
+    process raises :class:`WarehouseBusyError`. ``now`` stands in for the clock in the build
+    decision (tests of a new day)."""
     out = console or Console(markup=False, highlight=False)
     report = report or SyncReport()
     report.dry_run = dry_run
     display = StageProgress(out if progress else None)
-
-    def stage(name: str, work: Callable[[], Any]) -> Any:
-        report.stage = name
-        log_run(settings, report.run_id, stage=name)
-        started = time.monotonic()
-        try:
-            result = work()
-        finally:
-            report.stage_seconds[name] = time.monotonic() - started
-            display.stop()
-        summary = result.summary() if hasattr(result, "summary") else ""
-        out.print(
-            printable(f"[{name}] {summary}", keep_newlines=True), highlight=False, markup=False
-        )
-        return result
-
-    with (
-        warehouse_busy_is_typed(settings),
-        sync_lock(settings.warehouse_path),
-        sandbox_if_needed(settings),
-    ):
-        with sync_log.open_warehouse(settings.warehouse_path) as con:
-            sync_log.start_run(
-                con, report.run_id, sync_log.now(), command="sync", dry_run=dry_run, stage="extract"
-            )
-        error: BaseException | None = None
-        try:
-            report.extract = stage(
-                "extract",
-                lambda: run_extract(
-                    settings,
-                    full_refresh=full_refresh,
-                    since=since,
-                    progress=display.extract_hook(),
-                ),
-            )
-            report.plan = _plan(settings, full_refresh=full_refresh, since=since, now=now)
-            if dry_run and report.plan.skipped:  # the plan printed must be this hour's
-                report.plan = BuildPlan(HOURLY, "a dry run prints the plan of a fresh build")
-            if report.plan.skipped:
-                out.print(f"[transform] skipped: {report.plan.reason}.", markup=False)
-            else:
-                report.transform = stage(
-                    "transform",
-                    lambda: run_transform(
-                        settings,
-                        scope=report.plan.scope,
-                        progress=display.transform_hook(),
-                        run_id=report.run_id,
-                        now=now,
-                    ),
-                )
-                _alert_analyst_failures(settings, report.transform)
-            if report.plan.skipped:
-                pass  # HubSpot holds what the last build computed; analysts have its copy
-            elif dry_run:
-                report.push = stage(
-                    "push",
-                    lambda: run_push(settings, console=out, dry_run=True, run_id=report.run_id),
-                )
-            else:
-                report.push, report.publish = push_then_publish(
-                    settings,
-                    lambda run_id: run_push(settings, console=out, run_id=run_id),
-                    run_id=report.run_id,
-                    timed=stage,
-                    cursors=lambda: xero_cursors(settings),
-                )
-            report.quarantined = report_quarantine(settings, report.run_id)
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            if not isinstance(error, KeyboardInterrupt):
-                started = time.monotonic()
-                report.freshness = _freshness(settings, report, error)
-                report.stage_seconds["freshness"] = time.monotonic() - started
-                if report.freshness is not None and report.freshness.status != "pass":
-                    out.print(report.freshness.summary(), highlight=False, markup=False)
-            finish_run_log(settings, report, error)
+    hourly = functools.partial(
+        _hourly_stages,
+        settings,
+        report,
+        out=out,
+        display=display,
+        full_refresh=full_refresh,
+        since=since,
+        now=now,
+    )
+    orchestrate(settings, HOURLY_RUN, hourly, report=report, out=out, display=display)
     for record in report.quarantined:  # Xero's text: never rendered as markup
         out.print(f"Quarantined: {printable(record.line())}", highlight=False, markup=False)
     out.print(printable(report.summary(), keep_newlines=True), highlight=False, markup=False)
     return report
 
 
+def _hourly_stages(
+    settings: Settings,
+    report: SyncReport,
+    stage: Stage,
+    *,
+    out: Console,
+    display: StageProgress,
+    full_refresh: bool,
+    since: date | None,
+    now: datetime | None,
+) -> None:
+    """The hourly run's stages: extract, the build plan, transform, push then publish."""
+    # imported here for the tests that replace these functions in their modules, and for
+    # start-up time: dlt (pipelines.run) and the HubSpot SDK (push) take seconds to import
+    from pipelines.run import run_extract
+    from pipelines.xero_cursors import xero_cursors
+    from reverse_etl.analysts.publish import push_then_publish
+    from reverse_etl.push.invoices import run_push
+    from reverse_etl.transform import run_transform
+
+    report.extract = stage(
+        "extract",
+        lambda: run_extract(
+            settings, full_refresh=full_refresh, since=since, progress=display.extract_hook()
+        ),
+    )
+    report.plan = _plan(settings, full_refresh=full_refresh, since=since, now=now)
+    if report.dry_run and report.plan.skipped:  # the plan printed must be this hour's
+        report.plan = BuildPlan(HOURLY, "a dry run prints the plan of a fresh build")
+    if report.plan.skipped:  # HubSpot holds what the last build computed; analysts have its copy
+        out.print(f"[transform] skipped: {report.plan.reason}.", markup=False)
+        return
+    report.transform = stage(
+        "transform",
+        lambda: run_transform(
+            settings,
+            scope=report.plan.scope,
+            progress=display.transform_hook(),
+            run_id=report.run_id,
+            now=now,
+        ),
+    )
+    _alert_analyst_failures(settings, report.transform)
+    if report.dry_run:
+        report.push = stage(
+            "push", lambda: run_push(settings, console=out, dry_run=True, run_id=report.run_id)
+        )
+    else:
+        report.push, report.publish = push_then_publish(
+            settings,
+            lambda run_id: run_push(settings, console=out, run_id=run_id),
+            run_id=report.run_id,
+            timed=stage,
+            cursors=lambda: xero_cursors(settings),
+        )
+
+
 def _alert_analyst_failures(settings: Settings, transform: Any, notify: Any = None) -> None:
     """Tests of analyst-only marts that failed do not stop the push (reverse_etl/core/push_path.py):
     they are named in the transform's summary line and sent as an alert, best effort."""
-    from reverse_etl.push.alerts import deliver  # as the stages: at call time
-
     failures = getattr(transform, "analyst_failures", ())
     if not failures:
         return
@@ -275,8 +195,6 @@ def _plan(
     settings: Settings, *, full_refresh: bool, since: date | None, now: datetime | None
 ) -> BuildPlan:
     """This run's build (:mod:`reverse_etl.core.build_plan`), decided after the extract."""
-    from reverse_etl.transform import build_inputs  # as the stages: at call time
-
     force = None
     if full_refresh:
         force = "--full-refresh"
@@ -285,63 +203,6 @@ def _plan(
     inputs = build_inputs(settings, now=now)
     with sync_log.open_warehouse(settings.warehouse_path) as con:
         return plan_build(con, inputs, force=force)
-
-
-def _freshness(settings: Settings, report: SyncReport, error: BaseException | None) -> Any:
-    """Source freshness, best effort: its result is information, never a failure. When this
-    run's extract succeeded, both extract logs (``raw_xero.extract_runs``,
-    ``raw_hubspot.extract_runs``, the sources dbt measures) got a row just now, so freshness
-    is a pass without asking dbt; after a failed extract, `dbt source freshness` measures how
-    stale the warehouse is."""
-    from reverse_etl.transform import (  # as the stages: at call time
-        FreshnessReport,
-        run_source_freshness,
-    )
-
-    if not settings.warehouse_path.is_file():
-        return None
-    if report.extract is not None:
-        sources = {"xero.extract_runs": "pass", "hubspot.extract_runs": "pass"}
-        return FreshnessReport("pass", sources, 0.0, measured_by="this run's extract")
-    try:
-        return run_source_freshness(settings)
-    except Exception as exc:
-        log.warning("Source freshness could not be measured: %s: %s", type(exc).__name__, exc)
-        return None
-
-
-def log_run(settings: Settings, run_id: str, **columns: Any) -> None:
-    with sync_log.open_warehouse(settings.warehouse_path) as con:
-        sync_log.update_run(con, run_id, **columns)
-
-
-def finish_run_log(settings: Settings, report: SyncReport, error: BaseException | None) -> None:
-    """Close the run's row: outcome, the stage reached, timings, load and invocation ids."""
-    columns: dict[str, Any] = {
-        "finished_at": sync_log.now(),
-        "stage": report.stage if error is not None else "done",
-        "stage_seconds": json.dumps({k: round(v, 3) for k, v in report.stage_seconds.items()}),
-    }
-    if report.extract is not None:
-        columns["dlt_load_ids"] = list(report.extract.load_ids)
-    if report.transform is not None:
-        columns["dbt_invocation_id"] = report.transform.invocation_id
-    if report.freshness is not None:
-        columns["freshness"] = report.freshness.summary()
-    if report.plan is not None:
-        columns["build_scope"] = report.plan.scope
-        columns["build_reason"] = report.plan.reason
-    if error is not None:
-        columns["status"] = "failed"
-        columns["error"] = f"{type(error).__name__}: {error}"[:2000]
-    elif report.push is not None:
-        columns["status"] = report.push.status
-    elif report.plan is not None and report.plan.skipped:
-        columns["status"] = "success"
-    try:
-        log_run(settings, report.run_id, **columns)
-    except Exception as exc:  # the run's own error matters more than its log line
-        log.warning("Could not finish the run log of %s: %s", report.run_id, exc)
 
 
 def run_sync_command(
@@ -387,16 +248,33 @@ def run_sync_command(
         return
     interval = parse_interval(every)
     out = console or Console(markup=False, highlight=False)
-    health = health or LoopHealth()
     out.print(f"Running every {every}; Ctrl-C to stop.", highlight=False, markup=False)
+    _run_every(
+        lambda first: run_sync_once(settings, full_refresh=full_refresh and first, console=out),
+        interval=interval,
+        max_runs=max_runs,
+        sleep=sleep,
+        clock=clock,
+        health=health or LoopHealth(),
+    )
+
+
+def _run_every(
+    run: Callable[[bool], SyncReport],
+    *,
+    interval: float,
+    max_runs: int | None,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    health: LoopHealth,
+) -> None:
+    """The schedule: a run every ``interval`` seconds (``run(first)``), keeping the cadence."""
     runs = 0
     next_start = clock()
     while max_runs is None or runs < max_runs:
         runs += 1
         _tick(
-            lambda first=(runs == 1): run_sync_once(
-                settings, full_refresh=full_refresh and first, console=out
-            ),
+            lambda first=(runs == 1): run(first),
             number=runs,
             interval=interval,
             sleep=sleep,

@@ -20,10 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-from dotenv.parser import parse_stream
-
-from reverse_etl.core.api_versions import DEFAULT_API_VERSION, SUPPORTED_VERSIONS
+from reverse_etl.core.api_versions import DEFAULT_API_VERSION
 from reverse_etl.core.errors import ConfigError
+from reverse_etl.core.settings_values import (
+    api_url,
+    api_version,
+    read_dotenv,
+    required,
+    split_list,
+    whole_number,
+    yes_no,
+)
 
 SANDBOX_XERO_PORT = 18710
 SANDBOX_HUBSPOT_PORT = 18720
@@ -199,42 +206,36 @@ def load_settings(
     return _build(values)
 
 
-_ASSIGNMENT = re.compile(r"^\s*(export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=")
-
-
-def read_dotenv(path: Path) -> dict[str, str]:
-    """The variables of a ``.env`` file; :class:`ConfigError` for a line that cannot be read."""
-    values: dict[str, str] = {}
-    with path.open(encoding="utf-8") as stream:
-        for binding in parse_stream(stream):
-            line = binding.original.line
-            if binding.error:
-                text = binding.original.string.strip()
-                raise ConfigError(
-                    f"{path} line {line} cannot be read ({text[:40]!r}): close the quote or "
-                    "remove the line. Nothing was run."
-                )
-            if binding.key is None or binding.value is None:
-                continue
-            swallowed = [
-                other.split("=", 1)[0].strip()
-                for other in binding.value.splitlines()[1:]
-                if _ASSIGNMENT.match(other)
-            ]
-            if swallowed:
-                raise ConfigError(
-                    f"{path} line {line}: the quoted value of {binding.key} runs over several "
-                    f"lines and swallows {', '.join(swallowed)}; a closing quote is missing."
-                )
-            values[binding.key] = binding.value
-    return values
-
-
 def _build(values: Mapping[str, str]) -> Settings:
+    sandbox = _sandbox_mode(values)
+    # `~` is expanded here, once: DuckDB and dlt would otherwise disagree about it.
+    warehouse_path = Path(values.get("WAREHOUSE_PATH", "warehouse/invoices.duckdb")).expanduser()
+    state_dir = Path(values.get("INVOICE_SYNC_STATE_DIR", str(warehouse_path.parent))).expanduser()
+    analytics_path = Path(
+        values.get("ANALYTICS_PATH", str(warehouse_path.parent / "analytics.duckdb"))
+    ).expanduser()
+    _refuse_shared_files(warehouse_path, analytics_path)
+    credentials = _Credentials.sandbox(values) if sandbox else _Credentials.live(values)
+    tenant_ids = _tenant_ids(values)
+    object_name = _object_name(values)
+    return Settings(
+        xero=_xero(values, credentials, tenant_ids, state_dir),
+        hubspot=_hubspot(values, credentials, object_name),
+        warehouse_path=warehouse_path,
+        analytics_path=analytics_path,
+        alert_urls=split_list(values.get("ALERT_URLS", "")),
+        sandbox=sandbox,
+        state_dir=state_dir,
+        mirroring=_mirroring(values),
+        sources=dict(values),
+    )
+
+
+def _sandbox_mode(values: Mapping[str, str]) -> bool:
+    """Sandbox mode when neither side's credentials are set; half-set is an error."""
     get = values.get
     xero_creds = any(get(k) for k in ("XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "XERO_REFRESH_TOKEN"))
     hubspot_creds = bool(get("HUBSPOT_ACCESS_TOKEN"))
-    sandbox = not xero_creds and not hubspot_creds
     if xero_creds and not hubspot_creds:
         raise ConfigError(
             "HUBSPOT_ACCESS_TOKEN is not set, but Xero credentials are. Set it to your HubSpot "
@@ -245,42 +246,64 @@ def _build(values: Mapping[str, str]) -> Settings:
             "XERO_CLIENT_ID and XERO_CLIENT_SECRET are not set, but HUBSPOT_ACCESS_TOKEN is. "
             "Set them (Xero app credentials), or unset HUBSPOT_ACCESS_TOKEN to run on the sandbox."
         )
+    return not xero_creds and not hubspot_creds
 
-    # `~` is expanded here, once: DuckDB and dlt would otherwise disagree about it.
-    warehouse_path = Path(get("WAREHOUSE_PATH", "warehouse/invoices.duckdb")).expanduser()
-    state_dir = Path(get("INVOICE_SYNC_STATE_DIR", str(warehouse_path.parent))).expanduser()
-    analytics_path = Path(
-        get("ANALYTICS_PATH", str(warehouse_path.parent / "analytics.duckdb"))
-    ).expanduser()
-    _refuse_shared_files(warehouse_path, analytics_path)
 
-    if sandbox:
-        xero_base = get("XERO_BASE_URL", f"http://127.0.0.1:{SANDBOX_XERO_PORT}")
-        client_id, client_secret = SANDBOX_XERO_CLIENT_ID, SANDBOX_XERO_CLIENT_SECRET
-        refresh_token = None
-        identity = get("XERO_IDENTITY_URL", xero_base)
-        hubspot_base = get("HUBSPOT_BASE_URL", f"http://127.0.0.1:{SANDBOX_HUBSPOT_PORT}")
-        access_token = SANDBOX_HUBSPOT_TOKEN
-        webhook_key = get("XERO_WEBHOOK_KEY", SANDBOX_WEBHOOK_KEY)
-    else:
-        client_id = _require(values, "XERO_CLIENT_ID", "your Xero app's client id")
-        client_secret = _require(values, "XERO_CLIENT_SECRET", "your Xero app's client secret")
-        refresh_token = get("XERO_REFRESH_TOKEN")
-        xero_base = get("XERO_BASE_URL", "https://api.xero.com")
-        identity = get("XERO_IDENTITY_URL", "https://identity.xero.com")
-        hubspot_base = get("HUBSPOT_BASE_URL", "https://api.hubapi.com")
-        access_token = values["HUBSPOT_ACCESS_TOKEN"]
-        webhook_key = get("XERO_WEBHOOK_KEY")
+@dataclass(frozen=True)
+class _Credentials:
+    """Who we are to each API and where it answers: the live ones, or the sandbox's."""
 
-    tenant_ids = _split(get("XERO_TENANT_ID", ""))
+    client_id: str
+    client_secret: str
+    refresh_token: str | None
+    xero_base: str
+    identity: str
+    hubspot_base: str
+    access_token: str
+    webhook_key: str | None
+
+    @classmethod
+    def sandbox(cls, values: Mapping[str, str]) -> _Credentials:
+        """The emulators' demo credentials and loopback URLs (the URLs may be set)."""
+        xero_base = values.get("XERO_BASE_URL", f"http://127.0.0.1:{SANDBOX_XERO_PORT}")
+        return cls(
+            client_id=SANDBOX_XERO_CLIENT_ID,
+            client_secret=SANDBOX_XERO_CLIENT_SECRET,
+            refresh_token=None,
+            xero_base=xero_base,
+            identity=values.get("XERO_IDENTITY_URL", xero_base),
+            hubspot_base=values.get("HUBSPOT_BASE_URL", f"http://127.0.0.1:{SANDBOX_HUBSPOT_PORT}"),
+            access_token=SANDBOX_HUBSPOT_TOKEN,
+            webhook_key=values.get("XERO_WEBHOOK_KEY", SANDBOX_WEBHOOK_KEY),
+        )
+
+    @classmethod
+    def live(cls, values: Mapping[str, str]) -> _Credentials:
+        return cls(
+            client_id=required(values, "XERO_CLIENT_ID", "your Xero app's client id"),
+            client_secret=required(values, "XERO_CLIENT_SECRET", "your Xero app's client secret"),
+            refresh_token=values.get("XERO_REFRESH_TOKEN"),
+            xero_base=values.get("XERO_BASE_URL", "https://api.xero.com"),
+            identity=values.get("XERO_IDENTITY_URL", "https://identity.xero.com"),
+            hubspot_base=values.get("HUBSPOT_BASE_URL", "https://api.hubapi.com"),
+            access_token=values["HUBSPOT_ACCESS_TOKEN"],
+            webhook_key=values.get("XERO_WEBHOOK_KEY"),
+        )
+
+
+def _tenant_ids(values: Mapping[str, str]) -> tuple[str, ...]:
+    tenant_ids = split_list(values.get("XERO_TENANT_ID", ""))
     for tenant in tenant_ids:
         if not _UUID.match(tenant):
             raise ConfigError(
                 f"XERO_TENANT_ID contains {tenant!r}, which is not a Xero tenant id (a UUID). "
                 "Leave it unset to sync every connected organisation."
             )
+    return tenant_ids
 
-    object_name = get("HUBSPOT_OBJECT_NAME", "xero_invoice")
+
+def _object_name(values: Mapping[str, str]) -> str:
+    object_name = values.get("HUBSPOT_OBJECT_NAME", "xero_invoice")
     if not _OBJECT_NAME.match(object_name):
         raise ConfigError(
             f"HUBSPOT_OBJECT_NAME={object_name!r} is not a valid HubSpot object name: use lower "
@@ -291,39 +314,38 @@ def _build(values: Mapping[str, str]) -> Settings:
             "HUBSPOT_OBJECT_NAME=invoice clashes with HubSpot's native Invoices object; "
             "use another name such as xero_invoice."
         )
+    return object_name
 
-    xero = XeroSettings(
-        client_id=client_id,
-        client_secret=client_secret,
-        refresh_token=refresh_token,
+
+def _xero(
+    values: Mapping[str, str], credentials: _Credentials, tenant_ids: tuple[str, ...], state: Path
+) -> XeroSettings:
+    return XeroSettings(
+        client_id=credentials.client_id,
+        client_secret=credentials.client_secret,
+        refresh_token=credentials.refresh_token,
         tenant_ids=tenant_ids,
-        base_url=_url(values, "XERO_BASE_URL", xero_base),
-        identity_url=_url(values, "XERO_IDENTITY_URL", identity),
-        webhook_key=webhook_key,
-        token_file=Path(get("XERO_TOKEN_FILE", str(state_dir / "xero_token.json"))).expanduser(),
-        calls_per_minute=_int(values, "XERO_CALLS_PER_MINUTE", 60, 1, 10_000),
-        page_size=_int(values, "XERO_PAGE_SIZE", 1000, 1, 1000),
-        webhook_debounce_ms=_int(values, "XERO_WEBHOOK_DEBOUNCE_MS", 250, 0, 60_000),
+        base_url=api_url(values, "XERO_BASE_URL", credentials.xero_base),
+        identity_url=api_url(values, "XERO_IDENTITY_URL", credentials.identity),
+        webhook_key=credentials.webhook_key,
+        token_file=Path(values.get("XERO_TOKEN_FILE", str(state / "xero_token.json"))).expanduser(),
+        calls_per_minute=whole_number(values, "XERO_CALLS_PER_MINUTE", 60, 1, 10_000),
+        page_size=whole_number(values, "XERO_PAGE_SIZE", 1000, 1, 1000),
+        webhook_debounce_ms=whole_number(values, "XERO_WEBHOOK_DEBOUNCE_MS", 250, 0, 60_000),
     )
-    hubspot = HubSpotSettings(
-        access_token=access_token,
-        base_url=_url(values, "HUBSPOT_BASE_URL", hubspot_base),
+
+
+def _hubspot(
+    values: Mapping[str, str], credentials: _Credentials, object_name: str
+) -> HubSpotSettings:
+    return HubSpotSettings(
+        access_token=credentials.access_token,
+        base_url=api_url(values, "HUBSPOT_BASE_URL", credentials.hubspot_base),
         object_name=object_name,
-        requests_per_10s=_int(values, "HUBSPOT_REQUESTS_PER_10S", 100, 1, 10_000),
-        max_in_flight=_int(values, "HUBSPOT_MAX_IN_FLIGHT", 8, 1, 64),
-        api_version=_api_version(get("HUBSPOT_API_VERSION", DEFAULT_API_VERSION)),
-        create_companies=_bool(values, "HUBSPOT_CREATE_COMPANIES", False),
-    )
-    return Settings(
-        xero=xero,
-        hubspot=hubspot,
-        warehouse_path=warehouse_path,
-        analytics_path=analytics_path,
-        alert_urls=_split(get("ALERT_URLS", "")),
-        sandbox=sandbox,
-        state_dir=state_dir,
-        mirroring=_mirroring(values),
-        sources=dict(values),
+        requests_per_10s=whole_number(values, "HUBSPOT_REQUESTS_PER_10S", 100, 1, 10_000),
+        max_in_flight=whole_number(values, "HUBSPOT_MAX_IN_FLIGHT", 8, 1, 64),
+        api_version=api_version(values.get("HUBSPOT_API_VERSION", DEFAULT_API_VERSION)),
+        create_companies=yes_no(values, "HUBSPOT_CREATE_COMPANIES", False),
     )
 
 
@@ -350,7 +372,7 @@ def _refuse_shared_files(warehouse_path: Path, analytics_path: Path) -> None:
 
 
 def _mirroring(values: Mapping[str, str]) -> MirroringPolicy:
-    types = tuple(t.upper() for t in _split(values.get("HUBSPOT_INVOICE_TYPES", "ACCREC")))
+    types = tuple(t.upper() for t in split_list(values.get("HUBSPOT_INVOICE_TYPES", "ACCREC")))
     unknown = [t for t in types if t not in XERO_INVOICE_TYPES]
     if unknown or not types:
         raise ConfigError(
@@ -359,73 +381,6 @@ def _mirroring(values: Mapping[str, str]) -> MirroringPolicy:
         )
     return MirroringPolicy(
         invoice_types=tuple(dict.fromkeys(types)),
-        include_drafts=_bool(values, "HUBSPOT_INCLUDE_DRAFTS", False),
-        include_voided=_bool(values, "HUBSPOT_INCLUDE_VOIDED", False),
+        include_drafts=yes_no(values, "HUBSPOT_INCLUDE_DRAFTS", False),
+        include_voided=yes_no(values, "HUBSPOT_INCLUDE_VOIDED", False),
     )
-
-
-def _bool(values: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = values.get(name)
-    if raw is None:
-        return default
-    if raw.lower() in ("1", "true", "yes", "on"):
-        return True
-    if raw.lower() in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name}={raw!r} is not a yes/no value: use true or false.")
-
-
-def _require(values: Mapping[str, str], name: str, what: str) -> str:
-    value = values.get(name)
-    if not value:
-        raise ConfigError(f"{name} is not set: set it to {what}.")
-    return value
-
-
-def _split(raw: str) -> tuple[str, ...]:
-    return tuple(part for part in re.split(r"[\s,]+", raw) if part)
-
-
-def _url(values: Mapping[str, str], name: str, value: str) -> str:
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(
-            f"{name}={value!r} is not a URL: use the form https://host[:port] "
-            "(no path for the API hosts)."
-        )
-    return value.rstrip("/")
-
-
-def _bool(values: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (values.get(name) or "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name} is {raw!r}: use true or false.")
-
-
-def _int(values: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = values.get(name)
-    if raw is None:
-        return default
-    try:
-        number = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a whole number ({low} to {high}).") from None
-    if not low <= number <= high:
-        raise ConfigError(f"{name}={number} is out of range: use {low} to {high}.")
-    return number
-
-
-def _api_version(value: str) -> str:
-    """``HUBSPOT_API_VERSION``: one of the versions :mod:`reverse_etl.hubspot.paths` builds
-    paths for (the date versions tested, or the numbered family ``v3``)."""
-    if value not in SUPPORTED_VERSIONS:
-        raise ConfigError(
-            f"HUBSPOT_API_VERSION={value!r} is not a HubSpot API version this tool supports: "
-            f"use one of {', '.join(SUPPORTED_VERSIONS)} (default {DEFAULT_API_VERSION})."
-        )
-    return value

@@ -9,8 +9,9 @@ Events say only *what* changed, so the receiver fetches those invoices itself.
 
 So the HTTP handler only checks the signature and queues the invoice ids; a worker thread
 collects events for a short debounce window (``XERO_WEBHOOK_DEBOUNCE_MS``, 250 ms by default:
-events that arrive together, or while a batch runs, go in one batch), then runs the batch of
-:mod:`reverse_etl.app.webhook_batch` under the same warehouse lock as the hourly job: extract
+events that arrive together, or while a batch runs, go in one batch), then runs the batch it was
+handed (``sync``: the app layer hands it :func:`reverse_etl.app.webhook_batch.sync_invoices`,
+so this package imports nothing of the app) under the same warehouse lock as the hourly job: extract
 (those ids only, via Xero's ``IDs`` filter) → the dbt fast path (only the models on the path
 to the invoice actions, only for those invoices, into the ``webhook_*`` schemas;
 :mod:`reverse_etl.fast_path`) → push. A batch logs its run in ``sync_log.runs`` (command
@@ -83,7 +84,7 @@ def invoice_ids_from(payload: object) -> list[tuple[str, str]]:
     return found
 
 
-# (settings, invoice ids) -> anything: one batch (the app passes reverse_etl/app/webhook_batch.py)
+# (settings, invoice ids) -> anything: one batch (the app's reverse_etl/app/webhook_batch.py)
 SyncInvoices = Callable[[Settings, list[str]], object]
 
 

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from typer.testing import CliRunner
 
-from reverse_etl.app import cli
+from reverse_etl.app import cli_runner
 from reverse_etl.core.errors import (
     RejectedRecordsError,
     UnexpectedError,
@@ -35,7 +35,7 @@ def run_failing(exc: BaseException) -> tuple[int, str]:
         def work(_settings):
             raise exc
 
-        cli._run(work, announce=False)
+        cli_runner.run_command(work, announce=False)
 
     result = runner.invoke(app, [])
     return result.exit_code, result.output
@@ -69,7 +69,7 @@ def test_stage_labels_are_not_swallowed_as_markup(monkeypatch, tmp_path):
     monkeypatch.setattr(pipelines.run, "run_extract", lambda *a, **k: Stage())
     monkeypatch.setattr(reverse_etl.transform, "run_transform", lambda *a, **k: Stage())
     monkeypatch.setattr(reverse_etl.push.invoices, "run_push", lambda *a, **k: Stage())
-    settings = cli.load_settings(
+    settings = cli_runner.load_settings(
         {"WAREHOUSE_PATH": str(tmp_path / "w.duckdb"), "XERO_CLIENT_ID": "a",
          "XERO_CLIENT_SECRET": "b", "HUBSPOT_ACCESS_TOKEN": "c"},
         dotenv_path=None,

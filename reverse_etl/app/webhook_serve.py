@@ -1,9 +1,6 @@
-"""`invoice-sync webhooks serve`: the receiver and its worker, given the app's webhook batch.
-
-The receiver (:mod:`reverse_etl.webhooks.receiver`) verifies Xero's events and batches the
-invoice ids; what a batch does is the app's (:func:`reverse_etl.app.webhook_batch.sync_invoices`,
-the fast path's dbt build parsed once as the worker's warm-up), composed here.
-"""
+"""`invoice-sync webhooks serve`: the receiver (:mod:`reverse_etl.webhooks.receiver`) handed the
+app's batch (:func:`reverse_etl.app.webhook_batch.sync_invoices`, through the one
+orchestrator) and the fast path's warm-up, in sandbox mode when no credentials are set."""
 
 from __future__ import annotations
 
