@@ -27,14 +27,14 @@ import pytest
 from rich.console import Console
 
 from pipelines.run import run_extract
-from reverse_etl.settings import (
+from reverse_etl.app.sync import run_sync_once
+from reverse_etl.core.settings import (
     SANDBOX_HUBSPOT_TOKEN,
     SANDBOX_XERO_CLIENT_ID,
     SANDBOX_XERO_CLIENT_SECRET,
     Settings,
     load_settings,
 )
-from reverse_etl.sync import run_sync_once
 from reverse_etl.transform import DBT_PROJECT_DIR, dbt_vars_for, release_duckdb
 from sandbox.demo_crm import seed_demo_crm
 from sandbox.server import post_activity

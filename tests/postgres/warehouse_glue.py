@@ -35,7 +35,7 @@ import pytest
 
 import pipelines.run as extract_run
 from pipelines.housekeeping import make_private
-from reverse_etl.settings import Settings
+from reverse_etl.core.settings import Settings
 from tests.fixtures.postgres import PostgresCluster
 
 POSTGRES_FILE_FORMAT = "insert_values"
