@@ -156,8 +156,9 @@ def run_transform(
 ) -> TransformReport:
     """Run `dbt build` on ``settings.warehouse_path``.
 
-    ``scope`` picks the nodes (``dbt_project/selectors.yml``): ``hourly`` every model and the
-    data tests guarding the writes to HubSpot; ``daily`` every model, seed and data test;
+    ``scope`` picks the nodes (``dbt_project/selectors.yml``): ``hourly`` every table, the
+    incremental marts adding only what changed, and the data tests guarding the writes to
+    HubSpot; ``daily`` every model (rebuilt whole: ``--full-refresh``), seed and data test;
     ``full`` that and the unit tests. A build of the whole project is logged in
     ``sync_log.builds`` (:mod:`reverse_etl.core.build_plan`), which is how the next sync knows
     whether anything changed since. ``select`` instead narrows the build to a dbt selection
@@ -178,6 +179,10 @@ def run_transform(
             raise ValueError(f"not a build scope: {scope!r}")
         if scope != build_plan.FULL:
             args += ["--selector", scope]
+        if scope in build_plan.DAY_SCOPES:
+            # the incremental marts rebuilt whole: ageing moved on, the models may have changed
+            # (dbt_project/macros/incremental_marts.sql); an hourly build adds what changed
+            args.append("--full-refresh")
         inputs = build_inputs(settings, dbt_vars, now=now)
 
     started_at = datetime.now(UTC)

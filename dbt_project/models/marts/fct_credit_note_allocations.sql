@@ -6,17 +6,30 @@
     or of a voided credit (int_credit_allocations); they no longer count. Base-currency
     amounts use the credit's own `CurrencyRate`.
 #}
+{{ config(
+    materialized=incremental_mart_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed_invoice_rows('allocation_key', 'allocations', with_null_invoice=true) }}",
+) }}
+{%- if not webhook_fast_path() %}
+-- depends_on: {{ ref('int_changed_invoices') }}
+-- depends_on: {{ ref('stg_xero__allocations') }}
+{%- endif %}
 with
 
 allocations as (
 
     select * from {{ ref('int_credit_allocations') }}
+    {{ changed_invoices_only('invoice_id') }}
+    {%- if building_incrementally() %} or invoice_id is null{% endif %}
 
 ),
 
 invoices as (
 
     select * from {{ ref('stg_xero__invoices') }}
+    {{ changed_invoices_only('invoice_id') }}
 
 ),
 

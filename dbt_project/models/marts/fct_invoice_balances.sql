@@ -11,17 +11,28 @@
     conversion is involved. Voided, deleted and draft invoices have no rows (see the events
     model). Periods, not days: rows grow with payments, not with invoices × days.
 #}
+{{ config(
+    materialized=incremental_mart_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed_invoice_rows() }}",
+) }}
+{%- if not webhook_fast_path() %}
+-- depends_on: {{ ref('int_changed_invoices') }}
+{%- endif %}
 with
 
 events as (
 
     select * from {{ ref('int_invoice_balance_events') }}
+    {{ changed_invoices_only('invoice_id') }}
 
 ),
 
 invoices as (
 
     select * from {{ ref('stg_xero__invoices') }}
+    {{ changed_invoices_only('invoice_id') }}
 
 ),
 

@@ -17,6 +17,15 @@
     observation and the payment. Not recoverable: a payment made and deleted between two
     syncs (deleted payments carry no balance).
 #}
+{{ config(
+    materialized=incremental_mart_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed_invoice_rows() }}",
+) }}
+{%- if not webhook_fast_path() %}
+-- depends_on: {{ ref('int_changed_invoices') }}
+{%- endif %}
 with
 
 versions as (
@@ -26,12 +35,14 @@ versions as (
         lag(status) over (partition by invoice_id order by updated_at) as previous_observed_status,
         lag(updated_at) over (partition by invoice_id order by updated_at) as previous_observed_at
     from {{ ref('stg_xero__invoice_versions') }}
+    {{ changed_invoices_only('invoice_id') }}
 
 ),
 
 invoices as (
 
     select * from {{ ref('stg_xero__invoices') }}
+    {{ changed_invoices_only('invoice_id') }}
 
 ),
 
@@ -44,6 +55,7 @@ organisations as (
 events as (
 
     select * from {{ ref('int_invoice_balance_events') }}
+    {{ changed_invoices_only('invoice_id') }}
 
 ),
 

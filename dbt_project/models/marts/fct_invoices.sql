@@ -1,14 +1,25 @@
+{{ config(
+    materialized=incremental_mart_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed_invoice_rows() }}",
+) }}
+{%- if not webhook_fast_path() %}
+-- depends_on: {{ ref('int_changed_invoices') }}
+{%- endif %}
 with
 
 invoices as (
 
     select * from {{ ref('stg_xero__invoices') }}
+    {{ changed_invoices_only('invoice_id') }}
 
 ),
 
 line_items as (
 
     select * from {{ ref('int_invoice_line_items') }}
+    {{ changed_invoices_only('invoice_id') }}
 
 ),
 

@@ -4,17 +4,29 @@
     invoice (filter `not is_deleted` for money received). Base-currency amounts use the
     payment's own `CurrencyRate` (the rate on the day the money arrived).
 #}
+{{ config(
+    materialized=incremental_mart_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed_invoice_rows('payment_id', 'payments', payment_column='payment_id') }}",
+) }}
+{%- if not webhook_fast_path() %}
+-- depends_on: {{ ref('int_changed_invoices') }}
+{%- endif %}
 with
 
 payments as (
 
     select * from {{ ref('stg_xero__payments') }}
+    {{ changed_invoices_only('invoice_id') }}
+    {{ changed_invoices_only('payment_id', 'payment', keyword='or') }}
 
 ),
 
 invoices as (
 
     select * from {{ ref('stg_xero__invoices') }}
+    {{ changed_invoices_only('invoice_id') }}
 
 ),
 
