@@ -18,7 +18,6 @@ invoices changed since T, through the invoices' index.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -37,7 +36,7 @@ from sandbox.xero.query import (
     parse_where,
     split_list,
 )
-from sandbox.xero.render import datetime_ms
+from sandbox.xero.render import compact_json, datetime_ms
 
 if TYPE_CHECKING:
     from sandbox.xero.emulator import XeroEmulator
@@ -291,7 +290,7 @@ class FinanceReader:
         if pagination is not None:
             body["pagination"] = pagination
         body[key] = items
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        return compact_json(body).encode()
 
 
 def _int(raw: str | None, name: str, default: int) -> int:

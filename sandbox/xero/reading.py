@@ -23,7 +23,7 @@ from sandbox.xero.query import (
     parse_where,
     split_list,
 )
-from sandbox.xero.render import DUPLICATE_KEY, Renderer, duplicate_copy
+from sandbox.xero.render import DUPLICATE_KEY, Renderer, compact_json, duplicate_copy
 from sandbox.xero.store import Store
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ class InvoiceReader:
             fragments.append(self._rendered(renderer, inv, mode))
             if inv.corrupt and DUPLICATE_KEY in inv.corrupt:  # a test asked for a repeat
                 copy = duplicate_copy(json.loads(fragments[-1]), inv.corrupt[DUPLICATE_KEY])
-                fragments.append(json.dumps(copy, ensure_ascii=False, separators=(",", ":")))
+                fragments.append(compact_json(copy, verbatim=True))
         return renderer.envelope_json(self.emu.now(), fragments, pagination).encode()
 
     def _rendered(self, renderer: Renderer, inv: Invoice, mode: tuple[bool, bool, int]) -> str:
@@ -170,7 +170,7 @@ class InvoiceReader:
         if text is None:
             line_items, summary, unitdp = mode
             data = renderer.invoice(inv, line_items=line_items, summary=summary, unitdp=unitdp)
-            text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+            text = compact_json(data, verbatim=bool(inv.corrupt))
             if len(self._fragments) >= FRAGMENT_CACHE_SIZE:
                 self._fragments.clear()
             self._fragments[key] = text

@@ -28,8 +28,32 @@ from typing import Any
 
 from sandbox.xero.model import Invoice, compute_totals, derived_id, round_div
 
+try:
+    import orjson
+except ImportError:  # pragma: no cover - dlt brings it; without it the stdlib encodes
+    orjson = None
+
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 MS_PER_DAY = 86_400_000
+
+
+def compact_json(value: Any, *, verbatim: bool = False) -> str:
+    """``value`` as compact JSON text: what ``json.dumps(value, ensure_ascii=False,
+    separators=(",", ":"))`` writes, encoded by orjson when it can (rendering was about a third
+    of a cold page of invoices, and the emulator must not be what a benchmark measures).
+
+    orjson writes the same text for what the emulator renders (strings, whole numbers, the
+    shortest repr of a float, booleans, null; only an exponent's zero padding differs, ``1e-7``
+    for ``1e-07``, the same number). It refuses integers beyond 64 bits and writes ``NaN`` as
+    ``null``; ``verbatim`` (a value a test planted, e.g. a corrupt field) always goes through
+    the stdlib, so a test's bad value reaches the client exactly as before.
+    """
+    if orjson is not None and not verbatim:
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:  # orjson.JSONEncodeError: e.g. an integer beyond 64 bits
+            pass
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def ms_date(ms: int) -> str:
