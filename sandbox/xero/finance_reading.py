@@ -214,7 +214,11 @@ class FinanceReader:
                 fr.contact(self.store, r.index, None if summary else balances, roles) for r in rows
             ]
         elif endpoint == "Payments":
-            items = [fr.payment(self.store, r.inv, r.payment, r.amount) for r in rows]
+            totals = self.emu.reader.totals  # shared with the invoices' pages
+            items = [
+                fr.payment(self.store, r.inv, r.payment, totals(r.inv).payment_amounts[r.position])
+                for r in rows
+            ]
         else:
             items = [fr.credit_doc(self.store, d, line_items="page" in q) for d in rows]
         return self._envelope(envelope_key, items, pagination)

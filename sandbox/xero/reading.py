@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sandbox.xero.model import Invoice
+from sandbox.xero.model import Invoice, Totals
 from sandbox.xero.query import (
     QueryError,
     matches,
@@ -41,6 +41,7 @@ class InvoiceReader:
         self._cache_lock = threading.Lock()
         self._numbers: dict[tuple[Any, ...], dict[str, Invoice]] = {}
         self._fragments: dict[tuple[Any, ...], str] = {}
+        self._totals: dict[tuple[str, int], Totals] = {}
 
     @property
     def store(self) -> Store:
@@ -50,7 +51,23 @@ class InvoiceReader:
         return Renderer(
             self.store.contacts,
             [{"branding_theme_id": t.branding_theme_id} for t in self.store.tenants],
+            self.totals,
         )
+
+    def totals(self, inv: Invoice) -> Totals:
+        """``inv.totals()``, kept per (id, version) like the rendered JSON: a page of payments
+        needs the totals of each payment's invoice (a full payment's amount is what settles
+        it), which the page of invoices read before it just computed — regenerating the lines
+        was most of a payments page. The caller holds the store's lock; every change to an
+        invoice (payments, credits, lines) gives it a new ``version`` (store.touch)."""
+        key = (inv.invoice_id, inv.version)
+        totals = self._totals.get(key)
+        if totals is None:
+            totals = inv.totals()
+            if len(self._totals) >= FRAGMENT_CACHE_SIZE:
+                self._totals = {}
+            self._totals[key] = totals
+        return totals
 
     def invoice(self, invoice_id: str) -> dict[str, Any]:
         """The invoice as the API returns it by id (full, with line items)."""
@@ -62,6 +79,7 @@ class InvoiceReader:
             self._cache.clear()
             self._numbers = {}
         self._fragments = {}
+        self._totals = {}
 
     def select(
         self, tenant_id: str, query: Mapping[str, str], headers: Mapping[str, str]

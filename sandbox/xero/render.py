@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from sandbox.xero.model import Invoice, compute_totals, derived_id, round_div
+from sandbox.xero.model import Invoice, Totals, compute_totals, derived_id, round_div
 
 try:
     import orjson
@@ -122,9 +123,15 @@ def _set_path(target: dict[str, Any], path: str, value: Any) -> None:
 class Renderer:
     """Turns :class:`Invoice` records into Xero JSON dicts for one emulator's reference data."""
 
-    def __init__(self, contacts: list[tuple[str, str]], tenants: list[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        contacts: list[tuple[str, str]],
+        tenants: list[dict[str, Any]],
+        totals: Callable[[Invoice], Totals] | None = None,
+    ) -> None:
         self.contacts = contacts  # index → (ContactID, Name)
         self.tenants = tenants
+        self.totals = totals  # the invoice's totals, if a reader keeps them (reading.py)
 
     def contact(self, index: int, full: bool) -> dict[str, Any]:
         contact_id, name = self.contacts[index]
@@ -145,7 +152,10 @@ class Renderer:
         self, inv: Invoice, *, line_items: bool, summary: bool = False, unitdp: int = 2
     ) -> dict[str, Any]:
         lines = inv.lines
-        totals = compute_totals(lines, inv.line_amount_types, inv.payments, inv.credits)
+        if self.totals is not None:
+            totals = self.totals(inv)
+        else:
+            totals = compute_totals(lines, inv.line_amount_types, inv.payments, inv.credits)
         rate = inv.rate_micros / 1_000_000
         out: dict[str, Any] = {"Type": inv.type, "InvoiceID": inv.invoice_id}
         out["InvoiceNumber"] = inv.number

@@ -79,3 +79,34 @@ def test_a_planted_bad_value_reaches_the_client_verbatim(emulator: XeroEmulator)
     served = {i["InvoiceID"]: i for i in json.loads(body, parse_float=Decimal)["Invoices"]}
     assert math.isnan(served[nan_id]["Total"])  # NaN, as the stdlib writes it, not null
     assert served[huge_id]["SubTotal"] == 10**40
+
+
+def test_payments_pages_follow_changes_after_the_invoices_were_read(
+    emulator: XeroEmulator,
+) -> None:
+    """A page of payments reuses the totals the page of invoices computed (per invoice
+    version): a payment, credit or deletion made after that read shows in the next answer."""
+    tenant = emulator.store.tenants[0].tenant_id
+    query = {"page": "1", "pageSize": "1000"}
+    invoices = json.loads(emulator.list_invoices_body(tenant, query, {}), parse_float=Decimal)
+    due = [i for i in invoices["Invoices"] if i["Status"] == "AUTHORISED" and i["AmountDue"] > 2]
+    partly, credited = due[0], due[1]
+    emulator.pay(partly["InvoiceID"], Decimal("1.25"))
+    emulator.pay(partly["InvoiceID"])  # the rest: its amount follows from the new totals
+    emulator.credit(credited["InvoiceID"], Decimal("1.00"))
+    emulator.pay(credited["InvoiceID"])
+
+    def served() -> dict[str, list[Decimal]]:
+        body = emulator.finance.list_body("Payments", tenant, query, {})
+        out: dict[str, list[Decimal]] = {}
+        for p in json.loads(body, parse_float=Decimal)["Payments"]:
+            out.setdefault(p["Invoice"]["InvoiceID"], []).append(p["Amount"])
+        return out
+
+    cached = served()
+    emulator.reader._totals.clear()
+    assert cached == served()  # the same as computed from scratch
+    assert sorted(cached[partly["InvoiceID"]]) == sorted(
+        [Decimal("1.25"), partly["AmountDue"] - Decimal("1.25")]
+    )
+    assert cached[credited["InvoiceID"]] == [credited["AmountDue"] - Decimal("1.00")]
