@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sandbox.xero.model import Invoice, Totals
+from sandbox.xero.model import Invoice, Line, Totals, compute_totals
 from sandbox.xero.query import (
     QueryError,
     matches,
@@ -54,16 +54,18 @@ class InvoiceReader:
             self.totals,
         )
 
-    def totals(self, inv: Invoice) -> Totals:
+    def totals(self, inv: Invoice, lines: list[Line] | None = None) -> Totals:
         """``inv.totals()``, kept per (id, version) like the rendered JSON: a page of payments
         needs the totals of each payment's invoice (a full payment's amount is what settles
         it), which the page of invoices read before it just computed — regenerating the lines
         was most of a payments page. The caller holds the store's lock; every change to an
-        invoice (payments, credits, lines) gives it a new ``version`` (store.touch)."""
+        invoice (payments, credits, lines) gives it a new ``version`` (store.touch).
+        ``lines``: the invoice's lines when the caller has them (generating them is costly)."""
         key = (inv.invoice_id, inv.version)
         totals = self._totals.get(key)
         if totals is None:
-            totals = inv.totals()
+            lines = inv.lines if lines is None else lines  # the renderer has them already
+            totals = compute_totals(lines, inv.line_amount_types, inv.payments, inv.credits)
             if len(self._totals) >= FRAGMENT_CACHE_SIZE:
                 self._totals = {}
             self._totals[key] = totals

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from sandbox.xero.model import Invoice, Totals, compute_totals, derived_id, round_div
+from sandbox.xero.model import Invoice, Line, Totals, compute_totals, derived_id, round_div
 
 try:
     import orjson
@@ -127,7 +127,7 @@ class Renderer:
         self,
         contacts: list[tuple[str, str]],
         tenants: list[dict[str, Any]],
-        totals: Callable[[Invoice], Totals] | None = None,
+        totals: Callable[[Invoice, list[Line]], Totals] | None = None,
     ) -> None:
         self.contacts = contacts  # index → (ContactID, Name)
         self.tenants = tenants
@@ -153,7 +153,7 @@ class Renderer:
     ) -> dict[str, Any]:
         lines = inv.lines
         if self.totals is not None:
-            totals = self.totals(inv)
+            totals = self.totals(inv, lines)
         else:
             totals = compute_totals(lines, inv.line_amount_types, inv.payments, inv.credits)
         rate = inv.rate_micros / 1_000_000
