@@ -210,6 +210,14 @@ GOALS: tuple[Goal, ...] = (
         "backfill-1m",
     ),
 )
+
+
+def goal_target(key: str) -> tuple[str, float]:
+    """The ``(op, bound)`` of the goal ``key``, for a benchmark row that shows the same target."""
+    goal = next(g for g in GOALS if g.key == key)
+    return goal.op, goal.bound
+
+
 TEST_SUITE_GOAL = Goal(
     "make_test",
     "`make test` on 2 cores",

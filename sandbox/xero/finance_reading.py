@@ -18,7 +18,6 @@ invoices changed since T, through the invoices' index.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -37,7 +36,7 @@ from sandbox.xero.query import (
     parse_where,
     split_list,
 )
-from sandbox.xero.render import datetime_ms
+from sandbox.xero.render import compact_json, datetime_ms
 
 if TYPE_CHECKING:
     from sandbox.xero.emulator import XeroEmulator
@@ -215,7 +214,11 @@ class FinanceReader:
                 fr.contact(self.store, r.index, None if summary else balances, roles) for r in rows
             ]
         elif endpoint == "Payments":
-            items = [fr.payment(self.store, r.inv, r.payment, r.amount) for r in rows]
+            totals = self.emu.reader.totals  # shared with the invoices' pages
+            items = [
+                fr.payment(self.store, r.inv, r.payment, totals(r.inv).payment_amounts[r.position])
+                for r in rows
+            ]
         else:
             items = [fr.credit_doc(self.store, d, line_items="page" in q) for d in rows]
         return self._envelope(envelope_key, items, pagination)
@@ -291,7 +294,7 @@ class FinanceReader:
         if pagination is not None:
             body["pagination"] = pagination
         body[key] = items
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        return compact_json(body).encode()
 
 
 def _int(raw: str | None, name: str, default: int) -> int:

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sandbox.xero.model import Invoice
+from sandbox.xero.model import Invoice, Line, Totals, compute_totals
 from sandbox.xero.query import (
     QueryError,
     matches,
@@ -23,7 +23,7 @@ from sandbox.xero.query import (
     parse_where,
     split_list,
 )
-from sandbox.xero.render import DUPLICATE_KEY, Renderer, duplicate_copy
+from sandbox.xero.render import DUPLICATE_KEY, Renderer, compact_json, duplicate_copy
 from sandbox.xero.store import Store
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ class InvoiceReader:
         self._cache_lock = threading.Lock()
         self._numbers: dict[tuple[Any, ...], dict[str, Invoice]] = {}
         self._fragments: dict[tuple[Any, ...], str] = {}
+        self._totals: dict[tuple[str, int], Totals] = {}
 
     @property
     def store(self) -> Store:
@@ -50,7 +51,25 @@ class InvoiceReader:
         return Renderer(
             self.store.contacts,
             [{"branding_theme_id": t.branding_theme_id} for t in self.store.tenants],
+            self.totals,
         )
+
+    def totals(self, inv: Invoice, lines: list[Line] | None = None) -> Totals:
+        """``inv.totals()``, kept per (id, version) like the rendered JSON: a page of payments
+        needs the totals of each payment's invoice (a full payment's amount is what settles
+        it), which the page of invoices read before it just computed — regenerating the lines
+        was most of a payments page. The caller holds the store's lock; every change to an
+        invoice (payments, credits, lines) gives it a new ``version`` (store.touch).
+        ``lines``: the invoice's lines when the caller has them (generating them is costly)."""
+        key = (inv.invoice_id, inv.version)
+        totals = self._totals.get(key)
+        if totals is None:
+            lines = inv.lines if lines is None else lines  # the renderer has them already
+            totals = compute_totals(lines, inv.line_amount_types, inv.payments, inv.credits)
+            if len(self._totals) >= FRAGMENT_CACHE_SIZE:
+                self._totals = {}
+            self._totals[key] = totals
+        return totals
 
     def invoice(self, invoice_id: str) -> dict[str, Any]:
         """The invoice as the API returns it by id (full, with line items)."""
@@ -62,6 +81,7 @@ class InvoiceReader:
             self._cache.clear()
             self._numbers = {}
         self._fragments = {}
+        self._totals = {}
 
     def select(
         self, tenant_id: str, query: Mapping[str, str], headers: Mapping[str, str]
@@ -160,7 +180,7 @@ class InvoiceReader:
             fragments.append(self._rendered(renderer, inv, mode))
             if inv.corrupt and DUPLICATE_KEY in inv.corrupt:  # a test asked for a repeat
                 copy = duplicate_copy(json.loads(fragments[-1]), inv.corrupt[DUPLICATE_KEY])
-                fragments.append(json.dumps(copy, ensure_ascii=False, separators=(",", ":")))
+                fragments.append(compact_json(copy, verbatim=True))
         return renderer.envelope_json(self.emu.now(), fragments, pagination).encode()
 
     def _rendered(self, renderer: Renderer, inv: Invoice, mode: tuple[bool, bool, int]) -> str:
@@ -170,7 +190,7 @@ class InvoiceReader:
         if text is None:
             line_items, summary, unitdp = mode
             data = renderer.invoice(inv, line_items=line_items, summary=summary, unitdp=unitdp)
-            text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+            text = compact_json(data, verbatim=bool(inv.corrupt))
             if len(self._fragments) >= FRAGMENT_CACHE_SIZE:
                 self._fragments.clear()
             self._fragments[key] = text
