@@ -1,7 +1,7 @@
 {#
     What an hourly build must rebuild in the incremental marts (macros/incremental_marts.sql):
     the invoices (and payments) whose marts rows may differ from those of the last build
-    recorded in sync_log.builds (reverse_etl/build_plan.py). The build records the newest dlt
+    recorded in sync_log.builds (reverse_etl/core/build_plan.py). The build records the newest dlt
     load of raw_xero it saw; every record a later load wrote (`dlt_load_id` greater: dlt's
     load ids are the load's start as a Unix timestamp; staging keeps each record's newest row,
     with its load id) names what changed:
