@@ -43,7 +43,7 @@ final as (
         select contact_id, remaining_credit, currency_rate
         from prepayments
         where prepayment_type = 'RECEIVE-PREPAYMENT' and status = 'AUTHORISED'
-    )
+    ) as open_credits
     where remaining_credit <> 0
     group by contact_id
 
