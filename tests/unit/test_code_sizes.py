@@ -19,7 +19,6 @@ KNOWN_EXCEPTIONS = {
     "reverse_etl/transform.py",
     # split on this branch, one commit each (issue 21)
     "pipelines/run.py",
-    "pipelines/xero/finance_source.py",
     "pipelines/xero/source.py",
 }
 
