@@ -17,8 +17,6 @@ SIZE_COMMENT = "# size:"
 KNOWN_EXCEPTIONS = {
     # being split after issue 19's transform work lands
     "reverse_etl/transform.py",
-    # split on this branch, one commit each (issue 21)
-    "pipelines/xero/source.py",
 }
 
 
