@@ -1,6 +1,7 @@
 """The Xero HTTP client: OAuth2 tokens, tenants, invoice pages, rate limits and retries.
 
-This is the one place for Xero's retry and rate-limit logic; nothing else talks HTTP to Xero.
+This and its retry loop (:mod:`pipelines.xero.transport`) are the one place for Xero's retry
+and rate-limit logic; nothing else talks HTTP to Xero.
 
 Xero behaviour relied on (Xero developer docs: OAuth 2.0 custom connections and standard
 auth flow, Accounting API Invoices, API rate limits; see also ``/work/shared/API_FACTS.md``):
@@ -14,15 +15,6 @@ auth flow, Accounting API Invoices, API rate limits; see also ``/work/shared/API
 - Access tokens live ``expires_in`` seconds (1800); an expired one gets ``401`` with
   ``Detail: "TokenExpired: ..."``; we refresh proactively 60 s early and once more on a 401.
 - ``GET /connections`` lists the tenants; every API call carries ``xero-tenant-id``.
-- Limits per organisation: 60 calls per rolling minute, a day limit that depends on the app's
-  tier (5,000 documented; 1,000 reported for Starter apps — see :mod:`sandbox.xero.limits`), 5
-  in flight; over a limit ``429`` with ``X-Rate-Limit-Problem: minute | day | concurrent |
-  appminute``, and ``Retry-After`` (seconds) for the minute and day limits only ("If you have
-  exceeded the minute or daily limit you will also receive a Retry-After http header",
-  developer.xero.com/documentation/oauth2/limits). A 429 without ``Retry-After`` (the
-  concurrency limit) is retried after a short backoff with jitter, never a blind long wait.
-  Successful responses carry ``X-MinLimit-Remaining`` / ``X-DayLimit-Remaining``; the client
-  never assumes a day limit: it stops when ``X-DayLimit-Remaining`` reaches 0.
 - A used refresh token stays valid for 30 minutes (Xero's grace period for a lost answer), and
   each use still rotates: the newest token is always the one saved.
 - ``IDs`` lists: Xero answers more than about 52 ids with a 404 (a URL-length limit), so named
@@ -42,7 +34,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -50,48 +41,32 @@ from typing import Any
 import requests
 
 from pipelines.prefetch import prefetched
-from pipelines.xero.dates import if_modified_since_header, parse_datetime
+from pipelines.xero.dates import if_modified_since_header
 from pipelines.xero.limiter import CallCounts, RateLimiter
+from pipelines.xero.paging import (
+    API_PREFIX,
+    INVOICE_ORDER,
+    INVOICES,
+    XERO_DEFAULT_PAGE_SIZE,
+    Endpoint,
+    InvoicePage,
+    _last_page,
+    _page_ids,
+    _same_page_message,
+    _server_time,
+)
+from pipelines.xero.responses import _detail
 from pipelines.xero.scopes import scope_for
 from pipelines.xero.tokens import current_refresh_token, seed_hash, write_token_file
-from reverse_etl.core.errors import XeroAuthError, XeroError, XeroRateLimitError
+from pipelines.xero.transport import XeroTransport
+from reverse_etl.core.errors import XeroAuthError, XeroError
 from reverse_etl.core.settings import XeroSettings
 
 log = logging.getLogger(__name__)
 
-API_PREFIX = "/api.xro/2.0"
 TOKEN_SKEW_SECONDS = 60.0
 MAX_RETRY_AFTER_SECONDS = 300.0
-XERO_DEFAULT_PAGE_SIZE = 100
 IDS_PER_CALL = 40  # Xero refuses more than ~52 ids (404); 40 leaves room for longer URLs
-CONCURRENT_BACKOFF_BASE = 0.5  # seconds, doubling, jittered: a call in flight ends in ~1 s
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A paged Xero list endpoint: its path, the envelope key of its records, the immutable
-    key it is ordered by (see :meth:`XeroClient.invoice_pages`), fixed query parameters."""
-
-    path: str
-    key: str
-    order: str | None = None
-    params: tuple[tuple[str, str], ...] = ()
-
-
-INVOICES = Endpoint("Invoices", "Invoices", "InvoiceID")
-
-
-@dataclass
-class InvoicePage:
-    invoices: list[dict[str, Any]]
-    page: int
-    server_time: datetime | None
-    order: str | None = None  # the ``order`` the page was read in (None: Xero's default)
-
-
-# Paging order: an immutable key, so an invoice edited mid-read cannot shift an unread one onto
-# a page already read. Dropped (with a warning) if Xero ever refuses it: see ``_pages``.
-INVOICE_ORDER = "InvoiceID"
 
 
 class XeroClient:
@@ -124,16 +99,19 @@ class XeroClient:
         self._refused_orders: set[str] = set()  # other endpoints whose ``order`` Xero refused
         self._one_at_a_time = threading.RLock()
         self.counts = CallCounts()
-        self._session = session or requests.Session()
         self._clock = clock
-        self._sleep = sleep
-        self._jitter = jitter
-        self._max_retries = max_retries
-        self._backoff_base = backoff_base
-        self._backoff_cap = backoff_cap
-        self._max_retry_after = max_retry_after
-        self._timeout = timeout
-        self._limiter = RateLimiter(settings.calls_per_minute, clock, sleep, self.counts)
+        self._transport = XeroTransport(
+            session or requests.Session(),
+            self.counts,
+            RateLimiter(settings.calls_per_minute, clock, sleep, self.counts),
+            sleep=sleep,
+            jitter=jitter,
+            max_retries=max_retries,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            max_retry_after=max_retry_after,
+            timeout=timeout,
+        )
         self._access_token: str | None = None
         self._expires_at = 0.0
 
@@ -151,7 +129,7 @@ class XeroClient:
             data["refresh_token"] = current_refresh_token(
                 self.settings.token_file, self.settings.refresh_token
             )
-        response = self._send(
+        response = self._transport.send(
             "POST",
             f"{self.settings.identity_url}/connect/token",
             kind="token",
@@ -316,18 +294,7 @@ class XeroClient:
             except XeroError as exc:
                 if not (order and first_request and "answered 400" in str(exc)):
                     raise
-                log.warning(
-                    "Xero refused order=%s on %s (%s); paging in Xero's default order from now "
-                    "on. A record edited during a multi-page read is then caught by the next "
-                    "run's overlap instead.",
-                    order,
-                    endpoint.path,
-                    exc,
-                )
-                if endpoint is INVOICES:
-                    self._order = None
-                else:
-                    self._refused_orders.add(endpoint.path)
+                self._refuse_order(order, endpoint, exc)
                 page = 1  # positions in another order mean nothing: read the window again
                 continue
             first_request = False
@@ -343,17 +310,25 @@ class XeroClient:
             yield InvoicePage(invoices, page, server_time, order)
             if not invoices:
                 return
-            pagination = body.get("pagination")
-            if isinstance(pagination, dict) and pagination.get("pageCount") is not None:
-                if page >= int(pagination["pageCount"]):
-                    return
-                if len(invoices) < int(pagination.get("pageSize") or page_size):
-                    return
-            else:
-                honoured = honoured or len(invoices) > XERO_DEFAULT_PAGE_SIZE
-                if len(invoices) < (page_size if honoured else XERO_DEFAULT_PAGE_SIZE):
-                    return
+            last, honoured = _last_page(body, invoices, page, page_size, honoured)
+            if last:
+                return
             page += 1
+
+    def _refuse_order(self, order: str, endpoint: Endpoint, exc: XeroError) -> None:
+        """Page ``endpoint`` in Xero's default order from now on (Xero refused ``order``)."""
+        log.warning(
+            "Xero refused order=%s on %s (%s); paging in Xero's default order from now "
+            "on. A record edited during a multi-page read is then caught by the next "
+            "run's overlap instead.",
+            order,
+            endpoint.path,
+            exc,
+        )
+        if endpoint is INVOICES:
+            self._order = None
+        else:
+            self._refused_orders.add(endpoint.path)
 
     # -- transport: the one retry loop ----------------------------------------------------
 
@@ -388,7 +363,7 @@ class XeroClient:
             all_headers = {"Accept": "application/json", **self._bearer(), **(headers or {})}
             if tenant_id is not None:
                 all_headers["xero-tenant-id"] = tenant_id
-            response = self._send(
+            response = self._transport.send(
                 method,
                 f"{self.settings.base_url}{path}",
                 kind=kind,
@@ -418,151 +393,3 @@ class XeroClient:
                 )
             return response
         raise AssertionError("unreachable")
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        *,
-        kind: str,
-        tenant_id: str | None = None,
-        **kwargs: Any,
-    ) -> requests.Response:
-        """Send with bounded retries: 429 waits ``Retry-After``; 5xx and dropped connections back
-        off exponentially with jitter. A day-limit 429 (or a wait over ``max_retry_after``) fails
-        at once with :class:`XeroRateLimitError` rather than sleeping for hours."""
-        failures = 0
-        limited = 0
-        while True:
-            if tenant_id is not None:
-                self._limiter.acquire(tenant_id)
-            self._count(kind, tenant_id)
-            try:
-                response = self._session.request(method, url, timeout=self._timeout, **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                failures += 1
-                if failures > self._max_retries:
-                    raise XeroError(
-                        f"Xero did not answer {method} {_path(url)} after {failures} attempts "
-                        f"({type(exc).__name__}). Check XERO_BASE_URL / XERO_IDENTITY_URL and "
-                        "the network, then run again."
-                    ) from None
-                self._backoff(failures, f"{type(exc).__name__} on {_path(url)}")
-                continue
-            if tenant_id is not None:
-                self._limiter.observe(tenant_id, response.headers)
-            if response.status_code == 429:
-                limited += 1
-                wait = _retry_after(response.headers)
-                problem = response.headers.get("X-Rate-Limit-Problem", "minute").lower()
-                if problem == "day" or (wait is not None and wait > self._max_retry_after):
-                    shown = f"Retry-After {wait:.0f}s" if wait is not None else "no Retry-After"
-                    raise XeroRateLimitError(
-                        f"Xero's {problem} rate limit is spent (429, {shown}) "
-                        f"for organisation {tenant_id}. Run again after the limit resets; the "
-                        "next run continues from the saved cursor.",
-                        problem=problem,
-                    )
-                if limited > self._max_retries:
-                    raise XeroRateLimitError(
-                        f"Xero kept answering 429 ({problem} limit) after {limited} waits; "
-                        "lower XERO_CALLS_PER_MINUTE or run again later.",
-                        problem=problem,
-                    )
-                if wait is None:  # the concurrency 429 has no Retry-After: a short backoff
-                    self._backoff(
-                        limited, f"429 ({problem}) on {_path(url)}", CONCURRENT_BACKOFF_BASE
-                    )
-                    continue
-                log.info("Xero 429 (%s limit): waiting %.1fs", problem, wait)
-                self.counts.retries += 1
-                self.counts.waited_seconds += wait
-                self._sleep(wait)
-                continue
-            if response.status_code >= 500:
-                failures += 1
-                if failures > self._max_retries:
-                    raise XeroError(
-                        f"Xero answered {response.status_code} to {method} {_path(url)} "
-                        f"{failures} times; Xero may be degraded, run again later."
-                    )
-                self._backoff(failures, f"{response.status_code} on {_path(url)}")
-                continue
-            return response
-
-    def _backoff(self, failures: int, why: str, base: float | None = None) -> None:
-        first = self._backoff_base if base is None else base
-        delay = min(self._backoff_cap, first * 2 ** (failures - 1))
-        delay = delay / 2 + self._jitter() * delay / 2
-        log.info("Xero: %s; retry %d in %.2fs", why, failures, delay)
-        self.counts.retries += 1
-        self.counts.waited_seconds += delay
-        self._sleep(delay)
-
-    def _count(self, kind: str, tenant_id: str | None) -> None:
-        if kind == "api":
-            self.counts.api += 1
-            if tenant_id is not None:
-                by_tenant = self.counts.api_by_tenant
-                by_tenant[tenant_id] = by_tenant.get(tenant_id, 0) + 1
-        elif kind == "finance":
-            self.counts.finance += 1
-        elif kind == "token":
-            self.counts.token += 1
-        else:
-            self.counts.connections += 1
-
-
-def _page_ids(records: list[dict[str, Any]], endpoint: Endpoint) -> tuple[Any, ...]:
-    """What identifies a page: its records' ids in order (the whole records if the endpoint
-    names no id key)."""
-    if endpoint.order:
-        return tuple(r.get(endpoint.order) for r in records)
-    return tuple(json.dumps(r, sort_keys=True, default=str) for r in records)
-
-
-def _same_page_message(endpoint: Endpoint, page: int, count: int) -> str:
-    """Page N+1 holding exactly the records of page N cannot happen when ``page`` is honoured
-    (pages are disjoint slices of one order): the server ignores ``page``, and reading on would
-    fetch the same page until the day limit while the rest is never read."""
-    return (
-        f"Xero answered page {page} of {API_PREFIX}/{endpoint.path} with the same {count} "
-        f"record(s) as page {page - 1}: it seems to ignore the page parameter. Stopped reading "
-        "(reading on would repeat that page until the day limit and never reach the rest). "
-        "Rerun later; if it persists, check XERO_BASE_URL and Xero's status page."
-    )
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """``Retry-After`` in seconds, or None when Xero sent none (or an unreadable one)."""
-    value = headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
-
-
-def _path(url: str) -> str:
-    return "/" + url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
-
-
-def _detail(response: requests.Response) -> str:
-    """Xero's problem text (``Detail``/``Message``/``Title``), short; never request headers."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason or str(response.status_code)
-    if isinstance(body, dict):
-        for key in ("Detail", "detail", "Message", "message", "Title", "title", "error"):
-            if body.get(key):
-                return str(body[key])[:300]
-    return response.reason or str(response.status_code)
-
-
-def _server_time(body: Mapping[str, Any]) -> datetime | None:
-    try:
-        return parse_datetime(body.get("DateTimeUTC"))
-    except ValueError:
-        return None

@@ -37,9 +37,8 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import dlt
 from dlt.extract.resource import DltResource
@@ -49,106 +48,15 @@ from pipelines.dlt_tables import TableRouter
 from pipelines.dlt_values import datetime_for_dlt
 from pipelines.quarantine import Quarantine, quarantine_hints
 from pipelines.xero import finance_records as fr
-from pipelines.xero.client import Endpoint, XeroClient
+from pipelines.xero.client import XeroClient
 from pipelines.xero.credit_versions import (
-    CREDIT_VERSION_COLUMNS,
     CREDIT_VERSION_KEY,
     credit_version_row,
 )
+from pipelines.xero.finance_tables import FINANCE_TABLE_COLUMNS, FINANCE_TABLES, FinanceTable
 from reverse_etl.core.errors import XeroRateLimitError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FinanceTable:
-    """One list endpoint and the table its records go to."""
-
-    name: str  # dlt resource name
-    endpoint: Endpoint
-    resource: str  # what a record is called in messages
-    id_field: str
-    table: str
-    key: str
-    spec: fr.Spec
-    columns: dict[str, dict[str, Any]]
-    scope: str
-    allocations_of: str | None = None  # source_type of its Allocations, if it has them
-    name_field: str | None = None  # what names a record besides its id (quarantine)
-
-
-FINANCE_TABLES = (
-    FinanceTable(
-        "xero_contacts",
-        # includeArchived: without it Xero leaves ARCHIVED contacts out (OpenAPI spec).
-        Endpoint("Contacts", "Contacts", "ContactID", (("includeArchived", "true"),)),
-        "contact",
-        "ContactID",
-        "contacts",
-        "contact_id",
-        fr.CONTACT_FIELDS,
-        fr.CONTACT_COLUMNS,
-        "accounting.contacts.read",
-        name_field="Name",
-    ),
-    FinanceTable(
-        "xero_payments",
-        Endpoint("Payments", "Payments", "PaymentID"),
-        "payment",
-        "PaymentID",
-        "payments",
-        "payment_id",
-        fr.PAYMENT_FIELDS,
-        fr.PAYMENT_COLUMNS,
-        "accounting.payments.read",
-    ),
-    FinanceTable(
-        "xero_credit_notes",
-        Endpoint("CreditNotes", "CreditNotes", "CreditNoteID"),
-        "credit note",
-        "CreditNoteID",
-        "credit_notes",
-        "credit_note_id",
-        fr.CREDIT_NOTE_FIELDS,
-        fr.CREDIT_NOTE_COLUMNS,
-        "accounting.invoices.read",
-        "CREDITNOTE",
-        name_field="CreditNoteNumber",
-    ),
-    FinanceTable(
-        "xero_overpayments",
-        Endpoint("Overpayments", "Overpayments", "OverpaymentID"),
-        "overpayment",
-        "OverpaymentID",
-        "overpayments",
-        "overpayment_id",
-        fr.OVERPAYMENT_FIELDS,
-        fr.OVERPAYMENT_COLUMNS,
-        "accounting.payments.read",
-        "OVERPAYMENT",
-    ),
-    FinanceTable(
-        "xero_prepayments",
-        Endpoint("Prepayments", "Prepayments", "PrepaymentID"),
-        "prepayment",
-        "PrepaymentID",
-        "prepayments",
-        "prepayment_id",
-        fr.PREPAYMENT_FIELDS,
-        fr.PREPAYMENT_COLUMNS,
-        "accounting.payments.read",
-        "PREPAYMENT",
-    ),
-)
-# every finance table and its columns (created empty when no row reached it: dbt sources)
-FINANCE_TABLE_COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
-    **{t.table: t.columns for t in FINANCE_TABLES},
-    "contact_persons": fr.CONTACT_PERSON_COLUMNS,
-    "allocations": fr.ALLOCATION_COLUMNS,
-    "credit_versions": CREDIT_VERSION_COLUMNS,
-    "organisations": fr.ORGANISATION_COLUMNS,
-    "finance_rejects": fr.FINANCE_REJECT_COLUMNS,
-}
 
 
 def _named(columns: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -195,21 +103,7 @@ def _list_resource(
     now: Callable[[], datetime],
     stops: dict[str, str],
 ) -> DltResource:
-    main = _hints(table.table, "updated_date_utc", write_disposition="merge", primary_key=table.key)
-    # All of a contact's persons are replaced when it is read again (merge_key without a
-    # primary key: dlt deletes the contact's rows, then inserts the new ones).
-    persons = _hints("contact_persons", write_disposition="merge", merge_key="contact_id")
-    # an allocation's row is stamped by the newest version of its source that listed it: a
-    # source no longer listing it leaves it older than the source (int_credit_allocations)
-    allocations = _hints(
-        "allocations",
-        "source_updated_date_utc",
-        write_disposition="merge",
-        primary_key="allocation_key",
-    )
-    # every version of a credit read, so a removed allocation is dated (credit_versions.py)
-    versions = _hints("credit_versions", write_disposition="merge", primary_key=CREDIT_VERSION_KEY)
-    set_aside = quarantine_hints()
+    hints = _table_hints(table)
 
     def read() -> Iterator[Any]:
         router = TableRouter()
@@ -229,7 +123,9 @@ def _list_resource(
                 name_field=table.name_field, updated_field="UpdatedDateUTC",
             )  # fmt: skip
             try:
-                yield from _read_pages(tenant_id, start, tracker, edge, router, gate)
+                yield from _read_pages(
+                    table, client, stats, hints, tenant_id, start, tracker, edge, router, gate
+                )
             except XeroRateLimitError as exc:
                 # a limit ends this endpoint's read for now: what was read is kept (merged),
                 # the cursor stays, the next run reads the same window again
@@ -248,55 +144,89 @@ def _list_resource(
                     cursors[tenant_id] = new.isoformat()
                     edges[tenant_id] = edge.versions(plan.window(new))
 
-    def _read_pages(
-        tenant_id: str,
-        start: Any,
-        tracker: VersionTracker,
-        edge: _Edge,
-        router: TableRouter,
-        gate: Quarantine,
-    ) -> Iterator[Any]:
-        for page in client.pages(table.endpoint, tenant_id, start):
-            tracker.observe_ceiling(page.server_time)
-            rows, children, kids, listed = [], [], [], []
-            for payload in page.invoices:
-                parsed = gate.parse(payload, lambda p: _parse(table, p, tenant_id))
-                if parsed is None:
-                    continue
-                row, nested = parsed
-                stamp = row["updated_date_utc"]
-                tracker.observe(stamp)  # repeats within this read: the merge on the key
-                edge.add(row[table.key], stamp, tracker.max_seen)
-                if edge.repeats(row[table.key], stamp):
-                    continue  # the version loaded last run, returned again by the overlap
-                row["updated_date_utc"] = datetime_for_dlt(stamp)
-                rows.append(row)
-                if table.allocations_of is None:
-                    children.extend(nested)
-                else:
-                    kids.extend(nested)
-                    listed.append(
-                        credit_version_row(table.allocations_of, row[table.key], row, nested)
-                    )
-            stats[table.table] = stats.get(table.table, 0) + len(rows)
-            if gate.quarantined:
-                stats["rejected"] = stats.get("rejected", 0) + gate.quarantined
-                gate.quarantined, gate.named = 0, []
-            if gate.rows:
-                yield router.rows(gate.drain(), set_aside)
-            if rows:
-                yield router.rows(rows, main)
-            if children:
-                yield router.rows(children, persons)
-            if kids:
-                yield router.rows(kids, allocations)
-            if listed:
-                yield router.rows(listed, versions)
-
     read.__doc__ = (
         f"``GET /{table.endpoint.path}`` → ``raw_xero.{table.table}``; scope {table.scope}."
     )
     return dlt.resource(read, name=table.name)
+
+
+class _Hints(NamedTuple):
+    """dlt hints of a finance table and of the tables its records feed."""
+
+    main: Any
+    persons: Any
+    allocations: Any
+    versions: Any
+    set_aside: Any
+
+
+def _table_hints(table: FinanceTable) -> _Hints:
+    """The hints of ``table`` and of the child tables its records feed."""
+    main = _hints(table.table, "updated_date_utc", write_disposition="merge", primary_key=table.key)
+    # All of a contact's persons are replaced when it is read again (merge_key without a
+    # primary key: dlt deletes the contact's rows, then inserts the new ones).
+    persons = _hints("contact_persons", write_disposition="merge", merge_key="contact_id")
+    # an allocation's row is stamped by the newest version of its source that listed it: a
+    # source no longer listing it leaves it older than the source (int_credit_allocations)
+    allocations = _hints(
+        "allocations",
+        "source_updated_date_utc",
+        write_disposition="merge",
+        primary_key="allocation_key",
+    )
+    # every version of a credit read, so a removed allocation is dated (credit_versions.py)
+    versions = _hints("credit_versions", write_disposition="merge", primary_key=CREDIT_VERSION_KEY)
+    set_aside = quarantine_hints()
+    return _Hints(main, persons, allocations, versions, set_aside)
+
+
+def _read_pages(
+    table: FinanceTable,
+    client: XeroClient,
+    stats: dict[str, int],
+    hints: _Hints,
+    tenant_id: str,
+    start: Any,
+    tracker: VersionTracker,
+    edge: _Edge,
+    router: TableRouter,
+    gate: Quarantine,
+) -> Iterator[Any]:
+    """One tenant's pages of ``table``'s endpoint, as rows for each of its tables."""
+    for page in client.pages(table.endpoint, tenant_id, start):
+        tracker.observe_ceiling(page.server_time)
+        rows, children, kids, listed = [], [], [], []
+        for payload in page.invoices:
+            parsed = gate.parse(payload, lambda p: _parse(table, p, tenant_id))
+            if parsed is None:
+                continue
+            row, nested = parsed
+            stamp = row["updated_date_utc"]
+            tracker.observe(stamp)  # repeats within this read: the merge on the key
+            edge.add(row[table.key], stamp, tracker.max_seen)
+            if edge.repeats(row[table.key], stamp):
+                continue  # the version loaded last run, returned again by the overlap
+            row["updated_date_utc"] = datetime_for_dlt(stamp)
+            rows.append(row)
+            if table.allocations_of is None:
+                children.extend(nested)
+            else:
+                kids.extend(nested)
+                listed.append(credit_version_row(table.allocations_of, row[table.key], row, nested))
+        stats[table.table] = stats.get(table.table, 0) + len(rows)
+        if gate.quarantined:
+            stats["rejected"] = stats.get("rejected", 0) + gate.quarantined
+            gate.quarantined, gate.named = 0, []
+        if gate.rows:
+            yield router.rows(gate.drain(), hints.set_aside)
+        if rows:
+            yield router.rows(rows, hints.main)
+        if children:
+            yield router.rows(children, hints.persons)
+        if kids:
+            yield router.rows(kids, hints.allocations)
+        if listed:
+            yield router.rows(listed, hints.versions)
 
 
 class _Edge:

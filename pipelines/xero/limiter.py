@@ -1,8 +1,8 @@
 """Xero's per-organisation call budget, kept by the client: the rolling minute and the headers.
 
-Part of the one Xero retry/limit loop (:class:`pipelines.xero.client.XeroClient` calls
+Part of the one Xero retry/limit loop (:class:`pipelines.xero.transport.XeroTransport` calls
 :meth:`RateLimiter.acquire` before and :meth:`RateLimiter.observe` after every request).
-Xero's limits and headers are described in :mod:`pipelines.xero.client`; the day limit is never
+Xero's limits and headers are described in :mod:`pipelines.xero.transport`; the day limit is never
 assumed (it differs by app tier): ``X-DayLimit-Remaining: 0`` is what stops the reading.
 """
 

@@ -28,7 +28,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import dlt
 from dlt.extract.resource import DltResource
@@ -126,22 +126,7 @@ def invoices_resource(
     strict: bool = False,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> DltResource:
-    # Each kind of row goes to its table through its own hints variant; the resource itself
-    # carries none, since dlt starts every variant from the resource's hints.
-    invoices_hints = dlt.mark.make_hints(
-        table_name="invoices",
-        write_disposition="merge",
-        primary_key="invoice_id",
-        columns=_named(INVOICE_COLUMNS),
-        nested_hints={"line_items": {"columns": _named(LINE_ITEM_COLUMNS)}},
-    )
-    versions_hints = dlt.mark.make_hints(
-        table_name="invoice_versions",
-        write_disposition="merge",
-        primary_key=["invoice_id", "updated_date_utc"],
-        columns=_named(VERSION_COLUMNS),
-    )
-    set_aside_hints = quarantine_hints()
+    hints = _invoice_hints()
 
     @dlt.resource(name="xero_invoices")
     def invoices() -> Iterator[Any]:
@@ -159,15 +144,7 @@ def invoices_resource(
                 tracker.ceiling, tracker.max_seen = resume.ceiling, resume.max_seen
             if start is not None:
                 tracker.known = known_versions(tenant_id, start)
-            gate = Quarantine(
-                "invoices",
-                tenant_id,
-                quarantined_keys("invoices", tenant_id),
-                now,
-                id_field="InvoiceID",
-                name_field="InvoiceNumber",
-                updated_field="UpdatedDateUTC",
-            )
+            gate = _invoice_gate(tenant_id, quarantined_keys, now)
             pages = client.invoice_pages(
                 tenant_id,
                 modified_since=start,
@@ -180,17 +157,12 @@ def invoices_resource(
                 for page in _pages_until_limit(pages, plan):
                     done, order = page.page, page.order
                     stats.add(stats.pages, tenant_id, 1)
-                    yield from _page_rows(page, tenant_id, tracker, stats, gate, router)
+                    yield from _page_rows(
+                        page, tenant_id, tracker, stats, gate, router, strict, hints
+                    )
                     tracker.end_page()
             except _LimitReached as stop:
-                position = ReadPosition(
-                    window=start,
-                    next_page=done + 1 if done else (resume.next_page if resume else 1),
-                    ceiling=tracker.ceiling,
-                    max_seen=tracker.max_seen,
-                    ordered=order is not None,
-                    pages_read=(resume.pages_read if resume else 0) + stats.pages.get(tenant_id, 0),
-                )
+                position = _stop_position(start, done, resume, tracker, order, stats, tenant_id)
                 positions[tenant_id] = position.to_state()
                 stats.stops[tenant_id] = _stop_message(tenant_id, stop.error, position, stats)
                 continue
@@ -201,41 +173,106 @@ def invoices_resource(
                 if new is not None:
                     cursors[tenant_id] = new.isoformat()
 
-    def _page_rows(
-        page: Any,
-        tenant_id: str,
-        tracker: VersionTracker,
-        stats: XeroExtractStats,
-        gate: Quarantine,
-        router: TableRouter,
-    ) -> Iterator[Any]:
-        """The rows of one page, as dlt items for the invoice tables and the quarantine."""
-        tracker.observe_ceiling(page.server_time)
-        parsed: dict[str, dict[str, Any]] = {}
-        for payload in page.invoices:
-            row = _parse(gate, payload, tenant_id, strict)
-            if row is not None:
-                _keep_newest(parsed, row, stats)
-        rows = [
-            row
-            for row in parsed.values()
-            if tracker.is_new(row["invoice_id"], row["updated_date_utc"])
-        ]
-        for row in rows:  # compared above; from here on only dlt reads it
-            row["updated_date_utc"] = datetime_for_dlt(row["updated_date_utc"])
-        stats.add(stats.loaded, tenant_id, len(rows))
-        stats.add(stats.unchanged, tenant_id, len(parsed) - len(rows))
-        if gate.quarantined:
-            stats.add(stats.rejected, tenant_id, gate.quarantined)
-            stats.quarantined.extend(gate.named)
-            gate.quarantined, gate.named = 0, []
-        if gate.rows:
-            yield router.rows(gate.drain(), set_aside_hints)
-        if rows:
-            yield router.rows(rows, invoices_hints)
-            yield router.rows([version_row(r) for r in rows], versions_hints)
-
     return invoices
+
+
+class _InvoiceHints(NamedTuple):
+    """dlt hints of the invoice tables and the quarantine."""
+
+    invoices: Any
+    versions: Any
+    set_aside: Any
+
+
+def _invoice_hints() -> _InvoiceHints:
+    # Each kind of row goes to its table through its own hints variant; the resource itself
+    # carries none, since dlt starts every variant from the resource's hints.
+    invoices_hints = dlt.mark.make_hints(
+        table_name="invoices",
+        write_disposition="merge",
+        primary_key="invoice_id",
+        columns=_named(INVOICE_COLUMNS),
+        nested_hints={"line_items": {"columns": _named(LINE_ITEM_COLUMNS)}},
+    )
+    versions_hints = dlt.mark.make_hints(
+        table_name="invoice_versions",
+        write_disposition="merge",
+        primary_key=["invoice_id", "updated_date_utc"],
+        columns=_named(VERSION_COLUMNS),
+    )
+    set_aside_hints = quarantine_hints()
+    return _InvoiceHints(invoices_hints, versions_hints, set_aside_hints)
+
+
+def _invoice_gate(
+    tenant_id: str, quarantined_keys: QuarantinedKeys, now: Callable[[], datetime]
+) -> Quarantine:
+    """The quarantine of ``tenant_id``'s invoices, holding the keys already set aside."""
+    return Quarantine(
+        "invoices",
+        tenant_id,
+        quarantined_keys("invoices", tenant_id),
+        now,
+        id_field="InvoiceID",
+        name_field="InvoiceNumber",
+        updated_field="UpdatedDateUTC",
+    )
+
+
+def _stop_position(
+    start: datetime | None,
+    done: int,
+    resume: ReadPosition | None,
+    tracker: VersionTracker,
+    order: str | None,
+    stats: XeroExtractStats,
+    tenant_id: str,
+) -> ReadPosition:
+    """Where the next run resumes a read stopped at a limit after page ``done``."""
+    position = ReadPosition(
+        window=start,
+        next_page=done + 1 if done else (resume.next_page if resume else 1),
+        ceiling=tracker.ceiling,
+        max_seen=tracker.max_seen,
+        ordered=order is not None,
+        pages_read=(resume.pages_read if resume else 0) + stats.pages.get(tenant_id, 0),
+    )
+    return position
+
+
+def _page_rows(
+    page: Any,
+    tenant_id: str,
+    tracker: VersionTracker,
+    stats: XeroExtractStats,
+    gate: Quarantine,
+    router: TableRouter,
+    strict: bool,
+    hints: _InvoiceHints,
+) -> Iterator[Any]:
+    """The rows of one page, as dlt items for the invoice tables and the quarantine."""
+    tracker.observe_ceiling(page.server_time)
+    parsed: dict[str, dict[str, Any]] = {}
+    for payload in page.invoices:
+        row = _parse(gate, payload, tenant_id, strict)
+        if row is not None:
+            _keep_newest(parsed, row, stats)
+    rows = [
+        row for row in parsed.values() if tracker.is_new(row["invoice_id"], row["updated_date_utc"])
+    ]
+    for row in rows:  # compared above; from here on only dlt reads it
+        row["updated_date_utc"] = datetime_for_dlt(row["updated_date_utc"])
+    stats.add(stats.loaded, tenant_id, len(rows))
+    stats.add(stats.unchanged, tenant_id, len(parsed) - len(rows))
+    if gate.quarantined:
+        stats.add(stats.rejected, tenant_id, gate.quarantined)
+        stats.quarantined.extend(gate.named)
+        gate.quarantined, gate.named = 0, []
+    if gate.rows:
+        yield router.rows(gate.drain(), hints.set_aside)
+    if rows:
+        yield router.rows(rows, hints.invoices)
+        yield router.rows([version_row(r) for r in rows], hints.versions)
 
 
 def _parse(gate: Quarantine, payload: Any, tenant_id: str, strict: bool) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pipelines.run import run_xero_extract
-from pipelines.xero.finance_source import FINANCE_TABLE_COLUMNS, FINANCE_TABLES
+from pipelines.xero.finance_tables import FINANCE_TABLE_COLUMNS, FINANCE_TABLES
 from tests.extract.conftest import ExtractEnv
 
 FINANCE_PATHS = [f"GET /api.xro/2.0/{t.endpoint.path}" for t in FINANCE_TABLES] + [

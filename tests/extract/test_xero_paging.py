@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.run import run_xero_extract
-from pipelines.xero.finance_source import FINANCE_TABLES
+from pipelines.xero.finance_tables import FINANCE_TABLES
 from reverse_etl.core.errors import XeroError
 from tests.extract.conftest import ExtractEnv
 

@@ -11,7 +11,7 @@ Xero and HubSpot sources, the cursors, the quarantine, ``_ensure_tables``, ``ext
   questions and writes: here :class:`PostgresDatasetSession`, the same four calls on psycopg2
   (its ``%s`` placeholders are the ones the extract already writes).
 - ``pipelines.run.secure_warehouse`` chmods the DuckDB file: nothing to do on a server.
-- ``pipelines.run.LOADER_FILE_FORMAT`` is ``jsonl``, which dlt's postgres destination does not
+- ``pipelines.dlt_run.LOADER_FILE_FORMAT`` is ``jsonl``, which dlt's postgres destination does not
   load ("Supported formats: csv, parquet, insert_values, model", dlt 1.31's error): here
   ``insert_values``, its default.
 
@@ -33,6 +33,7 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
+import pipelines.dlt_run as dlt_run
 import pipelines.run as extract_run
 from pipelines.housekeeping import make_private
 from reverse_etl.core.settings import Settings
@@ -115,5 +116,5 @@ def extract_into_postgres(
         patch.setattr(extract_run, "_pipeline", pipeline)
         patch.setattr(extract_run, "dataset_session", session)
         patch.setattr(extract_run, "secure_warehouse", lambda path: None)
-        patch.setattr(extract_run, "LOADER_FILE_FORMAT", POSTGRES_FILE_FORMAT)
+        patch.setattr(dlt_run, "LOADER_FILE_FORMAT", POSTGRES_FILE_FORMAT)
         yield
