@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reverse_etl.core import sync_log
+from reverse_etl.core.dbt_results import node_failure
 from reverse_etl.core.errors import TransformError
 from reverse_etl.core.settings import Settings
 from reverse_etl.transform import (
@@ -71,7 +72,6 @@ from reverse_etl.transform import (
     dbt_args,
     dbt_vars_for,
     existing_warehouse,
-    node_failure,
     parsed_manifest,
     release_duckdb,
 )

@@ -35,9 +35,7 @@ done (``DuckDBConnectionManager`` in dbt-duckdb 1.11's ``connections.py``).
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,16 +43,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from reverse_etl.core import build_plan, sync_log
+from reverse_etl.core.dbt_invocation import (
+    DBT_PROJECT_DIR,
+    dbt_args,
+    parsed_manifest,
+    release_duckdb,
+    runner,
+)
+from reverse_etl.core.dbt_results import (
+    TEST_FAILURES_SCHEMA,
+    FreshnessReport,
+    node_failure,
+    tidy_test_failures,
+)
 from reverse_etl.core.errors import TransformError
 from reverse_etl.core.push_path import split_failures
 from reverse_etl.core.settings import Settings
-
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
-TEST_FAILURES_SCHEMA = "dbt_test_failures"
-LEGACY_TEST_FAILURES_SCHEMA = "test_failures"
 
 log = logging.getLogger(__name__)
 
@@ -62,20 +67,6 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 
 _FAILED = {"error", "fail", "runtime error"}
-
-
-@dataclass(frozen=True)
-class NodeFailure:
-    """One model, test or unit test that failed, as dbt reported it."""
-
-    resource_type: str  # model | test | unit_test | seed | snapshot
-    name: str
-    status: str
-    message: str
-
-    def describe(self) -> str:
-        kind = "unit test" if self.resource_type == "unit_test" else self.resource_type
-        return f"{kind} {self.name} {self.status}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -170,51 +161,21 @@ def run_transform(
 
     warehouse = existing_warehouse(settings)
     dbt_vars = dbt_vars_for(settings, dbt_vars)
-    args = ["build", *dbt_args(warehouse, dbt_vars)]
-    inputs = None
-    if select:
-        args += ["--select", select, "--exclude-resource-type", "unit_test"]
-    else:
-        if scope not in build_plan.WHOLE_PROJECT:
-            raise ValueError(f"not a build scope: {scope!r}")
-        if scope != build_plan.FULL:
-            args += ["--selector", scope]
-        if scope in build_plan.DAY_SCOPES:
-            # the incremental marts rebuilt whole: ageing moved on, the models may have changed
-            # (dbt_project/macros/incremental_marts.sql); an hourly build adds what changed
-            args.append("--full-refresh")
-        inputs = build_inputs(settings, dbt_vars, now=now)
+    args = ["build", *dbt_args(warehouse, dbt_vars), *_node_args(select, scope)]
+    inputs = None if select else build_inputs(settings, dbt_vars, now=now)
 
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     try:
         callbacks = [_progress_callback(progress)] if progress else []
-        result = _runner(warehouse, dbt_vars, callbacks).invoke(args)
+        result = runner(warehouse, dbt_vars, callbacks).invoke(args)
         invocation_id = get_invocation_id()
     finally:
         release_duckdb()
     seconds = time.perf_counter() - started
 
-    if result.exception is not None and result.result is None:
-        raise TransformError(
-            f"dbt build could not run: {result.exception}. "
-            f"See {DBT_PROJECT_DIR / 'logs' / 'dbt.log'}."
-        )
     node_results = list(getattr(result.result, "results", None) or [])
-    failed = [r for r in node_results if str(r.status) in _FAILED]
-    manifest = parsed_manifest(warehouse, dbt_vars) if failed else None
-    analysts, blocking = split_failures(manifest, node_results, failed)
-    for r in analysts:
-        log.warning("Analyst-only test failed (the push goes on): %s", node_failure(r, warehouse))
-    failures = [node_failure(r, warehouse) for r in blocking]
-    _tidy_test_failures(warehouse, node_results)
-    if failures or (not result.success and not analysts):
-        skipped = sum(1 for r in node_results if str(r.status) == "skipped")
-        details = "; ".join(f.describe() for f in failures) or str(result.exception)
-        raise TransformError(
-            f"dbt build failed ({len(failures)} failed, {skipped} skipped downstream): "
-            f"{details}. Details in {DBT_PROJECT_DIR / 'logs' / 'dbt.log'}."
-        )
+    analysts = _raise_for_failures(result, node_results, warehouse, dbt_vars)
     if inputs is not None:
         with sync_log.open_warehouse(warehouse) as con:
             build_plan.record_build(
@@ -226,6 +187,69 @@ def run_transform(
                 run_id=run_id,
                 dbt_invocation_id=invocation_id,
             )
+    return _report(
+        node_results,
+        seconds=seconds,
+        warehouse=warehouse,
+        invocation_id=invocation_id,
+        scope=scope if not select else "selection",
+        analyst_failures=tuple(node_failure(r, warehouse).describe() for r in analysts),
+    )
+
+
+def _raise_for_failures(
+    result: Any, node_results: list[Any], warehouse: Path, dbt_vars: Mapping[str, Any]
+) -> list[Any]:
+    """Raise :class:`TransformError` for a build that could not run or whose failures stop the
+    push; log and return the failed tests of analyst-only marts (the push goes on); tidy the
+    failure views of the tests that passed."""
+    if result.exception is not None and result.result is None:
+        raise TransformError(
+            f"dbt build could not run: {result.exception}. "
+            f"See {DBT_PROJECT_DIR / 'logs' / 'dbt.log'}."
+        )
+    failed = [r for r in node_results if str(r.status) in _FAILED]
+    manifest = parsed_manifest(warehouse, dbt_vars) if failed else None
+    analysts, blocking = split_failures(manifest, node_results, failed)
+    for r in analysts:
+        log.warning("Analyst-only test failed (the push goes on): %s", node_failure(r, warehouse))
+    failures = [node_failure(r, warehouse) for r in blocking]
+    tidy_test_failures(warehouse, node_results)
+    if failures or (not result.success and not analysts):
+        skipped = sum(1 for r in node_results if str(r.status) == "skipped")
+        details = "; ".join(f.describe() for f in failures) or str(result.exception)
+        raise TransformError(
+            f"dbt build failed ({len(failures)} failed, {skipped} skipped downstream): "
+            f"{details}. Details in {DBT_PROJECT_DIR / 'logs' / 'dbt.log'}."
+        )
+    return analysts
+
+
+def _node_args(select: str | None, scope: str) -> list[str]:
+    """Which nodes the build runs: a dbt selection (data tests included, unit tests not), or a
+    scope's selector (``dbt_project/selectors.yml``; ``full`` is every node)."""
+    if select:
+        return ["--select", select, "--exclude-resource-type", "unit_test"]
+    if scope not in build_plan.WHOLE_PROJECT:
+        raise ValueError(f"not a build scope: {scope!r}")
+    args = [] if scope == build_plan.FULL else ["--selector", scope]
+    if scope in build_plan.DAY_SCOPES:
+        # the incremental marts rebuilt whole: ageing moved on, the models may have changed
+        # (dbt_project/macros/incremental_marts.sql); an hourly build adds what changed
+        args.append("--full-refresh")
+    return args
+
+
+def _report(
+    node_results: list[Any],
+    *,
+    seconds: float,
+    warehouse: Path,
+    invocation_id: str | None,
+    scope: str,
+    analyst_failures: tuple[str, ...],
+) -> TransformReport:
+    """The build's counts, from dbt's node results."""
 
     def count(resource_type: str, statuses: set[str]) -> int:
         return sum(
@@ -245,79 +269,9 @@ def run_transform(
         warehouse_path=warehouse,
         warned=warned,
         invocation_id=invocation_id,
-        scope=scope if not select else "selection",
-        analyst_failures=tuple(node_failure(r, warehouse).describe() for r in analysts),
+        scope=scope,
+        analyst_failures=analyst_failures,
     )
-
-
-# Parsed manifests of this process, by what parsing depends on (the project's files, the vars,
-# the database name). dbt-core's "programmatic invocations" guide
-# (https://docs.getdbt.com/reference/programmatic-invocations): a manifest returned by `parse`
-# can be handed to `dbtRunner(manifest=...)`, which then skips parsing; the profile (the
-# warehouse path) and the vars are still read at each invocation when the models compile
-# (checked: a build with a pre-parsed manifest writes to the warehouse and honours the vars it
-# is given), while what dbt decides at parse time (schema names, materializations) stays with
-# the manifest, hence the vars in the key. Long-running processes (`sync --every`, the webhook
-# worker) and the test suite parse once; a one-shot command parses once, as before. Partial
-# parsing (target/partial_parse.msgpack) cannot do this: another warehouse path or other vars
-# make dbt re-parse everything.
-_MANIFESTS: dict[str, Any] = {}
-_MANIFEST_LOCK = threading.Lock()
-
-
-def parsed_manifest(
-    warehouse: Path,
-    dbt_vars: Mapping[str, Any],
-    *,
-    target_path: Path | None = None,
-    keep_ephemeral: bool = False,
-) -> Any:
-    """This process's parsed manifest for the project and vars (parsed now when missing), its
-    compile state reset (:func:`_reset_compiled`; ``keep_ephemeral``: but for the ephemeral
-    models'); ``None`` when the project does not parse (the build then parses by itself and
-    reports the error)."""
-    from dbt.cli.main import dbtRunner  # dbt: seconds to import, builds only
-
-    key = build_plan.project_fingerprint(DBT_PROJECT_DIR, {**dbt_vars, "database": warehouse.stem})
-    with _MANIFEST_LOCK:
-        manifest = _MANIFESTS.get(key)
-        if manifest is None:
-            args = ["parse", *dbt_args(warehouse, dbt_vars, target_path=target_path)]
-            try:
-                parsed = dbtRunner().invoke(args)
-            finally:
-                release_duckdb()
-            if not parsed.success or parsed.result is None:
-                return None
-            manifest = _MANIFESTS[key] = parsed.result
-        _reset_compiled(manifest, keep_ephemeral=keep_ephemeral)
-        return manifest
-
-
-def _reset_compiled(manifest: Any, *, keep_ephemeral: bool = False) -> None:
-    """Forget what the last build compiled into the manifest. dbt compiles into the manifest
-    it is given (``node.compiled_code``, ``extra_ctes_injected``, ``dbt/compilation.py``): a
-    second build with the same manifest would believe its ephemeral CTEs already injected and
-    fail (``__dbt__cte__fct_invoices does not exist``). Resetting is cheaper than a deep copy
-    of the manifest (~0.5 s). ``keep_ephemeral`` keeps the ephemeral models' compiled SQL for
-    a build that does not select them (the webhook fast path): dbt then injects it as it is
-    (``_recursively_prepend_ctes`` reuses an ephemeral model compiled and injected)."""
-    for node in manifest.nodes.values():
-        if keep_ephemeral and getattr(node, "is_ephemeral_model", False):
-            continue
-        if getattr(node, "compiled", False) or getattr(node, "extra_ctes_injected", False):
-            node.compiled = False
-            node.compiled_code = None
-            node.extra_ctes_injected = False
-            node.extra_ctes = []
-
-
-def _runner(warehouse: Path, dbt_vars: Mapping[str, Any], callbacks: list[Any]) -> Any:
-    """A ``dbtRunner`` with this process's parsed manifest for the project and vars."""
-    from dbt.cli.main import dbtRunner  # dbt: seconds to import, builds only
-
-    manifest = parsed_manifest(warehouse, dbt_vars)
-    return dbtRunner(manifest=manifest, callbacks=callbacks)
 
 
 def existing_warehouse(settings: Settings) -> Path:
@@ -328,30 +282,6 @@ def existing_warehouse(settings: Settings) -> Path:
             "(or check WAREHOUSE_PATH)."
         )
     return warehouse
-
-
-def dbt_args(
-    warehouse: Path, dbt_vars: Mapping[str, Any], *, target_path: Path | None = None
-) -> list[str]:
-    """The arguments every invocation shares: this project, the warehouse, the vars, quiet."""
-    return [
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(target_path or DBT_PROJECT_DIR / "target"),
-        "--log-path",
-        str(DBT_PROJECT_DIR / "logs"),
-        "--vars",
-        json.dumps({**dbt_vars, "warehouse_path": str(warehouse)}),
-        "--log-level",
-        "none",
-        "--log-level-file",
-        "debug",
-        "--no-use-colors",
-        "--no-send-anonymous-usage-stats",
-    ]
 
 
 def _progress_callback(progress: Progress) -> Callable[[Any], None]:
@@ -374,30 +304,6 @@ def _progress_callback(progress: Progress) -> Callable[[Any], None]:
     return on_event
 
 
-@dataclass(frozen=True)
-class FreshnessReport:
-    """`dbt source freshness` over the extract logs: ``status`` pass | warn | error."""
-
-    status: str
-    sources: dict[str, str]
-    seconds: float
-    measured_by: str = "dbt source freshness"
-
-    def summary(self) -> str:
-        if self.status == "pass":
-            return f"Source freshness: pass (every source extracted recently; {self.measured_by})."
-        stale = ", ".join(f"{name} {status}" for name, status in self.sources.items())
-        return f"Source freshness: {self.status} ({stale})."
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "status": self.status,
-            "sources": self.sources,
-            "seconds": round(self.seconds, 3),
-            "measured_by": self.measured_by,
-        }
-
-
 def run_source_freshness(settings: Settings) -> FreshnessReport:
     """`dbt source freshness` for the extract logs (``raw_xero.extract_runs``,
     ``raw_hubspot.extract_runs``: one row per successful extract, written even when nothing
@@ -409,7 +315,7 @@ def run_source_freshness(settings: Settings) -> FreshnessReport:
     args += ["--output", str(DBT_PROJECT_DIR / "target" / "sources.json")]
     started = time.perf_counter()
     try:
-        result = _runner(warehouse, dbt_vars, []).invoke(args)
+        result = runner(warehouse, dbt_vars, []).invoke(args)
     finally:
         release_duckdb()
     statuses: dict[str, str] = {}
@@ -426,77 +332,3 @@ def run_source_freshness(settings: Settings) -> FreshnessReport:
         worst = "error"
         statuses["dbt"] = f"could not run: {result.exception}"
     return FreshnessReport(worst, statuses, time.perf_counter() - started)
-
-
-def _tidy_test_failures(warehouse: Path, node_results: list[Any]) -> None:
-    """Drop the failure views of tests that passed (and the old ``test_failures`` schema);
-    drop ``dbt_test_failures`` when nothing is left in it."""
-    passed = [
-        r.node.alias
-        for r in node_results
-        if r.node.resource_type == "test" and str(r.status) == "pass"
-    ]
-    try:
-        with duckdb.connect(str(warehouse)) as con:
-            con.execute(f"drop schema if exists {LEGACY_TEST_FAILURES_SCHEMA} cascade")
-            existing = {
-                row[0]
-                for row in con.execute(
-                    "select view_name from duckdb_views() where schema_name = ?",
-                    [TEST_FAILURES_SCHEMA],
-                ).fetchall()
-            }
-            for name in passed:
-                if name in existing:
-                    con.execute(f'drop view if exists {TEST_FAILURES_SCHEMA}."{name}"')
-                    existing.discard(name)
-            if not existing:
-                con.execute(f"drop schema if exists {TEST_FAILURES_SCHEMA} cascade")
-    except duckdb.Error as exc:  # tidying is cosmetic: never fail the build for it
-        log.warning("Could not tidy %s: %s", TEST_FAILURES_SCHEMA, exc)
-
-
-def node_failure(node_result: Any, warehouse: Path) -> NodeFailure:
-    node = node_result.node
-    message = " ".join(str(node_result.message or "").split())
-    failures = getattr(node_result, "failures", None)
-    if node.resource_type == "test" and failures:
-        message = f"{failures} failing row{'s' if failures != 1 else ''}"
-        relation = getattr(node, "relation_name", None)
-        if relation:
-            message += f", e.g. {_sample_rows(warehouse, relation)} (all in {relation})"
-    return NodeFailure(
-        resource_type=str(node.resource_type),
-        name=node.name,
-        status=str(node_result.status),
-        message=message[:1000],
-    )
-
-
-def _sample_rows(warehouse: Path, relation: str, limit: int = 3) -> str:
-    """The first failing rows of a test (dbt stores them: ``store_failures_as: view``)."""
-    try:
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            cursor = con.execute(f"select * from {relation} limit {limit}")
-            names = [column[0] for column in cursor.description]
-            rows = cursor.fetchall()
-    except duckdb.Error:
-        return "(failing rows unavailable)"
-    shown = [
-        "{" + ", ".join(f"{name}={value}" for name, value in zip(names, row, strict=True)) + "}"
-        for row in rows
-    ]
-    return "; ".join(shown)[:600]
-
-
-def release_duckdb() -> None:
-    """Close dbt-duckdb's process-wide DuckDB instance so the file can be reopened."""
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager  # dbt: builds only
-    except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
-        return
-    with DuckDBConnectionManager._LOCK:
-        environment = DuckDBConnectionManager._ENV
-        DuckDBConnectionManager._ENV = None
-        if environment is not None:
-            environment.close()

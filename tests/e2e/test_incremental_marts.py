@@ -13,8 +13,8 @@ from typing import Any
 from typer.testing import CliRunner
 
 from reverse_etl.app.cli import app
-from reverse_etl.core.settings import load_settings
 from reverse_etl.app.sync import run_sync_once
+from reverse_etl.core.settings import load_settings
 from reverse_etl.transform import run_transform
 
 runner = CliRunner()

@@ -1,0 +1,126 @@
+"""How this process invokes dbt: the project's directory, the arguments every invocation
+shares, the parsed manifest kept per project and vars (so long-running processes parse once),
+and closing dbt-duckdb's process-wide DuckDB instance after each invocation.
+
+Used by the transform stage (:mod:`reverse_etl.transform`) and the webhook fast path
+(:mod:`reverse_etl.fast_path`), which import these names from the transform module.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from reverse_etl.core import build_plan
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+
+# Parsed manifests of this process, by what parsing depends on (the project's files, the vars,
+# the database name). dbt-core's "programmatic invocations" guide
+# (https://docs.getdbt.com/reference/programmatic-invocations): a manifest returned by `parse`
+# can be handed to `dbtRunner(manifest=...)`, which then skips parsing; the profile (the
+# warehouse path) and the vars are still read at each invocation when the models compile
+# (checked: a build with a pre-parsed manifest writes to the warehouse and honours the vars it
+# is given), while what dbt decides at parse time (schema names, materializations) stays with
+# the manifest, hence the vars in the key. Long-running processes (`sync --every`, the webhook
+# worker) and the test suite parse once; a one-shot command parses once, as before. Partial
+# parsing (target/partial_parse.msgpack) cannot do this: another warehouse path or other vars
+# make dbt re-parse everything.
+_MANIFESTS: dict[str, Any] = {}
+_MANIFEST_LOCK = threading.Lock()
+
+
+def parsed_manifest(
+    warehouse: Path,
+    dbt_vars: Mapping[str, Any],
+    *,
+    target_path: Path | None = None,
+    keep_ephemeral: bool = False,
+) -> Any:
+    """This process's parsed manifest for the project and vars (parsed now when missing), its
+    compile state reset (:func:`_reset_compiled`; ``keep_ephemeral``: but for the ephemeral
+    models'); ``None`` when the project does not parse (the build then parses by itself and
+    reports the error)."""
+    from dbt.cli.main import dbtRunner  # dbt: seconds to import, builds only
+
+    key = build_plan.project_fingerprint(DBT_PROJECT_DIR, {**dbt_vars, "database": warehouse.stem})
+    with _MANIFEST_LOCK:
+        manifest = _MANIFESTS.get(key)
+        if manifest is None:
+            args = ["parse", *dbt_args(warehouse, dbt_vars, target_path=target_path)]
+            try:
+                parsed = dbtRunner().invoke(args)
+            finally:
+                release_duckdb()
+            if not parsed.success or parsed.result is None:
+                return None
+            manifest = _MANIFESTS[key] = parsed.result
+        _reset_compiled(manifest, keep_ephemeral=keep_ephemeral)
+        return manifest
+
+
+def _reset_compiled(manifest: Any, *, keep_ephemeral: bool = False) -> None:
+    """Forget what the last build compiled into the manifest. dbt compiles into the manifest
+    it is given (``node.compiled_code``, ``extra_ctes_injected``, ``dbt/compilation.py``): a
+    second build with the same manifest would believe its ephemeral CTEs already injected and
+    fail (``__dbt__cte__fct_invoices does not exist``). Resetting is cheaper than a deep copy
+    of the manifest (~0.5 s). ``keep_ephemeral`` keeps the ephemeral models' compiled SQL for
+    a build that does not select them (the webhook fast path): dbt then injects it as it is
+    (``_recursively_prepend_ctes`` reuses an ephemeral model compiled and injected)."""
+    for node in manifest.nodes.values():
+        if keep_ephemeral and getattr(node, "is_ephemeral_model", False):
+            continue
+        if getattr(node, "compiled", False) or getattr(node, "extra_ctes_injected", False):
+            node.compiled = False
+            node.compiled_code = None
+            node.extra_ctes_injected = False
+            node.extra_ctes = []
+
+
+def runner(warehouse: Path, dbt_vars: Mapping[str, Any], callbacks: list[Any]) -> Any:
+    """A ``dbtRunner`` with this process's parsed manifest for the project and vars."""
+    from dbt.cli.main import dbtRunner  # dbt: seconds to import, builds only
+
+    manifest = parsed_manifest(warehouse, dbt_vars)
+    return dbtRunner(manifest=manifest, callbacks=callbacks)
+
+
+def dbt_args(
+    warehouse: Path, dbt_vars: Mapping[str, Any], *, target_path: Path | None = None
+) -> list[str]:
+    """The arguments every invocation shares: this project, the warehouse, the vars, quiet."""
+    return [
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(target_path or DBT_PROJECT_DIR / "target"),
+        "--log-path",
+        str(DBT_PROJECT_DIR / "logs"),
+        "--vars",
+        json.dumps({**dbt_vars, "warehouse_path": str(warehouse)}),
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "debug",
+        "--no-use-colors",
+        "--no-send-anonymous-usage-stats",
+    ]
+
+
+def release_duckdb() -> None:
+    """Close dbt-duckdb's process-wide DuckDB instance so the file can be reopened."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager  # dbt: builds only
+    except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
+        return
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+        if environment is not None:
+            environment.close()
