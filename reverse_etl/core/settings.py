@@ -18,19 +18,22 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 from reverse_etl.core.api_versions import DEFAULT_API_VERSION
 from reverse_etl.core.errors import ConfigError
 from reverse_etl.core.settings_values import (
     api_url,
     api_version,
+    mask,
+    mask_url,
     read_dotenv,
+    redact_url,
     required,
     split_list,
     whole_number,
     yes_no,
 )
+from reverse_etl.core.warehouse import Warehouse, masked_url, warehouse_for
 
 SANDBOX_XERO_PORT = 18710
 SANDBOX_HUBSPOT_PORT = 18720
@@ -42,7 +45,13 @@ SANDBOX_WEBHOOK_KEY = "sandbox-webhook-key"
 _OBJECT_NAME = re.compile(r"^[a-z][a-z0-9_]{1,99}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 SECRET_VARIABLES = frozenset(
-    {"XERO_CLIENT_SECRET", "XERO_REFRESH_TOKEN", "HUBSPOT_ACCESS_TOKEN", "XERO_WEBHOOK_KEY"}
+    {
+        "XERO_CLIENT_SECRET",
+        "XERO_REFRESH_TOKEN",
+        "HUBSPOT_ACCESS_TOKEN",
+        "XERO_WEBHOOK_KEY",
+        "WAREHOUSE_URL",
+    }
 )
 
 
@@ -111,6 +120,13 @@ class Settings:
     state_dir: Path
     mirroring: MirroringPolicy = field(default_factory=MirroringPolicy)
     sources: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # WAREHOUSE_URL: PostgreSQL when set (issue 22); the DuckDB file at warehouse_path when not
+    warehouse_url: str | None = field(default=None, repr=False)
+
+    @property
+    def warehouse(self) -> Warehouse:
+        """The warehouse seam (:mod:`reverse_etl.core.warehouse`) for this configuration."""
+        return warehouse_for(self.warehouse_url, self.warehouse_path)
 
     @property
     def mode_line(self) -> str:
@@ -151,37 +167,13 @@ class Settings:
             ("HUBSPOT_INVOICE_TYPES", ",".join(self.mirroring.invoice_types)),
             ("HUBSPOT_INCLUDE_DRAFTS", str(self.mirroring.include_drafts).lower()),
             ("HUBSPOT_INCLUDE_VOIDED", str(self.mirroring.include_voided).lower()),
+            ("WAREHOUSE_URL", masked_url(self.warehouse_url) if self.warehouse_url else "(unset)"),
             ("WAREHOUSE_PATH", str(self.warehouse_path)),
             ("INVOICE_SYNC_STATE_DIR", str(self.state_dir)),
             ("ANALYTICS_PATH", str(self.analytics_path)),
             ("ALERT_URLS", " ".join(mask_url(u) for u in self.alert_urls) or "(log only)"),
         ]
         return rows
-
-
-def mask(secret: str | None) -> str:
-    """Show that a secret is set without showing it: first 4 characters at most, then stars."""
-    if not secret:
-        return "(not set)"
-    if len(secret) <= 8:
-        return "****"
-    return secret[:4] + "****"
-
-
-def mask_url(url: str) -> str:
-    """Alert URLs embed tokens (``slack://T/B/secret``): keep only the scheme."""
-    scheme, _, _rest = url.partition("://")
-    return f"{scheme}://****" if _rest else "****"
-
-
-def redact_url(url: str) -> str:
-    """``url`` without the secrets it may carry: ``user:password@`` and query values."""
-    parsed = urlparse(url)
-    netloc = parsed.netloc
-    if "@" in netloc:
-        netloc = "****@" + netloc.rpartition("@")[2]
-    query = "****" if parsed.query else ""
-    return urlunparse(parsed._replace(netloc=netloc, query=query))
 
 
 def load_settings(
@@ -215,6 +207,9 @@ def _build(values: Mapping[str, str]) -> Settings:
         values.get("ANALYTICS_PATH", str(warehouse_path.parent / "analytics.duckdb"))
     ).expanduser()
     _refuse_shared_files(warehouse_path, analytics_path)
+    warehouse_url = values.get("WAREHOUSE_URL")
+    if warehouse_url:
+        warehouse_for(warehouse_url, warehouse_path)  # a malformed URL is a ConfigError now
     credentials = _Credentials.sandbox(values) if sandbox else _Credentials.live(values)
     tenant_ids = _tenant_ids(values)
     object_name = _object_name(values)
@@ -228,6 +223,7 @@ def _build(values: Mapping[str, str]) -> Settings:
         state_dir=state_dir,
         mirroring=_mirroring(values),
         sources=dict(values),
+        warehouse_url=warehouse_url,
     )
 
 

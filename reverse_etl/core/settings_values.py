@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 
 from dotenv.parser import parse_stream
 
@@ -100,3 +100,28 @@ def api_version(value: str) -> str:
             f"use one of {', '.join(SUPPORTED_VERSIONS)} (default {DEFAULT_API_VERSION})."
         )
     return value
+
+
+def mask(secret: str | None) -> str:
+    """Show that a secret is set without showing it: first 4 characters at most, then stars."""
+    if not secret:
+        return "(not set)"
+    if len(secret) <= 8:
+        return "****"
+    return secret[:4] + "****"
+
+
+def mask_url(url: str) -> str:
+    """Alert URLs embed tokens (``slack://T/B/secret``): keep only the scheme."""
+    scheme, _, _rest = url.partition("://")
+    return f"{scheme}://****" if _rest else "****"
+
+
+def redact_url(url: str) -> str:
+    """``url`` without the secrets it may carry: ``user:password@`` and query values."""
+    parsed = urlparse(url)
+    netloc = parsed.netloc
+    if "@" in netloc:
+        netloc = "****@" + netloc.rpartition("@")[2]
+    query = "****" if parsed.query else ""
+    return urlunparse(parsed._replace(netloc=netloc, query=query))
