@@ -91,3 +91,16 @@ def test_advisory_lock_refuses_a_second_process_and_frees_on_kill(
 
             time.sleep(0.1)
     pytest.fail("the advisory lock outlived its killed holder")
+
+
+def test_each_test_gets_its_own_empty_database(postgres_warehouse_url: str) -> None:
+    con = warehouse_for(postgres_warehouse_url, Path("unused")).connect()
+    try:
+        (name,) = con.execute("select current_database()").fetchone()
+        assert postgres_warehouse_url.endswith("/" + name) and name.startswith("t_")
+        tables = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'public'"
+        ).fetchone()
+        assert tables == (0,)
+    finally:
+        con.close()
