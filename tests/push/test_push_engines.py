@@ -5,7 +5,12 @@ columns and types of its dbt contract (a dbt build on PostgreSQL is tested elsew
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -196,3 +201,71 @@ def test_no_action_table_is_named_with_the_warehouse_but_no_password(
         assert password not in message
     else:
         assert str(settings.warehouse_path) in message
+
+
+KILLED_MIDWAY = """
+import json, os, signal, sys
+from reverse_etl.core.settings import load_settings
+from reverse_etl.push import records
+from reverse_etl.push.invoices import run_push
+
+real_insert_rows = records.insert_rows
+calls = []
+
+
+def killed_on_the_third_batch(*args):
+    calls.append(1)
+    if len(calls) == 3:  # inside the third batch's transaction, its snapshot rows merged
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_insert_rows(*args)
+
+
+records.insert_rows = killed_on_the_third_batch
+run_push(load_settings(json.loads(sys.argv[1]), dotenv_path=None))
+"""
+
+
+def test_kill_9_while_recording_a_batch_keeps_the_batches_before_and_duplicates_nothing(
+    hubspot_sandbox: HubSpotSandbox, engine_settings: Settings, tmp_path: Path
+) -> None:
+    """A real ``kill -9`` of the push in the middle of recording its third batch (100 per
+    batch, one at a time): the engine discards the open transaction (PostgreSQL ends the
+    session; DuckDB replays only committed transactions from its WAL), the two batches before
+    stay, and the rerun writes every record once."""
+    settings = engine_settings
+    ensure_schema(settings, client=make_client(settings))
+    write_actions_to(settings, inserts(range(1, 501)))
+    env = {
+        "HUBSPOT_BASE_URL": hubspot_sandbox.url,
+        "WAREHOUSE_PATH": str(settings.warehouse_path),
+        "HUBSPOT_MAX_IN_FLIGHT": "1",
+        **({"WAREHOUSE_URL": settings.warehouse_url} if settings.warehouse_url else {}),
+    }
+
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_MIDWAY, json.dumps(env)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert len(_records(hubspot_sandbox)) == 300  # the third batch reached HubSpot
+    assert warehouse_query(settings, "select count(*) from raw_hubspot.invoice_records") == [(200,)]
+    assert warehouse_query(
+        settings, "select count(*), count(distinct xero_invoice_id) from sync_log.record_results"
+    ) == [(200, 200)]
+
+    rerun = run_push(settings, client=make_client(settings))
+
+    assert (rerun.inserted, rerun.updated, rerun.status) == (200, 300, "success")
+    assert len(_records(hubspot_sandbox)) == 500
+    assert warehouse_query(
+        settings,
+        "select count(*), count(distinct hs_object_id) from raw_hubspot.invoice_records",
+    ) == [(500, 500)]
+    # the killed run's row is closed as failed by the next run, not left running
+    assert warehouse_query(
+        settings, "select status, count(*) from sync_log.runs group by status order by status"
+    ) == [("failed", 1), ("success", 1)]
