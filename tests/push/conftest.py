@@ -206,31 +206,34 @@ def warehouse_query(settings: Settings, sql: str, params: list[Any] | None = Non
 
 
 def write_actions_to(
-    settings: Settings, rows: list[dict[str, Any]], *, invocation_id: str | None = None
+    settings: Settings,
+    rows: list[dict[str, Any]],
+    *,
+    invocation_id: str | None = None,
+    schema: str = "reverse_etl",
 ) -> None:
     """:func:`write_actions` on either engine: the action table with the columns and types of
     its dbt contract (hubspot_invoice_actions.yml), stamped with ``invocation_id`` as its
-    comment like the model's post-hook does."""
+    comment like the model's post-hook does; ``schema``: ``webhook_reverse_etl`` for the
+    webhook fast path's."""
     names = ["xero_invoice_id", "action", "hs_object_id", "changed_properties"] + [
         n for n in PROPERTY_NAMES if n != "xero_invoice_id"
     ]
     columns = ", ".join(f"{name} varchar" for name in names[4:])
     con = settings.warehouse.connect()
     try:
-        con.execute("create schema if not exists reverse_etl")
-        con.execute("drop table if exists reverse_etl.hubspot_invoice_actions")
+        con.execute(f"create schema if not exists {schema}")
+        con.execute(f"drop table if exists {schema}.hubspot_invoice_actions")
         con.execute(
-            "create table reverse_etl.hubspot_invoice_actions ("
+            f"create table {schema}.hubspot_invoice_actions ("
             "xero_invoice_id varchar not null, action varchar not null, hs_object_id varchar, "
             f"changed_properties varchar[], {columns})"
         )
         if invocation_id is not None:
-            con.execute(
-                f"comment on table reverse_etl.hubspot_invoice_actions is '{invocation_id}'"
-            )
+            con.execute(f"comment on table {schema}.hubspot_invoice_actions is '{invocation_id}'")
         if rows:
             con.executemany(
-                f"insert into reverse_etl.hubspot_invoice_actions ({', '.join(names)}) "
+                f"insert into {schema}.hubspot_invoice_actions ({', '.join(names)}) "
                 f"values ({', '.join('?' for _ in names)})",
                 [[row.get(name) for name in names] for row in rows],
             )

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from reverse_etl.core.settings import Settings
 from reverse_etl.push import records
@@ -269,3 +270,65 @@ def test_kill_9_while_recording_a_batch_keeps_the_batches_before_and_duplicates_
     assert warehouse_query(
         settings, "select status, count(*) from sync_log.runs group by status order by status"
     ) == [("failed", 1), ("success", 1)]
+
+
+def test_a_dlt_made_snapshot_is_updated_in_place_keeping_its_columns(
+    hubspot_sandbox: HubSpotSandbox, engine_settings: Settings
+) -> None:
+    """The snapshot table as dlt leaves it (NOT NULL ``_dlt`` columns, a column the push does
+    not know) is merged into, not replaced."""
+    settings = engine_settings
+    write_actions_to(settings, inserts([1]))
+    run_push(settings, client=make_client(settings))
+    hs_id = next(iter(_records(hubspot_sandbox).values()))["id"]
+    con = settings.warehouse.connect()
+    try:
+        con.execute("alter table raw_hubspot.invoice_records add column extra_col varchar")
+        con.execute("update raw_hubspot.invoice_records set extra_col = 'kept', _dlt_load_id = 'd'")
+    finally:
+        con.close()
+    update = {
+        **invoice(1, status="PAID"),
+        "action": "UPDATE",
+        "hs_object_id": hs_id,
+        "changed_properties": ["status"],
+    }
+    write_actions_to(settings, [update])
+
+    run_push(settings, client=make_client(settings))
+
+    assert warehouse_query(
+        settings, "select status, extra_col, _dlt_load_id from raw_hubspot.invoice_records"
+    ) == [("PAID", "kept", "d")]
+
+
+def test_dry_run_logs_the_run_and_writes_nothing(
+    hubspot_sandbox: HubSpotSandbox, engine_settings: Settings
+) -> None:
+    settings = engine_settings
+    write_actions_to(settings, inserts(range(1, 31)), invocation_id="dbt-dry")
+
+    report = run_push(settings, dry_run=True, console=Console(record=True, width=200))
+
+    assert hubspot_sandbox.emulator.counters.total() == 0
+    assert report.status == "success" and report.planned == {"INSERT": 30}
+    assert warehouse_query(
+        settings, "select status, dry_run, inserted, actions_invocation_id from sync_log.runs"
+    ) == [("success", True, 0, "dbt-dry")]
+    assert warehouse_query(settings, "select count(*) from sync_log.record_results") == [(0,)]
+    assert not _consumed(settings)  # a dry run consumes nothing: the next push sends it all
+
+
+def test_the_webhook_fast_paths_action_table_in_its_own_schema(
+    hubspot_sandbox: HubSpotSandbox, engine_settings: Settings
+) -> None:
+    settings = engine_settings
+    write_actions_to(
+        settings, inserts([1, 2]), invocation_id="dbt-webhook", schema="webhook_reverse_etl"
+    )
+
+    report = run_push(settings, client=make_client(settings), actions_schema="webhook_reverse_etl")
+
+    assert (report.inserted, report.actions_invocation_id) == (2, "dbt-webhook")
+    assert len(_records(hubspot_sandbox)) == 2
+    assert warehouse_query(settings, "select count(*) from raw_hubspot.invoice_records") == [(2,)]
