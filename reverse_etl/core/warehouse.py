@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import socket
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -287,24 +288,18 @@ class PostgresConnection:
 
 def to_pyformat(sql: str) -> str:
     """DuckDB's ``?`` placeholders as psycopg2's ``%s`` (a literal ``%`` doubled), outside
-    quoted strings and identifiers."""
-    out: list[str] = []
-    quote: str | None = None
-    for char in sql:
-        if quote is not None:
-            if char == quote:
-                quote = None
-            out.append("%%" if char == "%" else char)
-        elif char in "'\"":
-            quote = char
-            out.append(char)
-        elif char == "?":
-            out.append("%s")
-        elif char == "%":
-            out.append("%%")
-        else:
-            out.append(char)
-    return "".join(out)
+    quoted strings and identifiers. A statement of many rows' placeholders (a batch insert)
+    has no quotes: one ``str.replace`` pass, not a loop over its characters."""
+    if "'" not in sql and '"' not in sql:
+        return sql.replace("%", "%%").replace("?", "%s")
+    parts = _QUOTED.split(sql)  # odd indexes: the quoted parts
+    return "".join(
+        part.replace("%", "%%") if index % 2 else part.replace("%", "%%").replace("?", "%s")
+        for index, part in enumerate(parts)
+    )
+
+
+_QUOTED = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")""")
 
 
 def masked_url(url: str) -> str:

@@ -68,3 +68,11 @@ def test_placeholders_translated_outside_quotes_only() -> None:
 
 def test_masked_url_keeps_a_url_without_password() -> None:
     assert masked_url("postgresql://h/db") == "postgresql://h/db"
+
+
+def test_placeholders_with_doubled_quotes_and_no_quotes() -> None:
+    assert to_pyformat("select 'it''s ?' where a = ?") == "select 'it''s ?' where a = %s"
+    assert to_pyformat("insert into t values (?, ?), (?, ?)") == (
+        "insert into t values (%s, %s), (%s, %s)"
+    )
+    assert to_pyformat("select 100 % 7, ?") == "select 100 %% 7, %s"
