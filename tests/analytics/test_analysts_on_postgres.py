@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import secrets
 from pathlib import Path
@@ -183,3 +184,20 @@ def test_the_readme_analysts_role_reads_marts_and_nothing_else(postgres_warehous
 def _login(url: str, user: str, password: str) -> str:
     _scheme, rest = url.split("://", 1)
     return f"postgresql://{user}:{password}@{rest.split('@', 1)[1]}"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "-- a comment first\nselect count(*) as n from marts.fct_invoices;",
+        "with t as (select 1 as a) select a from t",
+        "explain select * from marts.fct_invoices",
+        "show timezone",
+        "values (1, 'x')",
+        "(select 1)",
+    ],
+)
+def test_reading_statements_run(warehouse_url, query):
+    result = runner.invoke(app, ["sql", "--format", "json", "--", query])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output), result.output
