@@ -161,7 +161,25 @@ def open_warehouse(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(DDL)
+    """The ``sync_log`` tables and columns, creating only what is missing. An ``alter table …
+    add column if not exists`` takes PostgreSQL's ACCESS EXCLUSIVE lock even when the column
+    is there, and so waits for any analyst's open transaction that read the table (issue 22):
+    a column that exists is not altered at all."""
+    existing = {
+        (table, column)
+        for table, column in con.execute(
+            "select table_name, column_name from information_schema.columns "
+            "where table_schema = 'sync_log'"
+        ).fetchall()
+    }
+    for statement in DDL.split(";"):
+        words = statement.split()
+        if words[:2] == ["alter", "table"] and words[3:7] == ["add", "column", "if", "not"]:
+            table = words[2].removeprefix("sync_log.")
+            if (table, words[8]) in existing:
+                continue
+        if words:
+            con.execute(statement)
 
 
 def start_run(
