@@ -39,3 +39,22 @@ def test_other_errors_and_duckdb_are_left_alone() -> None:
     assert privilege_error(RuntimeError("syntax error at or near"), WAREHOUSE) is None
     denied = RuntimeError("permission denied for schema marts")
     assert privilege_error(denied, DuckDBWarehouse(Path("w.duckdb"))) is None
+
+
+def test_an_unreachable_server_is_one_line_without_the_password() -> None:
+    import socket
+
+    import psycopg2
+
+    from reverse_etl.core.failures import as_project_error
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    try:
+        psycopg2.connect(f"postgresql://sync:s3cret@127.0.0.1:{port}/books", connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        error = as_project_error(exc)
+    assert isinstance(error, WarehouseError)
+    assert str(error).startswith("The PostgreSQL warehouse cannot be reached (")
+    assert str(port) in str(error) and "s3cret" not in str(error)
