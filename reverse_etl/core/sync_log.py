@@ -154,8 +154,8 @@ def as_warehouse(target: Warehouse | Settings | Path) -> Warehouse:
     ``warehouse``), or a DuckDB file's path (the callers written before the seam)."""
     if isinstance(target, Warehouse):
         return target
-    if isinstance(target, Path):
-        return DuckDBWarehouse(target)
+    if isinstance(target, str | Path):
+        return DuckDBWarehouse(Path(target))
     return target.warehouse
 
 
