@@ -3,8 +3,8 @@
 One Xero emulator (the demo books, 120 invoices) and one HubSpot emulator (the demo CRM), after
 a first sync and two hours of business in Xero, are extracted twice by the project's own
 extract, ``pipelines.run.run_extract``: once into a DuckDB file as usual, once into the
-throwaway PostgreSQL cluster through dlt's postgres destination
-(:mod:`tests.postgres.warehouse_glue`). The one dbt project is then built on each: models and
+throwaway PostgreSQL cluster with ``WAREHOUSE_URL`` set (the warehouse seam: dlt's postgres
+destination, nothing of the product patched). The one dbt project is then built on each: models and
 seeds on DuckDB (its tests run everywhere else in the suite), ``dbt build --target postgres``
 with the data tests on PostgreSQL, the same vars and ``as_of_date``. Every compared table must
 hold the same rows: decimals compared exactly, timestamps as UTC instants. Nothing here is
@@ -28,6 +28,7 @@ from rich.console import Console
 
 from pipelines.run import run_extract
 from reverse_etl.app.sync import run_sync_once
+from reverse_etl.core.build_plan import DDL as BUILDS_DDL
 from reverse_etl.core.settings import (
     SANDBOX_HUBSPOT_TOKEN,
     SANDBOX_XERO_CLIENT_ID,
@@ -39,7 +40,6 @@ from reverse_etl.transform import DBT_PROJECT_DIR, dbt_vars_for, release_duckdb
 from sandbox.demo_crm import seed_demo_crm
 from tests.fixtures.postgres import PostgresCluster
 from tests.fixtures.xero import CLOCK_START
-from tests.postgres.warehouse_glue import extract_into_postgres
 
 pytestmark = pytest.mark.postgres
 
@@ -72,6 +72,9 @@ MAY_BE_EMPTY = {"reverse_etl.hubspot_association_actions"}
 class Built:
     duckdb_path: Path
     cluster: PostgresCluster
+    on_duckdb: Settings
+    on_postgres: Settings
+    root: Path
 
     def duckdb_columns(self, table: str) -> list[str]:
         schema, name = table.split(".")
@@ -127,8 +130,11 @@ def _normal(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(_value(v) for v in row)
 
 
-def _dbt_build(settings: Settings, target: str, root: Path, *only: str) -> None:
-    """``dbt build`` of the whole project on ``target``; ``only``: those resource types."""
+def _dbt_build(
+    settings: Settings, target: str, root: Path, *only: str, select: str | None = None
+) -> None:
+    """``dbt build`` of the whole project on ``target``; ``only``: those resource types;
+    ``select``: those nodes."""
     from dbt.cli.main import dbtRunner
 
     dbt_vars = {
@@ -154,6 +160,8 @@ def _dbt_build(settings: Settings, target: str, root: Path, *only: str) -> None:
     ]
     for resource_type in only:
         args += ["--resource-type", resource_type]
+    if select:
+        args += ["--select", select]
     if target == "postgres":
         # dbt's unit tests are left out on PostgreSQL: their YAML fixtures are written in
         # DuckDB's spellings (list literals); the models' logic they check is the same SQL,
@@ -196,7 +204,14 @@ def built(
         {**env, "INVOICE_SYNC_STATE_DIR": str(root / "state-duckdb")}, dotenv_path=None
     )
     on_postgres = load_settings(
-        {**env, "INVOICE_SYNC_STATE_DIR": str(root / "state-pg")}, dotenv_path=None
+        {
+            **env,
+            "INVOICE_SYNC_STATE_DIR": str(root / "state-pg"),
+            "WAREHOUSE_URL": postgres_cluster.url,
+            # set, and never created: with WAREHOUSE_URL nothing goes to a DuckDB file
+            "WAREHOUSE_PATH": str(root / "unused" / "invoices.duckdb"),
+        },
+        dotenv_path=None,
     )
     first = load_settings(
         {
@@ -219,10 +234,10 @@ def built(
         run_extract(on_duckdb)
         # DuckDB's own build and its tests run everywhere else in the suite: models only here
         _dbt_build(on_duckdb, "duckdb", root, "seed", "model")
-        with extract_into_postgres(patch, postgres_cluster):
-            run_extract(on_postgres)
+        run_extract(on_postgres)
         _dbt_build(on_postgres, "postgres", root)
-        yield Built(on_duckdb.warehouse_path, postgres_cluster)
+        assert not on_postgres.warehouse_path.exists()  # nothing went to a DuckDB file
+        yield Built(on_duckdb.warehouse_path, postgres_cluster, on_duckdb, on_postgres, root)
     hubspot.reset()
 
 
@@ -255,3 +270,43 @@ def test_the_same_rows_on_both_engines(built: Built, table: str) -> None:
     assert on_duckdb or table in MAY_BE_EMPTY, f"{table} is empty: the books no longer reach it"
     assert len(on_postgres) == len(on_duckdb)
     assert on_postgres == on_duckdb, _differences(columns, on_duckdb, on_postgres)
+
+
+@pytest.mark.parametrize("day_recorded", [AS_OF, "2024-06-02"])
+def test_changed_invoices_read_the_recorded_build_alike_on_both_engines(
+    built: Built, day_recorded: str
+) -> None:
+    """int_changed_invoices reads sync_log.builds' JSON (its load mark and each organisation's
+    day) on both engines: a build recorded after the newest load, on the day being built,
+    leaves nothing to rebuild; one recorded on another day rebuilds every invoice."""
+    listed: dict[str, set[str]] = {}
+    for settings, target in ((built.on_duckdb, "duckdb"), (built.on_postgres, "postgres")):
+        con = settings.warehouse.connect()
+        try:
+            (mark,) = con.execute("select max(load_id) from raw_xero._dlt_loads").fetchone()
+            organisations = con.execute("select tenant_id from raw_xero.organisations")
+            tenants = [row[0] for row in organisations.fetchall()]
+            con.execute(BUILDS_DDL)
+            con.execute("delete from sync_log.builds")
+            con.execute(
+                "insert into sync_log.builds (started_at, finished_at, scope, fingerprint, "
+                "load_marks, local_dates) values (now(), now(), 'daily', 'f', ?, ?)",
+                [
+                    json.dumps({"raw_xero": mark, "raw_hubspot": None}),
+                    json.dumps({tenant: day_recorded for tenant in tenants}),
+                ],
+            )
+        finally:
+            con.close()
+        _dbt_build(settings, target, built.root, "model", select="int_changed_invoices")
+        con = settings.warehouse.connect(read_only=True)
+        try:
+            rows = con.execute("select invoice_id from intermediate.int_changed_invoices")
+            listed[target] = {str(row[0]) for row in rows.fetchall() if row[0] is not None}
+            everything = con.execute("select invoice_id from staging.stg_xero__invoices")
+            all_invoices = {str(row[0]) for row in everything.fetchall()}
+        finally:
+            con.close()
+        assert tenants and mark
+        assert listed[target] == (set() if day_recorded == AS_OF else all_invoices), target
+    assert listed["postgres"] == listed["duckdb"]
