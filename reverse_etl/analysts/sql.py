@@ -112,7 +112,7 @@ def run_query(
     """Run ``query`` on the database at ``source`` (the published file, or a warehouse that
     needs no copy: :func:`analysts_source`) and write the result; returns the row count."""
     if isinstance(source, Warehouse):
-        from reverse_etl.analysts import sql_postgres
+        from reverse_etl.analysts import sql_postgres  # PostgreSQL only: sqlparse
 
         statement = sql_postgres.refuse_non_reads(query)
         con = sql_postgres.open_read_only(source)

@@ -56,7 +56,7 @@ def refuse_non_reads(query: str) -> str:
 
 
 def _first_word(statement: str) -> str:
-    import sqlparse
+    import sqlparse  # a dbt-core dependency, ~50 ms to import: PostgreSQL only
 
     text = sqlparse.format(statement, strip_comments=True).strip()
     if text.startswith("("):

@@ -156,7 +156,7 @@ class DuckDBWarehouse(Warehouse):
         ``DuckDbCredentials``).
         """
         import dlt  # seconds to import: the extract only
-        from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+        from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials  # as dlt
 
         shared_folder(self.path.parent)
         credentials = DuckDbCredentials(
