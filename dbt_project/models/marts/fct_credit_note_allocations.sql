@@ -72,4 +72,4 @@ final as (
 
 )
 
-select * from final
+{{ select_contract_columns('final') }}

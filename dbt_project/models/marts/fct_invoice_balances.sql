@@ -115,4 +115,4 @@ final as (
 
 )
 
-select * from final
+{{ select_contract_columns('final') }}

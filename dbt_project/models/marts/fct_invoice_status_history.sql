@@ -244,4 +244,4 @@ final as (
 
 )
 
-select * from final
+{{ select_contract_columns('final') }}

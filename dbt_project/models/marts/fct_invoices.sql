@@ -108,4 +108,4 @@ final as (
 
 )
 
-select * from final
+{{ select_contract_columns('final') }}

@@ -71,4 +71,4 @@ final as (
 
 )
 
-select * from final
+{{ select_contract_columns('final') }}
