@@ -3,20 +3,17 @@ environment from the seam) and the quiet-hour fast path skips work exactly as on
 with nothing changed records ``build_scope = 'skipped'`` in PostgreSQL's ``sync_log.runs``
 (issue 22, "Must show"). Real HTTP to both emulators, a real server, real dlt and dbt.
 
-The extract loads into PostgreSQL through :mod:`tests.postgres.warehouse_glue` until the
-pipelines ask the seam themselves; the first sync's push (HubSpot confirming the build's writes)
-and the whole project's build are stood in for by a recorded build marked pushed
-(:func:`reverse_etl.core.build_plan.mark_pushed`): the push on PostgreSQL and the portability
-of ``int_changed_invoices`` are other branches' work; dbt runs here on the staging models."""
+The extract loads into PostgreSQL through the seam (``WAREHOUSE_URL``); the first sync's push
+(HubSpot confirming the build's writes) and the whole project's build are stood in for by a
+recorded build marked pushed (:func:`reverse_etl.core.build_plan.mark_pushed`); dbt runs here
+on the staging models. The whole sync on PostgreSQL is tests/e2e's (both engines)."""
 
 from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlparse
 
-import psycopg2
 import pytest
 from rich.console import Console
 
@@ -25,19 +22,8 @@ from reverse_etl.app.sync import run_sync_once
 from reverse_etl.core import build_plan, sync_log
 from reverse_etl.core.settings import load_settings
 from reverse_etl.transform import build_inputs, run_transform
-from tests.postgres.warehouse_glue import extract_into_postgres
 
 pytestmark = pytest.mark.postgres
-
-
-class _Database:
-    """What the glue uses of a cluster (``url``, ``connect``), for the test's own database."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def connect(self) -> Any:
-        return psycopg2.connect(self.url)
 
 
 def test_transform_and_a_quiet_sync_on_postgres(
@@ -52,13 +38,10 @@ def test_transform_and_a_quiet_sync_on_postgres(
         "WAREHOUSE_URL": postgres_warehouse_url,
     }
     settings = load_settings(env, dotenv_path=None)
-    database = _Database(postgres_warehouse_url)
-
-    with extract_into_postgres(monkeypatch, database):
-        run_extract(settings)
-        # as on DuckDB (tests/e2e/test_fast_path.py), the second extract re-reads the records
-        # at the cursors' boundary once; the third finds nothing
-        run_extract(settings)
+    run_extract(settings)
+    # as on DuckDB (tests/e2e/test_fast_path.py), the second extract re-reads the records
+    # at the cursors' boundary once; the third finds nothing
+    run_extract(settings)
     # dbt on PostgreSQL: the target and its environment from the seam. The staging models
     # and the tests whose every parent is selected (dbt's "cautious" indirect selection), with
     # the seeds and int_invoice_line_items they are tested against; the whole project's build
@@ -81,8 +64,7 @@ def test_transform_and_a_quiet_sync_on_postgres(
         build_plan.mark_pushed(con)
 
     out = io.StringIO()
-    with extract_into_postgres(monkeypatch, database):
-        quiet = run_sync_once(settings, console=Console(file=out), progress=False)
+    quiet = run_sync_once(settings, console=Console(file=out), progress=False)
     assert quiet.plan is not None and quiet.plan.skipped, quiet.plan
     assert "[transform] skipped: nothing changed in Xero or HubSpot" in out.getvalue()
     assert quiet.transform is None and quiet.push is None
