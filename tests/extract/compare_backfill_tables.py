@@ -19,7 +19,7 @@ import argparse
 import json
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,11 @@ import duckdb
 # dlt's random or load-bound columns, compared by their properties instead of their values
 RANDOM = ("_dlt_id", "_dlt_load_id", "_dlt_root_id", "_dlt_parent_id")
 # columns stamped with the moment of the run (when it finished, when Xero was read)
-MOMENTS = {"extract_runs": ("finished_at", "load_ids"), "organisations": ("read_at",)}
+MOMENTS = {
+    "extract_runs": ("finished_at", "load_ids"),
+    "organisations": ("read_at",),
+    "quarantine": ("quarantined_at",),
+}
 # the schema hints of a column that decide what the load does (descriptions left out)
 HINTS = (
     "data_type",
@@ -203,11 +207,20 @@ def _extract(url: str, warehouse: Path, page_size: int, importing: bool) -> int:
         dlt_import.IMPORTING = saved
 
 
-def compare(invoices: int, tenants: int, page_size: int, folder: Path) -> dict[str, Any]:
-    """Backfill and one incremental run, before (A) and after (B); the differences of each."""
+def compare(
+    invoices: int,
+    tenants: int,
+    page_size: int,
+    folder: Path,
+    prepare: Callable[[Any], None] | None = None,
+) -> dict[str, Any]:
+    """Backfill and one incremental run, before (A) and after (B); the differences of each.
+    ``prepare(emulator)`` runs before the backfill (e.g. to serve bad records)."""
     before, after = folder / "before" / "wh.duckdb", folder / "after" / "wh.duckdb"
     report: dict[str, Any] = {"invoices": invoices, "tenants": tenants}
     with _emulator(invoices, tenants) as (emulator, url):
+        if prepare is not None:
+            prepare(emulator)
         for step in ("backfill", "incremental"):
             if step == "incremental":
                 report["activity"] = emulator.activity(hours=1.0, seed=11)

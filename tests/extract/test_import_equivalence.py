@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -27,17 +28,33 @@ def test_backfill_and_incremental_tables_equal_the_normalized_load(
         imported.append(table)
         return hand_over(self, table)
 
+    def prepare(emulator: Any) -> None:
+        first, second = sorted(inv.invoice_id for inv in emulator.invoices())[:2]
+        # a text starting with a typed-JSON tag: its page takes dlt's own path
+        emulator.corrupt_invoice(first, "Reference", dlt_import._TAGS[0] + "12.50")
+        emulator.corrupt_invoice(second, "Total", "12,50")  # quarantined on both paths
+
     monkeypatch.setattr(dlt_import, "ROWS_PER_FILE", 300)
     monkeypatch.setattr(dlt_import.FileImport, "_hand_over", counting)
-    report = compare.compare(1200, 2, 100, tmp_path)
+    report = compare.compare(1200, 2, 100, tmp_path, prepare)
 
     assert report["backfill"]["differences"] == []
     assert report["incremental"]["differences"] == []
-    assert report["backfill"]["loaded"] == [1200, 1200]
+    assert report["backfill"]["loaded"] == [1199, 1199]  # one quarantined
     assert report["incremental"]["loaded"][0] == report["incremental"]["loaded"][1] > 0
     # the direct path did run, in several files for the big tables
     assert imported.count("invoice_versions") >= 4
     assert {"payments", "allocations", "contacts", "credit_versions"} <= set(imported)
+    with duckdb.connect(str(tmp_path / "after" / "wh.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from raw_xero.quarantine").fetchone() == (1,)
+
+
+def test_a_page_holding_a_tag_character_is_seen_in_any_form() -> None:
+    assert not dlt_import.page_has_tags('{"Name": "Ōtautahi Print Co"}'.encode())
+    for tag in dlt_import._TAGS:
+        escaped = f"\\u{ord(tag):04x}"
+        for text in (tag, escaped, escaped.upper().replace("\\U", "\\u")):
+            assert dlt_import.page_has_tags(f'{{"Reference": "{text}1"}}'.encode()), text
 
 
 def test_the_comparison_sees_a_changed_value_and_a_missing_row(tmp_path: Path) -> None:
