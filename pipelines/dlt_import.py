@@ -96,10 +96,22 @@ def import_hints(hints: Any) -> Any:
     return {**hints, "columns": columns, "original_columns": columns}
 
 
+def _destination_loads_jsonl() -> bool:
+    """Whether the running pipeline's destination loads jsonl files (DuckDB does; dlt's
+    PostgreSQL destination does not: there every row keeps dlt's normal path)."""
+    try:
+        destination = dlt.current.pipeline().destination
+        return "jsonl" in destination.capabilities().supported_loader_file_formats
+    except Exception:  # no pipeline or destination in this context: the safe path
+        return False
+
+
 def with_imports(read: Callable[[FileImport], Iterator[Any]]) -> Iterator[Any]:
     """What ``read(imports)`` yields, then the files still open; the files are removed after
-    (dlt holds its own hard links by then), also when the read fails."""
-    imports = FileImport()
+    (dlt holds its own hard links by then), also when the read fails. ``imports.enabled``
+    says whether rows may be imported at all in this run (:data:`IMPORTING` and a
+    destination that loads jsonl)."""
+    imports = FileImport(enabled=IMPORTING and _destination_loads_jsonl())
     try:
         yield from read(imports)
         yield from imports.flush()
@@ -110,7 +122,8 @@ def with_imports(read: Callable[[FileImport], Iterator[Any]]) -> Iterator[Any]:
 class FileImport:
     """The open import files of one resource run: ``rows`` appends, and yields what is due."""
 
-    def __init__(self) -> None:
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._files: dict[str, tuple[IO[bytes], Path, int, Any]] = {}
         self._serial = 0

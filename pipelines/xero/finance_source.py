@@ -43,7 +43,6 @@ from typing import Any, NamedTuple
 import dlt
 from dlt.extract.resource import DltResource
 
-from pipelines import dlt_import
 from pipelines.cursor import VersionTracker, parse_cursor, stamp_key
 from pipelines.dlt_import import FileImport, with_imports
 from pipelines.dlt_tables import TableRouter
@@ -229,7 +228,7 @@ def _read_pages(
             gate.quarantined, gate.named = 0, []
         if gate.rows:
             yield router.rows(gate.drain(), hints.set_aside)
-        direct = dlt_import.IMPORTING and not page.tagged
+        direct = imports.enabled and not page.tagged
         for part, part_hints in (
             (rows, hints.main),
             (children, hints.persons),

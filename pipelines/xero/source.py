@@ -33,7 +33,6 @@ from typing import Any, NamedTuple
 import dlt
 from dlt.extract.resource import DltResource
 
-from pipelines import dlt_import
 from pipelines.cursor import (
     ReadPosition,
     VersionTracker,
@@ -280,7 +279,7 @@ def _page_rows(
     if rows:
         yield router.rows(rows, hints.invoices)
         versions = [version_row(r) for r in rows]
-        if dlt_import.IMPORTING and not page.tagged:
+        if imports.enabled and not page.tagged:
             yield from imports.rows(versions, hints.versions)
         else:
             yield router.rows(versions, hints.versions)

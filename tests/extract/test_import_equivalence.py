@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import dlt
 import duckdb
 import pytest
 
@@ -75,3 +76,22 @@ def test_the_comparison_sees_a_changed_value_and_a_missing_row(tmp_path: Path) -
     found = compare.differences(before, changed)
     assert any(line.startswith("payments: 1 rows only before, 1 only after") for line in found)
     assert any(line.startswith("invoice_versions: ") for line in found)
+
+
+@pytest.mark.parametrize(("destination", "imports"), [("duckdb", True), ("postgres", False)])
+def test_rows_are_imported_only_where_the_destination_loads_jsonl(
+    tmp_path: Path, destination: str, imports: bool
+) -> None:
+    seen: list[bool] = []
+
+    def read(files: dlt_import.FileImport) -> Any:
+        seen.append(files.enabled)
+        yield from ()
+
+    pipeline = dlt.pipeline(
+        pipeline_name=f"imports_{destination}",
+        pipelines_dir=str(tmp_path),
+        destination=destination,
+    )
+    pipeline.extract(dlt.resource(lambda: dlt_import.with_imports(read), name="rows"))
+    assert seen == [imports]
