@@ -40,6 +40,7 @@ from typing import Any
 
 import requests
 
+from pipelines.dlt_import import page_has_tags
 from pipelines.prefetch import prefetched
 from pipelines.xero.dates import if_modified_since_header
 from pipelines.xero.limiter import CallCounts, RateLimiter
@@ -307,7 +308,7 @@ class XeroClient:
                 raise XeroError(_same_page_message(endpoint, page, len(invoices)))
             previous_ids = ids
             server_time = _server_time(body)
-            yield InvoicePage(invoices, page, server_time, order)
+            yield InvoicePage(invoices, page, server_time, order, page_has_tags(response.content))
             if not invoices:
                 return
             last, honoured = _last_page(body, invoices, page, page_size, honoured)

@@ -44,6 +44,7 @@ import dlt
 from dlt.extract.resource import DltResource
 
 from pipelines.cursor import VersionTracker, parse_cursor, stamp_key
+from pipelines.dlt_import import FileImport, with_imports
 from pipelines.dlt_tables import TableRouter
 from pipelines.dlt_values import datetime_for_dlt
 from pipelines.quarantine import Quarantine, quarantine_hints
@@ -106,6 +107,9 @@ def _list_resource(
     hints = _table_hints(table)
 
     def read() -> Iterator[Any]:
+        yield from with_imports(read_tenants)
+
+    def read_tenants(imports: FileImport) -> Iterator[Any]:
         router = TableRouter()
         state = dlt.current.resource_state()
         cursors: dict[str, str] = state.setdefault("cursors", {})
@@ -124,8 +128,9 @@ def _list_resource(
             )  # fmt: skip
             try:
                 yield from _read_pages(
-                    table, client, stats, hints, tenant_id, start, tracker, edge, router, gate
-                )
+                    table, client, stats, hints, tenant_id, start, tracker, edge,
+                    (router, imports), gate,
+                )  # fmt: skip
             except XeroRateLimitError as exc:
                 # a limit ends this endpoint's read for now: what was read is kept (merged),
                 # the cursor stays, the next run reads the same window again
@@ -189,10 +194,14 @@ def _read_pages(
     start: Any,
     tracker: VersionTracker,
     edge: _Edge,
-    router: TableRouter,
+    routes: tuple[TableRouter, FileImport],
     gate: Quarantine,
 ) -> Iterator[Any]:
-    """One tenant's pages of ``table``'s endpoint, as rows for each of its tables."""
+    """One tenant's pages of ``table``'s endpoint, as rows for each of its tables: the tables
+    are flat, so their rows are files dlt imports without normalizing them
+    (:mod:`pipelines.dlt_import`) unless the page holds a typed-JSON tag; the quarantine's
+    rows take dlt's normal path."""
+    router, imports = routes
     for page in client.pages(table.endpoint, tenant_id, start):
         tracker.observe_ceiling(page.server_time)
         rows, children, kids, listed = [], [], [], []
@@ -219,14 +228,17 @@ def _read_pages(
             gate.quarantined, gate.named = 0, []
         if gate.rows:
             yield router.rows(gate.drain(), hints.set_aside)
-        if rows:
-            yield router.rows(rows, hints.main)
-        if children:
-            yield router.rows(children, hints.persons)
-        if kids:
-            yield router.rows(kids, hints.allocations)
-        if listed:
-            yield router.rows(listed, hints.versions)
+        direct = imports.enabled and not page.tagged
+        for part, part_hints in (
+            (rows, hints.main),
+            (children, hints.persons),
+            (kids, hints.allocations),
+            (listed, hints.versions),
+        ):
+            if part and direct:
+                yield from imports.rows(part, part_hints)
+            elif part:
+                yield router.rows(part, part_hints)
 
 
 class _Edge:

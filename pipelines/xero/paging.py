@@ -38,6 +38,7 @@ class InvoicePage:
     page: int
     server_time: datetime | None
     order: str | None = None  # the ``order`` the page was read in (None: Xero's default)
+    tagged: bool = False  # the raw answer holds a typed-JSON tag (pipelines.dlt_import)
 
 
 # Paging order: an immutable key, so an invoice edited mid-read cannot shift an unread one onto

@@ -40,6 +40,7 @@ from pipelines.cursor import (
     stamp_key,
     window_start,
 )
+from pipelines.dlt_import import FileImport, with_imports
 from pipelines.dlt_tables import TableRouter
 from pipelines.dlt_values import datetime_for_dlt
 from pipelines.quarantine import Quarantine, quarantine_hints
@@ -130,8 +131,10 @@ def invoices_resource(
 
     @dlt.resource(name="xero_invoices")
     def invoices() -> Iterator[Any]:
-        router = TableRouter()
-        state = dlt.current.resource_state()
+        yield from with_imports(_read_tenants)
+
+    def _read_tenants(imports: FileImport) -> Iterator[Any]:
+        router, state = TableRouter(), dlt.current.resource_state()
         cursors: dict[str, str] = state.setdefault("cursors", {})
         positions: dict[str, Any] = state.setdefault("resume", {})
         for tenant_id in tenant_ids:
@@ -158,7 +161,7 @@ def invoices_resource(
                     done, order = page.page, page.order
                     stats.add(stats.pages, tenant_id, 1)
                     yield from _page_rows(
-                        page, tenant_id, tracker, stats, gate, router, strict, hints
+                        page, tenant_id, tracker, stats, gate, (router, imports), strict, hints
                     )
                     tracker.end_page()
             except _LimitReached as stop:
@@ -246,11 +249,14 @@ def _page_rows(
     tracker: VersionTracker,
     stats: XeroExtractStats,
     gate: Quarantine,
-    router: TableRouter,
+    routes: tuple[TableRouter, FileImport],
     strict: bool,
     hints: _InvoiceHints,
 ) -> Iterator[Any]:
-    """The rows of one page, as dlt items for the invoice tables and the quarantine."""
+    """The rows of one page, as dlt items for the invoice tables and the quarantine; the
+    versions, a flat table, as files dlt imports without normalizing them
+    (:mod:`pipelines.dlt_import`) unless the page holds a typed-JSON tag."""
+    router, imports = routes
     tracker.observe_ceiling(page.server_time)
     parsed: dict[str, dict[str, Any]] = {}
     for payload in page.invoices:
@@ -272,7 +278,11 @@ def _page_rows(
         yield router.rows(gate.drain(), hints.set_aside)
     if rows:
         yield router.rows(rows, hints.invoices)
-        yield router.rows([version_row(r) for r in rows], hints.versions)
+        versions = [version_row(r) for r in rows]
+        if imports.enabled and not page.tagged:
+            yield from imports.rows(versions, hints.versions)
+        else:
+            yield router.rows(versions, hints.versions)
 
 
 def _parse(gate: Quarantine, payload: Any, tenant_id: str, strict: bool) -> dict[str, Any] | None:
