@@ -16,6 +16,35 @@
     these per-document roundings.
 #}
 {% macro to_base_currency(amount, rate) -%}
+    {{ return(adapter.dispatch('to_base_currency', 'xero_hubspot_invoices')(amount, rate)) }}
+{%- endmacro %}
+
+{#
+    DuckDB: the same result, faster (issue 19). The HUGEINT division costs about a second per
+    100,000 rows and column; most quotients are nowhere near a half cent, and for those the
+    DOUBLE quotient rounds to the same cent. DuckDB computes amount / rate in DOUBLE (each
+    decimal converted, then divided: a relative error of a few units in the last place,
+    2^-52 ≈ 2.2e-16 each), so while the quotient in cents x = |amount| / |rate| * 100 is below
+    1e11, it is off by less than 1e-4 cent: when x's fraction is more than 0.01 away from .5,
+    round-half-up of x (floor(x + 0.5)) is the exact rounding. Every other row (a tie or near
+    one, a huge quotient) takes the exact path, evaluated only for those rows (DuckDB runs a
+    CASE branch on the rows that reach it). Checked against the exact path on 100k generated
+    invoices and on millions of random and tie-constructed amounts and rates.
+#}
+{% macro duckdb__to_base_currency(amount, rate) -%}
+    {%- set cents = "(abs(" ~ amount ~ ") / abs(" ~ rate ~ ") * 100)" -%}
+    case
+        when {{ rate }} is null or {{ rate }} = 0 or {{ amount }} is null then null
+        when {{ cents }} < 1e11 and abs({{ cents }} - floor({{ cents }}) - 0.5) > 0.01
+            then cast(
+                cast(sign({{ amount }}) * sign({{ rate }}) * floor({{ cents }} + 0.5) as decimal(38, 0))
+                * 0.01 as decimal(38, 2)
+            )
+        else {{ default__to_base_currency(amount, rate) }}
+    end
+{%- endmacro %}
+
+{% macro default__to_base_currency(amount, rate) -%}
     {%- set numerator = "(cast(abs(cast(" ~ amount ~ " as decimal(38, 9))) * 1000000000 as " ~ wide_integer() ~ ") * 100)" -%}
     {%- set denominator = "cast(abs(cast(" ~ rate ~ " as decimal(38, 9))) * 1000000000 as " ~ wide_integer() ~ ")" -%}
     {%- set quotient = integer_divide(numerator, denominator) -%}

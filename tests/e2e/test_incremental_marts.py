@@ -20,6 +20,8 @@ from reverse_etl.transform import run_transform
 runner = CliRunner()
 
 INCREMENTAL = (
+    "intermediate.int_invoice_line_items",
+    "intermediate.int_invoice_balance_events",
     "marts.fct_invoices",
     "marts.fct_payments",
     "marts.fct_invoice_balances",

@@ -17,13 +17,28 @@
     difference is one UNEXPLAINED event on the invoice's FullyPaidOnDate, else on the local
     date of its last update, so today's balance always equals Xero's AmountDue;
     the test assert_balance_events_are_explained warns when that happens.
+
+    A table, built like the incremental marts (macros/incremental_marts.sql): every event is of
+    one invoice and depends only on what int_changed_invoices tracks for it, so an hourly build
+    rebuilds the events of the changed invoices only. As a view it was computed again by each
+    of its readers: both balance marts and its five data tests (issue 19).
 #}
+{{ config(
+    materialized=incremental_mart_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed_invoice_rows() }}",
+) }}
+{%- if not webhook_fast_path() %}
+-- depends_on: {{ ref('int_changed_invoices') }}
+{%- endif %}
 with
 
 invoices as (
 
     select * from {{ ref('stg_xero__invoices') }}
     where status in ('AUTHORISED', 'PAID')
+    {{ changed_invoices_only('invoice_id', keyword='and') }}
 
 ),
 
