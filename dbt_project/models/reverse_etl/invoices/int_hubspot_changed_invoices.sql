@@ -41,13 +41,13 @@ marks as (
 
     {%- if builds is not none %}
     select
-        try_cast(json_extract_string(load_marks, '$.raw_xero') as double) as xero_mark,
-        try_cast(json_extract_string(load_marks, '$.raw_hubspot') as double) as hubspot_mark
+        try_cast(json_extract_string(load_marks, '$.raw_xero') as double precision) as xero_mark,
+        try_cast(json_extract_string(load_marks, '$.raw_hubspot') as double precision) as hubspot_mark
     from {{ builds }}
     order by finished_at desc
     limit 1
     {%- else %}
-    select cast(null as double) as xero_mark, cast(null as double) as hubspot_mark
+    select cast(null as double precision) as xero_mark, cast(null as double precision) as hubspot_mark
     {%- endif %}
 
 ),
@@ -74,7 +74,7 @@ contacts_loaded as (
     select contact_id
     from {{ ref('stg_xero__contacts') }}
     where (select xero_mark from mark) is null
-        or {{ try_cast_as('dlt_load_id', 'double') }} > (select xero_mark from mark)
+        or {{ try_cast_as('dlt_load_id', 'double precision') }} > (select xero_mark from mark)
 
 ),
 
@@ -92,7 +92,7 @@ records_loaded as (
     select {{ parse_hubspot_value('xero_invoice_id', 'string') }} as xero_invoice_id
     from {{ source('raw_hubspot', 'invoice_records') }}
     where (select hubspot_mark from mark) is null
-        or {{ try_cast_as('_dlt_load_id', 'double') }} > (select hubspot_mark from mark)
+        or {{ try_cast_as('_dlt_load_id', 'double precision') }} > (select hubspot_mark from mark)
 
 ),
 
