@@ -1,6 +1,7 @@
 """Incremental marts (dbt_project/macros/incremental_marts.sql): after a sequence of Xero and
 HubSpot changes, each synced hourly, the marts and action tables the incremental hourly builds
-leave equal those of a ``--full-refresh`` build, row for row — real HTTP to both emulators, a
+(dbt_project/macros/incremental_marts.sql, incremental_reverse_etl.sql) leave equal
+those of a ``--full-refresh`` build, row for row — real HTTP to both emulators, a
 real DuckDB file, real dlt and dbt runs. Deletions and removals are there on purpose: a row an
 incremental model forgets to delete is the failure this guards against."""
 
@@ -27,15 +28,16 @@ INCREMENTAL = (
     "marts.fct_invoice_balances",
     "marts.fct_invoice_status_history",
     "marts.fct_credit_note_allocations",
+    # macros/incremental_reverse_etl.sql
+    "reverse_etl.hubspot_invoices_desired",
+    "reverse_etl.hubspot_invoice_actions",
+    "reverse_etl.invoice_status_changes",
 )
 COMPARED = (
     *INCREMENTAL,
     "marts.dim_customers",
     "marts.fct_ar_aging",
     "marts.fct_ar_aging_by_customer",
-    "reverse_etl.hubspot_invoices_desired",
-    "reverse_etl.hubspot_invoice_actions",
-    "reverse_etl.invoice_status_changes",
     "reverse_etl.hubspot_association_actions",
     "reverse_etl.hubspot_company_actions",
     "reverse_etl.hubspot_unexplained_invoices",
@@ -55,6 +57,12 @@ def hourly_sync(world) -> None:
 
 def changed_ids(world) -> set[str]:
     rows = world.query("select invoice_id from intermediate.int_changed_invoices")
+    return {row[0] for row in rows}
+
+
+def compared_again(world) -> set[str]:
+    """The invoices the hourly build compared again in the incremental reverse_etl models."""
+    rows = world.query("select xero_invoice_id from reverse_etl.int_hubspot_changed_invoices")
     return {row[0] for row in rows}
 
 
@@ -118,6 +126,10 @@ def test_incremental_hourly_builds_equal_a_full_refresh_row_for_row(world):
     listed = changed_ids(world)
     assert {paid, part_paid, voided, edited, credited, new} <= listed
     assert len(listed) < total / 2  # incremental: not everything rebuilt
+    # the renamed contact's invoices, and the archived record's invoice, compared again (all
+    # of them, in fact: the first push wrote every record back, and the archive made the
+    # snapshot read HubSpot's whole list again)
+    assert {authorised[6], archived, paid, new} <= compared_again(world)
 
     # hour 2: the draft deleted, the part payment deleted, the allocation removed and its
     # credit note voided, the voided invoice's remaining rows must go
@@ -132,28 +144,48 @@ def test_incremental_hourly_builds_equal_a_full_refresh_row_for_row(world):
     for allocation in [a for a in note.allocations if not a.deleted]:
         xero.remove_allocation(note.doc_id, allocation.allocation_id)
     xero.void_credit(note.doc_id)
+    pushed = {
+        row[0]
+        for row in world.query("select xero_invoice_id from reverse_etl.hubspot_invoice_actions")
+    }
     hourly_sync(world)
     assert {draft, part_paid, credited} <= changed_ids(world)
+    # hour 1's push wrote its actions back into raw_hubspot without a dlt load
+    assert pushed and pushed <= compared_again(world)
     assert world.query(
         "select count(*) from marts.fct_credit_note_allocations "
         "where source_id = ? and not is_deleted",
         [note.doc_id],
     ) == [(0,)]
 
-    # hour 3: a random hour of business, then what HubSpot should hold is built, not pushed,
+    # hour 3: a random hour of business, and in HubSpot a property edited by hand and a
+    # record's xero_invoice_id retyped (its invoice no longer has a record: the merge on
+    # hs_object_id forgets the old id), then what HubSpot should hold is built, not pushed,
     # so the action tables are compared before any push
     clock.advance(hours=1)
     xero.activity(hours=1, seed=5)
     xero.edit(paid, Reference="after payment")
+    records = world.hubspot_by_invoice()
+    hand_edited, retyped = authorised[7], authorised[8]
+    hubspot.edit_by_hand("xero_invoice", records[hand_edited]["id"], {"reference": "by hand"})
+    hubspot.edit_by_hand(
+        "xero_invoice", records[retyped]["id"], {"xero_invoice_id": "typed-by-hand-0001"}
+    )
     assert runner.invoke(app, ["extract"]).exit_code == 0
     settings = load_settings(dotenv_path=None)
     hourly = run_transform(settings, scope="hourly")
     assert hourly.scope == "hourly"
     assert paid in changed_ids(world) and len(changed_ids(world)) < total / 2
+    assert {paid, hand_edited, retyped} <= compared_again(world)
+    assert len(compared_again(world)) < total / 2
+    actions = dict(
+        world.query("select xero_invoice_id, action from reverse_etl.hubspot_invoice_actions")
+    )
+    assert actions[hand_edited] == "UPDATE" and actions[retyped] == "INSERT"
     incremental = snapshot(world)
 
     run_transform(settings, scope="daily")  # --full-refresh: every mart rebuilt whole
-    assert changed_ids(world) == set()
+    assert changed_ids(world) == set() and compared_again(world) == set()
     full = snapshot(world)
     for table in COMPARED:
         assert incremental[table] == full[table], table

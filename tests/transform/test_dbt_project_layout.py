@@ -93,6 +93,7 @@ def test_reverse_etl_models_sit_in_their_floor() -> None:
         "hubspot_invoice_actions",
         "invoice_status_changes",
         "hubspot_unexplained_invoices",
+        "int_hubspot_changed_invoices",
     }
     assert set(folders.values()) == {"invoices", "customers"}
 

@@ -167,13 +167,14 @@ def _actions(path: Path) -> dict[str, dict[str, Any]]:
 
 def test_report_counts_models_and_tests(built: tuple[Path, TransformReport]) -> None:
     _, report = built
-    assert report.models == 38  # 25 + the customers models (issue 13): 4 staging, 5 reverse_etl;
+    assert report.models == 39  # 25 + the customers models (issue 13): 4 staging, 5 reverse_etl;
     # + stg_xero__credit_versions, int_credit_allocations, hubspot_unexplained_invoices (issue 20)
     # + int_changed_invoices (issue 19: what the incremental marts rebuild)
+    # + int_hubspot_changed_invoices (issue 19: what the incremental reverse_etl models compare)
     assert report.tests > 50 and report.unit_tests >= 5
     assert report.warnings == 0
     assert re.match(
-        r"dbt build \(full\): 38 models built, \d+ data tests and \d+ unit tests",
+        r"dbt build \(full\): 39 models built, \d+ data tests and \d+ unit tests",
         report.summary(),
     )
 
@@ -427,9 +428,10 @@ def test_empty_raw_tables_build(tmp_path: Path) -> None:
     path = tmp_path / "empty.duckdb"
     RawWarehouse(path).close()
     report = run_transform(_settings(path))
-    assert report.models == 38  # 25 + the customers models (issue 13): 4 staging, 5 reverse_etl;
+    assert report.models == 39  # 25 + the customers models (issue 13): 4 staging, 5 reverse_etl;
     # + stg_xero__credit_versions, int_credit_allocations, hubspot_unexplained_invoices (issue 20)
     # + int_changed_invoices (issue 19: what the incremental marts rebuild)
+    # + int_hubspot_changed_invoices (issue 19: what the incremental reverse_etl models compare)
     # dbt writes its artefacts and logs inside dbt_project/, never into the caller's cwd.
     assert not (Path.cwd() / "logs").exists() and not (Path.cwd() / "target").exists()
     assert _query(path, "select count(*) as n from reverse_etl.hubspot_invoice_actions") == [

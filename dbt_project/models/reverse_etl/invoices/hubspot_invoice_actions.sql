@@ -9,20 +9,34 @@
 #}
 {#- The table's comment names the dbt invocation that built it: the push logs it and never
     sends the same build twice (reverse_etl/push/invoices.py). -#}
-{{ config(post_hook="comment on table {{ this }} is '{{ invocation_id }}'") }}
+{#- Hourly, only the invoices int_hubspot_changed_invoices lists are compared again
+    (macros/incremental_reverse_etl.sql): the other invoices' actions are those of the last
+    build, whose inputs did not change for them. -#}
+{{ config(
+    materialized=incremental_reverse_etl_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_hubspot_changed_invoice_rows('hubspot_invoices_desired') }}",
+    post_hook="comment on table {{ this }} is '{{ invocation_id }}'",
+) }}
 {%- set properties = hubspot_invoice_properties() -%}
+{%- if not webhook_fast_path() %}
+-- depends_on: {{ ref('int_hubspot_changed_invoices') }}
+{%- endif %}
 
 with
 
 desired as (
 
     select * from {{ ref('hubspot_invoices_desired') }}
+    {{ hubspot_changed_invoices_only('xero_invoice_id') }}
 
 ),
 
 hubspot_records as (
 
     select * from {{ ref('stg_hubspot__invoice_records') }}
+    {{ hubspot_changed_invoices_only('xero_invoice_id') }}
 
 ),
 

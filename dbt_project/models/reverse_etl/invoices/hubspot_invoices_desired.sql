@@ -15,8 +15,15 @@
     when its contact is renamed, so the rename reaches HubSpot through the contact.
 #}
 {#- A table in the webhook fast path too (reverse_etl/fast_path.py): the two tables it feeds and
-    the relationships test read it instead of each running its chain of CTEs again. -#}
-{{ config(materialized='table') }}
+    the relationships test read it instead of each running its chain of CTEs again. Hourly,
+    only the invoices int_hubspot_changed_invoices lists are selected again
+    (macros/incremental_reverse_etl.sql). -#}
+{{ config(
+    materialized=incremental_reverse_etl_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_hubspot_changed_invoice_rows('fct_invoices', 'invoice_id') }}",
+) }}
 {#- The vars arrive as JSON values from `invoice-sync` (settings.MirroringPolicy) or as the
     strings of the environment variables dbt_project.yml reads for a hand-run dbt. -#}
 {%- set invoice_types = var('hubspot_invoice_types') -%}
@@ -32,11 +39,16 @@
     ) }}
 {%- endif -%}
 
+{%- if not webhook_fast_path() %}
+-- depends_on: {{ ref('int_hubspot_changed_invoices') }}
+{%- endif %}
+
 with
 
 invoices as (
 
     select * from {{ ref('fct_invoices') }}
+    {{ hubspot_changed_invoices_only('invoice_id') }}
 
 ),
 
@@ -52,6 +64,7 @@ customers as (
 hubspot_records as (
 
     select xero_invoice_id from {{ ref('stg_hubspot__invoice_records') }}
+    {{ hubspot_changed_invoices_only('xero_invoice_id') }}
 
 ),
 

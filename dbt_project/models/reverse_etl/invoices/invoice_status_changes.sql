@@ -6,30 +6,49 @@
     UPDATE) raises no alert. Only when that version is unknown (the property was cleared by
     hand) is HubSpot's status the fallback. New invoices are not status changes: they are
     INSERTs in hubspot_invoice_actions.
+
+    Hourly, only the invoices int_hubspot_changed_invoices lists are compared again
+    (macros/incremental_reverse_etl.sql): a row depends on the invoice's desired row, its
+    HubSpot record, its marts row and its Xero versions, each of which lists the invoice when
+    it changes.
 #}
+{{ config(
+    materialized=incremental_reverse_etl_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_hubspot_changed_invoice_rows('hubspot_invoices_desired') }}",
+) }}
+{%- if not webhook_fast_path() %}
+-- depends_on: {{ ref('int_hubspot_changed_invoices') }}
+{%- endif %}
+
 with
 
 desired as (
 
     select * from {{ ref('hubspot_invoices_desired') }}
+    {{ hubspot_changed_invoices_only('xero_invoice_id') }}
 
 ),
 
 hubspot_records as (
 
     select * from {{ ref('stg_hubspot__invoice_records') }}
+    {{ hubspot_changed_invoices_only('xero_invoice_id') }}
 
 ),
 
 invoices as (
 
     select * from {{ ref('fct_invoices') }}
+    {{ hubspot_changed_invoices_only('invoice_id') }}
 
 ),
 
 versions as (
 
     select * from {{ ref('stg_xero__invoice_versions') }}
+    {{ hubspot_changed_invoices_only('invoice_id') }}
 
 ),
 
