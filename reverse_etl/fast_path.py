@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reverse_etl.core import sync_log
+from reverse_etl.core.dbt_invocation import invoke
 from reverse_etl.core.dbt_results import node_failure
 from reverse_etl.core.errors import TransformError
 from reverse_etl.core.settings import Settings
@@ -73,7 +74,7 @@ from reverse_etl.transform import (
     dbt_vars_for,
     existing_warehouse,
     parsed_manifest,
-    release_duckdb,
+    report_label,
 )
 
 log = logging.getLogger(__name__)
@@ -126,10 +127,7 @@ class FastPathBuild:
         ]
         started = time.perf_counter()
         with self._lock:
-            try:
-                result = dbtRunner(manifest=manifest).invoke(args)
-            finally:
-                release_duckdb()
+            result = invoke(warehouse, dbtRunner(manifest=manifest), args)
         seconds = time.perf_counter() - started
         if result.exception is not None and result.result is None:
             raise TransformError(f"dbt build (webhook) could not run: {result.exception}.")
@@ -147,7 +145,7 @@ class FastPathBuild:
             warnings=len(warned),
             skipped=sum(1 for r in node_results if str(r.status) == "skipped"),
             seconds=seconds,
-            warehouse_path=warehouse,
+            warehouse_path=report_label(warehouse),
             warned=warned,
             invocation_id=get_invocation_id(),
             scope=SCOPE,
@@ -159,14 +157,24 @@ FAST_PATH = FastPathBuild()
 
 
 def write_invoice_ids(settings: Settings, invoice_ids: Sequence[str]) -> None:
-    """Replace ``sync_log.webhook_invoice_ids`` with this batch's ids (the filter's input)."""
-    with sync_log.open_warehouse(settings.warehouse_path) as con:
-        con.execute("create schema if not exists sync_log")
-        con.execute(
-            f"create or replace table {IDS_TABLE} as "
-            "select distinct unnest(cast(? as varchar[])) as invoice_id",
-            [sorted(set(invoice_ids))],
-        )
+    """Replace ``sync_log.webhook_invoice_ids`` with this batch's ids (the filter's input), in
+    one transaction. Portable SQL: the table is created once, then emptied and refilled
+    (PostgreSQL has no ``create or replace table``; a ``drop`` each batch would also take an
+    exclusive lock)."""
+    with sync_log.open_warehouse(settings.warehouse) as con:
+        con.execute(f"create table if not exists {IDS_TABLE} (invoice_id varchar)")
+        con.execute("begin")
+        try:
+            con.execute(f"delete from {IDS_TABLE}")
+            con.execute(
+                f"insert into {IDS_TABLE} (invoice_id) "
+                "select distinct unnest(cast(? as varchar[]))",
+                [sorted(set(invoice_ids))],
+            )
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
 
 
 def _fast_path_vars(settings: Settings) -> dict[str, Any]:

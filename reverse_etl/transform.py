@@ -47,8 +47,9 @@ from reverse_etl.core import build_plan, sync_log
 from reverse_etl.core.dbt_invocation import (
     DBT_PROJECT_DIR,
     dbt_args,
+    invoke,
     parsed_manifest,
-    release_duckdb,
+    release_duckdb,  # noqa: F401 - re-exported: tests and tools release dbt-duckdb through here
     runner,
 )
 from reverse_etl.core.dbt_results import (
@@ -60,6 +61,7 @@ from reverse_etl.core.dbt_results import (
 from reverse_etl.core.errors import TransformError
 from reverse_etl.core.push_path import split_failures
 from reverse_etl.core.settings import Settings
+from reverse_etl.core.warehouse import DuckDBWarehouse, Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +81,7 @@ class TransformReport:
     warnings: int
     skipped: int
     seconds: float
-    warehouse_path: Path
+    warehouse_path: Path | str  # the DuckDB file, or the server warehouse's (masked) label
     warned: tuple[str, ...] = field(default_factory=tuple)
     invocation_id: str | None = None
     scope: str = "daily"  # hourly | daily | full | selection (reverse_etl/core/build_plan.py)
@@ -166,12 +168,9 @@ def run_transform(
 
     started_at = datetime.now(UTC)
     started = time.perf_counter()
-    try:
-        callbacks = [_progress_callback(progress)] if progress else []
-        result = runner(warehouse, dbt_vars, callbacks).invoke(args)
-        invocation_id = get_invocation_id()
-    finally:
-        release_duckdb()
+    callbacks = [_progress_callback(progress)] if progress else []
+    result = invoke(warehouse, runner(warehouse, dbt_vars, callbacks), args)
+    invocation_id = get_invocation_id()
     seconds = time.perf_counter() - started
 
     node_results = list(getattr(result.result, "results", None) or [])
@@ -190,7 +189,7 @@ def run_transform(
     return _report(
         node_results,
         seconds=seconds,
-        warehouse=warehouse,
+        warehouse=report_label(warehouse),
         invocation_id=invocation_id,
         scope=scope if not select else "selection",
         analyst_failures=tuple(node_failure(r, warehouse).describe() for r in analysts),
@@ -198,7 +197,7 @@ def run_transform(
 
 
 def _raise_for_failures(
-    result: Any, node_results: list[Any], warehouse: Path, dbt_vars: Mapping[str, Any]
+    result: Any, node_results: list[Any], warehouse: Warehouse, dbt_vars: Mapping[str, Any]
 ) -> list[Any]:
     """Raise :class:`TransformError` for a build that could not run or whose failures stop the
     push; log and return the failed tests of analyst-only marts (the push goes on); tidy the
@@ -244,7 +243,7 @@ def _report(
     node_results: list[Any],
     *,
     seconds: float,
-    warehouse: Path,
+    warehouse: Path | str,
     invocation_id: str | None,
     scope: str,
     analyst_failures: tuple[str, ...],
@@ -274,14 +273,24 @@ def _report(
     )
 
 
-def existing_warehouse(settings: Settings) -> Path:
-    warehouse = settings.warehouse_path.expanduser().resolve()
-    if not warehouse.is_file():
+def existing_warehouse(settings: Settings) -> Warehouse:
+    """The settings' warehouse, which an extract must have created: a DuckDB file (its path
+    resolved, as dbt and the messages use it), or a server database (which exists already)."""
+    warehouse = settings.warehouse
+    if not isinstance(warehouse, DuckDBWarehouse):
+        return warehouse
+    path = warehouse.path.expanduser().resolve()
+    if not path.is_file():
         raise TransformError(
-            f"The warehouse {warehouse} does not exist: run `invoice-sync extract` first "
+            f"The warehouse {path} does not exist: run `invoice-sync extract` first "
             "(or check WAREHOUSE_PATH)."
         )
-    return warehouse
+    return DuckDBWarehouse(path)
+
+
+def report_label(warehouse: Warehouse) -> Path | str:
+    """The warehouse as a report shows it: the DuckDB file's path, or the masked URL."""
+    return warehouse.path if isinstance(warehouse, DuckDBWarehouse) else warehouse.label
 
 
 def _progress_callback(progress: Progress) -> Callable[[Any], None]:
@@ -314,10 +323,7 @@ def run_source_freshness(settings: Settings) -> FreshnessReport:
     args = ["source", "freshness", *dbt_args(warehouse, dbt_vars)]
     args += ["--output", str(DBT_PROJECT_DIR / "target" / "sources.json")]
     started = time.perf_counter()
-    try:
-        result = runner(warehouse, dbt_vars, []).invoke(args)
-    finally:
-        release_duckdb()
+    result = invoke(warehouse, runner(warehouse, dbt_vars, []), args)
     statuses: dict[str, str] = {}
     for node_result in getattr(result.result, "results", None) or []:
         node = node_result.node

@@ -122,12 +122,20 @@ def config() -> None:
 
 @app.command()
 def setup() -> None:
-    """Create the HubSpot custom object and its properties (idempotent; never deletes)."""
+    """Create the HubSpot custom object and its properties, and on PostgreSQL the warehouse's
+    schemas (idempotent; never deletes)."""
     # start-up time: sandbox mode imports requests; the schema, the HubSpot client
     from reverse_etl.app.sandbox_mode import sandbox_if_needed
+    from reverse_etl.core.warehouse_setup import ensure_warehouse
     from reverse_etl.push.schema import ensure_schema
 
     def work(settings: Settings) -> None:
+        created = ensure_warehouse(settings.warehouse)
+        if created:
+            current_console().print(
+                printable(f"Warehouse {settings.warehouse.label}: created {', '.join(created)}."),
+                highlight=False,
+            )
         with sandbox_if_needed(settings):
             report = ensure_schema(settings)
         current_console().print(printable(report.summary()), highlight=False)

@@ -29,7 +29,6 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
 from rich.console import Console
 
 from reverse_etl.app.run_environment import run_environment
@@ -38,6 +37,7 @@ from reverse_etl.app.stage_progress import StageProgress
 from reverse_etl.core import sync_log
 from reverse_etl.core.safe_text import printable
 from reverse_etl.core.settings import Settings
+from reverse_etl.core.warehouse import Connection
 from reverse_etl.push.quarantine_report import report_quarantine
 from reverse_etl.transform import FreshnessReport, run_source_freshness
 
@@ -76,9 +76,7 @@ class RunLog:
     """The run's row in ``sync_log.runs``: through the connection kept open for the run when
     there is one, else through a short-lived one per write."""
 
-    def __init__(
-        self, settings: Settings, run_id: str, con: duckdb.DuckDBPyConnection | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, run_id: str, con: Connection | None = None) -> None:
         self.settings, self.run_id, self._con = settings, run_id, con
 
     def start(self, command: str, *, dry_run: bool = False) -> None:
@@ -94,7 +92,7 @@ class RunLog:
     def _connection(self) -> Any:
         if self._con is not None:
             return nullcontext(self._con)
-        return sync_log.open_warehouse(self.settings.warehouse_path)
+        return sync_log.open_warehouse(self.settings.warehouse)
 
 
 def orchestrate(
@@ -154,9 +152,7 @@ def _stage_runner(
 
 
 @contextmanager
-def _warehouse_kept_open(
-    settings: Settings, keep: bool
-) -> Iterator[duckdb.DuckDBPyConnection | None]:
+def _warehouse_kept_open(settings: Settings, keep: bool) -> Iterator[Connection | None]:
     """With ``keep``, the warehouse open for the whole run, so that each stage's own connections
     (the run log's, dlt's, dbt-duckdb's, the push's) attach to this process's open database
     instead of opening the file again. Opening the file and closing it (DuckDB checkpoints when
@@ -165,11 +161,14 @@ def _warehouse_kept_open(
     under 1 ms (DuckDB shares one database instance per file within a process: the instance
     cache, https://duckdb.org/docs/clients/c/connect). Closed when the run ends, so the hourly
     job's process can open the file between batches. Without ``keep``: None (the hourly run's
-    dbt build and publish open the file themselves)."""
-    if not keep:
+    dbt build and publish open the file themselves). Only on DuckDB: a server's connections
+    are independent of each other, so one held open saves nothing (and would keep a session
+    idle for the batch)."""
+    warehouse = settings.warehouse
+    if not keep or warehouse.engine != "duckdb":
         yield None
         return
-    con = sync_log.connect_warehouse(settings.warehouse_path)
+    con = sync_log.connect_warehouse(warehouse)
     try:
         sync_log.ensure_tables(con)
         yield con
@@ -193,7 +192,7 @@ def _freshness(settings: Settings, report: SyncReport, error: BaseException | No
     ``raw_hubspot.extract_runs``, the sources dbt measures) got a row just now, so freshness
     is a pass without asking dbt; after a failed extract, `dbt source freshness` measures how
     stale the warehouse is."""
-    if not settings.warehouse_path.is_file():
+    if not settings.warehouse.exists():
         return None
     if report.extract is not None:
         sources = {"xero.extract_runs": "pass", "hubspot.extract_runs": "pass"}

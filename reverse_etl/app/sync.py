@@ -201,7 +201,7 @@ def _plan(
     elif since is not None:
         force = f"--since {since.isoformat()}"
     inputs = build_inputs(settings, now=now)
-    with sync_log.open_warehouse(settings.warehouse_path) as con:
+    with sync_log.open_warehouse(settings.warehouse) as con:
         return plan_build(con, inputs, force=force)
 
 

@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import duckdb
+from reverse_etl.core import sync_log
+from reverse_etl.core.warehouse import MISSING_RELATION, Connection
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,22 @@ create table if not exists sync_log.builds (
     dbt_invocation_id varchar
 );
 """
+
+
+def ensure_builds_table(con: Connection) -> None:
+    """``sync_log.builds``, created when missing. On DuckDB the DDL runs each time, as it always
+    did; elsewhere only when the catalogue lacks the table (PostgreSQL checks the ``CREATE``
+    privilege before it looks for an existing schema or table, see
+    :func:`reverse_etl.core.sync_log.ensure_tables`)."""
+    if not sync_log.is_duckdb(con):
+        found = con.execute(
+            "select 1 from information_schema.tables "
+            "where table_schema = 'sync_log' and table_name = 'builds'"
+        ).fetchone()
+        if found:
+            return
+    con.execute(DDL)
+
 
 # The files a build is made from; anything else in dbt_project/ (target/, logs/) is output.
 _PROJECT_INPUTS = ("models", "macros", "seeds", "tests", "dbt_project.yml", "selectors.yml")
@@ -103,24 +120,24 @@ def project_fingerprint(project_dir: Path, dbt_vars: Mapping[str, Any]) -> str:
     return digest.hexdigest()
 
 
-def read_inputs(con: duckdb.DuckDBPyConnection, fingerprint: str, now: datetime) -> BuildInputs:
+def read_inputs(con: Connection, fingerprint: str, now: datetime) -> BuildInputs:
     """The newest dlt load id of each raw dataset, and each organisation's local date."""
     marks: dict[str, str | None] = {}
     for dataset in RAW_DATASETS:
         try:
             row = con.execute(f'select max(load_id) from "{dataset}"._dlt_loads').fetchone()
-        except duckdb.CatalogException:  # nothing loaded into that dataset yet
+        except MISSING_RELATION:  # nothing loaded into that dataset yet
             row = None
         marks[dataset] = None if row is None or row[0] is None else str(row[0])
     return BuildInputs(fingerprint, marks, local_dates(con, now))
 
 
-def local_dates(con: duckdb.DuckDBPyConnection, now: datetime) -> dict[str, str]:
+def local_dates(con: Connection, now: datetime) -> dict[str, str]:
     """Each organisation's date at ``now`` in its time zone (UTC when unknown), as the
     ``organisation_today`` macro computes it: ``{tenant_id: 'YYYY-MM-DD'}``."""
     try:
         rows = con.execute("select tenant_id, timezone from raw_xero.organisations").fetchall()
-    except duckdb.CatalogException:
+    except MISSING_RELATION:
         rows = []
     dates: dict[str, str] = {}
     for tenant_id, zone in rows:
@@ -147,7 +164,7 @@ class _Build:
     pushed: bool
 
 
-def _last_build(con: duckdb.DuckDBPyConnection, scopes: tuple[str, ...]) -> _Build | None:
+def _last_build(con: Connection, scopes: tuple[str, ...]) -> _Build | None:
     placeholders = ", ".join("?" for _ in scopes)
     row = con.execute(
         "select finished_at, scope, fingerprint, load_marks, local_dates, pushed "
@@ -160,12 +177,10 @@ def _last_build(con: duckdb.DuckDBPyConnection, scopes: tuple[str, ...]) -> _Bui
     return _Build(row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4]), bool(row[5]))
 
 
-def plan_build(
-    con: duckdb.DuckDBPyConnection, inputs: BuildInputs, *, force: str | None = None
-) -> BuildPlan:
+def plan_build(con: Connection, inputs: BuildInputs, *, force: str | None = None) -> BuildPlan:
     """The scope this run's transform needs (module docstring); ``force`` names why a daily
     build was asked for (``--full-refresh``, ``--since``)."""
-    con.execute(DDL)
+    ensure_builds_table(con)
     if force:
         return BuildPlan(DAILY, force)
     last = _last_build(con, WHOLE_PROJECT)
@@ -202,7 +217,7 @@ def plan_build(
     )
 
 
-def _data_loaded_since(con: duckdb.DuckDBPyConnection, dataset: str, mark: str | None) -> bool:
+def _data_loaded_since(con: Connection, dataset: str, mark: str | None) -> bool:
     """Whether a dlt package loaded after ``mark`` wrote a row into a table of ``dataset``.
     A package can carry only the pipeline's state (a source that moved a cursor or a read
     position and found nothing new): that is no data to rebuild for."""
@@ -210,7 +225,7 @@ def _data_loaded_since(con: duckdb.DuckDBPyConnection, dataset: str, mark: str |
         row[0]
         for row in con.execute(
             f'select load_id from "{dataset}"._dlt_loads '
-            "where ? is null or try_cast(load_id as double) > try_cast(? as double)",
+            "where ? is null or cast(load_id as double precision) > cast(? as double precision)",
             [mark, mark],
         ).fetchall()
     ]
@@ -232,16 +247,16 @@ def _data_loaded_since(con: duckdb.DuckDBPyConnection, dataset: str, mark: str |
     return False
 
 
-def _undelivered_alerts(con: duckdb.DuckDBPyConnection) -> int:
+def _undelivered_alerts(con: Connection) -> int:
     try:
         row = con.execute("select count(*) from sync_log.undelivered_status_changes").fetchone()
-    except duckdb.CatalogException:
+    except MISSING_RELATION:
         return 0
     return int(row[0]) if row else 0
 
 
 def record_build(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     *,
     scope: str,
     inputs: BuildInputs,
@@ -251,7 +266,7 @@ def record_build(
     dbt_invocation_id: str | None = None,
 ) -> None:
     """Log a successful build of the whole project (not yet pushed)."""
-    con.execute(DDL)
+    ensure_builds_table(con)
     con.execute(
         "insert into sync_log.builds (run_id, started_at, finished_at, scope, fingerprint, "
         "load_marks, local_dates, pushed, dbt_invocation_id) "
@@ -269,10 +284,10 @@ def record_build(
     )
 
 
-def mark_pushed(con: duckdb.DuckDBPyConnection) -> None:
+def mark_pushed(con: Connection) -> None:
     """HubSpot confirmed every write of the newest build: until new data arrives or the day
     turns, a sync has nothing to do."""
-    con.execute(DDL)
+    ensure_builds_table(con)
     con.execute(
         "update sync_log.builds set pushed = true where finished_at = "
         "(select max(finished_at) from sync_log.builds)"

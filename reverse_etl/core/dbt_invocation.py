@@ -2,6 +2,14 @@
 shares, the parsed manifest kept per project and vars (so long-running processes parse once),
 and closing dbt-duckdb's process-wide DuckDB instance after each invocation.
 
+The warehouse is the seam's (:mod:`reverse_etl.core.warehouse`): its
+:meth:`~reverse_etl.core.warehouse.Warehouse.dbt_target` names the ``profiles.yml`` output
+(``--target``) and the environment that output reads, set for the invocation only
+(:func:`invoke`): dbt renders ``env_var()`` in ``profiles.yml`` when it loads the profile, at
+each invocation (https://docs.getdbt.com/reference/dbt-jinja-functions/env_var). The DuckDB
+output reads the file's path from the ``warehouse_path`` var as before. A ``Path`` given
+instead of a warehouse is a DuckDB file (the callers written before the seam).
+
 Used by the transform stage (:mod:`reverse_etl.transform`) and the webhook fast path
 (:mod:`reverse_etl.fast_path`), which import these names from the transform module.
 """
@@ -9,12 +17,17 @@ Used by the transform stage (:mod:`reverse_etl.transform`) and the webhook fast 
 from __future__ import annotations
 
 import json
+import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from reverse_etl.core import build_plan
+from reverse_etl.core.warehouse import DuckDBWarehouse, Warehouse
+
+WarehouseArg = Warehouse | Path
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
@@ -35,7 +48,7 @@ _MANIFEST_LOCK = threading.Lock()
 
 
 def parsed_manifest(
-    warehouse: Path,
+    warehouse: WarehouseArg,
     dbt_vars: Mapping[str, Any],
     *,
     target_path: Path | None = None,
@@ -47,15 +60,14 @@ def parsed_manifest(
     reports the error)."""
     from dbt.cli.main import dbtRunner  # dbt: seconds to import, builds only
 
-    key = build_plan.project_fingerprint(DBT_PROJECT_DIR, {**dbt_vars, "database": warehouse.stem})
+    key = build_plan.project_fingerprint(
+        DBT_PROJECT_DIR, {**dbt_vars, "database": _database_key(as_warehouse(warehouse))}
+    )
     with _MANIFEST_LOCK:
         manifest = _MANIFESTS.get(key)
         if manifest is None:
             args = ["parse", *dbt_args(warehouse, dbt_vars, target_path=target_path)]
-            try:
-                parsed = dbtRunner().invoke(args)
-            finally:
-                release_duckdb()
+            parsed = invoke(warehouse, dbtRunner(), args)
             if not parsed.success or parsed.result is None:
                 return None
             manifest = _MANIFESTS[key] = parsed.result
@@ -81,7 +93,7 @@ def _reset_compiled(manifest: Any, *, keep_ephemeral: bool = False) -> None:
             node.extra_ctes = []
 
 
-def runner(warehouse: Path, dbt_vars: Mapping[str, Any], callbacks: list[Any]) -> Any:
+def runner(warehouse: WarehouseArg, dbt_vars: Mapping[str, Any], callbacks: list[Any]) -> Any:
     """A ``dbtRunner`` with this process's parsed manifest for the project and vars."""
     from dbt.cli.main import dbtRunner  # dbt: seconds to import, builds only
 
@@ -90,9 +102,15 @@ def runner(warehouse: Path, dbt_vars: Mapping[str, Any], callbacks: list[Any]) -
 
 
 def dbt_args(
-    warehouse: Path, dbt_vars: Mapping[str, Any], *, target_path: Path | None = None
+    warehouse: WarehouseArg, dbt_vars: Mapping[str, Any], *, target_path: Path | None = None
 ) -> list[str]:
-    """The arguments every invocation shares: this project, the warehouse, the vars, quiet."""
+    """The arguments every invocation shares: this project, the warehouse's target (and, on
+    DuckDB, its file in the ``warehouse_path`` var), the vars, quiet."""
+    chosen = as_warehouse(warehouse)
+    target, _ = chosen.dbt_target()
+    all_vars = dict(dbt_vars)
+    if isinstance(chosen, DuckDBWarehouse):
+        all_vars["warehouse_path"] = str(chosen.path)
     return [
         "--project-dir",
         str(DBT_PROJECT_DIR),
@@ -102,8 +120,10 @@ def dbt_args(
         str(target_path or DBT_PROJECT_DIR / "target"),
         "--log-path",
         str(DBT_PROJECT_DIR / "logs"),
+        "--target",
+        target,
         "--vars",
-        json.dumps({**dbt_vars, "warehouse_path": str(warehouse)}),
+        json.dumps(all_vars),
         "--log-level",
         "none",
         "--log-level-file",
@@ -111,6 +131,52 @@ def dbt_args(
         "--no-use-colors",
         "--no-send-anonymous-usage-stats",
     ]
+
+
+def as_warehouse(warehouse: WarehouseArg) -> Warehouse:
+    """The seam's warehouse; a path is a DuckDB file."""
+    return DuckDBWarehouse(warehouse) if isinstance(warehouse, Path) else warehouse
+
+
+def _database_key(warehouse: Warehouse) -> str:
+    """What a parsed manifest is for, beside the project and vars: the DuckDB file's database
+    name (its stem, as before), or the engine and the server's database (host, port, name)."""
+    if isinstance(warehouse, DuckDBWarehouse):
+        return warehouse.path.stem
+    return f"{warehouse.engine}:{warehouse.label}"
+
+
+@contextmanager
+def dbt_environment(warehouse: WarehouseArg) -> Iterator[None]:
+    """The environment the warehouse's ``profiles.yml`` output reads, set for the block and
+    restored after (nothing for DuckDB)."""
+    _, env = as_warehouse(warehouse).dbt_target()
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def invoke(warehouse: WarehouseArg, dbt_runner: Any, args: list[str]) -> Any:
+    """``dbt_runner.invoke(args)`` in the warehouse's environment, then dbt-duckdb's instance
+    released (on DuckDB only: :func:`release`)."""
+    with dbt_environment(warehouse):
+        try:
+            return dbt_runner.invoke(args)
+        finally:
+            release(warehouse)
+
+
+def release(warehouse: WarehouseArg) -> None:
+    """:func:`release_duckdb` when the warehouse is a DuckDB file; nothing on a server."""
+    if isinstance(as_warehouse(warehouse), DuckDBWarehouse):
+        release_duckdb()
 
 
 def release_duckdb() -> None:

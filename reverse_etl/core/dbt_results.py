@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
+from reverse_etl.core.warehouse import DuckDBWarehouse, Warehouse
 
 TEST_FAILURES_SCHEMA = "dbt_test_failures"
 LEGACY_TEST_FAILURES_SCHEMA = "test_failures"
@@ -59,7 +59,11 @@ class FreshnessReport:
         }
 
 
-def tidy_test_failures(warehouse: Path, node_results: list[Any]) -> None:
+def _warehouse(warehouse: Warehouse | Path) -> Warehouse:
+    return DuckDBWarehouse(warehouse) if isinstance(warehouse, Path) else warehouse
+
+
+def tidy_test_failures(warehouse: Warehouse | Path, node_results: list[Any]) -> None:
     """Drop the failure views of tests that passed (and the old ``test_failures`` schema);
     drop ``dbt_test_failures`` when nothing is left in it."""
     passed = [
@@ -68,26 +72,33 @@ def tidy_test_failures(warehouse: Path, node_results: list[Any]) -> None:
         if r.node.resource_type == "test" and str(r.status) == "pass"
     ]
     try:
-        with duckdb.connect(str(warehouse)) as con:
-            con.execute(f"drop schema if exists {LEGACY_TEST_FAILURES_SCHEMA} cascade")
-            existing = {
-                row[0]
-                for row in con.execute(
-                    "select view_name from duckdb_views() where schema_name = ?",
-                    [TEST_FAILURES_SCHEMA],
-                ).fetchall()
-            }
-            for name in passed:
-                if name in existing:
-                    con.execute(f'drop view if exists {TEST_FAILURES_SCHEMA}."{name}"')
-                    existing.discard(name)
-            if not existing:
-                con.execute(f"drop schema if exists {TEST_FAILURES_SCHEMA} cascade")
-    except duckdb.Error as exc:  # tidying is cosmetic: never fail the build for it
+        con = _warehouse(warehouse).connect()
+    except Exception as exc:  # tidying is cosmetic: never fail the build for it
         log.warning("Could not tidy %s: %s", TEST_FAILURES_SCHEMA, exc)
+        return
+    try:
+        con.execute(f"drop schema if exists {LEGACY_TEST_FAILURES_SCHEMA} cascade")
+        existing = {
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = ? and table_type = 'VIEW'",
+                [TEST_FAILURES_SCHEMA],
+            ).fetchall()
+        }
+        for name in passed:
+            if name in existing:
+                con.execute(f'drop view if exists {TEST_FAILURES_SCHEMA}."{name}"')
+                existing.discard(name)
+        if not existing:
+            con.execute(f"drop schema if exists {TEST_FAILURES_SCHEMA} cascade")
+    except Exception as exc:  # tidying is cosmetic: never fail the build for it
+        log.warning("Could not tidy %s: %s", TEST_FAILURES_SCHEMA, exc)
+    finally:
+        con.close()
 
 
-def node_failure(node_result: Any, warehouse: Path) -> NodeFailure:
+def node_failure(node_result: Any, warehouse: Warehouse | Path) -> NodeFailure:
     node = node_result.node
     message = " ".join(str(node_result.message or "").split())
     failures = getattr(node_result, "failures", None)
@@ -104,15 +115,20 @@ def node_failure(node_result: Any, warehouse: Path) -> NodeFailure:
     )
 
 
-def sample_rows(warehouse: Path, relation: str, limit: int = 3) -> str:
+def sample_rows(warehouse: Warehouse | Path, relation: str, limit: int = 3) -> str:
     """The first failing rows of a test (dbt stores them: ``store_failures_as: view``)."""
     try:
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            cursor = con.execute(f"select * from {relation} limit {limit}")
-            names = [column[0] for column in cursor.description]
-            rows = cursor.fetchall()
-    except duckdb.Error:
+        con = _warehouse(warehouse).connect(read_only=True)
+    except Exception:
         return "(failing rows unavailable)"
+    try:
+        cursor = con.execute(f"select * from {relation} limit {limit}")
+        names = [column[0] for column in cursor.description]
+        rows = cursor.fetchall()
+    except Exception:
+        return "(failing rows unavailable)"
+    finally:
+        con.close()
     shown = [
         "{" + ", ".join(f"{name}={value}" for name, value in zip(names, row, strict=True)) + "}"
         for row in rows

@@ -36,16 +36,17 @@ Schemas (``docs/contracts.md``)::
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
+from reverse_etl.core.warehouse import Connection, DuckDBWarehouse, Warehouse
 
-from reverse_etl.core.failures import busy_error
-from reverse_etl.core.private_files import shared_folder
+if TYPE_CHECKING:
+    from reverse_etl.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -137,22 +138,37 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def connect_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse for writing; a file another process holds is "busy" (exit 4)."""
-    shared_folder(path.parent)
-    try:
-        return duckdb.connect(str(path))
-    except duckdb.IOException as exc:
-        busy = busy_error(exc, path)
-        if busy is None:
-            raise
-        raise busy from exc
+# What DDL creates: {table: {column, ...}}, read from the statements themselves, so a
+# warehouse that has them all is left alone (:func:`ensure_tables`).
+_DDL_COLUMNS: dict[str, set[str]] = {}
+_CREATE = r"create table if not exists sync_log\.(\w+) \((.*?)\n\);"
+_ALTER = r"alter table sync_log\.(\w+) add column if not exists (\w+)"
+for _table, _body in re.findall(_CREATE, DDL, re.S):
+    _DDL_COLUMNS[_table] = {line.split()[0] for line in _body.strip().splitlines()}
+for _table, _column in re.findall(_ALTER, DDL):
+    _DDL_COLUMNS[_table].add(_column)
+
+
+def as_warehouse(target: Warehouse | Settings | Path) -> Warehouse:
+    """The warehouse seam for what callers hand over: a :class:`Warehouse`, the settings (their
+    ``warehouse``), or a DuckDB file's path (the callers written before the seam)."""
+    if isinstance(target, Warehouse):
+        return target
+    if isinstance(target, Path):
+        return DuckDBWarehouse(target)
+    return target.warehouse
+
+
+def connect_warehouse(target: Warehouse | Settings | Path) -> Connection:
+    """Open the warehouse for writing (:meth:`Warehouse.connect`); a DuckDB file another
+    process holds is "busy" (exit 4)."""
+    return as_warehouse(target).connect()
 
 
 @contextmanager
-def open_warehouse(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_warehouse(target: Warehouse | Settings | Path) -> Iterator[Connection]:
     """A short-lived connection with the ``sync_log`` tables in place."""
-    con = connect_warehouse(path)
+    con = connect_warehouse(target)
     try:
         ensure_tables(con)
         yield con
@@ -160,12 +176,42 @@ def open_warehouse(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_tables(con: Connection) -> None:
+    """The ``sync_log`` tables, created or widened when some are missing. On DuckDB the DDL
+    runs every time (as it always did: it is idempotent and cheap). On another engine only
+    when the catalogue lacks a table or column: ``alter table`` takes PostgreSQL's
+    ``ACCESS EXCLUSIVE`` lock even when the column exists, which would wait behind an analyst's
+    open transaction that read the table (PostgreSQL docs, "ALTER TABLE": "An ACCESS EXCLUSIVE
+    lock is acquired unless explicitly noted"), and ``create schema if not exists`` checks the
+    ``CREATE`` privilege on the database before it looks for the schema, which a role that
+    only uses the schemas setup created need not have."""
+    if not is_duckdb(con) and not missing_columns(con):
+        return
     con.execute(DDL)
 
 
+def missing_columns(con: Connection) -> dict[str, set[str]]:
+    """The ``sync_log`` tables and columns :data:`DDL` creates that the warehouse lacks."""
+    rows = con.execute(
+        "select table_name, column_name from information_schema.columns "
+        "where table_schema = 'sync_log'"
+    ).fetchall()
+    present: dict[str, set[str]] = {}
+    for table, column in rows:
+        present.setdefault(str(table), set()).add(str(column))
+    missing = {
+        table: columns - present.get(table, set()) for table, columns in _DDL_COLUMNS.items()
+    }
+    return {table: columns for table, columns in missing.items() if columns}
+
+
+def is_duckdb(con: Connection) -> bool:
+    """Whether ``con`` is a DuckDB connection (the embedded default) rather than a server's."""
+    return type(con).__module__.startswith(("duckdb", "_duckdb"))
+
+
 def start_run(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     run_id: str,
     started_at: datetime,
     *,
@@ -209,7 +255,7 @@ RUN_COLUMNS = frozenset(
 )
 
 
-def update_run(con: duckdb.DuckDBPyConnection, run_id: str, **columns: Any) -> None:
+def update_run(con: Connection, run_id: str, **columns: Any) -> None:
     """Set some columns of a run's row (names from :data:`RUN_COLUMNS`)."""
     unknown = set(columns) - RUN_COLUMNS
     if unknown:
@@ -223,7 +269,7 @@ def update_run(con: duckdb.DuckDBPyConnection, run_id: str, **columns: Any) -> N
 
 
 def finish_run(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     run_id: str,
     *,
     status: str,
