@@ -13,13 +13,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import duckdb
-
 from reverse_etl import transform
+from reverse_etl.core import sync_log
 from reverse_etl.core.errors import InvoiceSyncError
 from reverse_etl.core.settings import Settings
-from reverse_etl.core.sync_log import open_warehouse
+from reverse_etl.core.warehouse import MISSING_RELATION, Connection
 from reverse_etl.hubspot.properties import PROPERTY_NAMES, UPSERT_KEY
+from reverse_etl.push.warehouse_sql import table_comment, where_is
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +50,15 @@ class Action:
         return {"idProperty": UPSERT_KEY, "id": self.xero_invoice_id, "properties": properties}
 
 
-def read_actions(con: duckdb.DuckDBPyConnection, schema: str = ACTIONS_SCHEMA) -> list[Action]:
+def read_actions(con: Connection, schema: str = ACTIONS_SCHEMA) -> list[Action]:
     """The action table's rows, de-duplicated on ``xero_invoice_id`` (first row wins).
     ``schema``: where the table is (``webhook_reverse_etl`` for the webhook fast path's)."""
     table = f"{schema}.hubspot_invoice_actions"
     try:
         cursor = con.execute(f"select * from {table} order by action, xero_invoice_id")
-    except duckdb.CatalogException:
+    except MISSING_RELATION:
         raise ActionTableMissingError(
-            f"{table} does not exist in {con_path(con)}: run `invoice-sync transform` "
+            f"{table} does not exist in {where_is(con)}: run `invoice-sync transform` "
             "(or `invoice-sync sync`) first."
         ) from None
     columns = [d[0] for d in cursor.description]
@@ -82,20 +82,13 @@ def read_actions(con: duckdb.DuckDBPyConnection, schema: str = ACTIONS_SCHEMA) -
     return list(actions.values())
 
 
-def actions_invocation_id(
-    con: duckdb.DuckDBPyConnection, schema: str = ACTIONS_SCHEMA
-) -> str | None:
+def actions_invocation_id(con: Connection, schema: str = ACTIONS_SCHEMA) -> str | None:
     """The dbt invocation that built the action table (its table comment, set by the model's
     post-hook), or None for a table built otherwise."""
-    row = con.execute(
-        "select comment from duckdb_tables() "
-        "where schema_name = ? and table_name = 'hubspot_invoice_actions'",
-        [schema],
-    ).fetchone()
-    return str(row[0]) if row and row[0] else None
+    return table_comment(con, schema, "hubspot_invoice_actions")
 
 
-def actions_consumed(con: duckdb.DuckDBPyConnection) -> bool:
+def actions_consumed(con: Connection) -> bool:
     """Whether a real (not dry) run already wrote records from this build of the action table.
     Reads the written outcomes, which are committed batch by batch, so a push killed midway
     counts too."""
@@ -110,13 +103,6 @@ def actions_consumed(con: duckdb.DuckDBPyConnection) -> bool:
         [invocation],
     ).fetchone()
     return bool(row and row[0])
-
-
-def con_path(con: duckdb.DuckDBPyConnection) -> str:
-    row = con.execute(
-        "select path from duckdb_databases() where database_name = current_database()"
-    ).fetchone()
-    return str(row[0]) if row else "the warehouse"
 
 
 def _text(value: Any) -> str | None:
@@ -139,10 +125,15 @@ def _text(value: Any) -> str | None:
 def refresh_if_consumed(settings: Settings) -> bool:
     """Re-derive the action table when an earlier push already wrote from this build of it
     (see the module docstring). Returns whether it rebuilt."""
-    if not settings.warehouse_path.is_file():
+    warehouse = settings.warehouse
+    if not warehouse.exists():
         return False
-    with open_warehouse(settings.warehouse_path) as con:
+    con = warehouse.connect()
+    try:
+        sync_log.ensure_tables(con)
         consumed = actions_consumed(con)
+    finally:
+        con.close()
     if not consumed:
         return False
     log.info("The action table was already pushed; re-deriving it from HubSpot's snapshot.")

@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import duckdb
-
 from reverse_etl.core.settings import Settings, mask_url
+from reverse_etl.core.warehouse import Connection
 from reverse_etl.push.unexplained_invoices import UnexplainedInvoice, mark_alerted
+from reverse_etl.push.warehouse_sql import IN_LIST
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +96,7 @@ class AlertOutcome:
 Notify = Callable[[str, str, str], bool]  # (url, title, body) -> delivered
 
 
-def read_status_changes(
-    con: duckdb.DuckDBPyConnection, schema: str = "reverse_etl"
-) -> list[StatusChange]:
+def read_status_changes(con: Connection, schema: str = "reverse_etl") -> list[StatusChange]:
     """Changes not alerted before: the model's, then those an earlier run failed to deliver.
     ``schema``: where the model is (``webhook_reverse_etl`` for the webhook fast path's)."""
     exists = con.execute(
@@ -138,12 +136,12 @@ def read_status_changes(
     return changes
 
 
-def _company_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+def _company_names(con: Connection) -> dict[str, str]:
     """Invoice → the name of its customer's matched HubSpot company (issue 13), when the
     customer models exist (a warehouse transformed before them has none)."""
     needed = ("hubspot_invoices_desired", "customer_matches", "stg_hubspot__companies")
     found = con.execute(
-        "select count(*) from information_schema.tables where table_name in (select unnest(?))",
+        f"select count(*) from information_schema.tables where table_name {IN_LIST}",
         [list(needed)],
     ).fetchone()
     if not found or found[0] < len(needed):
@@ -206,7 +204,7 @@ def _listed(items: Sequence[str], more: str = "") -> list[str]:
 
 def send_push_alerts(
     settings: Settings,
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     *,
     inserted: int,
     updated: int,
@@ -274,7 +272,7 @@ def send_quarantine_alert(
         return False
 
 
-def _keep_undelivered(con: duckdb.DuckDBPyConnection, changes: Sequence[StatusChange]) -> None:
+def _keep_undelivered(con: Connection, changes: Sequence[StatusChange]) -> None:
     """Written changes no target took: the next run's message includes them."""
     if not changes:
         return
@@ -302,7 +300,7 @@ def _keep_undelivered(con: duckdb.DuckDBPyConnection, changes: Sequence[StatusCh
     )
 
 
-def _mark_alerted(con: duckdb.DuckDBPyConnection, changes: Sequence[StatusChange]) -> None:
+def _mark_alerted(con: Connection, changes: Sequence[StatusChange]) -> None:
     if not changes:
         return
     con.executemany(

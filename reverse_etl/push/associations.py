@@ -17,14 +17,14 @@ one HubSpot client; see :mod:`reverse_etl.push.customers` for the whole story.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import duckdb
-
 from reverse_etl.core.errors import HubSpotSchemaError
+from reverse_etl.core.warehouse import Connection
 from reverse_etl.hubspot.client import HubSpot, HubSpotRequestError
 from reverse_etl.hubspot.customer_calls import COMPANIES, CONTACTS, BatchAnswer
 from reverse_etl.hubspot.customer_records import association_key
@@ -34,10 +34,23 @@ from reverse_etl.push.customer_outcomes import error_naming, ids_of, mark_gone, 
 from reverse_etl.push.customer_schema import association_type_id
 from reverse_etl.push.report import PHASE_FAILED, CustomerOutcome, PushReport
 from reverse_etl.push.results import record_customer_results
+from reverse_etl.push.warehouse_sql import IN_LIST, insert_rows
 
 log = logging.getLogger(__name__)
 
 ASSOCIATION_BATCH = 1_000
+# the columns of raw_hubspot.invoice_associations the push writes back
+ASSOCIATION_COLUMNS = tuple(
+    (name, "varchar")
+    for name in (
+        "association_key",
+        "invoice_hs_object_id",
+        "to_object_type",
+        "to_object_id",
+        "_dlt_load_id",
+        "_dlt_id",
+    )
+)
 T = TypeVar("T")
 
 
@@ -45,7 +58,7 @@ T = TypeVar("T")
 class _Phase:
     """One phase: the REMOVEs or the CREATEs of the associations with one target type."""
 
-    con: duckdb.DuckDBPyConnection
+    con: Connection
     hub: HubSpot
     object_type: str  # the invoice object's type id
     to_type: str  # companies | contacts
@@ -65,7 +78,7 @@ class _Phase:
 
 
 def push_associations(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     hub: HubSpot,
     object_type: str,
     actions: list[AssociationAction],
@@ -208,44 +221,37 @@ def _association_outcome(
     )
 
 
-def _record_ids(con: duckdb.DuckDBPyConnection, xero_ids: Sequence[str]) -> dict[str, str]:
+def _record_ids(con: Connection, xero_ids: Sequence[str]) -> dict[str, str]:
     """The HubSpot ids of invoice records this push has just created (written back)."""
     if not xero_ids:
         return {}
     rows = con.execute(
         "select xero_invoice_id, hs_object_id from raw_hubspot.invoice_records "
-        "where xero_invoice_id in (select unnest(?)) and not coalesce(archived, false)",
+        f"where xero_invoice_id {IN_LIST} and not coalesce(archived, false)",
         [list(xero_ids)],
     ).fetchall()
     return {str(x): str(h) for x, h in rows}
 
 
 def _remember_associations(
-    con: duckdb.DuckDBPyConnection, to_type: str, pairs: list[tuple[str, str]], run_id: str
+    con: Connection, to_type: str, pairs: list[tuple[str, str]], run_id: str
 ) -> None:
     if not pairs:
         return
     keys = [association_key(r, to_type, t) for r, t in pairs]
     con.execute(
-        "delete from raw_hubspot.invoice_associations where association_key in (select unnest(?))",
+        f"delete from raw_hubspot.invoice_associations where association_key {IN_LIST}",
         [keys],
     )
-    con.execute(
-        "insert into raw_hubspot.invoice_associations (association_key, invoice_hs_object_id, "
-        "to_object_type, to_object_id, _dlt_load_id, _dlt_id) select unnest($k), unnest($r), "
-        "$type, unnest($t), $load, uuid()::varchar",
-        {
-            "k": keys,
-            "r": [r for r, _ in pairs],
-            "t": [t for _, t in pairs],
-            "type": to_type,
-            "load": f"push:{run_id}",
-        },
-    )
+    load = f"push:{run_id}"
+    rows = [
+        (k, r, to_type, t, load, str(uuid.uuid4())) for k, (r, t) in zip(keys, pairs, strict=True)
+    ]
+    insert_rows(con, "raw_hubspot.invoice_associations", ASSOCIATION_COLUMNS, rows)
 
 
 def _without_archived_targets(
-    con: duckdb.DuckDBPyConnection, to_type: str, actions: list[AssociationAction]
+    con: Connection, to_type: str, actions: list[AssociationAction]
 ) -> list[AssociationAction]:
     """The REMOVE actions still worth a call. An association to a company or contact the
     snapshot holds as archived (deleted, or merged away: HubSpot moves a merged record's
@@ -257,7 +263,7 @@ def _without_archived_targets(
         str(r[0])
         for r in con.execute(
             f"select hs_object_id from raw_hubspot.{to_type} where coalesce(archived, false) "
-            "and hs_object_id in (select unnest(?))",
+            f"and hs_object_id {IN_LIST}",
             [sorted({a.to_id for a in actions})],
         ).fetchall()
     }
@@ -273,12 +279,9 @@ def _without_archived_targets(
     return [a for a in actions if a.to_id not in archived]
 
 
-def _forget_associations(
-    con: duckdb.DuckDBPyConnection, to_type: str, pairs: list[tuple[str, str]]
-) -> None:
+def _forget_associations(con: Connection, to_type: str, pairs: list[tuple[str, str]]) -> None:
     if pairs:
         con.execute(
-            "delete from raw_hubspot.invoice_associations where association_key in "
-            "(select unnest(?))",
+            f"delete from raw_hubspot.invoice_associations where association_key {IN_LIST}",
             [[association_key(r, to_type, t) for r, t in pairs]],
         )

@@ -4,7 +4,7 @@ Items are cut into batches of at most ``size`` (HubSpot's batch limits: 100 inpu
 batch endpoints, 1,000 for association batches) and sent ``max_in_flight`` at a time: the HTTP
 call runs in a worker thread, through the one :class:`~reverse_etl.hubspot.client.HubSpot`
 client and its shared rate limiter, so throughput reaches HubSpot's limit rather than the
-round-trip time. Each answer is handed back to the caller's thread, which alone writes DuckDB.
+round-trip time. Each answer is handed back to the caller's thread, which alone writes the DB.
 The answers that arrived together come back as one round, so a caller may record them in one
 transaction. With one batch, or ``max_in_flight`` 1, the calls run in the caller's thread, one
 after the other, each answer handed back before the next call is made.

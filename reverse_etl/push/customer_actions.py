@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-import duckdb
-
+from reverse_etl.core.warehouse import MISSING_RELATION, Connection
 from reverse_etl.hubspot.customer_calls import COMPANIES
+from reverse_etl.push.warehouse_sql import IN_LIST
 
 ASSOCIATION_ACTIONS = "reverse_etl.hubspot_association_actions"
 COMPANY_ACTIONS = "reverse_etl.hubspot_company_actions"
@@ -94,17 +94,15 @@ class AssociationAction:
         return replace(self, record_id=str(record_id))
 
 
-def read_company_actions(con: duckdb.DuckDBPyConnection) -> list[CompanyAction]:
+def read_company_actions(con: Connection) -> list[CompanyAction]:
     return [CompanyAction.from_row(row) for row in _rows(con, COMPANY_ACTIONS)]
 
 
-def read_association_actions(con: duckdb.DuckDBPyConnection) -> list[AssociationAction]:
+def read_association_actions(con: Connection) -> list[AssociationAction]:
     return [AssociationAction.from_row(row) for row in _rows(con, ASSOCIATION_ACTIONS)]
 
 
-def associate_created(
-    con: duckdb.DuckDBPyConnection, created: dict[str, str]
-) -> list[AssociationAction]:
+def associate_created(con: Connection, created: dict[str, str]) -> list[AssociationAction]:
     """Association CREATE actions from each mirrored invoice of a customer to the company just
     created for it (its contact, if any, is matched on the next run)."""
     if not created:
@@ -112,10 +110,10 @@ def associate_created(
     try:
         rows = con.execute(
             "select xero_invoice_id, xero_contact_id from reverse_etl.hubspot_invoices_desired "
-            "where xero_contact_id in (select unnest(?)) order by xero_invoice_id",
+            f"where xero_contact_id {IN_LIST} order by xero_invoice_id",
             [sorted(created)],
         ).fetchall()
-    except duckdb.CatalogException:  # no transform yet
+    except MISSING_RELATION:  # no transform yet
         return []
     return [
         AssociationAction(
@@ -131,10 +129,10 @@ def associate_created(
     ]
 
 
-def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[dict[str, Any]]:
+def _rows(con: Connection, table: str) -> list[dict[str, Any]]:
     try:
         cursor = con.execute(f"select * from {table}")
-    except duckdb.CatalogException:  # transform has not built it yet (older warehouse)
+    except MISSING_RELATION:  # transform has not built it yet (older warehouse)
         return []
     columns = [d[0] for d in cursor.description]
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import duckdb
-
+from reverse_etl.core.warehouse import Connection
 from reverse_etl.hubspot.customer_calls import COMPANIES, CONTACTS, BatchAnswer
 from reverse_etl.push.report import SINGULAR
+from reverse_etl.push.warehouse_sql import IN_LIST
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def not_found(answer: BatchAnswer, candidates: set[str]) -> set[str]:
     }
 
 
-def mark_gone(con: duckdb.DuckDBPyConnection, to_type: str, ids: set[str]) -> None:
+def mark_gone(con: Connection, to_type: str, ids: set[str]) -> None:
     """HubSpot no longer has these companies or contacts: archive them in the snapshot and drop
     their associations (HubSpot drops a deleted record's associations), so the next transform
     matches their customers again."""
@@ -72,12 +72,11 @@ def mark_gone(con: duckdb.DuckDBPyConnection, to_type: str, ids: set[str]) -> No
             company_or_contact,
         )
     con.execute(
-        f"update raw_hubspot.{to_type} set archived = true where hs_object_id in "
-        "(select unnest(?))",
+        f"update raw_hubspot.{to_type} set archived = true where hs_object_id {IN_LIST}",
         [sorted(ids)],
     )
     con.execute(
         "delete from raw_hubspot.invoice_associations where to_object_type = ? and "
-        "to_object_id in (select unnest(?))",
+        f"to_object_id {IN_LIST}",
         [to_type, sorted(ids)],
     )

@@ -22,7 +22,7 @@ writer (:mod:`reverse_etl.push.results`) and count in its one report
 
 An empty action table makes no call at all. Company batches go one at a time (each batch's
 answer is written back before the next is sent); association batches go ``max_in_flight`` at a
-time (HTTP in worker threads, DuckDB only in the caller's). What HubSpot confirmed is written
+time (HTTP in worker threads, the warehouse only in the caller's). What HubSpot confirmed is written
 back — company values into ``raw_hubspot.companies`` after each batch, every ``xero_contact_id``
 written into ``raw_hubspot.company_stamps`` (the tool's stamp log that matching rule 1 reads to
 tell a person's value from its own), created/removed associations into
@@ -44,12 +44,12 @@ same write every hour.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import defaultdict
 from typing import Any
 
-import duckdb
-
 from reverse_etl.core import sync_log
+from reverse_etl.core.warehouse import Connection
 from reverse_etl.hubspot.client import HubSpot
 from reverse_etl.hubspot.customer_calls import COMPANIES, BatchAnswer
 from reverse_etl.hubspot.customer_records import COMPANY_FIELDS
@@ -64,15 +64,23 @@ from reverse_etl.push.customer_actions import (
 from reverse_etl.push.customer_outcomes import error_naming, mark_gone, not_found
 from reverse_etl.push.report import CustomerOutcome, PushReport
 from reverse_etl.push.results import record_customer_results
+from reverse_etl.push.warehouse_sql import IN_LIST, insert_rows, rows_source
 
 log = logging.getLogger(__name__)
 
 MODIFIED = "hs_lastmodifieddate"  # companies' last-modified property, as the snapshot stores it
 COMPANY_BATCH = 100
+STAMP_COLUMNS = (
+    ("hs_company_id", "varchar"),
+    ("xero_contact_id", "varchar"),
+    ("stamped_at", "timestamptz"),
+    ("_dlt_load_id", "varchar"),
+    ("_dlt_id", "varchar"),
+)
 
 
 def push_customers(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     hub: HubSpot,
     object_type: str,
     run_id: str,
@@ -103,7 +111,7 @@ def push_customers(
 
 
 def _push_companies(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     hub: HubSpot,
     actions: list[CompanyAction],
     report: PushReport,
@@ -116,7 +124,7 @@ def _push_companies(
 
 
 def _update_companies(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     hub: HubSpot,
     updates: list[CompanyAction],
     report: PushReport,
@@ -143,7 +151,7 @@ def _update_companies(
 
 
 def _create_companies(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     hub: HubSpot,
     creates: list[CompanyAction],
     report: PushReport,
@@ -198,7 +206,7 @@ def _company_outcome(
 
 
 def _write_back_companies(
-    con: duckdb.DuckDBPyConnection, rows: list[tuple[str, dict[str, str]]], run_id: str
+    con: Connection, rows: list[tuple[str, dict[str, str]]], run_id: str
 ) -> None:
     """Merge what HubSpot confirmed into ``raw_hubspot.companies`` (set statements, not a
     statement per company), with the answer's ``updatedAt`` as ``hs_lastmodifieddate`` so the
@@ -219,8 +227,7 @@ def _write_back_companies(
     existing = {
         str(r[0])
         for r in con.execute(
-            "select hs_object_id from raw_hubspot.companies where hs_object_id in "
-            "(select unnest(?))",
+            f"select hs_object_id from raw_hubspot.companies where hs_object_id {IN_LIST}",
             [list(by_id)],
         ).fetchall()
     }
@@ -228,57 +235,45 @@ def _write_back_companies(
     _insert_new_companies(con, {c: v for c, v in by_id.items() if c not in existing}, load)
     stamped = [(c, props["xero_contact_id"]) for c, props in rows if "xero_contact_id" in props]
     if stamped:
-        con.execute(
-            "insert into raw_hubspot.company_stamps (hs_company_id, xero_contact_id, "
-            "stamped_at, _dlt_load_id, _dlt_id) select unnest($c), unnest($x), $at, $load, "
-            "uuid()::varchar",
-            {
-                "c": [c for c, _ in stamped],
-                "x": [x for _, x in stamped],
-                "at": sync_log.now(),
-                "load": load,
-            },
-        )
+        at = sync_log.now()
+        stamps = [(c, x, at, load, str(uuid.uuid4())) for c, x in stamped]
+        insert_rows(con, "raw_hubspot.company_stamps", STAMP_COLUMNS, stamps)
 
 
-def _update_known_companies(
-    con: duckdb.DuckDBPyConnection, by_id: dict[str, dict[str, str | None]]
-) -> None:
+def _update_known_companies(con: Connection, by_id: dict[str, dict[str, str | None]]) -> None:
     """One ``update`` per set of property names, for the companies the snapshot holds."""
     groups: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for company_id, values in by_id.items():
         if values:
             groups[tuple(sorted(values))].append(company_id)
     for names, ids in groups.items():
-        params: dict[str, Any] = {"id": ids}
-        params.update({f"v{i}": [by_id[c][n] for c in ids] for i, n in enumerate(names)})
-        columns = ", ".join(f"{_typed(f'unnest($v{i})', n)} as {n}" for i, n in enumerate(names))
+        columns = [("id", "varchar"), *((n, _type(n)) for n in names)]
+        rows = [(c, *(by_id[c][n] for n in names)) for c in ids]
+        source, params = rows_source(con, columns, rows)
         sets = ", ".join(f"{n} = s.{n}" for n in names)
         con.execute(
-            f"update raw_hubspot.companies set {sets} from (select unnest($id) as id, "
-            f"{columns}) as s where raw_hubspot.companies.hs_object_id = s.id",
+            f"update raw_hubspot.companies set {sets} from ({source}) as s "
+            "where raw_hubspot.companies.hs_object_id = s.id",
             params,
         )
 
 
 def _insert_new_companies(
-    con: duckdb.DuckDBPyConnection, by_id: dict[str, dict[str, str | None]], load: str
+    con: Connection, by_id: dict[str, dict[str, str | None]], load: str
 ) -> None:
     """One ``insert`` for the companies the snapshot does not hold yet (created by this run)."""
-    new = list(by_id)
-    if new:
-        params: dict[str, Any] = {"id": new, "load": load}
-        params.update({n: [by_id[c].get(n) for c in new] for n in (*COMPANY_FIELDS, MODIFIED)})
-        con.execute(
-            f"insert into raw_hubspot.companies (hs_object_id, {', '.join(COMPANY_FIELDS)}, "
-            f"{MODIFIED}, archived, _dlt_load_id, _dlt_id) select unnest($id), "
-            + ", ".join(f"unnest(${n})" for n in COMPANY_FIELDS)
-            + f", {_typed(f'unnest(${MODIFIED})', MODIFIED)}, false, $load, uuid()::varchar",
-            params,
-        )
+    names = ("hs_object_id", *COMPANY_FIELDS, MODIFIED, "archived", "_dlt_load_id", "_dlt_id")
+    columns = [(n, _type(n)) for n in names]
+    rows = [
+        (c, *(values.get(n) for n in (*COMPANY_FIELDS, MODIFIED)), False, load, str(uuid.uuid4()))
+        for c, values in by_id.items()
+    ]
+    insert_rows(con, "raw_hubspot.companies", columns, rows)
 
 
-def _typed(expression: str, column: str) -> str:
-    """``hs_lastmodifieddate`` arrives as HubSpot's ISO text; the snapshot column is a
-    timestamptz."""
-    return f"cast({expression} as timestamptz)" if column == MODIFIED else expression
+def _type(column: str) -> str:
+    """The snapshot's column types: ``hs_lastmodifieddate`` arrives as HubSpot's ISO text and
+    is stored as a timestamptz; ``archived`` is a boolean; the rest text."""
+    if column == MODIFIED:
+        return "timestamptz"
+    return "boolean" if column == "archived" else "varchar"

@@ -1,4 +1,4 @@
-"""One batch of invoice upserts, from the worker thread's side (HTTP only, no DuckDB): send it,
+"""One batch of invoice upserts, from the worker thread's side (HTTP only, no SQL): send it,
 read HubSpot's answer back onto the inputs, and isolate the inputs HubSpot refused, so the
 good ones land (see :mod:`reverse_etl.push.invoices` for the whole push).
 

@@ -6,7 +6,7 @@ row in ``sync_log.runs`` → find the object (remembered objectTypeId, else :fun
 ``idProperty=xero_invoice_id``, several batches in flight (``HUBSPOT_MAX_IN_FLIGHT`` worker
 threads under the one shared rate limiter, so throughput reaches HubSpot's limit rather than
 the round-trip time; workers do HTTP only; :mod:`reverse_etl.push.batches`, the sender the
-customers' writes use too) → each answer recorded by the main thread, which owns the one DuckDB
+customers' writes use too) → each answer recorded by the main thread, which owns the one warehouse
 connection, in one transaction (the answers that arrived together share it;
 :mod:`reverse_etl.push.results`) → run row finished → alerts (:mod:`reverse_etl.push.alerts`).
 A fatal error (401/403, HubSpot down past the retries, daily limit) stops new sends, records
@@ -49,13 +49,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
-import duckdb
 from rich.console import Console
 
 from reverse_etl.core import build_plan, sync_log
 from reverse_etl.core.errors import HubSpotSchemaError
-from reverse_etl.core.private_files import shared_folder
 from reverse_etl.core.settings import Settings
+from reverse_etl.core.warehouse import Connection
 from reverse_etl.hubspot.client import HubSpot, HubSpotRequestError
 from reverse_etl.push import alerts, records
 from reverse_etl.push.actions import (
@@ -87,7 +86,7 @@ class _Run:
     """One push's working set, handed between the steps of :func:`run_push`."""
 
     settings: Settings
-    con: duckdb.DuckDBPyConnection
+    con: Connection
     report: PushReport
     console: Console | None
     actions_schema: str
@@ -122,10 +121,9 @@ def run_push(
     """
     started = time.monotonic()
     report = PushReport(run_id=run_id or str(uuid.uuid4()), dry_run=dry_run)
-    shared_folder(settings.warehouse_path.parent)
     whole = actions_schema == ACTIONS_SCHEMA
     report.rebuilt_stale_actions = refresh_if_consumed(settings) if whole else False
-    con = sync_log.connect_warehouse(settings.warehouse_path)
+    con = settings.warehouse.connect()
     run = _Run(settings, con, report, console, actions_schema, started, final=run_id is None)
     try:
         sync_log.ensure_tables(con)
@@ -189,7 +187,7 @@ def _report_unexplained_and_alert(
     report = run.report
     try:
         report.unexplained = read_unexplained(run.con) if run.whole else []
-    except duckdb.Error as exc:  # a report of what HubSpot holds never fails the sync
+    except Exception as exc:  # a report of what HubSpot holds never fails the sync
         log.warning("Unexplained invoice records could not be read: %s", exc)
     try:
         outcome = alerts.send_push_alerts(

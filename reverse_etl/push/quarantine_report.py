@@ -21,12 +21,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-
-import duckdb
 
 from reverse_etl.core import sync_log
 from reverse_etl.core.settings import Settings
+from reverse_etl.core.warehouse import Connection
 from reverse_etl.push import alerts
 
 log = logging.getLogger(__name__)
@@ -63,7 +61,7 @@ class QuarantinedRecord:
         return text + (f". Fix: {self.fix}" if self.fix else "")
 
 
-def read_quarantine(con: duckdb.DuckDBPyConnection) -> list[QuarantinedRecord]:
+def read_quarantine(con: Connection) -> list[QuarantinedRecord]:
     """Every record currently in quarantine, across the sources' tables that exist."""
     found: list[QuarantinedRecord] = []
     for table in QUARANTINE_TABLES:
@@ -86,9 +84,10 @@ def report_quarantine(
     settings: Settings, run_id: str | None, notify: alerts.Notify | None = None
 ) -> list[QuarantinedRecord]:
     """Log and alert the records in quarantine (see the module docstring); returns them."""
-    if not Path(settings.warehouse_path).exists():
+    warehouse = settings.warehouse
+    if not warehouse.exists():
         return []
-    con = duckdb.connect(str(settings.warehouse_path))
+    con = warehouse.connect()
     try:
         records = read_quarantine(con)
         if not records:
@@ -128,7 +127,7 @@ def report_quarantine(
     return records
 
 
-def _reported_before(con: duckdb.DuckDBPyConnection, record: QuarantinedRecord) -> bool:
+def _reported_before(con: Connection, record: QuarantinedRecord) -> bool:
     row = con.execute(
         "select count(*) from sync_log.quarantine where source_table = ? and resource = ? "
         "and tenant_id = ? and record_key = ? and source_updated is not distinct from ?",

@@ -1,7 +1,7 @@
 """The one result writer of the push: every outcome of every batch, invoices, companies and
 associations, is written here to ``sync_log`` (the run's ``record_results`` for invoice records,
 ``customer_results`` for company and association writes) and counted in the run's one report
-(:mod:`reverse_etl.push.report`). It runs in the caller's thread, which alone holds the DuckDB
+(:mod:`reverse_etl.push.report`). It runs in the caller's thread, which alone holds the warehouse
 connection, as each answer (or round of answers) comes back from
 :func:`reverse_etl.push.batches.send_batches`.
 """
@@ -13,13 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from operator import attrgetter
 
-import duckdb
-
 from reverse_etl.core import sync_log
+from reverse_etl.core.warehouse import MISSING_RELATION, Connection
 from reverse_etl.push import records
 from reverse_etl.push.actions import Action
 from reverse_etl.push.records import BatchOutcome
 from reverse_etl.push.report import CustomerOutcome, PushReport
+from reverse_etl.push.warehouse_sql import IN_LIST, insert_rows
 
 log = logging.getLogger("reverse_etl.push.customer_outcomes")  # the name its lines always had
 
@@ -38,10 +38,17 @@ CUSTOMER_FIELDS = (
     "category",
     "message",
 )
+STORED_AS = {"category": "error_category", "message": "error_message"}
+# sync_log.customer_results' columns: the run, CUSTOMER_FIELDS, the time recorded
+CUSTOMER_COLUMNS = (
+    ("run_id", "varchar"),
+    *((STORED_AS.get(name, name), "varchar") for name in CUSTOMER_FIELDS),
+    ("recorded_at", "timestamptz"),
+)
 
 
 def record_invoice_results(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     report: PushReport,
     arrived: BatchOutcome,
     by_id: Mapping[str, Action],
@@ -70,7 +77,7 @@ def record_invoice_results(
 
 
 def record_customer_results(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     report: PushReport,
     outcomes: list[CustomerOutcome],
     *,
@@ -87,28 +94,20 @@ def record_customer_results(
         for outcome in refused if not logged else ():
             log.warning("HubSpot refused %s", outcome.line())
         report.refused.extend(refused)
-    rows = list(map(attrgetter(*CUSTOMER_FIELDS), outcomes))
-    columns = {name: [row[i] for row in rows] for i, name in enumerate(CUSTOMER_FIELDS)}
-    con.execute(
-        "insert into sync_log.customer_results (run_id, kind, action, outcome, xero_contact_id, "
-        "hs_company_id, xero_invoice_id, invoice_hs_object_id, to_object_type, to_object_id, "
-        "error_category, error_message, recorded_at) select $run, unnest($kind), "
-        "unnest($action), unnest($outcome), unnest($xero_contact_id), unnest($hs_company_id), "
-        "unnest($xero_invoice_id), unnest($invoice_hs_object_id), unnest($to_object_type), "
-        "unnest($to_object_id), unnest($category), unnest($message), $at",
-        {"run": report.run_id, "at": sync_log.now(), **columns},
-    )
+    at = sync_log.now()
+    rows = [(report.run_id, *fields, at) for fields in map(attrgetter(*CUSTOMER_FIELDS), outcomes)]
+    insert_rows(con, "sync_log.customer_results", CUSTOMER_COLUMNS, rows)
 
 
-def invoice_numbers(con: duckdb.DuckDBPyConnection, xero_ids: list[str]) -> dict[str, str]:
+def invoice_numbers(con: Connection, xero_ids: list[str]) -> dict[str, str]:
     if not xero_ids:
         return {}
     try:
         rows = con.execute(
             "select xero_invoice_id, invoice_number from reverse_etl.hubspot_invoices_desired "
-            "where xero_invoice_id in (select unnest(?))",
+            f"where xero_invoice_id {IN_LIST}",
             [xero_ids],
         ).fetchall()
-    except duckdb.Error:  # no transform yet (benchmarks, older warehouses)
+    except MISSING_RELATION:  # no transform yet (benchmarks, older warehouses)
         return {}
     return {str(x): str(n) for x, n in rows if n}

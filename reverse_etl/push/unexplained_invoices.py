@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-import duckdb
+from reverse_etl.core.warehouse import MISSING_RELATION, Connection
 
 MODEL = "reverse_etl.hubspot_unexplained_invoices"
 ALERTED = "sync_log.alerted_unexplained_invoices"
@@ -42,7 +42,7 @@ class UnexplainedInvoice:
         return {k: v for k, v in asdict(self).items() if k != "alerted"}
 
 
-def read_unexplained(con: duckdb.DuckDBPyConnection) -> list[UnexplainedInvoice]:
+def read_unexplained(con: Connection) -> list[UnexplainedInvoice]:
     """The model's rows, oldest record first; none before the first transform built it."""
     _ensure_table(con)
     try:
@@ -56,7 +56,7 @@ def read_unexplained(con: duckdb.DuckDBPyConnection) -> list[UnexplainedInvoice]
             order by u.hs_created_at nulls last, u.hs_object_id
             """
         ).fetchall()
-    except duckdb.CatalogException:
+    except MISSING_RELATION:
         return []
     return [
         UnexplainedInvoice(str(hs_id), str(invoice_id), number, str(reason), resembles, bool(seen))
@@ -64,7 +64,7 @@ def read_unexplained(con: duckdb.DuckDBPyConnection) -> list[UnexplainedInvoice]
     ]
 
 
-def mark_alerted(con: duckdb.DuckDBPyConnection, records: Sequence[UnexplainedInvoice]) -> None:
+def mark_alerted(con: Connection, records: Sequence[UnexplainedInvoice]) -> None:
     new = [r for r in records if not r.alerted]
     if new:
         con.executemany(
@@ -74,7 +74,7 @@ def mark_alerted(con: duckdb.DuckDBPyConnection, records: Sequence[UnexplainedIn
         )
 
 
-def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+def _ensure_table(con: Connection) -> None:
     con.execute("create schema if not exists sync_log")
     con.execute(
         f"create table if not exists {ALERTED} (hs_object_id varchar not null, "

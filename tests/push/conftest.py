@@ -178,3 +178,64 @@ def sim_clock(hubspot_sandbox: HubSpotSandbox) -> Iterator[SimClock]:
 @pytest.fixture
 def settings(hubspot_sandbox: HubSpotSandbox, tmp_path: Path) -> Settings:
     return make_settings(hubspot_sandbox, tmp_path)
+
+
+# -- both engines (issue 22): the same push against DuckDB and a real PostgreSQL server -------
+
+ENGINES = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=ENGINES)
+def engine_settings(
+    request: pytest.FixtureRequest, hubspot_sandbox: HubSpotSandbox, tmp_path: Path
+) -> Settings:
+    """Settings on the DuckDB file, then on a fresh PostgreSQL database (``WAREHOUSE_URL``)."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_warehouse_url")
+        return make_settings(hubspot_sandbox, tmp_path, WAREHOUSE_URL=url)
+    return make_settings(hubspot_sandbox, tmp_path)
+
+
+def warehouse_query(settings: Settings, sql: str, params: list[Any] | None = None) -> list[Any]:
+    """Rows of ``sql`` on the settings' warehouse, whichever engine (through the seam)."""
+    con = settings.warehouse.connect()
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def write_actions_to(
+    settings: Settings,
+    rows: list[dict[str, Any]],
+    *,
+    invocation_id: str | None = None,
+    schema: str = "reverse_etl",
+) -> None:
+    """:func:`write_actions` on either engine: the action table with the columns and types of
+    its dbt contract (hubspot_invoice_actions.yml), stamped with ``invocation_id`` as its
+    comment like the model's post-hook does; ``schema``: ``webhook_reverse_etl`` for the
+    webhook fast path's."""
+    names = ["xero_invoice_id", "action", "hs_object_id", "changed_properties"] + [
+        n for n in PROPERTY_NAMES if n != "xero_invoice_id"
+    ]
+    columns = ", ".join(f"{name} varchar" for name in names[4:])
+    con = settings.warehouse.connect()
+    try:
+        con.execute(f"create schema if not exists {schema}")
+        con.execute(f"drop table if exists {schema}.hubspot_invoice_actions")
+        con.execute(
+            f"create table {schema}.hubspot_invoice_actions ("
+            "xero_invoice_id varchar not null, action varchar not null, hs_object_id varchar, "
+            f"changed_properties varchar[], {columns})"
+        )
+        if invocation_id is not None:
+            con.execute(f"comment on table {schema}.hubspot_invoice_actions is '{invocation_id}'")
+        if rows:
+            con.executemany(
+                f"insert into {schema}.hubspot_invoice_actions ({', '.join(names)}) "
+                f"values ({', '.join('?' for _ in names)})",
+                [[row.get(name) for name in names] for row in rows],
+            )
+    finally:
+        con.close()
