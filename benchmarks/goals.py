@@ -37,6 +37,8 @@ def read(benches: Benches | None, bench: str, metric: str) -> Read:
     if benches is None:
         return Read(None, "not run")
     entry = benches.get(bench)
+    if entry is not None and entry.get("status") == "skipped" and entry.get("reason"):
+        return Read(None, f"skipped: {_short(str(entry['reason']))}")  # e.g. a PostgreSQL row
     if entry is None or entry.get("status") in (None, "skipped"):
         return Read(None, "not run")
     if entry["status"] != "ok":
@@ -45,6 +47,10 @@ def read(benches: Benches | None, bench: str, metric: str) -> Read:
     if found is None or found.get("median") is None:
         return Read(None, "n/a")
     return Read(float(found["median"]), runs=int(entry.get("runs") or len(found.get("runs", []))))
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def first(*reads: Read) -> Read:
@@ -208,6 +214,37 @@ GOALS: tuple[Goal, ...] = (
         backfill_memory_big,
         None,
         "backfill-1m",
+    ),
+    # Issue 22: the same rows on a PostgreSQL warehouse (benchmarks/engines.py), same bounds
+    Goal(
+        "hourly_unchanged_postgres",
+        "hourly run, nothing changed, 100k, end to end — PostgreSQL warehouse",
+        "s",
+        "<",
+        3.0,
+        metric("hourly-postgres", "unchanged_seconds"),
+        None,
+        "hourly-postgres",
+    ),
+    Goal(
+        "hourly_changed_postgres",
+        "hourly run after an hour of business, 100k — PostgreSQL warehouse",
+        "s",
+        "<",
+        10.0,
+        metric("hourly-postgres", "changed_seconds"),
+        None,
+        "hourly-postgres",
+    ),
+    Goal(
+        "backfill_rate_postgres",
+        "backfill with all seven Xero endpoints, 100k, limits off — PostgreSQL warehouse",
+        "invoices/s",
+        ">=",
+        3000.0,
+        metric("backfill-postgres", "invoices_per_second"),
+        None,
+        "backfill-postgres",
     ),
 )
 

@@ -25,7 +25,14 @@ from reverse_etl.core.settings import (
     SANDBOX_XERO_CLIENT_SECRET,
 )
 
-CONTRACT_PREFIXES = ("XERO_", "HUBSPOT_", "WAREHOUSE_PATH", "ALERT_URLS", "INVOICE_SYNC_")
+CONTRACT_PREFIXES = (
+    "XERO_",
+    "HUBSPOT_",
+    "WAREHOUSE_PATH",
+    "WAREHOUSE_URL",  # set per world by benchmarks/engines.py, never inherited
+    "ALERT_URLS",
+    "INVOICE_SYNC_",
+)
 # With BENCH_MIRROR_ALL=1, mirror every invoice (both types, drafts, voided and deleted), so
 # that N invoices in Xero are N HubSpot records. Off by default: the project's defaults mirror
 # approved sales invoices only (dbt_project.yml vars), about 3/4 of the generated ledger, and

@@ -36,6 +36,7 @@ from rich.console import Console
 
 from benchmarks import goals, report
 from benchmarks.baseline import BASELINE_REF, baseline_tree
+from benchmarks.engines import ENGINES, bench_on_postgres, engine_filter
 from benchmarks.harness import MIRROR_ALL, Harness, Sizes, error_text, mirror_all
 from benchmarks.results import BenchResult, document, git_commit, machine, ratio
 from benchmarks.suite_associations import bench_associations_result
@@ -69,11 +70,22 @@ NAMES = (
     "reexport",
     "scaling",
     "associations",
+    "backfill-postgres",
+    "hourly-postgres",
     "backfill-1m",
     "hourly-1m",
 )
-# `make bench`: what the goals table needs. The 1M rows take too long for the normal run.
-GOAL_NAMES = ("backfill", "transform", "hourly", "webhook", "reexport")
+# `make bench`: what the goals table needs, and the backfill and hourly rows again on a
+# PostgreSQL warehouse (benchmarks/engines.py). The 1M rows take too long for the normal run.
+GOAL_NAMES = (
+    "backfill",
+    "transform",
+    "hourly",
+    "webhook",
+    "reexport",
+    "backfill-postgres",
+    "hourly-postgres",
+)
 BIG_NAMES = ("backfill-1m", "hourly-1m")
 # Benchmarks run again with the baseline's code (the peers are the same code in both: once).
 BASELINE_NAMES = ("backfill", "transform", "hourly", "webhook", *BIG_NAMES)
@@ -180,6 +192,10 @@ def run_pass(
             lambda: bench_associations_result(
                 sizes.invoices, sizes.hubspot_limit, sizes.hubspot_latency_ms
             ),
+        )
+        step(
+            ("backfill-postgres", "hourly-postgres"),
+            lambda: bench_on_postgres(harness, shared.ensure_xero(harness), selected),
         )
         for world in [shared.synced, *shared.backfilled]:  # free the 100k emulators first
             harness.stop(world.hubspot if world else None)
@@ -305,6 +321,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"commit for the 'before' column (default {BASELINE_REF}: before issue 19's work)",
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the 'before' pass")
+    parser.add_argument(
+        "--engine",
+        choices=(*ENGINES, "both"),
+        default="both",
+        help="warehouse engine of the rows run: duckdb, postgres (the -postgres rows), both",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
@@ -322,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes = replace(sizes, invoices=n, updates=max(10, n // 10), scaling=scaling)
     if args.big_invoices:
         sizes = replace(sizes, big_invoices=max(100, args.big_invoices))
-    selected = selection(args.only, args.all)
+    selected = engine_filter(selection(args.only, args.all), args.engine)
     console = Console()
     baseline = None if args.no_baseline else args.baseline
     console.print(

@@ -36,6 +36,13 @@ run, how that run ended, and the organisation's Xero cursor), ``meta.xero_cursor
 cursor the extract keeps) and ``meta.published_tables``, so an analyst can tell stale data from
 a quiet hour.
 
+On PostgreSQL (``WAREHOUSE_URL``; :attr:`~reverse_etl.core.warehouse.Warehouse.analysts_copy`
+is False) there is no copy: the server's MVCC lets analysts' sessions read the warehouse while
+the sync writes it (PostgreSQL docs, "Concurrency Control" → "Introduction": "reading never
+blocks writing and writing never blocks reading"), so :func:`publish_analytics` writes and
+records nothing and its report says once, in the run's ``[publish]`` line, where analysts read.
+Freshness is ``sync_log`` there, which the run itself writes.
+
 Mode 0640 (owner writes, the file's group reads, others nothing): the file exists to be read
 by people other than the sync's user, but it is financial data, so never world-readable — not
 even for a moment: the copy (and the write-ahead log copied with it) is created 0640 with
@@ -96,6 +103,19 @@ class RunOutcome:
 
 
 @dataclass(frozen=True)
+class NoAnalystsCopy:
+    """The publish on an engine that needs no analysts' copy (PostgreSQL): nothing written."""
+
+    warehouse: str  # the warehouse's label: its URL with the password masked
+
+    def summary(self) -> str:
+        return (
+            f"No analysts' copy on PostgreSQL: analysts query the warehouse {self.warehouse} "
+            "directly (marts, reverse_etl, sync_log); ANALYTICS_PATH is not used."
+        )
+
+
+@dataclass(frozen=True)
 class PublishReport:
     path: Path
     tables: int
@@ -121,7 +141,7 @@ def push_then_publish(
     run_id: str | None = None,
     timed: Timed = lambda _name, work: work(),
     cursors: Callable[[], Iterable[Cursor]] = tuple,
-) -> tuple[R, PublishReport]:
+) -> tuple[R, PublishReport | NoAnalystsCopy]:
     """Run ``push(run_id)``, then publish with its outcome; the end of every run whose transform
     succeeded. When the push raises, the data is still consistent (the transform succeeded),
     so it is published marked ``failed`` and the push's error is raised. ``timed(name, work)``
@@ -130,6 +150,8 @@ def push_then_publish(
     run_id = run_id or str(uuid.uuid4())
 
     def with_cursors(outcome: RunOutcome) -> RunOutcome:
+        if not settings.warehouse.analysts_copy:
+            return outcome  # no copy to record them in: the extract's state is not read
         return replace(outcome, xero_cursors=tuple(cursors()))
 
     try:
@@ -153,8 +175,11 @@ def push_then_publish(
 
 def publish_analytics(
     settings: Settings, outcome: RunOutcome, *, now: datetime | None = None
-) -> PublishReport:
-    """Write the analysts' database and swap it in; see the module docstring."""
+) -> PublishReport | NoAnalystsCopy:
+    """Write the analysts' database and swap it in; see the module docstring. On an engine
+    whose analysts query the warehouse itself (PostgreSQL), nothing: :class:`NoAnalystsCopy`."""
+    if not settings.warehouse.analysts_copy:
+        return NoAnalystsCopy(settings.warehouse.label)
     started = time.perf_counter()
     warehouse = settings.warehouse_path.expanduser().resolve()
     target = settings.analytics_path.expanduser().resolve()

@@ -1,5 +1,8 @@
 """`invoice-sync sql`: query the published analysts' database (``ANALYTICS_PATH``), read-only.
 
+On PostgreSQL (``WAREHOUSE_URL``) there is no published copy: the query runs on the warehouse
+in a read-only transaction (:mod:`reverse_etl.analysts.sql_postgres`), rendered the same way.
+
 With a query: the result as a table (terminal), CSV or JSON (scripts). Values are printed as
 text, never interpreted as Rich markup (an invoice reference may well contain ``[red]``), and
 on a terminal with their control characters visible (:func:`reverse_etl.core.safe_text.printable`);
@@ -48,6 +51,8 @@ from rich.text import Text
 
 from reverse_etl.core.errors import AnalystQueryError
 from reverse_etl.core.safe_text import printable
+from reverse_etl.core.settings import Settings
+from reverse_etl.core.warehouse import Warehouse
 
 OutputFormat = Literal["table", "csv", "json"]
 TABLE_ROW_LIMIT = 1000
@@ -90,12 +95,34 @@ def open_analytics(path: Path) -> duckdb.DuckDBPyConnection:
         raise AnalystQueryError(f"Could not open {path} read-only: {_one_line(exc)}") from None
 
 
+def analysts_source(settings: Settings) -> Path | Warehouse:
+    """Where analysts' queries run: the published copy (DuckDB), or the warehouse itself when
+    its engine needs no copy (PostgreSQL)."""
+    warehouse = settings.warehouse
+    return settings.analytics_path if warehouse.analysts_copy else warehouse
+
+
 def run_query(
-    path: Path, query: str, out: TextIO, fmt: OutputFormat, console: Console | None = None
+    source: Path | Warehouse,
+    query: str,
+    out: TextIO,
+    fmt: OutputFormat,
+    console: Console | None = None,
 ) -> int:
-    """Run ``query`` on the database at ``path`` and write the result; returns the row count."""
+    """Run ``query`` on the database at ``source`` (the published file, or a warehouse that
+    needs no copy: :func:`analysts_source`) and write the result; returns the row count."""
+    if isinstance(source, Warehouse):
+        from reverse_etl.analysts import sql_postgres
+
+        statement = sql_postgres.refuse_non_reads(query)
+        con = sql_postgres.open_read_only(source)
+        try:
+            columns, fetched = sql_postgres.execute_read_only(con, statement)
+        finally:
+            con.close()
+        return _render(columns, iter(fetched), out, fmt, console)
     refuse_writing_statements(query)
-    with open_analytics(path) as con:
+    with open_analytics(source) as con:
         try:
             cursor = con.execute(query)
         except duckdb.PermissionException as exc:
@@ -105,14 +132,23 @@ def run_query(
                 raise AnalystQueryError(_REFUSAL.format(what=_reason(exc))) from None
             raise AnalystQueryError(f"DuckDB refused the query: {_one_line(exc)}") from None
         columns = [d[0] for d in cursor.description or []]
-        rows = _rows(cursor)
-        if fmt != "table" and out.isatty():  # for a person to read: no raw control characters
-            rows = (tuple(_on_terminal(v) for v in row) for row in rows)
-        if fmt == "csv":
-            return _write_csv(columns, rows, out)
-        if fmt == "json":
-            return _write_json(columns, rows, out)
-        return _print_table(columns, rows, console or Console(file=out))
+        return _render(columns, _rows(cursor), out, fmt, console)
+
+
+def _render(
+    columns: list[str],
+    rows: Iterator[tuple[Any, ...]],
+    out: TextIO,
+    fmt: OutputFormat,
+    console: Console | None,
+) -> int:
+    if fmt != "table" and out.isatty():  # for a person to read: no raw control characters
+        rows = (tuple(_on_terminal(v) for v in row) for row in rows)
+    if fmt == "csv":
+        return _write_csv(columns, rows, out)
+    if fmt == "json":
+        return _write_json(columns, rows, out)
+    return _print_table(columns, rows, console or Console(file=out))
 
 
 def refuse_writing_statements(query: str) -> None:
@@ -144,12 +180,19 @@ def interactive_init_script() -> Iterator[Path]:
         yield script
 
 
-def interactive_command(path: Path, init_script: Path) -> list[str]:
+def interactive_command(path: Path | Warehouse, init_script: Path) -> list[str]:
     """The argv of the interactive session, or an error naming how to install it.
 
     Harlequin's DuckDB adapter opens ``path`` with ``--read-only`` and then executes every
     statement of ``--init-path`` on that connection before the first query (its
-    ``DuckDbAdapter.connect``), so the session is as locked down as :func:`run_query`'s."""
+    ``DuckDbAdapter.connect``), so the session is as locked down as :func:`run_query`'s. On
+    PostgreSQL: a one-line error pointing to a query or the team's own SQL client."""
+    if isinstance(path, Warehouse):
+        raise AnalystQueryError(
+            f"The interactive session opens the DuckDB analysts' copy; on PostgreSQL analysts "
+            f'query {path.label} directly: pass a query (invoice-sync sql "select …") or '
+            "use psql / a BI tool with a read-only role (README, Running on PostgreSQL)."
+        )
     if not path.is_file():
         open_analytics(path)  # raises the "not published yet" error
     beside = Path(sys.executable).with_name("harlequin")

@@ -333,19 +333,26 @@ def sql(
         str, typer.Option("--format", "-f", help="table (terminal), csv or json (scripts).")
     ] = "table",
 ) -> None:
-    """Query the published analysts' database (ANALYTICS_PATH), read-only."""
+    """Query the published analysts' database (ANALYTICS_PATH; on PostgreSQL the warehouse),
+    read-only."""
     # start-up time: DuckDB
-    from reverse_etl.analysts.sql import interactive_command, interactive_init_script, run_query
+    from reverse_etl.analysts.sql import (
+        analysts_source,
+        interactive_command,
+        interactive_init_script,
+        run_query,
+    )
 
     def work(settings: Settings) -> None:
         if output_format not in ("table", "csv", "json"):
             raise AnalystQueryError(f"--format {output_format!r}: use table, csv or json.")
         if query is None:
             with interactive_init_script() as init_script:
-                argv = interactive_command(settings.analytics_path, init_script)
+                argv = interactive_command(analysts_source(settings), init_script)
                 code = subprocess.call(argv)
             raise typer.Exit(code)
-        run_query(settings.analytics_path, query, sys.stdout, output_format, current_console())  # type: ignore[arg-type]
+        source = analysts_source(settings)
+        run_query(source, query, sys.stdout, output_format, current_console())  # type: ignore[arg-type]
 
     run_command(work, announce=False)
 
