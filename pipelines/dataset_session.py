@@ -1,30 +1,30 @@
-"""The extract's own questions and small writes to the warehouse, on one DuckDB connection.
+"""The extract's own questions and small writes to the warehouse, on one connection.
 
 The extract asks the raw datasets small questions before and after each dlt run (does the
 table exist, which versions are known, which records are quarantined). Asked through
 ``pipeline.sql_client()``, each question resolved dlt's destination configuration again
 (~30 ms of environment lookups) and opened the DuckDB file again (~15 ms: open, then a
 checkpoint when the last connection closed): a quiet hourly run paid about one second for 23
-of them. Here one connection is opened for the extract and every question is a cursor on it.
+of them. Here one connection, the warehouse seam's (:mod:`reverse_etl.core.warehouse`), is
+opened for the extract and every question is a cursor on it. Its SQL is portable (DuckDB and
+PostgreSQL): ``?`` placeholders, ``information_schema``, ``set search_path``.
 
-While that connection is open, every other ``duckdb.connect`` to the same file in this
-process, dlt's included, reuses the open database instance instead of opening the file
+On DuckDB, while that connection is open, every other ``duckdb.connect`` to the same file in
+this process, dlt's included, reuses the open database instance instead of opening the file
 (DuckDB's Python client keeps one instance per database file and hands out connections to
 it; DuckDB docs, "Python DB API" → "Using Connections in Threads / Instance cache"). The
 connection is closed when the extract ends, before dbt opens the warehouse with its own
-settings.
+settings. On PostgreSQL it is one session in autocommit: each statement commits on its own,
+as on DuckDB.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-import duckdb
-
-from reverse_etl.core.private_files import shared_folder
+from reverse_etl.core.warehouse import MISSING_RELATION, Connection, Warehouse
 
 
 class DatasetSession:
@@ -33,15 +33,14 @@ class DatasetSession:
     schema). The warehouse is opened at the first question, so an extract that fails before
     asking one (wrong credentials) leaves no warehouse file behind."""
 
-    def __init__(self, warehouse: Path, dataset: str) -> None:
-        self._warehouse = warehouse
-        self._connection: duckdb.DuckDBPyConnection | None = None
+    def __init__(self, warehouse: Warehouse, dataset: str) -> None:
+        self.warehouse = warehouse
+        self._connection: Connection | None = None
         self.dataset = dataset
 
-    def _cursor(self) -> duckdb.DuckDBPyConnection:
+    def _cursor(self) -> Connection:
         if self._connection is None:
-            shared_folder(self._warehouse.parent)
-            self._connection = duckdb.connect(str(self._warehouse))
+            self._connection = self.warehouse.connect()
         return self._connection.cursor()
 
     def close(self) -> None:
@@ -50,22 +49,21 @@ class DatasetSession:
             self._connection = None
 
     def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        """Rows of ``sql`` (``%s`` placeholders, as dlt's SQL client takes them), or none when
-        the table does not exist yet."""
+        """Rows of ``sql`` (``?`` placeholders), or none when the table does not exist yet."""
         cursor = self._cursor()
         try:
             cursor.execute(f"set search_path = '{self.dataset}'")
-            return cursor.execute(sql.replace("%s", "?"), list(args)).fetchall()
-        except duckdb.CatalogException:  # no such table (or schema) yet
+            return cursor.execute(sql, list(args)).fetchall()
+        except MISSING_RELATION:  # no such table (or schema) yet
             return []
         finally:
             cursor.close()
 
     def execute(self, sql: str, *args: Any) -> None:
-        """Run one statement (``%s`` placeholders); table names qualified by the caller."""
+        """Run one statement (``?`` placeholders); table names qualified by the caller."""
         cursor = self._cursor()
         try:
-            cursor.execute(sql.replace("%s", "?"), list(args))
+            cursor.execute(sql, list(args))
         finally:
             cursor.close()
 
@@ -75,8 +73,7 @@ class DatasetSession:
         again."""
         return bool(
             self.query(
-                "select 1 from information_schema.tables where table_schema = %s "
-                "and table_name = %s",
+                "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
                 self.dataset,
                 table,
             )
@@ -84,9 +81,9 @@ class DatasetSession:
 
 
 @contextmanager
-def dataset_session(warehouse: str | Path, dataset: str) -> Iterator[DatasetSession]:
+def dataset_session(warehouse: Warehouse, dataset: str) -> Iterator[DatasetSession]:
     """One connection to the warehouse for an extract's questions about ``dataset``."""
-    session = DatasetSession(Path(warehouse), dataset)
+    session = DatasetSession(warehouse, dataset)
     try:
         yield session
     finally:

@@ -1,5 +1,6 @@
-"""The dlt plumbing of the extract: the pipeline on the DuckDB warehouse, one run of it
-(extract, normalize, load) and the contract tables dlt has not created yet.
+"""The dlt plumbing of the extract: the pipeline on the warehouse (its destination and file
+format are the warehouse seam's, :mod:`reverse_etl.core.warehouse`), one run of it (extract,
+normalize, load) and the contract tables dlt has not created yet.
 
 The process-wide dlt settings these rely on are set in :mod:`pipelines.run`."""
 
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import dlt
-from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.dataset_session import DatasetSession
@@ -21,13 +21,10 @@ from pipelines.extract_log import drop_staging_dataset
 from pipelines.housekeeping import finish_pending, first_line, make_private, prune_loaded_packages
 from reverse_etl.core.errors import InvoiceSyncError
 from reverse_etl.core.failures import causes
-from reverse_etl.core.private_files import shared_folder
 from reverse_etl.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-LOADER_FILE_FORMAT = "jsonl"
-DUCKDB_MEMORY_LIMIT = "512MB"  # see _duckdb_credentials
 NORMALIZE_WORKERS = 2
 PARALLEL_NORMALIZE_ROWS = 50_000
 """An extract of at least this many rows (a backfill) is normalized in
@@ -40,34 +37,17 @@ saves (an hourly run, a test's small books)."""
 
 
 def _pipeline(settings: Settings, name: str, dataset: str) -> dlt.Pipeline:
-    warehouse = Path(settings.warehouse_path)
-    shared_folder(warehouse.parent)
+    """The pipeline ``name`` loading ``dataset`` into the warehouse (its dlt destination); its
+    working directory and state under ``settings.state_dir / "dlt"``, owner-only."""
     pipelines_dir = Path(settings.state_dir) / "dlt"
     pipelines_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     make_private(pipelines_dir)
     return dlt.pipeline(
         pipeline_name=name,
         pipelines_dir=str(pipelines_dir),
-        destination=dlt.destinations.duckdb(_duckdb_credentials(warehouse)),
+        destination=settings.warehouse.dlt_destination(),
         dataset_name=dataset,
     )
-
-
-def _duckdb_credentials(warehouse: Path) -> DuckDbCredentials:
-    """The warehouse file, with DuckDB's memory capped at :data:`DUCKDB_MEMORY_LIMIT`.
-
-    DuckDB's default limit is 80 % of the machine's memory, and its buffer pool grows towards
-    it while dlt loads and merges a large package (``read_json`` into the staging tables, the
-    de-duplicating ``ROW_NUMBER()``, the ``INSERT … SELECT``): measured at 100,000 invoices the
-    load step's peak RSS was 700 MB against 270 MB for extract and normalize, and it grows
-    with the backfill. With a limit DuckDB spills to its temporary directory instead (DuckDB
-    docs, "Memory management" / ``memory_limit``). ``memory_limit`` is a global setting of the
-    database instance: a connection another component holds open on the same file in this
-    process (dbt-duckdb) shares it.
-    ``global_config`` is applied on each new connection of dlt's pool (dlt 1.31,
-    ``DuckDbCredentials``).
-    """
-    return DuckDbCredentials(str(warehouse), global_config={"memory_limit": DUCKDB_MEMORY_LIMIT})
 
 
 def _run(
@@ -76,10 +56,11 @@ def _run(
     """Extract, normalize and load, like ``pipeline.run`` (which also first finishes a package
     a crashed run left behind); a project error raised inside dlt surfaces as itself. When
     extraction fails, the half-extracted package is dropped, so nothing of this run reaches the
-    warehouse. Returns the steps' wall and CPU seconds, and the ids of the packages loaded.
-    A large extract is normalized in :data:`NORMALIZE_WORKERS` processes. What a run with
-    nothing new can leave out (the state restore, an empty package) is left out
-    (:mod:`pipelines.dlt_steps`)."""
+    warehouse. The extract writes the warehouse's file format
+    (:attr:`~reverse_etl.core.warehouse.Warehouse.loader_file_format`). Returns the steps'
+    wall and CPU seconds, and the ids of the packages loaded. A large extract is normalized in
+    :data:`NORMALIZE_WORKERS` processes. What a run with nothing new can leave out (the state
+    restore, an empty package) is left out (:mod:`pipelines.dlt_steps`)."""
     timings: dict[str, float] = {}
     load_ids: list[str] = []
     try:
@@ -88,7 +69,8 @@ def _run(
         if pipeline.has_pending_data:
             finish_pending(pipeline)
         started, cpu = time.perf_counter(), time.process_time()
-        extracted = pipeline.extract(source, loader_file_format=LOADER_FILE_FORMAT)
+        file_format = session.warehouse.loader_file_format
+        extracted = pipeline.extract(source, loader_file_format=file_format)
         timings["extract"] = time.perf_counter() - started
         timings["extract_cpu"] = time.process_time() - cpu
         if discard_empty_packages(pipeline, extracted.loads_ids):
@@ -169,8 +151,9 @@ def _ensure_tables(session: DatasetSession, tables: dict[str, dict[str, dict[str
     """Create contract tables dlt did not create because no row has reached them yet.
 
     dlt creates a table only when data arrives, but dbt's sources must always resolve
-    (docs/contracts.md). The DDL matches what dlt writes (same names, DuckDB types and
-    bookkeeping columns), so a later dlt load finds the table and only adds what is missing.
+    (docs/contracts.md). The DDL matches what dlt writes (same names, types under names
+    DuckDB and PostgreSQL both read, and bookkeeping columns), so a later dlt load finds the
+    table and only adds what is missing.
     """
     schema = session.dataset
     session.execute(f'create schema if not exists "{schema}"')

@@ -30,7 +30,7 @@ from pipelines.dataset_session import DatasetSession
 _STORED_STATE = (
     "select s.version, s.version_hash from _dlt_pipeline_state s "
     "join _dlt_loads l on l.load_id = s._dlt_load_id "
-    "where s.pipeline_name = %s and l.status = 0 order by l.load_id desc limit 1"
+    "where s.pipeline_name = ? and l.status = 0 order by l.load_id desc limit 1"
 )
 
 

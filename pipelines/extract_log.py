@@ -57,7 +57,7 @@ def record_extract(
     schema = session.dataset
     session.execute(f'create table if not exists "{schema}"."extract_runs" ({EXTRACT_RUNS_DDL})')
     session.execute(
-        f'insert into "{schema}"."extract_runs" values (current_timestamp, %s, %s, %s)',
+        f'insert into "{schema}"."extract_runs" values (current_timestamp, ?, ?, ?)',
         pipeline_name,
         rows_loaded,
         ",".join(load_ids) or None,

@@ -15,6 +15,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from reverse_etl.core.errors import InvoiceSyncError
 from reverse_etl.core.failures import causes
+from reverse_etl.core.warehouse import DuckDBWarehouse, Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,12 @@ def make_private(directory: Path) -> None:
             child.chmod(0o700 if child.is_dir() else 0o600)
 
 
-def secure_warehouse(warehouse_path: Path) -> None:
-    """The DuckDB file (and its WAL) readable by its owner only: it holds invoice data."""
-    database = Path(warehouse_path)
+def secure_warehouse(warehouse: Warehouse) -> None:
+    """The DuckDB file (and its WAL) readable by its owner only: it holds invoice data. A
+    server's files (PostgreSQL) are the server's: nothing to do here."""
+    if not isinstance(warehouse, DuckDBWarehouse):
+        return
+    database = warehouse.path
     for path in (database, database.with_name(database.name + ".wal")):
         if path.is_file():
             path.chmod(0o600)

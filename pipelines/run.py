@@ -1,8 +1,9 @@
 """Build and run the extract pipelines from :class:`~reverse_etl.core.settings.Settings`.
 
-Two dlt pipelines write to the same DuckDB file (``settings.warehouse_path``): ``xero_invoices``
-into the dataset ``raw_xero`` and ``hubspot_snapshot`` into ``raw_hubspot``, with
-``loader_file_format="jsonl"`` (DESIGN.md: 3x faster and 8x smaller than insert_values here).
+Two dlt pipelines write to the same warehouse (``settings.warehouse``: the DuckDB file at
+``WAREHOUSE_PATH``, or the PostgreSQL database at ``WAREHOUSE_URL``): ``xero_invoices`` into the
+dataset ``raw_xero`` and ``hubspot_snapshot`` into ``raw_hubspot``, in the warehouse's
+``loader_file_format`` (:mod:`reverse_etl.core.warehouse`: ``jsonl`` on DuckDB).
 dlt's working directory and pipeline state live under ``settings.state_dir / "dlt"``, so nothing
 lands in the user's home. A failed run changes nothing in the warehouse: credentials are
 checked and tenants listed before dlt starts, and an error raised while extracting (auth,
@@ -24,7 +25,7 @@ configuration reference, ``LoaderConfiguration`` and ``LoadStorageConfiguration`
   removed by :func:`~pipelines.housekeeping.prune_loaded_packages`. Recovery needs only
   pending packages.
 - Files are private: the dlt working directory is mode 0700 and the DuckDB file 0600 (they hold
-  invoice data; :mod:`pipelines.housekeeping`).
+  invoice data; :mod:`pipelines.housekeeping`); a server's files are the server's.
 
 Each successful run appends a row to ``<dataset>.extract_runs`` (finished_at, rows loaded, dlt
 load ids), even when nothing changed and dlt wrote no load package: dbt's source freshness
@@ -152,7 +153,7 @@ def run_xero_extract(
     del continue_on_error
     if invoice_ids is not None and not invoice_ids:
         return XeroExtractReport()  # nothing named: no token, no call
-    with dataset_session(settings.warehouse_path, XERO_DATASET) as session:
+    with dataset_session(settings.warehouse, XERO_DATASET) as session:
         return _xero_extract(
             settings,
             session,
@@ -204,7 +205,7 @@ def _xero_extract(
     try:
         step_seconds, load_ids = _run(pipeline, source, session)
     finally:
-        secure_warehouse(settings.warehouse_path)
+        secure_warehouse(settings.warehouse)
     _ensure_tables(
         session,
         {
@@ -229,7 +230,7 @@ def _xero_known(
         return known_versions(
             session.query(
                 "select invoice_id, updated_date_utc from invoice_versions "
-                "where tenant_id = %s and updated_date_utc >= %s",
+                "where tenant_id = ? and updated_date_utc >= ?",
                 tenant_id,
                 start,
             )
@@ -237,7 +238,7 @@ def _xero_known(
 
     def quarantined_keys(resource: str, tenant_id: str) -> set[str]:
         rows = session.query(
-            "select record_key from quarantine where resource = %s and tenant_id = %s",
+            "select record_key from quarantine where resource = ? and tenant_id = ?",
             resource,
             tenant_id,
         )
@@ -301,7 +302,7 @@ def run_hubspot_snapshot(
     reader = reader or HubSpotReader(settings.hubspot)
     stats = HubSpotSnapshotStats()
     pipeline = _pipeline(settings, HUBSPOT_PIPELINE, HUBSPOT_DATASET)
-    with dataset_session(settings.warehouse_path, HUBSPOT_DATASET) as session:
+    with dataset_session(settings.warehouse, HUBSPOT_DATASET) as session:
         full = full_refresh or not session.table_exists("invoice_records")
         source = hubspot_snapshot_source(
             reader, stats, _known(session, "invoice_records"), full_refresh=full
@@ -313,7 +314,7 @@ def run_hubspot_snapshot(
                 pipeline, session, reader, stats.object_type_id, full_refresh
             )
         finally:
-            secure_warehouse(settings.warehouse_path)
+            secure_warehouse(settings.warehouse)
         _ensure_tables(session, {"invoice_records": RECORD_COLUMNS, **customers.TABLE_COLUMNS})
         record_extract(session, pipeline.pipeline_name, stats.loaded, load_ids)
     return HubSpotSnapshotReport(

@@ -17,7 +17,7 @@ def _known(session: DatasetSession, table: str) -> Known:
 
     def versions(start: datetime) -> set[tuple[str, str]]:
         sql = (
-            f"select hs_object_id, hs_lastmodifieddate from {table} where hs_lastmodifieddate >= %s"
+            f"select hs_object_id, hs_lastmodifieddate from {table} where hs_lastmodifieddate >= ?"
         )
         return known_versions(session.query(sql, start))
 
@@ -26,7 +26,7 @@ def _known(session: DatasetSession, table: str) -> Known:
         return int(rows[0][0]) if rows else 0
 
     def written_after(cursor: datetime) -> list[datetime]:
-        sql = f"select hs_lastmodifieddate from {table} where {live} and hs_lastmodifieddate > %s"
+        sql = f"select hs_lastmodifieddate from {table} where {live} and hs_lastmodifieddate > ?"
         return [row[0] for row in session.query(sql, cursor) if isinstance(row[0], datetime)]
 
     def live_among(ids: Iterable[str]) -> set[str]:
@@ -34,7 +34,7 @@ def _known(session: DatasetSession, table: str) -> Known:
         if not wanted:
             return set()
         sql = (
-            f"select hs_object_id from {table} where {live} and hs_object_id in (select unnest(%s))"
+            f"select hs_object_id from {table} where {live} and hs_object_id in (select unnest(?))"
         )
         return {str(row[0]) for row in session.query(sql, wanted)}
 

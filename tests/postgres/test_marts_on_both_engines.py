@@ -3,8 +3,8 @@
 One Xero emulator (the demo books, 120 invoices) and one HubSpot emulator (the demo CRM), after
 a first sync and two hours of business in Xero, are extracted twice by the project's own
 extract, ``pipelines.run.run_extract``: once into a DuckDB file as usual, once into the
-throwaway PostgreSQL cluster through dlt's postgres destination
-(:mod:`tests.postgres.warehouse_glue`). The one dbt project is then built on each: models and
+throwaway PostgreSQL cluster with ``WAREHOUSE_URL`` set (the warehouse seam: dlt's postgres
+destination, nothing of the product patched). The one dbt project is then built on each: models and
 seeds on DuckDB (its tests run everywhere else in the suite), ``dbt build --target postgres``
 with the data tests on PostgreSQL, the same vars and ``as_of_date``. Every compared table must
 hold the same rows: decimals compared exactly, timestamps as UTC instants. Nothing here is
@@ -39,7 +39,6 @@ from reverse_etl.transform import DBT_PROJECT_DIR, dbt_vars_for, release_duckdb
 from sandbox.demo_crm import seed_demo_crm
 from tests.fixtures.postgres import PostgresCluster
 from tests.fixtures.xero import CLOCK_START
-from tests.postgres.warehouse_glue import extract_into_postgres
 
 pytestmark = pytest.mark.postgres
 
@@ -72,6 +71,9 @@ MAY_BE_EMPTY = {"reverse_etl.hubspot_association_actions"}
 class Built:
     duckdb_path: Path
     cluster: PostgresCluster
+    on_duckdb: Settings
+    on_postgres: Settings
+    root: Path
 
     def duckdb_columns(self, table: str) -> list[str]:
         schema, name = table.split(".")
@@ -127,8 +129,11 @@ def _normal(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(_value(v) for v in row)
 
 
-def _dbt_build(settings: Settings, target: str, root: Path, *only: str) -> None:
-    """``dbt build`` of the whole project on ``target``; ``only``: those resource types."""
+def _dbt_build(
+    settings: Settings, target: str, root: Path, *only: str, select: str | None = None
+) -> None:
+    """``dbt build`` of the whole project on ``target``; ``only``: those resource types;
+    ``select``: those nodes."""
     from dbt.cli.main import dbtRunner
 
     dbt_vars = {
@@ -154,6 +159,8 @@ def _dbt_build(settings: Settings, target: str, root: Path, *only: str) -> None:
     ]
     for resource_type in only:
         args += ["--resource-type", resource_type]
+    if select:
+        args += ["--select", select]
     if target == "postgres":
         # dbt's unit tests are left out on PostgreSQL: their YAML fixtures are written in
         # DuckDB's spellings (list literals); the models' logic they check is the same SQL,
@@ -196,7 +203,14 @@ def built(
         {**env, "INVOICE_SYNC_STATE_DIR": str(root / "state-duckdb")}, dotenv_path=None
     )
     on_postgres = load_settings(
-        {**env, "INVOICE_SYNC_STATE_DIR": str(root / "state-pg")}, dotenv_path=None
+        {
+            **env,
+            "INVOICE_SYNC_STATE_DIR": str(root / "state-pg"),
+            "WAREHOUSE_URL": postgres_cluster.url,
+            # set, and never created: with WAREHOUSE_URL nothing goes to a DuckDB file
+            "WAREHOUSE_PATH": str(root / "unused" / "invoices.duckdb"),
+        },
+        dotenv_path=None,
     )
     first = load_settings(
         {
@@ -219,10 +233,10 @@ def built(
         run_extract(on_duckdb)
         # DuckDB's own build and its tests run everywhere else in the suite: models only here
         _dbt_build(on_duckdb, "duckdb", root, "seed", "model")
-        with extract_into_postgres(patch, postgres_cluster):
-            run_extract(on_postgres)
+        run_extract(on_postgres)
         _dbt_build(on_postgres, "postgres", root)
-        yield Built(on_duckdb.warehouse_path, postgres_cluster)
+        assert not on_postgres.warehouse_path.exists()  # nothing went to a DuckDB file
+        yield Built(on_duckdb.warehouse_path, postgres_cluster, on_duckdb, on_postgres, root)
     hubspot.reset()
 
 

@@ -31,10 +31,11 @@ def test_the_warehouse_and_its_wal_are_owner_only_while_being_written(tmp_path: 
         from pathlib import Path
         from reverse_etl.core.private_files import owner_only_files
         from pipelines.dataset_session import dataset_session
+        from reverse_etl.core.warehouse import DuckDBWarehouse
 
         owner_only_files()
         warehouse = Path("shared/warehouse/invoices.duckdb")
-        with dataset_session(warehouse, "raw_xero") as session:
+        with dataset_session(DuckDBWarehouse(warehouse), "raw_xero") as session:
             session.execute("create schema raw_xero")
             session.execute("create table raw_xero.t as select range as i from range(1000)")
             wal = Path(str(warehouse) + ".wal")
