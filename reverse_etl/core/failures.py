@@ -154,6 +154,8 @@ def one_line(text: str) -> str:
 
 
 def _warehouse_error(exc: BaseException) -> InvoiceSyncError | None:
+    if type(exc).__module__.startswith("psycopg2"):
+        return _server_error(exc)
     if not type(exc).__module__.startswith(("duckdb", "_duckdb")):
         return None
     message = one_line(str(exc))
@@ -171,3 +173,16 @@ def _warehouse_error(exc: BaseException) -> InvoiceSyncError | None:
             "writable, or point WAREHOUSE_PATH elsewhere."
         )
     return WarehouseError(f"The warehouse failed: {message}")
+
+
+def _server_error(exc: BaseException) -> InvoiceSyncError | None:
+    """A PostgreSQL warehouse that cannot be reached or logged in to (psycopg2's
+    ``OperationalError``: libpq's message names the host and the reason, never the password);
+    other server errors keep their own classification (a privilege:
+    :func:`reverse_etl.core.warehouse_setup.privilege_error`)."""
+    if type(exc).__name__ != "OperationalError":
+        return None
+    return WarehouseError(
+        f"The PostgreSQL warehouse cannot be reached ({one_line(str(exc))}). Check that the "
+        "server runs and that WAREHOUSE_URL's host, port, user and password are right."
+    )
