@@ -192,3 +192,21 @@
 {% macro postgres__integer_divide(numerator, denominator) -%}
     div({{ numerator }}, {{ denominator }})
 {%- endmacro %}
+
+{#
+    The text of one top-level key of a JSON document stored as text (null when absent):
+    DuckDB's json_extract_string with a JSONPath, PostgreSQL's ->> on the text cast to json
+    (PostgreSQL docs, "JSON Functions and Operators"). `key` is a SQL expression (a quoted
+    literal or a column), so the key may come from a row.
+#}
+{% macro json_key_text(json_text, key) -%}
+    {{ return(adapter.dispatch('json_key_text', 'xero_hubspot_invoices')(json_text, key)) }}
+{%- endmacro %}
+
+{% macro default__json_key_text(json_text, key) -%}
+    json_extract_string({{ json_text }}, '$."' || {{ key }} || '"')
+{%- endmacro %}
+
+{% macro postgres__json_key_text(json_text, key) -%}
+    (cast({{ json_text }} as json) ->> {{ key }})
+{%- endmacro %}

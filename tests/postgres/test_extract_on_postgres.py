@@ -150,3 +150,18 @@ def test_first_quiet_and_incremental_extracts_load_the_same_rows_as_on_duckdb(
     # If-Modified-Since: one page per organisation, not the 2 x 2 pages of the first read
     assert env.invoice_calls() == duckdb_calls == len(tenants)
     _assert_same_raw_xero(on_duckdb, on_postgres)
+
+
+def test_closing_a_cursor_leaves_its_session_open(postgres_warehouse_url: str) -> None:
+    """The extract asks each question on a cursor and closes it (pipelines/dataset_session.py):
+    as on DuckDB, the connection it came from stays usable."""
+    con = PostgresWarehouse(postgres_warehouse_url).connect()
+    try:
+        cursor = con.cursor()
+        assert cursor.execute("select ?", [1]).fetchone() == (1,)
+        cursor.close()
+        assert con.execute("select ?", [2]).fetchone() == (2,)
+        assert con.cursor().execute("select 3").fetchone() == (3,)
+    finally:
+        con.close()
+    assert con.raw.closed

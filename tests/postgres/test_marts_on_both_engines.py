@@ -28,6 +28,7 @@ from rich.console import Console
 
 from pipelines.run import run_extract
 from reverse_etl.app.sync import run_sync_once
+from reverse_etl.core.build_plan import DDL as BUILDS_DDL
 from reverse_etl.core.settings import (
     SANDBOX_HUBSPOT_TOKEN,
     SANDBOX_XERO_CLIENT_ID,
@@ -269,3 +270,43 @@ def test_the_same_rows_on_both_engines(built: Built, table: str) -> None:
     assert on_duckdb or table in MAY_BE_EMPTY, f"{table} is empty: the books no longer reach it"
     assert len(on_postgres) == len(on_duckdb)
     assert on_postgres == on_duckdb, _differences(columns, on_duckdb, on_postgres)
+
+
+@pytest.mark.parametrize("day_recorded", [AS_OF, "2024-06-02"])
+def test_changed_invoices_read_the_recorded_build_alike_on_both_engines(
+    built: Built, day_recorded: str
+) -> None:
+    """int_changed_invoices reads sync_log.builds' JSON (its load mark and each organisation's
+    day) on both engines: a build recorded after the newest load, on the day being built,
+    leaves nothing to rebuild; one recorded on another day rebuilds every invoice."""
+    listed: dict[str, set[str]] = {}
+    for settings, target in ((built.on_duckdb, "duckdb"), (built.on_postgres, "postgres")):
+        con = settings.warehouse.connect()
+        try:
+            (mark,) = con.execute("select max(load_id) from raw_xero._dlt_loads").fetchone()
+            organisations = con.execute("select tenant_id from raw_xero.organisations")
+            tenants = [row[0] for row in organisations.fetchall()]
+            con.execute(BUILDS_DDL)
+            con.execute("delete from sync_log.builds")
+            con.execute(
+                "insert into sync_log.builds (started_at, finished_at, scope, fingerprint, "
+                "load_marks, local_dates) values (now(), now(), 'daily', 'f', ?, ?)",
+                [
+                    json.dumps({"raw_xero": mark, "raw_hubspot": None}),
+                    json.dumps({tenant: day_recorded for tenant in tenants}),
+                ],
+            )
+        finally:
+            con.close()
+        _dbt_build(settings, target, built.root, "model", select="int_changed_invoices")
+        con = settings.warehouse.connect(read_only=True)
+        try:
+            rows = con.execute("select invoice_id from intermediate.int_changed_invoices")
+            listed[target] = {str(row[0]) for row in rows.fetchall() if row[0] is not None}
+            everything = con.execute("select invoice_id from staging.stg_xero__invoices")
+            all_invoices = {str(row[0]) for row in everything.fetchall()}
+        finally:
+            con.close()
+        assert tenants and mark
+        assert listed[target] == (set() if day_recorded == AS_OF else all_invoices), target
+    assert listed["postgres"] == listed["duckdb"]

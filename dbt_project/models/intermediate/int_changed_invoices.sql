@@ -38,7 +38,7 @@ last_build as (
 
     {%- if builds is not none %}
     select
-        try_cast(json_extract_string(load_marks, '$.raw_xero') as double) as load_mark,
+        {{ try_cast_as(json_key_text('load_marks', "'raw_xero'"), 'double') }} as load_mark,
         local_dates
     from {{ builds }}
     order by finished_at desc
@@ -79,9 +79,8 @@ rebuild_all as (
         )
         or exists (
             select 1 from organisations
-            where json_extract_string(
-                    mark.local_dates, '$."' || organisations.tenant_id || '"'
-                ) is distinct from {{ format_timestamp(
+            where {{ json_key_text('mark.local_dates', 'organisations.tenant_id') }}
+                is distinct from {{ format_timestamp(
                     organisation_today('organisations.timezone'), '%Y-%m-%d'
                 ) }}
         ) as everything
