@@ -94,6 +94,7 @@ def test_an_analysts_long_transaction_does_not_block_the_hourly_sync(world, tmp_
     )[0]
 
     analyst = psycopg2.connect(world.warehouse_url, application_name="analyst notebook")
+    analyst.autocommit = True  # the transaction is the analyst's own `begin` … `commit`
     try:
         with analyst.cursor() as cursor:
             cursor.execute("begin")
