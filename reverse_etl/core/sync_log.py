@@ -154,8 +154,8 @@ def as_warehouse(target: Warehouse | Settings | Path) -> Warehouse:
     ``warehouse``), or a DuckDB file's path (the callers written before the seam)."""
     if isinstance(target, Warehouse):
         return target
-    if isinstance(target, Path):
-        return DuckDBWarehouse(target)
+    if isinstance(target, str | Path):
+        return DuckDBWarehouse(Path(target))
     return target.warehouse
 
 
@@ -165,15 +165,31 @@ def connect_warehouse(target: Warehouse | Settings | Path) -> Connection:
     return as_warehouse(target).connect()
 
 
+# Server warehouses whose run log this process has found complete (their masked labels): a
+# run checks once, at its start (reverse_etl/core/warehouse_setup.py, ensure_warehouse), not
+# at each of its writes, each a connection of its own.
+_VERIFIED: set[str] = set()
+
+
 @contextmanager
 def open_warehouse(target: Warehouse | Settings | Path) -> Iterator[Connection]:
-    """A short-lived connection with the ``sync_log`` tables in place."""
-    con = connect_warehouse(target)
+    """A short-lived connection with the ``sync_log`` tables in place (on a server, checked
+    once per run: :func:`mark_verified`)."""
+    warehouse = as_warehouse(target)
+    con = warehouse.connect()
     try:
-        ensure_tables(con)
+        if warehouse.engine == "duckdb" or warehouse.label not in _VERIFIED:
+            ensure_tables(con)
+            mark_verified(warehouse)
         yield con
     finally:
         con.close()
+
+
+def mark_verified(warehouse: Warehouse) -> None:
+    """Remember that ``warehouse``'s run log tables are complete (servers only)."""
+    if warehouse.engine != "duckdb":
+        _VERIFIED.add(warehouse.label)
 
 
 def ensure_tables(con: Connection) -> None:

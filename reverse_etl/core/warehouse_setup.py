@@ -73,8 +73,9 @@ def ensure_warehouse(warehouse: Warehouse) -> list[str]:
             created = [name for name in SCHEMAS if name not in present]
             for name in created:
                 con.execute(f'create schema if not exists "{name}"')
-            sync_log.ensure_tables(con)
+            sync_log.ensure_tables(con)  # checked afresh at each run's start
             build_plan.ensure_builds_table(con)
+            sync_log.mark_verified(warehouse)
         finally:
             con.close()
     except Exception as exc:

@@ -229,3 +229,34 @@ def test_webhook_batch_logs_its_run_on_both_engines(
     assert set(json.loads(seconds)) == {"extract", "transform", "push"}
     if settings.warehouse_url:  # nothing of the run went to a DuckDB file
         assert not settings.warehouse_path.exists()
+
+
+def test_each_run_start_checks_the_run_log_afresh(settings: Settings) -> None:
+    """On a server the run log's tables are checked once per run (at its start), not at each
+    write: a table dropped between two runs is back at the next run's start."""
+    with (
+        run_environment(settings, "sync", sandbox=False),
+        sync_log.open_warehouse(settings) as con,
+    ):
+        sync_log.start_run(con, "run-1", sync_log.now())
+    con = settings.warehouse.connect()
+    try:
+        con.execute("drop table sync_log.runs")
+    finally:
+        con.close()
+    with (
+        run_environment(settings, "sync", sandbox=False),
+        sync_log.open_warehouse(settings) as con,
+    ):
+        sync_log.start_run(con, "run-2", sync_log.now())
+        assert con.execute("select run_id from sync_log.runs").fetchall() == [("run-2",)]
+
+
+def test_the_fast_path_ids_are_replaced_each_batch(settings: Settings) -> None:
+    from reverse_etl.fast_path import IDS_TABLE, write_invoice_ids
+
+    write_invoice_ids(settings, ["inv-1", "inv-2", "inv-1"])
+    write_invoice_ids(settings, ["inv-3", "inv-2"])
+    with sync_log.open_warehouse(settings) as con:
+        rows = con.execute(f"select invoice_id from {IDS_TABLE} order by invoice_id").fetchall()
+    assert rows == [("inv-2",), ("inv-3",)]
