@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
+import secrets
 from pathlib import Path
 
 import psycopg2
@@ -138,3 +141,63 @@ def test_without_a_query_it_points_to_a_query_or_a_client(warehouse_url):
     result = runner.invoke(app, ["sql"])
     assert result.exit_code == 1
     assert "on PostgreSQL analysts query" in result.output and "****" in result.output
+
+
+def _readme_analysts_sql() -> str:
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = text.index("```sql\ncreate role analysts nologin;")
+    return text[start + len("```sql\n") : text.index("```", start + 6)]
+
+
+def test_the_readme_analysts_role_reads_marts_and_nothing_else(postgres_warehouse_url):
+    """The README's SQL, run as written (role names made unique on the shared cluster): the
+    login reads a mart the sync creates later, cannot write, and gets the session settings."""
+    suffix = secrets.token_hex(4)
+    names = {"analysts": f"analysts_{suffix}", "metabase": f"metabase_{suffix}"}
+    sync_role = f"sync_{suffix}"
+    database = postgres_warehouse_url.rsplit("/", 1)[1]
+    script = _readme_analysts_sql().replace("invoice_sync", sync_role)
+    script = script.replace("on database invoices", f'on database "{database}"')
+    for name, unique in names.items():
+        script = re.sub(rf"\b{name}\b", unique, script)
+    _sql(
+        postgres_warehouse_url,
+        f"create role {sync_role} login password 'sync-pw'; "
+        f"create schema marts authorization {sync_role}; "
+        f"create schema sync_log authorization {sync_role}",
+    )
+    _sql(postgres_warehouse_url, script)
+    as_sync = _login(postgres_warehouse_url, sync_role, "sync-pw")
+    _sql(as_sync, "create table marts.fct_invoices as select 'INV-1'::text as invoice_number")
+    _sql(as_sync, "create table sync_log.runs as select 'run-1'::text as run_id")
+    as_analyst = _login(postgres_warehouse_url, names["metabase"], "change-me")
+    assert _sql(as_analyst, "select invoice_number from marts.fct_invoices") == [("INV-1",)]
+    assert _sql(as_analyst, "show idle_in_transaction_session_timeout") == [("15min",)]
+    with pytest.raises(psycopg2.errors.ReadOnlySqlTransaction):
+        _sql(as_analyst, "create table marts.evil (a int)")
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        _sql(as_analyst, "begin read write; delete from marts.fct_invoices")
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        _sql(as_analyst, "select * from sync_log.runs")  # only marts
+
+
+def _login(url: str, user: str, password: str) -> str:
+    _scheme, rest = url.split("://", 1)
+    return f"postgresql://{user}:{password}@{rest.split('@', 1)[1]}"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "-- a comment first\nselect count(*) as n from marts.fct_invoices;",
+        "with t as (select 1 as a) select a from t",
+        "explain select * from marts.fct_invoices",
+        "show timezone",
+        "values (1, 'x')",
+        "(select 1)",
+    ],
+)
+def test_reading_statements_run(warehouse_url, query):
+    result = runner.invoke(app, ["sql", "--format", "json", "--", query])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output), result.output
