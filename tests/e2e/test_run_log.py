@@ -10,7 +10,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from reverse_etl.app.cli import app
-from reverse_etl.core.lock import sync_lock
+from tests.e2e.conftest import both_engines
 
 runner = CliRunner()
 
@@ -33,6 +33,7 @@ def run_row(world, run_id: str) -> dict[str, Any]:
     return dict(zip(names, rows[0], strict=True))
 
 
+@both_engines()
 def test_sync_json_summary_matches_the_run_log_and_a_repeat_push_writes_nothing(world):
     code, stdout, output = invoke("sync", "--json")
     assert code == 0, output
@@ -75,7 +76,7 @@ def test_sync_json_summary_matches_the_run_log_and_a_repeat_push_writes_nothing(
     assert "invoice_number" in changed[0][0]  # what each written record got is kept
 
     # analysts' schemas: no dlt staging datasets, no test-failure views
-    schemas = {r[0] for r in world.query("select schema_name from duckdb_schemas()")}
+    schemas = world.schema_names()
     assert not {s for s in schemas if s.endswith("_staging") or "test_failures" in s}
 
     # the action table is consumed: a dry run shows nothing to do, a push writes nothing
@@ -136,6 +137,7 @@ def test_dry_run_sync_writes_nothing_to_hubspot_and_is_flagged(world):
     assert len(world.hubspot_records()) == summary["stages"]["push"]["planned"]["INSERT"]
 
 
+@both_engines()
 def test_rejections_exit_3_and_are_named_in_the_summary(world):
     victim = sorted(
         i.invoice_id
@@ -153,8 +155,9 @@ def test_rejections_exit_3_and_are_named_in_the_summary(world):
     assert "Sandbox says no" in summary["rejected"][0]["message"]
 
 
+@both_engines()
 def test_busy_warehouse_exits_4_with_a_busy_summary(world):
-    with sync_lock(world.warehouse, purpose="hourly sync"):
+    with world.hold_lock("hourly sync"):
         code, stdout, output = invoke("sync", "--json")
     assert code == 4, output
     summary = json.loads(stdout)
