@@ -25,24 +25,14 @@ from reverse_etl.core.warehouse import Warehouse, warehouse_for
 from sandbox.runner import start_in_thread
 
 ENGINES = ("duckdb", "postgres")
-# What the PostgreSQL runs still wait for (strict xfails: they fail once it lands).
-PENDING_INCREMENTAL_MARTS = (
-    "dbt on PostgreSQL: the first incremental (hourly) build of the incremental marts "
-    "(fct_invoices, fct_invoice_balances, fct_payments, fct_credit_note_allocations, "
-    "fct_invoice_status_history; on_schema_change='fail') fails with 'New column types' "
-    "(text / numeric against the table the full build made), so every second sync exits 1"
-)
 
 
-def both_engines(postgres_pending: str | None = None) -> pytest.MarkDecorator:
+def both_engines() -> pytest.MarkDecorator:
     """Run the test on DuckDB (``[duckdb]``) and on PostgreSQL (``[postgres]``, marked
-    ``postgres``). ``postgres_pending``: the exact piece the PostgreSQL run still waits for
-    (a strict xfail: it fails the suite the moment that piece lands, so the mark is removed)."""
+    ``postgres``), with the same assertions."""
     # several whole syncs per test on a shared machine: more than the suite's default 300 s
     slow = pytest.mark.timeout(900)
     marks: list[pytest.MarkDecorator] = [slow, pytest.mark.postgres]
-    if postgres_pending:
-        marks.append(pytest.mark.xfail(strict=True, reason=postgres_pending))
     return pytest.mark.parametrize(
         "engine",
         [

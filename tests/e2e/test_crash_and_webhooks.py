@@ -15,13 +15,13 @@ from reverse_etl.app.webhook_batch import sync_invoices
 from reverse_etl.core.settings import load_settings
 from reverse_etl.webhooks.receiver import WEBHOOK_PATH, WebhookWorker, build_app
 from sandbox.runner import start_in_thread
-from tests.e2e.conftest import PENDING_INCREMENTAL_MARTS, both_engines, make_world
+from tests.e2e.conftest import both_engines, make_world
 from tests.e2e.test_sync import assert_hubspot_matches_xero, expected_ids
 
 UPSERT_ROUTE = "POST /crm/objects/2026-09/{objectType}/batch/upsert"
 
 
-@both_engines(postgres_pending=PENDING_INCREMENTAL_MARTS)
+@both_engines()
 def test_sync_killed_mid_push_then_rerun_loses_and_duplicates_nothing(
     xero_sandbox, hubspot_sandbox, warehouse_path, warehouse_url, monkeypatch, tmp_path
 ):

@@ -13,7 +13,7 @@ from reverse_etl.app.cli import app
 from reverse_etl.app.sync import run_sync_once
 from reverse_etl.core.settings import load_settings
 from reverse_etl.transform import run_transform
-from tests.e2e.conftest import PENDING_INCREMENTAL_MARTS, both_engines
+from tests.e2e.conftest import both_engines
 
 runner = CliRunner()
 
@@ -33,7 +33,7 @@ def run_row(world, run_id: str) -> tuple[str, str, str, str]:
     return row
 
 
-@both_engines(postgres_pending=PENDING_INCREMENTAL_MARTS)
+@both_engines()
 def test_a_quiet_run_skips_the_build_and_says_why_and_new_data_builds_again(world):
     first = sync_json()
     assert first["stages"]["transform"]["scope"] == "daily"
@@ -79,7 +79,7 @@ def test_a_quiet_run_skips_the_build_and_says_why_and_new_data_builds_again(worl
     assert record["properties"]["status"] == "PAID"
 
 
-@both_engines(postgres_pending=PENDING_INCREMENTAL_MARTS)
+@both_engines()
 def test_a_hand_edit_in_hubspot_is_new_data_and_is_put_back(world):
     sync_json()
     sync_json()

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reverse_etl.app.cli import app
-from tests.e2e.conftest import PENDING_INCREMENTAL_MARTS, both_engines
+from tests.e2e.conftest import both_engines
 
 runner = CliRunner()
 MIRRORED_STATUSES = {"AUTHORISED", "PAID"}
@@ -56,7 +56,7 @@ def assert_hubspot_matches_xero(world, ids: set[str] | None = None) -> None:
         assert (props.get("reference") or "") == (xero.get("Reference") or "")
 
 
-@both_engines(postgres_pending=PENDING_INCREMENTAL_MARTS)
+@both_engines()
 def test_first_sync_mirrors_every_sales_invoice_and_a_second_writes_nothing(world):
     code, output = sync()
     assert code == 0, output
@@ -81,7 +81,7 @@ def test_first_sync_mirrors_every_sales_invoice_and_a_second_writes_nothing(worl
     assert world.xero.emulator.counters.total("GET /api.xro/2.0/Invoices") == 1
 
 
-@both_engines(postgres_pending=PENDING_INCREMENTAL_MARTS)
+@both_engines()
 def test_changes_in_xero_write_exactly_those_records_and_alert_status_changes(
     world, alert_receiver
 ):
@@ -126,7 +126,7 @@ def test_changes_in_xero_write_exactly_those_records_and_alert_status_changes(
     assert paid_number not in later, "a status change was alerted twice"
 
 
-@both_engines(postgres_pending=PENDING_INCREMENTAL_MARTS)
+@both_engines()
 def test_hand_edit_in_hubspot_is_put_back(world):
     assert sync()[0] == 0
     invoice_id = sorted(expected_ids(world))[0]
@@ -139,7 +139,7 @@ def test_hand_edit_in_hubspot_is_put_back(world):
     assert_hubspot_matches_xero(world, {invoice_id})
 
 
-@both_engines(postgres_pending=PENDING_INCREMENTAL_MARTS)
+@both_engines()
 def test_rejected_record_is_reported_with_exit_3_and_retried_next_run(world):
     victim = sorted(expected_ids(world))[5]
     number = world.xero.emulator.invoice(victim)["InvoiceNumber"]

@@ -100,4 +100,4 @@ final as (
 
 )
 
-select * from final
+{{ select_contract_columns('final') }}

@@ -41,8 +41,8 @@ marks as (
 
     {%- if builds is not none %}
     select
-        try_cast(json_extract_string(load_marks, '$.raw_xero') as double precision) as xero_mark,
-        try_cast(json_extract_string(load_marks, '$.raw_hubspot') as double precision) as hubspot_mark
+        {{ try_cast_as(json_key_text('load_marks', "'raw_xero'"), 'double') }} as xero_mark,
+        {{ try_cast_as(json_key_text('load_marks', "'raw_hubspot'"), 'double') }} as hubspot_mark
     from {{ builds }}
     order by finished_at desc
     limit 1
