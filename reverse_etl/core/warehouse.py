@@ -24,7 +24,10 @@ one class here, answering the same questions:
   per file) or query the warehouse itself (PostgreSQL's MVCC lets readers and the sync run at
   once).
 
-A third engine is one more class here plus its dbt adapter and ``profiles.yml`` output.
+A third engine is one more class here, its spellings of the few statements that differ in
+:mod:`reverse_etl.core.warehouse_sql`, plus its dbt adapter and ``profiles.yml`` output; the
+rest of the product treats any engine but DuckDB as a server (no file, no analysts' copy, the
+run log's tables checked once per run).
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from reverse_etl.core import sync_log
 from reverse_etl.core.errors import InvoiceSyncError
 from reverse_etl.core.settings import Settings
 from reverse_etl.core.warehouse import MISSING_RELATION, Connection
+from reverse_etl.core.warehouse_sql import table_comment, where_is
 from reverse_etl.hubspot.properties import PROPERTY_NAMES, UPSERT_KEY
-from reverse_etl.push.warehouse_sql import table_comment, where_is
 
 log = logging.getLogger(__name__)
 

@@ -37,8 +37,8 @@ from typing import Any
 
 from reverse_etl.core.settings import Settings, mask_url
 from reverse_etl.core.warehouse import Connection
+from reverse_etl.core.warehouse_sql import IN_LIST
 from reverse_etl.push.unexplained_invoices import UnexplainedInvoice, mark_alerted
-from reverse_etl.push.warehouse_sql import IN_LIST
 
 log = logging.getLogger(__name__)
 

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from reverse_etl.core.errors import HubSpotSchemaError
 from reverse_etl.core.warehouse import Connection
+from reverse_etl.core.warehouse_sql import IN_LIST, insert_rows
 from reverse_etl.hubspot.client import HubSpot, HubSpotRequestError
 from reverse_etl.hubspot.customer_calls import COMPANIES, CONTACTS, BatchAnswer
 from reverse_etl.hubspot.customer_records import association_key
@@ -34,7 +35,6 @@ from reverse_etl.push.customer_outcomes import error_naming, ids_of, mark_gone, 
 from reverse_etl.push.customer_schema import association_type_id
 from reverse_etl.push.report import PHASE_FAILED, CustomerOutcome, PushReport
 from reverse_etl.push.results import record_customer_results
-from reverse_etl.push.warehouse_sql import IN_LIST, insert_rows
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from reverse_etl.core.warehouse import MISSING_RELATION, Connection
+from reverse_etl.core.warehouse_sql import IN_LIST
 from reverse_etl.hubspot.customer_calls import COMPANIES
-from reverse_etl.push.warehouse_sql import IN_LIST
 
 ASSOCIATION_ACTIONS = "reverse_etl.hubspot_association_actions"
 COMPANY_ACTIONS = "reverse_etl.hubspot_company_actions"

@@ -12,9 +12,9 @@ import logging
 from typing import Any
 
 from reverse_etl.core.warehouse import Connection
+from reverse_etl.core.warehouse_sql import IN_LIST
 from reverse_etl.hubspot.customer_calls import COMPANIES, CONTACTS, BatchAnswer
 from reverse_etl.push.report import SINGULAR
-from reverse_etl.push.warehouse_sql import IN_LIST
 
 log = logging.getLogger(__name__)
 

@@ -50,6 +50,7 @@ from typing import Any
 
 from reverse_etl.core import sync_log
 from reverse_etl.core.warehouse import Connection
+from reverse_etl.core.warehouse_sql import IN_LIST, insert_rows, rows_source
 from reverse_etl.hubspot.client import HubSpot
 from reverse_etl.hubspot.customer_calls import COMPANIES, BatchAnswer
 from reverse_etl.hubspot.customer_records import COMPANY_FIELDS
@@ -64,7 +65,6 @@ from reverse_etl.push.customer_actions import (
 from reverse_etl.push.customer_outcomes import error_naming, mark_gone, not_found
 from reverse_etl.push.report import CustomerOutcome, PushReport
 from reverse_etl.push.results import record_customer_results
-from reverse_etl.push.warehouse_sql import IN_LIST, insert_rows, rows_source
 
 log = logging.getLogger(__name__)
 

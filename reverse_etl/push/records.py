@@ -21,8 +21,8 @@ from typing import Any
 
 from reverse_etl.core.sync_log import now
 from reverse_etl.core.warehouse import Connection
+from reverse_etl.core.warehouse_sql import insert_rows, rows_source
 from reverse_etl.hubspot.properties import PROPERTY_NAMES
-from reverse_etl.push.warehouse_sql import insert_rows, rows_source
 
 SNAPSHOT_TABLE = "raw_hubspot.invoice_records"
 SNAPSHOT_DDL = (

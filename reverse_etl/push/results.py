@@ -15,11 +15,11 @@ from operator import attrgetter
 
 from reverse_etl.core import sync_log
 from reverse_etl.core.warehouse import MISSING_RELATION, Connection
+from reverse_etl.core.warehouse_sql import IN_LIST, insert_rows
 from reverse_etl.push import records
 from reverse_etl.push.actions import Action
 from reverse_etl.push.records import BatchOutcome
 from reverse_etl.push.report import CustomerOutcome, PushReport
-from reverse_etl.push.warehouse_sql import IN_LIST, insert_rows
 
 log = logging.getLogger("reverse_etl.push.customer_outcomes")  # the name its lines always had
 

@@ -1,6 +1,6 @@
 """The push reaches the warehouse only through the seam (issue 22): no module of
 reverse_etl/push imports duckdb (or psycopg2); engine-specific SQL lives in
-reverse_etl/push/warehouse_sql.py, which asks the connection's engine."""
+reverse_etl/core/warehouse_sql.py, which asks the connection's engine."""
 
 from __future__ import annotations
 

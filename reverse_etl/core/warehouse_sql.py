@@ -1,7 +1,8 @@
-"""The push's SQL that differs between warehouse engines, in one place (issue 22).
+"""The SQL that differs between warehouse engines, in one place beside the seam (issue 22).
 
-Everything else the push sends is SQL both DuckDB and PostgreSQL take as written (``?``
-placeholders: the seam, :mod:`reverse_etl.core.warehouse`, translates them for psycopg2). What
+:mod:`reverse_etl.core.warehouse` says how to reach each engine; this module how each spells
+the few statements that differ. Everything else the push sends is SQL both DuckDB and
+PostgreSQL take as written (``?`` placeholders: the seam translates them for psycopg2). What
 differs is answered here, per engine, by asking the connection which engine it is:
 
 - :func:`rows_source`: many rows as one ``select`` (the source of an ``insert`` or ``merge``).
