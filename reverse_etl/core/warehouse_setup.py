@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlparse
 from reverse_etl.core import build_plan, sync_log
 from reverse_etl.core.errors import WarehouseError
 from reverse_etl.core.failures import causes
-from reverse_etl.core.warehouse import PostgresWarehouse, Warehouse
+from reverse_etl.core.warehouse import Connection, PostgresWarehouse, Warehouse
 
 SCHEMAS = (
     "raw_xero",
@@ -64,6 +64,7 @@ def ensure_warehouse(warehouse: Warehouse) -> list[str]:
     try:
         con = warehouse.connect()
         try:
+            check_server_version(con, warehouse)
             present = {
                 str(row[0])
                 for row in con.execute(
@@ -84,6 +85,23 @@ def ensure_warehouse(warehouse: Warehouse) -> list[str]:
             raise
         raise denied from exc
     return created
+
+
+MINIMUM_SERVER_VERSION = 150000  # server_version_num of PostgreSQL 15
+
+
+def check_server_version(con: Connection, warehouse: Warehouse) -> None:
+    """Refuse a server older than PostgreSQL 15 in one line: the push upserts the HubSpot
+    snapshot with ``MERGE``, new in 15 (PostgreSQL 15 release notes, "Add SQL MERGE
+    command"); an older server would fail mid-push with a syntax error instead."""
+    (number,) = con.execute("select current_setting('server_version_num')").fetchone()
+    if int(number) < MINIMUM_SERVER_VERSION:
+        major = int(number) // 10000
+        raise WarehouseError(
+            f"The PostgreSQL server of {warehouse.label} is version {major}; invoice-sync needs "
+            "15 or later (it upserts with MERGE). Upgrade the server, or unset WAREHOUSE_URL "
+            "to use the DuckDB file."
+        )
 
 
 def privilege_error(exc: BaseException, warehouse: Warehouse) -> WarehouseError | None:

@@ -21,7 +21,7 @@ from reverse_etl.core import sync_log
 from reverse_etl.core.errors import WarehouseError
 from reverse_etl.core.settings import load_settings
 from reverse_etl.core.warehouse import PostgresWarehouse
-from reverse_etl.core.warehouse_setup import SCHEMAS, ensure_warehouse
+from reverse_etl.core.warehouse_setup import SCHEMAS, check_server_version, ensure_warehouse
 
 pytestmark = pytest.mark.postgres
 
@@ -113,3 +113,32 @@ def test_a_schema_the_role_cannot_use_is_named(weak, tmp_path: Path) -> None:
         pytest.fail("the run started without the right to its run log")
     assert f"the role {role} lacks USAGE and CREATE on schema sync_log" in str(denied.value)
     assert f"GRANT USAGE, CREATE ON SCHEMA sync_log TO {role}" in str(denied.value)
+
+
+class _Answers:
+    """A connection answering ``server_version_num`` as an older server would."""
+
+    def __init__(self, number: str) -> None:
+        self.number = number
+
+    def execute(self, sql, parameters=None):
+        assert "server_version_num" in sql
+        return self
+
+    def fetchone(self):
+        return (self.number,)
+
+
+def test_a_server_older_than_15_is_refused_in_one_line(postgres_warehouse_url) -> None:
+    warehouse = PostgresWarehouse(postgres_warehouse_url)
+    with pytest.raises(WarehouseError) as caught:
+        check_server_version(_Answers("140011"), warehouse)
+    message = str(caught.value)
+    assert "version 14" in message and "15 or later" in message and "\n" not in message
+    assert urlparse(postgres_warehouse_url).password not in message
+    check_server_version(_Answers("150004"), warehouse)  # 15 passes
+    real = warehouse.connect()  # and the suite's real server (15) passes too
+    try:
+        check_server_version(real, warehouse)
+    finally:
+        real.close()
