@@ -127,7 +127,7 @@ def dbt_args(
         "--log-level",
         "none",
         "--log-level-file",
-        "debug",
+        "info",
         "--no-use-colors",
         "--no-send-anonymous-usage-stats",
     ]
