@@ -39,8 +39,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from reverse_etl.core import sync_log
-from reverse_etl.core.warehouse import MISSING_RELATION, Connection
+from reverse_etl.core.warehouse import MISSING_RELATION, Connection, engine_of
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +71,7 @@ def ensure_builds_table(con: Connection) -> None:
     did; elsewhere only when the catalogue lacks the table (PostgreSQL checks the ``CREATE``
     privilege before it looks for an existing schema or table, see
     :func:`reverse_etl.core.sync_log.ensure_tables`)."""
-    if not sync_log.is_duckdb(con):
+    if engine_of(con) != "duckdb":
         found = con.execute(
             "select 1 from information_schema.tables "
             "where table_schema = 'sync_log' and table_name = 'builds'"

@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reverse_etl.core.warehouse import Connection, DuckDBWarehouse, Warehouse
+from reverse_etl.core.warehouse import Connection, DuckDBWarehouse, Warehouse, engine_of
 
 if TYPE_CHECKING:
     from reverse_etl.core.settings import Settings
@@ -201,7 +201,7 @@ def ensure_tables(con: Connection) -> None:
     lock is acquired unless explicitly noted"), and ``create schema if not exists`` checks the
     ``CREATE`` privilege on the database before it looks for the schema, which a role that
     only uses the schemas setup created need not have."""
-    if not is_duckdb(con) and not missing_columns(con):
+    if engine_of(con) != "duckdb" and not missing_columns(con):
         return
     con.execute(DDL)
 
@@ -219,11 +219,6 @@ def missing_columns(con: Connection) -> dict[str, set[str]]:
         table: columns - present.get(table, set()) for table, columns in _DDL_COLUMNS.items()
     }
     return {table: columns for table, columns in missing.items() if columns}
-
-
-def is_duckdb(con: Connection) -> bool:
-    """Whether ``con`` is a DuckDB connection (the embedded default) rather than a server's."""
-    return type(con).__module__.startswith(("duckdb", "_duckdb"))
 
 
 def start_run(

@@ -326,6 +326,12 @@ class PostgresConnection:
             self._cursor.close()
 
 
+def engine_of(con: Connection) -> str:
+    """``postgres`` for the seam's PostgreSQL connection, else ``duckdb``: the one place that
+    tells the engines' connections apart (SQL spellings, catalogue checks)."""
+    return "postgres" if isinstance(con, PostgresConnection) else "duckdb"
+
+
 def to_pyformat(sql: str) -> str:
     """DuckDB's ``?`` placeholders as psycopg2's ``%s`` (a literal ``%`` doubled), outside
     quoted strings and identifiers. A statement of many rows' placeholders (a batch insert)

@@ -28,14 +28,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from reverse_etl.core.warehouse import Connection, PostgresConnection
+from reverse_etl.core.warehouse import Connection, engine_of
+
+__all__ = ["IN_LIST", "engine_of", "insert_rows", "rows_source", "table_comment", "where_is"]
 
 IN_LIST = "in (select unnest(cast(? as varchar[])))"
-
-
-def engine_of(con: Connection) -> str:
-    """``postgres`` for the seam's PostgreSQL connection, else ``duckdb``."""
-    return "postgres" if isinstance(con, PostgresConnection) else "duckdb"
 
 
 def rows_source(
