@@ -9,7 +9,7 @@ column constraints of enforced model contracts count as tests of the same kind):
 =====================  ===============================================================
 dbt test               gate rule
 =====================  ===============================================================
-``not_null``           ``required``
+``not_null``           ``required`` (``not_null_columns``: the same, for each column it lists)
 ``unique``             ``unique`` (checked, or ``enforced_by`` a merge key)
 ``accepted_values``    ``one_of`` with the very same values
 ``relationships``      ``currency`` when it points at the ISO 4217 seed, else
@@ -194,6 +194,12 @@ def push_tests(manifest: Any) -> Iterator[PushTest]:
         else:
             found = _SOURCE.search(str(kwargs.get("model", "")))
             model = f"{found.group(1)}.{found.group(2)}" if found else None
+        if meta["name"] == "not_null_columns":
+            # one node checks several columns (dbt_project/tests/generic/not_null_columns.sql):
+            # a not_null on each, as the gate sees it
+            for column in kwargs.get("columns") or []:
+                yield PushTest(node["name"], model, column, "not_null", kwargs)
+            continue
         # a model-level test names its column (or an expression of columns) in its arguments
         column = node.get("column_name") or kwargs.get("column_name")
         yield PushTest(node["name"], model, column, meta["name"], kwargs)

@@ -42,6 +42,20 @@ def _node_of(manifest: dict[str, Any], model: str, column: str, kind: str) -> di
     raise AssertionError(f"no {kind} test on {model}.{column}")
 
 
+def _combined_of(manifest: dict[str, Any], model: str, column: str) -> dict[str, Any]:
+    """The ``not_null_columns`` test of ``model`` that lists ``column``."""
+    for node in manifest["nodes"].values():
+        meta = node.get("test_metadata") or {}
+        attached = node.get("attached_node") or ""
+        if (
+            meta.get("name") == "not_null_columns"
+            and attached.endswith(f".{model}")
+            and column in meta["kwargs"]["columns"]
+        ):
+            return node
+    raise AssertionError(f"no not_null_columns test on {model} listing {column}")
+
+
 def _with_test(
     manifest: dict[str, Any], like: dict[str, Any], column: str, **kwargs: Any
 ) -> dict[str, Any]:
@@ -62,6 +76,10 @@ def test_every_push_path_test_has_a_gate_check(manifest: dict[str, Any]) -> None
     tested = {(t.model, t.column, t.kind) for t in tests}
     assert ("stg_xero__invoices", "status", "accepted_values") in tested
     assert ("stg_xero__invoice_line_items", "line_item_id", "not_null") in tested
+    # one not_null_columns node counts as a not_null on each column it lists
+    assert ("stg_xero__invoices", "tenant_id", "not_null") in tested
+    assert ("stg_xero__invoices", "currency_rate", "not_null") in tested  # its warn twin
+    assert ("raw_xero.invoices", "status", "not_null") in tested  # on a source
     assert ("stg_xero__invoices", "currency_code", "relationships") in tested
     assert ("hubspot_invoice_actions", "xero_invoice_id", "not_null") in tested  # a constraint
     assert not any(t.model == "fct_ar_aging_by_customer" for t in tests)  # analyst-only
@@ -71,10 +89,21 @@ def test_every_push_path_test_has_a_gate_check(manifest: dict[str, Any]) -> None
 def test_a_new_push_path_test_without_a_gate_check_fails_the_coverage(
     manifest: dict[str, Any],
 ) -> None:
-    not_null = _node_of(manifest, "stg_xero__invoices", "invoice_id", "not_null")
-    added = _with_test(manifest, not_null, "due_date")
+    not_null = _node_of(manifest, "stg_xero__organisations", "xero_timezone", "not_null")
+    added = _with_test(manifest, not_null, "organisation_name")
     (problem,) = uncovered(added)
-    assert "injected_not_null_due_date" in problem and "stg_xero__invoices.due_date" in problem
+    assert "injected_not_null_organisation_name" in problem
+    assert "not_null on stg_xero__organisations.organisation_name" in problem
+
+    # a column added to a model's not_null_columns test, and that test alone (the same node
+    # checks the covered columns too)
+    combined = copy.deepcopy(_combined_of(manifest, "stg_xero__invoices", "invoice_id"))
+    columns = [*combined["test_metadata"]["kwargs"]["columns"], "due_date"]
+    combined["test_metadata"]["kwargs"]["columns"] = columns
+    widened_columns = copy.deepcopy(manifest)
+    widened_columns["nodes"][combined["unique_id"]] = combined
+    (problem,) = uncovered(widened_columns)
+    assert combined["name"] in problem and "not_null on stg_xero__invoices.due_date" in problem
 
     accepted = _node_of(manifest, "stg_xero__invoices", "status", "accepted_values")
     widened = _with_test(manifest, accepted, "status", values=["DRAFT", "ON_HOLD"])
@@ -102,4 +131,4 @@ def test_a_new_test_on_an_analyst_only_mart_needs_no_gate(manifest: dict[str, An
     graph = DbtGraph.of(added)
     injected = "test.xero_hubspot_invoices.injected_not_null_customer_name.injected"
     assert not graph.guards_push(injected)
-    assert graph.guards_push(_node_of(manifest, "fct_invoices", "status", "not_null")["unique_id"])
+    assert graph.guards_push(_combined_of(manifest, "fct_invoices", "status")["unique_id"])

@@ -37,7 +37,8 @@ def test_an_analyst_only_test_failure_is_reported_and_the_actions_are_built(
     assert failure.startswith("test not_null_fct_ar_aging_by_customer_contact_id fail")
     assert "1 failing row" in failure
     assert "failed test(s) of analyst-only marts" in report.summary()
-    assert "not_null_stg_xero__invoices_contact_id" in report.warned  # the gate's own test
+    # the gate's own test: one node for the warn-level required columns of stg_xero__invoices
+    assert "not_null_columns_stg_xero__invoices_warn" in report.warned
     with duckdb.connect(str(path), read_only=True) as con:
         actions = con.execute(
             "select xero_invoice_id, action from reverse_etl.hubspot_invoice_actions order by 1"
@@ -47,3 +48,9 @@ def test_an_analyst_only_test_failure_is_reported_and_the_actions_are_built(
         ).fetchall()
     assert actions == [(GOOD, "INSERT"), (NO_CONTACT, "INSERT")]
     assert ("not_null_fct_ar_aging_by_customer_contact_id",) in views  # rows stay browsable
+    with duckdb.connect(str(path), read_only=True) as con:
+        warned = con.execute(
+            "select null_columns, invoice_id "
+            "from dbt_test_failures.not_null_columns_stg_xero__invoices_warn"
+        ).fetchall()
+    assert warned == [("contact_id", NO_CONTACT)]  # the column and the record, by name
