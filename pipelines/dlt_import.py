@@ -35,7 +35,7 @@ does not grow with the read.
 The invoices' line items, dlt's nested table ``invoices__line_items``, are written the same
 way with the ids normalize gives a nested row (:func:`_nested_lines`), declared through the
 invoices variant's ``nested_hints`` with dlt's columns of a nested table
-(:data:`_NESTED_COLUMNS`), and attached to the package after the extract (see the section
+(:data:`_NESTED_COLUMNS`), and moved into the package being extracted (see the section
 "nested tables' files" below for why). With normalize gone for every big table, the backfill's
 normalize step fell from 10.5 s to 0.3 s at 100,000 invoices.
 """
@@ -43,7 +43,6 @@ normalize step fell from 10.5 s to 0.3 s at 100,000 invoices.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -51,11 +50,15 @@ from typing import IO, Any
 
 import dlt
 import orjson
+from dlt.common.configuration.container import Container
 from dlt.common.metrics import DataWriterMetrics
 from dlt.common.normalizers.json.helpers import get_nested_row_hash
 from dlt.common.normalizers.utils import generate_dlt_ids
 from dlt.common.schema.utils import dlt_id_column, dlt_load_id_column
-from dlt.common.storages.load_package import ParsedLoadJobFileName
+from dlt.common.storages.load_package import (
+    LoadPackageStateInjectableContext,
+    ParsedLoadJobFileName,
+)
 from dlt.common.utils import uniq_id
 from dlt.extract.extractors import ImportFileMeta
 from dlt.extract.items import DataItemWithMeta
@@ -181,8 +184,8 @@ class FileImport:
         declaration, once) and the file to import once it is full. ``nested``: the key of a
         list in each row that is dlt's nested table ``<table>__<nested>`` (declared in
         ``hints``' ``nested_hints``): its items become that table's rows, with the ids
-        normalize would give them (:meth:`_nested_lines`), in files attached to the package
-        after the extract (:func:`attach_nested_files`)."""
+        normalize would give them (:func:`_nested_lines`), in files moved into the package
+        being extracted (:func:`_attach`)."""
         table = hints["table_name"]
         if table not in self._declared:
             self._declared.add(table)
@@ -214,33 +217,33 @@ class FileImport:
             yield self._hand_over(table)
 
     def _write_nested(self, table: str, lines: list[bytes], load_id: str) -> None:
-        """Append a nested table's rows to its file in the package's folder of
-        :func:`nested_folder`, named as dlt names a job file of ``table``; a new file every
-        :data:`ROWS_PER_FILE` rows."""
+        """Append a nested table's rows to its file, named as dlt names a job file of
+        ``table``; every :data:`ROWS_PER_FILE` rows (and at :meth:`flush`) the file joins the
+        package being extracted (:func:`_attach`)."""
         entry = self._nested.get(table)
         if entry is None:
-            folder = nested_folder(dlt.current.pipeline(), load_id)
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             name = ParsedLoadJobFileName(table, uniq_id(10), 0, "jsonl").file_name()
-            path = folder / name
-            entry = (open(path, "wb"), path, 0, None)  # noqa: SIM115 (closed below or by close())
+            path = self._folder_path() / name
+            entry = (open(path, "wb"), path, 0, load_id)  # noqa: SIM115 (closed below or by close())
             os.chmod(path, 0o600)
         handle, path, count, _ = entry
         handle.write(_untagged(lines))
         count += len(lines)
+        self._nested[table] = (handle, path, count, load_id)
         if count >= ROWS_PER_FILE:
-            handle.close()
-            self._nested.pop(table, None)
-        else:
-            self._nested[table] = (handle, path, count, None)
+            self._attach(table)
+
+    def _attach(self, table: str) -> None:
+        handle, path, _count, load_id = self._nested.pop(table)
+        handle.close()
+        _attach(load_id, path)
 
     def flush(self) -> Iterator[Any]:
         """The files still open, to import (at the end of the resource's read)."""
         for table in list(self._files):
             yield self._hand_over(table)
-        for handle, *_ in self._nested.values():
-            handle.close()  # complete: attached after the extract
-        self._nested.clear()
+        for table in list(self._nested):
+            self._attach(table)
 
     def close(self) -> None:
         for handle, _path, _count, _hints in [*self._files.values(), *self._nested.values()]:
@@ -251,14 +254,18 @@ class FileImport:
             self._folder.cleanup()
             self._folder = None
 
-    def _open(self, table: str, hints: Any) -> tuple[IO[bytes], Path, int, Any]:
+    def _folder_path(self) -> Path:
         if self._folder is None:
-            # beside dlt's own files, so the import is a hard link rather than a copy
+            # beside dlt's own files, so the import is a hard link (or a rename) rather than
+            # a copy
             base = Path(dlt.current.pipeline().working_dir)
             base.mkdir(parents=True, exist_ok=True)
             self._folder = tempfile.TemporaryDirectory(prefix="import-", dir=base)
+        return Path(self._folder.name)
+
+    def _open(self, table: str, hints: Any) -> tuple[IO[bytes], Path, int, Any]:
         self._serial += 1
-        path = Path(self._folder.name) / f"{table}.{self._serial}.jsonl"
+        path = self._folder_path() / f"{table}.{self._serial}.jsonl"
         handle = open(path, "wb")  # noqa: SIM115 (closed on hand-over or by close())
         os.chmod(path, 0o600)
         return handle, path, 0, import_hints(hints)
@@ -302,28 +309,17 @@ def _nested_lines(items: list[dict[str, Any]], row_id: str, table: str) -> list[
 # -- nested tables' files ---------------------------------------------------------------------
 # A nested table's file cannot be handed to dlt's extract like a flat table's: the extract
 # refuses a nested table that names a resource and counts every extracted file under its
-# table's resource (dlt 1.31, ``merge_table``, ``Extract._compute_metrics``). So the rows are
-# written beside the package and moved into the extracted package's ``new_jobs`` once the
-# extract is done (``PackageStorage.import_job``); normalize then imports a ``.jsonl`` job as it
-# is, like a flat table's (``FileImportNormalizer``: the job's file format is a loader format).
+# table's resource (dlt 1.31, ``merge_table``, ``Extract._compute_metrics``). So the file is
+# moved straight into the package being extracted (``PackageStorage.import_job`` on the
+# package storage of dlt's load package context, the one ``dlt.current.load_package_state``
+# reads): it is committed with the package or dropped with it when the extract fails, and
+# normalize imports a ``.jsonl`` job as it is, like a flat table's (``FileImportNormalizer``:
+# the job's file format is a loader format). The table's schema is the variant's
+# ``nested_hints`` (:func:`import_hints`).
 
 
-def nested_folder(pipeline: Any, load_id: str) -> Path:
-    """Where the nested tables' files of package ``load_id`` wait for the extract to end."""
-    return Path(pipeline.working_dir) / "nested-imports" / load_id
-
-
-def attach_nested_files(pipeline: Any, load_ids: list[str]) -> None:
-    """Move the nested tables' files written while extracting ``load_ids`` into the packages."""
-    packages = pipeline._get_normalize_storage().extracted_packages
-    for load_id in load_ids:
-        folder = nested_folder(pipeline, load_id)
-        if folder.is_dir():
-            for path in sorted(folder.iterdir()):
-                packages.import_job(load_id, str(path))
-    drop_nested_files(pipeline)
-
-
-def drop_nested_files(pipeline: Any) -> None:
-    """Remove nested tables' files no package took (a failed extract's)."""
-    shutil.rmtree(Path(pipeline.working_dir) / "nested-imports", ignore_errors=True)
+def _attach(load_id: str, path: Path) -> None:
+    context = Container()[LoadPackageStateInjectableContext]
+    if context.load_id != load_id:  # never happens within one resource run; checked anyway
+        raise RuntimeError(f"{path.name} belongs to package {load_id}, not {context.load_id}")
+    context.storage.import_job(load_id, str(path))

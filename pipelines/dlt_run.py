@@ -16,7 +16,6 @@ import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.dataset_session import DatasetSession
-from pipelines.dlt_import import attach_nested_files, drop_nested_files
 from pipelines.dlt_steps import destination_state_current, discard_empty_packages
 from pipelines.extract_log import drop_staging_dataset
 from pipelines.housekeeping import finish_pending, first_line, make_private, prune_loaded_packages
@@ -71,9 +70,7 @@ def _run(
             finish_pending(pipeline)
         started, cpu = time.perf_counter(), time.process_time()
         file_format = session.warehouse.loader_file_format
-        drop_nested_files(pipeline)  # what a crashed extract left
         extracted = pipeline.extract(source, loader_file_format=file_format)
-        attach_nested_files(pipeline, list(extracted.loads_ids))
         timings["extract"] = time.perf_counter() - started
         timings["extract_cpu"] = time.process_time() - cpu
         if discard_empty_packages(pipeline, extracted.loads_ids):
@@ -102,7 +99,6 @@ def _raise_step_failure(pipeline: dlt.Pipeline, exc: PipelineStepFailed) -> NoRe
     else one saying what was committed; a failed extract's package is dropped first."""
     if exc.step == "extract":
         pipeline.abort_packages()
-        drop_nested_files(pipeline)
     cause = _project_error(exc)
     if cause is not None:
         raise cause from None

@@ -18,7 +18,12 @@ import pytest
 from dlt.common.normalizers.json.helpers import get_nested_row_hash
 
 from pipelines import dlt_import
+from pipelines.run import run_xero_extract
+from reverse_etl.core.errors import XeroError
 from tests.extract import compare_backfill_tables as compare
+from tests.extract.conftest import ExtractEnv
+
+PAYMENTS = "/api.xro/2.0/Payments"
 
 
 def test_backfill_and_incremental_tables_equal_the_normalized_load(
@@ -125,3 +130,39 @@ def test_rows_are_imported_only_where_the_destination_loads_jsonl(
     )
     pipeline.extract(dlt.resource(lambda: dlt_import.with_imports(read), name="rows"))
     assert seen == [imports]
+
+
+def test_a_failed_extract_drops_the_line_items_it_had_attached(
+    extract_env: ExtractEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The line items' files join the package while it is extracted: a later failure drops
+    them with it, and the next run loads every invoice with its line items."""
+    env = extract_env
+    env.xero.emulator.seed_demo(250)
+    attached: list[str] = []
+    attach = dlt_import._attach
+
+    def counting(load_id: str, path: Path) -> None:
+        attached.append(path.name.split(".")[0])
+        attach(load_id, path)
+
+    monkeypatch.setattr(dlt_import, "ROWS_PER_FILE", 100)
+    monkeypatch.setattr(dlt_import, "_attach", counting)
+    # the finance reads follow the invoices': a failure there comes after the invoices' files
+    env.xero.emulator.faults.add("status", status=500, path_prefix=PAYMENTS, times=None)
+    settings = env.settings(XERO_CALLS_PER_MINUTE="10000")
+    with pytest.raises(XeroError, match="500"):
+        run_xero_extract(settings, client=env.xero_client(settings, max_retries=1))
+    assert attached and set(attached) == {"invoices__line_items"}
+    assert "raw_xero.invoices__line_items" not in env.tables()
+
+    env.xero.emulator.faults.clear()
+    report = run_xero_extract(settings, client=env.xero_client(settings))
+    assert report.invoices_loaded == 250
+    lines = sum(len(inv.lines) for inv in env.xero.emulator.invoices())
+    assert env.query("select count(*) from raw_xero.invoices__line_items") == [(lines,)]
+    orphans = env.query(
+        "select count(*) from raw_xero.invoices__line_items l left join raw_xero.invoices i "
+        "on i._dlt_id = l._dlt_root_id where i.invoice_id is null"
+    )
+    assert orphans == [(0,)]
