@@ -253,9 +253,10 @@ def _page_rows(
     strict: bool,
     hints: _InvoiceHints,
 ) -> Iterator[Any]:
-    """The rows of one page, as dlt items for the invoice tables and the quarantine; the
-    versions, a flat table, as files dlt imports without normalizing them
-    (:mod:`pipelines.dlt_import`) unless the page holds a typed-JSON tag."""
+    """The rows of one page: the invoices (with their line items, dlt's nested table) and
+    their versions as files dlt imports without normalizing them (:mod:`pipelines.dlt_import`)
+    unless the page holds a typed-JSON tag or the destination loads no jsonl; otherwise, and
+    for the quarantine, as dlt items."""
     router, imports = routes
     tracker.observe_ceiling(page.server_time)
     parsed: dict[str, dict[str, Any]] = {}
@@ -277,11 +278,12 @@ def _page_rows(
     if gate.rows:
         yield router.rows(gate.drain(), hints.set_aside)
     if rows:
-        yield router.rows(rows, hints.invoices)
         versions = [version_row(r) for r in rows]
         if imports.enabled and not page.tagged:
+            yield from imports.rows(rows, hints.invoices, nested="line_items")
             yield from imports.rows(versions, hints.versions)
         else:
+            yield router.rows(rows, hints.invoices)
             yield router.rows(versions, hints.versions)
 
 
