@@ -156,28 +156,36 @@ unexplained_desired as (
 
 final as (
 
-    select xero_invoice_id from changed_in_xero
-    union
-    select xero_invoice_id from renamed_contacts_invoices
-    union
-    select xero_invoice_id from records_loaded
+    select xero_invoice_id, false as written_back_only from changed_in_xero
+    union all
+    select xero_invoice_id, false from renamed_contacts_invoices
+    union all
+    select xero_invoice_id, false from records_loaded
     {%- if results is not none %}
-    union
-    select xero_invoice_id from written_back
+    union all
+    select xero_invoice_id, true from written_back
     {%- elif actions is not none %}
-    union
-    select xero_invoice_id from previous_actions
+    union all
+    select xero_invoice_id, true from previous_actions
     {%- endif %}
     {%- if desired is not none %}
-    union
-    select xero_invoice_id from unexplained_desired
+    union all
+    select xero_invoice_id, false from unexplained_desired
     {%- endif %}
 
 )
 
-select xero_invoice_id from final
+{#- written_back_only: listed only because a push wrote or tried to write its record. Its
+    desired row cannot differ (hubspot_invoices_desired reads HubSpot only for whether a
+    record exists, and the push writes only invoices the last build's desired table held):
+    that model skips it, the action and status-change models compare it again. #}
+select
+    xero_invoice_id,
+    bool_and(written_back_only) as written_back_only
+from final
 where xero_invoice_id is not null
 {#- a --full-refresh build rebuilds both models whole: it needs no list #}
 {%- if flags.FULL_REFRESH %}
     and false
 {%- endif %}
+group by xero_invoice_id
