@@ -294,13 +294,13 @@ def bench_hourly(harness: Harness, shared: Shared) -> BenchResult:
     env = {k: v for k, v in world.env.items() if k != "XERO_CALLS_PER_MINUTE"}
     try:
         xero.set_limits(default=True)  # Xero's real limits for a steady-state run
-        # Untimed: let the HubSpot snapshot catch up with the push benchmark's writes, so the
-        # measured hours are steady state rather than "the hour after a 10,000-record push".
+        # Untimed: let the HubSpot snapshot catch up with the push benchmark's writes.
         warmup = harness.stage("extract", env, timeout=1800)
         result.details["untimed_warmup_extract"] = {
             "seconds": warmup["seconds"],
             "report": warmup["report"],
         }
+        _first_hour(harness, result, world, xero, env)
         for run in harness.runs("hourly"):
             harness.log(f"  hourly run {run + 1}/{sizes.runs}")
             activity = xero.control(
@@ -352,6 +352,34 @@ def bench_hourly(harness: Harness, shared: Shared) -> BenchResult:
         "at its defaults; HubSpot as for the push benchmark."
     )
     return result
+
+
+def _first_hour(
+    harness: Harness, result: BenchResult, world: World, xero: EmulatorProcess, env: dict
+) -> None:
+    """The first hour of business after the initial sync, measured apart from the goal row.
+
+    Its build compares every invoice again: the initial push wrote every record back into
+    the snapshot after the last build (int_hubspot_changed_invoices lists what a push wrote
+    since), so the actions of all of them are recomputed once. Every later hour compares
+    only what changed since the hour before: that steady state is what an hourly user lives
+    in and what the goal row (``changed_seconds``) measures; this figure is reported beside
+    it (``first_hour_seconds``, the row's note)."""
+    activity = xero.control(
+        "POST", "/_sandbox/activity", {"hours": harness.sizes.hourly_activity_hours}
+    )
+    result.details["first_hour_activity"] = activity
+    xero.reset_counters()
+    world.hubspot.reset_counters()
+    out = harness.stage("sync", env, timeout=1800)
+    result.add(
+        "first_hour_seconds",
+        out["seconds"],
+        "Sync, first hour after the initial sync: wall time",
+        "s",
+    )
+    result.details["first_hour_report"] = out["report"]
+    result.details["first_hour_hubspot_calls"] = split_hubspot(world.hubspot.counters())
 
 
 def _publish_metrics(result: BenchResult, kind: str, label: str, out: dict[str, Any]) -> None:

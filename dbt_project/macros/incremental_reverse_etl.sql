@@ -24,20 +24,23 @@
     every record first (measured at 100,000 invoices, 467 listed, one thread: 0.20 s against
     1.55 s; hubspot_invoice_actions 0.49 s against 1.23 s). A long list (a day's worth, or
     everything) stays a subquery. -#}
-{% macro hubspot_changed_invoices_only(column, keyword='where', max_literals=5000) -%}
+{#- `inputs_only`: leave out the invoices listed only for the push's write-back
+    (hubspot_invoices_desired, whose rows it cannot change: int_hubspot_changed_invoices). -#}
+{% macro hubspot_changed_invoices_only(
+    column, keyword='where', max_literals=5000, inputs_only=false
+) -%}
     {%- if building_incrementally() -%}
         {%- set changed = ref('int_hubspot_changed_invoices') -%}
+        {%- set listed = hubspot_changed_invoices_listed(inputs_only) -%}
         {%- set ids = none -%}
         {%- if execute -%}
-            {%- set counted = run_query('select count(*) from ' ~ changed) -%}
+            {%- set counted = run_query('select count(*) from (' ~ listed ~ ') as listed') -%}
             {%- if counted.columns[0].values()[0] <= max_literals -%}
-                {%- set ids = run_query(
-                    'select xero_invoice_id from ' ~ changed ~ ' order by xero_invoice_id'
-                ).columns[0].values() -%}
+                {%- set ids = run_query(listed ~ ' order by xero_invoice_id').columns[0].values() -%}
             {%- endif -%}
         {%- endif -%}
         {%- if ids is none %}
-        {{ keyword }} {{ column }} in (select xero_invoice_id from {{ changed }})
+        {{ keyword }} {{ column }} in ({{ listed }})
         {%- elif ids | length == 0 %}
         {{ keyword }} false
         {%- else %}
@@ -50,14 +53,19 @@
     {%- endif -%}
 {%- endmacro %}
 
+{% macro hubspot_changed_invoices_listed(inputs_only=false) -%}
+    select xero_invoice_id from {{ ref('int_hubspot_changed_invoices') }}
+    {%- if inputs_only %} where not written_back_only{% endif %}
+{%- endmacro %}
+
 {#- Pre-hook: delete the rows the incremental run rebuilds, and the rows of invoices
     `parent` (the model's input of record) no longer holds, so nothing stale is left. -#}
-{% macro delete_hubspot_changed_invoice_rows(parent, parent_column='xero_invoice_id') -%}
+{% macro delete_hubspot_changed_invoice_rows(
+    parent, parent_column='xero_invoice_id', inputs_only=false
+) -%}
     {%- if building_incrementally() -%}
         delete from {{ this }}
-        where xero_invoice_id in (
-                select xero_invoice_id from {{ ref('int_hubspot_changed_invoices') }}
-            )
+        where xero_invoice_id in ({{ hubspot_changed_invoices_listed(inputs_only) }})
             or xero_invoice_id not in (
                 select {{ parent_column }} from {{ ref(parent) }}
                 where {{ parent_column }} is not null

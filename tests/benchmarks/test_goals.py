@@ -94,6 +94,17 @@ def test_each_row_reads_before_after_goal_and_met() -> None:
     assert rows["hubspot_calls_unchanged"]["met"] is True
 
 
+def test_the_hourly_row_shows_the_first_hour_after_the_initial_sync_in_its_note() -> None:
+    after = {**AFTER, "hourly": _bench("hourly", changed_seconds=8.0, first_hour_seconds=17.5)}
+    row = _by_key(goals.rows(_doc(after, BEFORE)))["hourly_changed"]
+    assert row["after"] == 8.0  # the steady-state hour is the goal's figure
+    assert row["note"] == "first hour after the initial sync: 17.5 s"
+    # a tree whose benchmark does not measure it: no note
+    assert _by_key(goals.rows(_doc(AFTER, BEFORE)))["hourly_changed"]["note"] == (
+        "after: median of 3 runs"
+    )
+
+
 def test_reexport_ratio_divides_the_peer_of_this_run_by_each_trees_calls() -> None:
     row = _by_key(goals.rows(_doc(AFTER, BEFORE)))["reexport_calls_ratio"]
     assert row["after"] == pytest.approx(76.0)

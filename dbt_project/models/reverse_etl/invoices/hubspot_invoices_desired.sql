@@ -17,12 +17,13 @@
 {#- A table in the webhook fast path too (reverse_etl/fast_path.py): the two tables it feeds and
     the relationships test read it instead of each running its chain of CTEs again. Hourly,
     only the invoices int_hubspot_changed_invoices lists are selected again
-    (macros/incremental_reverse_etl.sql). -#}
+    (macros/incremental_reverse_etl.sql), but for those listed only for the push's
+    write-back: a record the push wrote was already in this table. -#}
 {{ config(
     materialized=incremental_reverse_etl_materialization(),
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ delete_hubspot_changed_invoice_rows('fct_invoices', 'invoice_id') }}",
+    pre_hook="{{ delete_hubspot_changed_invoice_rows('fct_invoices', 'invoice_id', inputs_only=true) }}",
 ) }}
 {#- The vars arrive as JSON values from `invoice-sync` (settings.MirroringPolicy) or as the
     strings of the environment variables dbt_project.yml reads for a hand-run dbt. -#}
@@ -48,7 +49,7 @@ with
 invoices as (
 
     select * from {{ ref('fct_invoices') }}
-    {{ hubspot_changed_invoices_only('invoice_id') }}
+    {{ hubspot_changed_invoices_only('invoice_id', inputs_only=true) }}
 
 ),
 
@@ -64,7 +65,7 @@ customers as (
 hubspot_records as (
 
     select xero_invoice_id from {{ ref('stg_hubspot__invoice_records') }}
-    {{ hubspot_changed_invoices_only('xero_invoice_id') }}
+    {{ hubspot_changed_invoices_only('xero_invoice_id', inputs_only=true) }}
 
 ),
 
