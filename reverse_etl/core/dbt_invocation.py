@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from reverse_etl.core import build_plan
+from reverse_etl.core import build_plan, dbt_schema_cache
 from reverse_etl.core.warehouse import DuckDBWarehouse, Warehouse
 
 WarehouseArg = Warehouse | Path
@@ -207,12 +207,15 @@ def _collector_tuned_for_dbt() -> Iterator[None]:
 def invoke(warehouse: WarehouseArg, dbt_runner: Any, args: list[str]) -> Any:
     """``dbt_runner.invoke(args)`` in the warehouse's environment, then dbt-duckdb's instance
     released (on DuckDB only: :func:`release`); the collector tuned for dbt meanwhile
-    (:func:`_collector_tuned_for_dbt`)."""
+    (:func:`_collector_tuned_for_dbt`); dbt's JSON schemas read from, and new ones saved to,
+    the project's target folder (:mod:`reverse_etl.core.dbt_schema_cache`)."""
+    dbt_schema_cache.install(DBT_PROJECT_DIR / "target")
     with dbt_environment(warehouse), _collector_tuned_for_dbt():
         try:
             return dbt_runner.invoke(args)
         finally:
             release(warehouse)
+            dbt_schema_cache.save()
 
 
 def release(warehouse: WarehouseArg) -> None:
