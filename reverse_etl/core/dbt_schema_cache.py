@@ -68,7 +68,11 @@ def install(directory: Path) -> None:
     what it lacks as dbt does; idempotent (the first directory is kept)."""
     global _installed_dir, _loaded_count
     import dbt.cli.main  # noqa: F401 - dbt first: dbt_common's modules alone import circularly
-    from dbt_common.dataclass_schema import dbtClassMixin  # dbt: seconds to import, builds only
+
+    try:  # dbt: seconds to import, needed by builds only
+        from dbt_common.dataclass_schema import dbtClassMixin
+    except ImportError:  # a dbt without this module: nothing to serve, dbt builds as it does
+        return
 
     with _LOCK:
         if _installed_dir is not None:
@@ -80,7 +84,9 @@ def install(directory: Path) -> None:
         if isinstance(loaded, dict):
             _schemas.update(loaded)
         _loaded_count = len(_schemas)
-        build = dbtClassMixin.json_schema.__func__  # the lru-cached builder, one per class
+        build = getattr(dbtClassMixin.json_schema, "__func__", None)  # lru-cached, per class
+        if build is None:  # a dbt whose classes build schemas differently: build as dbt does
+            return
 
         @functools.wraps(build)
         def json_schema(cls: type) -> Any:
