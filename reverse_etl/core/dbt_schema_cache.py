@@ -69,8 +69,8 @@ def install(directory: Path) -> None:
     global _installed_dir, _loaded_count
     import dbt.cli.main  # noqa: F401 - dbt first: dbt_common's modules alone import circularly
 
-    try:  # dbt: seconds to import, needed by builds only
-        from dbt_common.dataclass_schema import dbtClassMixin
+    try:
+        from dbt_common.dataclass_schema import dbtClassMixin  # dbt: seconds to import
     except ImportError:  # a dbt without this module: nothing to serve, dbt builds as it does
         return
 
