@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.xero", "tests.fixtures.hubspot", "tests.fixtures.postgres"]
+pytest_plugins = [
+    "tests.fixtures.xero",
+    "tests.fixtures.hubspot",
+    "tests.fixtures.postgres",
+    "tests.fixtures.parallel",
+]
 
 CONTRACT_PREFIXES = (
     "XERO_",
