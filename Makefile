@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
+# pytest-xdist: one test process per core (tests/fixtures/parallel.py). TEST_WORKERS= runs serially.
+TEST_WORKERS ?= -n auto
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
@@ -34,7 +36,7 @@ endif
 
 test: install ## Lint, then run the test suite (all but the soak tests: make soak)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -m "not soak"
+	$(BIN)/python -m pytest -q -m "not soak" $(TEST_WORKERS)
 
 soak: install ## The unattended loops under an hour of injected faults (~3 min; CI runs them)
 	$(BIN)/python -m pytest -q -m soak
@@ -42,7 +44,7 @@ soak: install ## The unattended loops under an hour of injected faults (~3 min; 
 check: install ## Every gate CI runs: lint, format check, tests, soak tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q -m "not soak"
+	$(BIN)/python -m pytest -q -m "not soak" $(TEST_WORKERS)
 	$(BIN)/python -m pytest -q -m soak
 
 lint: install ## ruff check, and the import layers of the floor plan (pyproject.toml)

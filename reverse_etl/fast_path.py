@@ -63,12 +63,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reverse_etl.core import sync_log
-from reverse_etl.core.dbt_invocation import invoke
+from reverse_etl.core.dbt_invocation import invoke, target_dir
 from reverse_etl.core.dbt_results import node_failure
 from reverse_etl.core.errors import TransformError
 from reverse_etl.core.settings import Settings
 from reverse_etl.transform import (
-    DBT_PROJECT_DIR,
     TransformReport,
     dbt_args,
     dbt_vars_for,
@@ -84,7 +83,6 @@ IDS_TABLE = "sync_log.webhook_invoice_ids"
 ACTIONS_SCHEMA = "webhook_reverse_etl"
 SELECTOR = "webhook"
 SCOPE = "webhook"
-TARGET_PATH = DBT_PROJECT_DIR / "target" / "webhook"
 _FAILED = {"error", "fail", "runtime error"}
 
 
@@ -100,7 +98,10 @@ class FastPathBuild:
         started = time.perf_counter()
         warehouse = existing_warehouse(settings)
         manifest = parsed_manifest(
-            warehouse, _fast_path_vars(settings), target_path=TARGET_PATH, keep_ephemeral=True
+            warehouse,
+            _fast_path_vars(settings),
+            target_path=target_dir() / "webhook",
+            keep_ephemeral=True,
         )
         if manifest is None:
             raise TransformError("dbt could not parse the project (webhook): see dbt.log.")
@@ -121,7 +122,7 @@ class FastPathBuild:
             "build",
             "--selector",
             SELECTOR,
-            *dbt_args(warehouse, _fast_path_vars(settings), target_path=TARGET_PATH),
+            *dbt_args(warehouse, _fast_path_vars(settings), target_path=target_dir() / "webhook"),
             "--no-write-json",
             "--no-populate-cache",
         ]

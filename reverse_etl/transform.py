@@ -50,9 +50,11 @@ from reverse_etl.core.dbt_invocation import (
     DBT_PROJECT_DIR,
     dbt_args,
     invoke,
+    log_dir,
     parsed_manifest,
     release_duckdb,  # noqa: F401 - re-exported: tests and tools release dbt-duckdb through here
     runner,
+    target_dir,
 )
 from reverse_etl.core.dbt_results import (
     TEST_FAILURES_SCHEMA,
@@ -206,8 +208,7 @@ def _raise_for_failures(
     failure views of the tests that passed."""
     if result.exception is not None and result.result is None:
         raise TransformError(
-            f"dbt build could not run: {result.exception}. "
-            f"See {DBT_PROJECT_DIR / 'logs' / 'dbt.log'}."
+            f"dbt build could not run: {result.exception}. See {log_dir() / 'dbt.log'}."
         )
     failed = [r for r in node_results if str(r.status) in _FAILED]
     manifest = parsed_manifest(warehouse, dbt_vars) if failed else None
@@ -221,7 +222,7 @@ def _raise_for_failures(
         details = "; ".join(f.describe() for f in failures) or str(result.exception)
         raise TransformError(
             f"dbt build failed ({len(failures)} failed, {skipped} skipped downstream): "
-            f"{details}. Details in {DBT_PROJECT_DIR / 'logs' / 'dbt.log'}."
+            f"{details}. Details in {log_dir() / 'dbt.log'}."
         )
     return analysts
 
@@ -323,7 +324,7 @@ def run_source_freshness(settings: Settings) -> FreshnessReport:
     warehouse = existing_warehouse(settings)
     dbt_vars = dbt_vars_for(settings)  # the build's vars: its parsed manifest serves both
     args = ["source", "freshness", *dbt_args(warehouse, dbt_vars)]
-    args += ["--output", str(DBT_PROJECT_DIR / "target" / "sources.json")]
+    args += ["--output", str(target_dir() / "sources.json")]
     started = time.perf_counter()
     result = invoke(warehouse, runner(warehouse, dbt_vars, []), args)
     statuses: dict[str, str] = {}

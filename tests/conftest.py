@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.xero", "tests.fixtures.hubspot", "tests.fixtures.postgres"]
+pytest_plugins = [
+    "tests.fixtures.xero",
+    "tests.fixtures.hubspot",
+    "tests.fixtures.postgres",
+    "tests.fixtures.parallel",
+]
 
 CONTRACT_PREFIXES = (
     "XERO_",
@@ -36,6 +41,19 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
     monkeypatch.setenv("DO_NOT_TRACK", "1")
     monkeypatch.chdir(tmp_path)
     yield
+
+
+@pytest.fixture(autouse=True)
+def default_output_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's output options (``--verbose``, ``--quiet``, ``--json``) live in a module-level
+    dict that each invocation of the app sets; a test running a command without the app
+    (tests/unit/test_failures_and_output.py) saw what the previous test in the process left
+    (a full traceback after a ``--verbose`` run). Reset for each test, so that no test depends
+    on which test ran before it (its order differs under pytest-xdist)."""
+    from reverse_etl.app import cli_runner
+
+    for option in ("verbose", "quiet", "json"):
+        monkeypatch.setitem(cli_runner.state, option, False)
 
 
 @pytest.fixture

@@ -33,6 +33,20 @@ WarehouseArg = Warehouse | Path
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
+def target_dir() -> Path:
+    """Where dbt writes its artifacts: dbt's own ``DBT_TARGET_PATH`` when set, else the
+    project's ``target`` (https://docs.getdbt.com/reference/global-configs/json-artifacts).
+    Read at each call, so two processes building at once (the test suite's parallel workers)
+    can each have their own: dbt rewrites ``manifest.json`` and ``run_results.json`` there."""
+    return Path(os.environ.get("DBT_TARGET_PATH") or DBT_PROJECT_DIR / "target")
+
+
+def log_dir() -> Path:
+    """Where dbt writes ``dbt.log``: dbt's own ``DBT_LOG_PATH`` when set, else the project's
+    ``logs`` (https://docs.getdbt.com/reference/global-configs/logs)."""
+    return Path(os.environ.get("DBT_LOG_PATH") or DBT_PROJECT_DIR / "logs")
+
+
 # Parsed manifests of this process, by what parsing depends on (the project's files, the vars,
 # the database name). dbt-core's "programmatic invocations" guide
 # (https://docs.getdbt.com/reference/programmatic-invocations): a manifest returned by `parse`
@@ -118,9 +132,9 @@ def dbt_args(
         "--profiles-dir",
         str(DBT_PROJECT_DIR),
         "--target-path",
-        str(target_path or DBT_PROJECT_DIR / "target"),
+        str(target_path or target_dir()),
         "--log-path",
-        str(DBT_PROJECT_DIR / "logs"),
+        str(log_dir()),
         "--target",
         target,
         "--vars",
