@@ -19,6 +19,7 @@ from pipelines.dataset_session import DatasetSession
 from pipelines.dlt_steps import destination_state_current, discard_empty_packages
 from pipelines.extract_log import drop_staging_dataset
 from pipelines.housekeeping import finish_pending, first_line, make_private, prune_loaded_packages
+from pipelines.load_statistics import refresh_statistics
 from reverse_etl.core.errors import InvoiceSyncError
 from reverse_etl.core.failures import causes
 from reverse_etl.core.settings import Settings
@@ -77,11 +78,12 @@ def _run(
             log.debug("%s: nothing extracted; normalize and load left out", pipeline.pipeline_name)
             return {name: round(value, 3) for name, value in timings.items()}, load_ids
         started, cpu = time.perf_counter(), time.process_time()
-        pipeline.normalize(workers=_normalize_workers(extracted))
+        normalized = pipeline.normalize(workers=_normalize_workers(extracted))
         timings["normalize"] = time.perf_counter() - started
         timings["normalize_cpu"] = time.process_time() - cpu
         started, cpu = time.perf_counter(), time.process_time()
         load_ids += list(pipeline.load().loads_ids)
+        refresh_statistics(session, normalized.row_counts)
         timings["load"] = time.perf_counter() - started
         timings["load_cpu"] = time.process_time() - cpu
     except PipelineStepFailed as exc:
