@@ -60,6 +60,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from reverse_etl.core import sync_log
@@ -86,6 +87,11 @@ SCOPE = "webhook"
 _FAILED = {"error", "fail", "runtime error"}
 
 
+def _target_path() -> Path:
+    """The webhook builds' artifacts, beside the hourly build's in dbt's target folder."""
+    return target_dir() / "webhook"
+
+
 @dataclass
 class FastPathBuild:
     """The fast path's build, on the process's parsed manifest; :meth:`build` per batch."""
@@ -100,7 +106,7 @@ class FastPathBuild:
         manifest = parsed_manifest(
             warehouse,
             _fast_path_vars(settings),
-            target_path=target_dir() / "webhook",
+            target_path=_target_path(),
             keep_ephemeral=True,
         )
         if manifest is None:
@@ -122,7 +128,7 @@ class FastPathBuild:
             "build",
             "--selector",
             SELECTOR,
-            *dbt_args(warehouse, _fast_path_vars(settings), target_path=target_dir() / "webhook"),
+            *dbt_args(warehouse, _fast_path_vars(settings), target_path=_target_path()),
             "--no-write-json",
             "--no-populate-cache",
         ]

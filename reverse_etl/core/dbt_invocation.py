@@ -222,8 +222,8 @@ def invoke(warehouse: WarehouseArg, dbt_runner: Any, args: list[str]) -> Any:
     """``dbt_runner.invoke(args)`` in the warehouse's environment, then dbt-duckdb's instance
     released (on DuckDB only: :func:`release`); the collector tuned for dbt meanwhile
     (:func:`_collector_tuned_for_dbt`); dbt's JSON schemas read from, and new ones saved to,
-    the project's target folder (:mod:`reverse_etl.core.dbt_schema_cache`)."""
-    dbt_schema_cache.install(DBT_PROJECT_DIR / "target")
+    dbt's target folder (:func:`target_dir`; :mod:`reverse_etl.core.dbt_schema_cache`)."""
+    dbt_schema_cache.install(target_dir())
     with dbt_environment(warehouse), _collector_tuned_for_dbt():
         try:
             return dbt_runner.invoke(args)
