@@ -55,9 +55,10 @@ def log_dir() -> Path:
 # (checked: a build with a pre-parsed manifest writes to the warehouse and honours the vars it
 # is given), while what dbt decides at parse time (schema names, materializations) stays with
 # the manifest, hence the vars in the key. Long-running processes (`sync --every`, the webhook
-# worker) and the test suite parse once; a one-shot command parses once, as before. Partial
-# parsing (target/partial_parse.msgpack) cannot do this: another warehouse path or other vars
-# make dbt re-parse everything.
+# worker) and the test suite parse once; a one-shot command parses once, as before, and dbt's
+# partial parsing (target/partial_parse.msgpack) carries that parse to the next process while
+# the project and vars are unchanged: the parse is told a placeholder for the DuckDB file
+# (:func:`parse_placeholder`), so a new warehouse file does not make dbt re-parse everything.
 _MANIFESTS: dict[str, Any] = {}
 _MANIFEST_LOCK = threading.Lock()
 
@@ -81,7 +82,7 @@ def parsed_manifest(
     with _MANIFEST_LOCK:
         manifest = _MANIFESTS.get(key)
         if manifest is None:
-            args = ["parse", *dbt_args(warehouse, dbt_vars, target_path=target_path)]
+            args = ["parse", *dbt_args(warehouse, dbt_vars, target_path=target_path, parse=True)]
             parsed = invoke(warehouse, dbtRunner(), args)
             if not parsed.success or parsed.result is None:
                 return None
@@ -117,22 +118,29 @@ def runner(warehouse: WarehouseArg, dbt_vars: Mapping[str, Any], callbacks: list
 
 
 def dbt_args(
-    warehouse: WarehouseArg, dbt_vars: Mapping[str, Any], *, target_path: Path | None = None
+    warehouse: WarehouseArg,
+    dbt_vars: Mapping[str, Any],
+    *,
+    target_path: Path | None = None,
+    parse: bool = False,
 ) -> list[str]:
     """The arguments every invocation shares: this project, the warehouse's target (and, on
-    DuckDB, its file in the ``warehouse_path`` var), the vars, quiet."""
+    DuckDB, its file in the ``warehouse_path`` var), the vars, quiet. ``parse``: the arguments
+    of a `dbt parse`, whose DuckDB file is :func:`parse_placeholder`'s."""
     chosen = as_warehouse(warehouse)
     target, _ = chosen.dbt_target()
     all_vars = dict(dbt_vars)
+    targets = target_path or target_dir()
     if isinstance(chosen, DuckDBWarehouse):
-        all_vars["warehouse_path"] = str(chosen.path)
+        path = parse_placeholder(chosen.path, targets) if parse else chosen.path
+        all_vars["warehouse_path"] = str(path)
     return [
         "--project-dir",
         str(DBT_PROJECT_DIR),
         "--profiles-dir",
         str(DBT_PROJECT_DIR),
         "--target-path",
-        str(target_path or target_dir()),
+        str(targets),
         "--log-path",
         str(log_dir()),
         "--target",
@@ -146,6 +154,19 @@ def dbt_args(
         "--no-use-colors",
         "--no-send-anonymous-usage-stats",
     ]
+
+
+def parse_placeholder(path: Path, targets: Path) -> Path:
+    """The DuckDB file a `dbt parse` is told of: one name per database, under dbt's target
+    folder, never opened. dbt keeps a parse for the next process (``partial_parse.msgpack``)
+    only while the vars and the profile's connection details are those it was made with
+    (``ManifestLoader.build_manifest_state_check`` in dbt-core 1.11 hashes ``--vars`` and
+    ``credentials.connection_info()``, which for dbt-duckdb includes ``path``), so the real
+    path made every new warehouse file (a fresh warehouse, each test's, each benchmark's) cost
+    a full parse, ~3 s. What a parse takes from the profile is the database's name, the file's
+    stem (dbt-duckdb's ``DuckDBCredentials``), which this keeps; a build is given the real
+    path and the parsed manifest (:func:`runner`), and compiles against the real file."""
+    return targets / "parse" / path.name
 
 
 def as_warehouse(warehouse: WarehouseArg) -> Warehouse:
