@@ -30,8 +30,6 @@ from typing import Any
 
 from reverse_etl.core.warehouse import Connection, engine_of
 
-__all__ = ["IN_LIST", "engine_of", "insert_rows", "rows_source", "table_comment", "where_is"]
-
 IN_LIST = "in (select unnest(cast(? as varchar[])))"
 
 
