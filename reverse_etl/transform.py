@@ -6,7 +6,8 @@ resolved from this file so the command works from any working directory. The war
 settings' DuckDB file, passed as the absolute path in the ``warehouse_path`` var, which
 ``dbt_project/profiles.yml`` reads (profiles may use ``var()`` for ``--vars``:
 https://docs.getdbt.com/reference/dbt-jinja-functions/profiles-yml-context). dbt's artefacts
-go to ``dbt_project/target`` and its log to ``dbt_project/logs/dbt.log`` (git-ignored; at ``info``
+go to ``dbt_project/target`` and its log to ``dbt_project/logs/dbt.log``, or where dbt's own
+``DBT_TARGET_PATH`` and ``DBT_LOG_PATH`` say (``target_dir``, ``log_dir``; git-ignored; at ``info``
 level: every node's start, end and error. ``debug`` logged every SQL statement through one
 locked file handler that dbt's threads queued on: 15 % of a small sync's wall time);
 nothing is printed: the CLI prints :meth:`TransformReport.summary` or the error, once. Usage

@@ -5,10 +5,12 @@ dbt validates every node, config and the project against a JSON schema of its da
 definition the first time a class is validated in a process (``json_schema``, cached per class
 with ``functools.lru_cache``). A fresh process parsing this project builds 24 of them: 1.1 of the
 3.9 CPU-s of ``dbt parse`` (measured by timing ``json_schema``; py-spy showed the same 11-14 %
-under ``dbtClassMixin.validate``), more than parsing all 46 models. Partial parsing cannot help a
-fresh warehouse path (the path is a var, part of dbt's state check), and nothing in the project
-makes these schemas cheaper: they are a pure function of the installed dbt, adapters and
-mashumaro, so they are stored once per set of versions and read back (~10 ms) by the next
+under ``dbtClassMixin.validate``), more than parsing all 46 models. Partial parsing avoids
+that parse only while the project and the vars are unchanged (``parse_placeholder`` in
+:mod:`reverse_etl.core.dbt_invocation` keeps the warehouse's path out of it); a fresh clone, a
+changed project or other vars parse in full, and nothing in the project makes these schemas
+cheaper: they are a pure function of the installed dbt, adapters and mashumaro, so they are
+stored once per set of versions and read back (~10 ms) by the next
 process. The validation itself is unchanged: same schema, same ``jsonschema`` validator.
 
 A schema is cached only for a class named by module and qualified name (a class made inside a
