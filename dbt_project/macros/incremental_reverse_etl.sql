@@ -30,7 +30,6 @@
     column, keyword='where', max_literals=5000, inputs_only=false
 ) -%}
     {%- if building_incrementally() -%}
-        {%- set changed = ref('int_hubspot_changed_invoices') -%}
         {%- set listed = hubspot_changed_invoices_listed(inputs_only) -%}
         {%- set ids = none -%}
         {%- if execute -%}
